@@ -1,0 +1,21 @@
+"""NanoTorch: PyTorch's API on NumPy, with C kernels for the hot paths.
+
+``import nanotorch as nt`` gives tensors (``nt.tensor``, ``nt.randn`` ...), autograd
+(``nt.no_grad``), and the subpackages ``nt.nn``, ``nt.optim``, ``nt.utils.data`` and
+``nt.datasets``.
+"""
+
+from nanotorch._dtype import (  # noqa: F401
+    bool, double, float, float16, float32, float64, int, int32, int64, long, uint8)
+from nanotorch.tensor import Tensor  # noqa: F401  (first: the ops import it)
+from nanotorch import backend  # noqa: F401
+from nanotorch.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
+from nanotorch.autograd.function import Function  # noqa: F401
+from nanotorch.creation import (  # noqa: F401
+    arange, as_tensor, empty, eye, from_numpy, full, full_like, linspace, ones, ones_like, rand,
+    rand_like, randint, randn, randn_like, randperm, tensor, zeros, zeros_like)
+from nanotorch.functions import *  # noqa: F401,F403
+from nanotorch.functions import abs, max, min, sum  # noqa: F401
+from nanotorch.random import manual_seed, seed  # noqa: F401
+
+__version__ = "0.1.0"

@@ -1,0 +1,49 @@
+"""Dtypes: NanoTorch uses NumPy dtypes directly, float32 by default (as PyTorch)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+float32 = np.dtype(np.float32)
+float64 = np.dtype(np.float64)
+float16 = np.dtype(np.float16)
+int32 = np.dtype(np.int32)
+int64 = np.dtype(np.int64)
+uint8 = np.dtype(np.uint8)
+bool = np.dtype(np.bool_)  # noqa: A001 - mirrors torch.bool
+float = float32  # noqa: A001 - torch.float
+double = float64
+long = int64
+int = int32  # noqa: A001 - torch.int
+
+DEFAULT_FLOAT = float32
+
+
+def to_dtype(dtype) -> np.dtype | None:
+    """Turn a NumPy dtype, a Python type or a name into a NumPy dtype (``None`` stays ``None``)."""
+    if dtype is None:
+        return None
+    try:
+        return np.dtype(dtype)
+    except TypeError as exc:
+        raise TypeError(f"not a dtype: {dtype!r}") from exc
+
+
+def default_dtype_for(array: np.ndarray) -> np.dtype:
+    """The dtype ``nanotorch.tensor`` gives data when no dtype is asked for.
+
+    Floats (and float64 input) become float32, integers int64, bools stay bool.
+    """
+    kind = array.dtype.kind
+    if kind == "f":
+        return DEFAULT_FLOAT
+    if kind in "iu":
+        return int64
+    if kind == "b":
+        return bool
+    raise TypeError(f"can't make a tensor from data of dtype {array.dtype}")
+
+
+def is_floating(dtype: np.dtype) -> bool:
+    """True for float dtypes, the only ones that can require grad."""
+    return dtype.kind == "f"

@@ -1,0 +1,81 @@
+"""``Function``: one differentiable operation, its forward and backward side by side.
+
+A subclass writes two static methods on NumPy arrays (PyTorch's contract)::
+
+    class Mul(Function):
+        @staticmethod
+        def forward(ctx, a, b):
+            ctx.save_for_backward(a, b)
+            return a * b
+
+        @staticmethod
+        def backward(ctx, grad):
+            a, b = ctx.saved_tensors
+            return grad * b, grad * a      # one gradient (or None) per input
+
+``Mul.apply(x, y)`` unwraps the tensors, runs ``forward`` and, when grad mode is on and an
+input requires grad, keeps the ``ctx`` as the output's ``grad_fn``: a node of the graph.
+Its ``edges`` point at what each input's gradient flows to: the input's own ``grad_fn``,
+or the input itself when it is a leaf that requires grad (its ``.grad`` accumulates).
+"""
+
+from __future__ import annotations
+
+from nanotorch import backend as _backend
+from nanotorch.autograd import grad_mode
+from nanotorch.tensor import Tensor
+
+
+class Function:
+    """Base class of every operation; an instance is the ``ctx`` and the graph node."""
+
+    saved_tensors: tuple = ()
+    _saved_versions: tuple = ()
+    is_view = False  # True where forward returns a view of its first input's memory
+
+    def save_for_backward(self, *arrays) -> None:
+        """Keep arrays for backward; the engine frees them after backward runs."""
+        self.saved_tensors = arrays
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *args, **kwargs) -> Tensor:
+        """Run the op on tensors (or plain numbers) and record it in the graph."""
+        ctx = cls.__new__(cls)
+        ctx.backend = _backend.state.current
+        record = False
+        if grad_mode._enabled:
+            needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+            record = True in needs
+            ctx.needs_input_grad = needs
+        else:
+            ctx.needs_input_grad = (False,) * len(args)
+        out = cls.forward(ctx, *[a.data if isinstance(a, Tensor) else a for a in args], **kwargs)
+        result = Tensor._make(out, record)
+        if cls.is_view and out.base is not None:
+            result._version = args[0]._version  # a view shares its base's version counter
+        if record:
+            ctx.edges = tuple((a.grad_fn or a) if n else None for a, n in zip(args, needs))
+            result.grad_fn = ctx
+            if ctx.saved_tensors:
+                ctx._saved_versions = _versions_of_saved(ctx.saved_tensors, args, result)
+        return result
+
+
+def _versions_of_saved(saved: tuple, args: tuple, result: Tensor) -> tuple:
+    """(counter, value) for every input or output tensor whose array backward will read.
+
+    An in-place change bumps the counter, and the engine then refuses to run backward.
+    """
+    versions = []
+    for t in (*args, result):
+        if isinstance(t, Tensor) and any(s is t.data for s in saved):
+            versions.append((t._version, t._version[0]))
+    return tuple(versions)

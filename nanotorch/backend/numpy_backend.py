@@ -1,0 +1,282 @@
+"""The NumPy backend: the readable specification of every hot kernel.
+
+Each method takes and returns plain NumPy arrays; shapes are in the docstrings.
+The C backend (``c_backend.py``) overrides the methods it accelerates and must agree
+with these to float32 rounding; whatever it does not cover falls through to here.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+
+def _channel_view(a: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Reshape a per-channel vector ``a[C]`` so it broadcasts against ``x[N, C, *]``."""
+    return a.reshape((1, -1) + (1,) * (x.ndim - 2))
+
+
+class NumpyBackend:
+    """Kernels written with NumPy. Stateless: one instance serves everyone."""
+
+    name = "numpy"
+
+    # ----------------------------------------------------------------- linear
+    def linear_forward(self, x: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> np.ndarray:
+        """``x[N,K], w[M,K], b[M] | None -> y[N,M]``:  ``y = x @ w.T + b``."""
+        y = x @ w.T
+        if b is not None:
+            y += b
+        return y
+
+    def linear_backward(self, dy: np.ndarray, x: np.ndarray, w: np.ndarray,
+                        need_dx: bool, need_dw: bool, need_db: bool):
+        """``dy[N,M], x[N,K], w[M,K] -> (dx[N,K], dw[M,K], db[M])``, ``None`` where not needed.
+
+        ``dx = dy @ w``,  ``dw = dy.T @ x``,  ``db = dy.sum(0)``.
+        """
+        dx = dy @ w if need_dx else None
+        dw = dy.T @ x if need_dw else None
+        db = dy.sum(axis=0) if need_db else None
+        return dx, dw, db
+
+    # ------------------------------------------------------------------- relu
+    def relu_forward(self, x: np.ndarray) -> np.ndarray:
+        """``y = max(x, 0)``, any shape."""
+        return np.maximum(x, 0)
+
+    def relu_backward(self, dy: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """``dx = dy * (y > 0)`` from the saved output ``y``.
+
+        NOTE: the gradient at exactly 0 is taken as 0, as PyTorch does.
+        """
+        return np.where(y > 0, dy, np.zeros((), dtype=dy.dtype))
+
+    # -------------------------------------------------------------- batchnorm
+    def batch_norm_forward(self, x: np.ndarray, gamma: np.ndarray | None, beta: np.ndarray | None,
+                           running_mean: np.ndarray | None, running_var: np.ndarray | None,
+                           training: bool, momentum: float, eps: float):
+        """``x[N,C] or x[N,C,H,W] -> (y like x, mean[C], invstd[C])``.
+
+        Training: ``mean``/``var`` are the batch statistics over every axis but C (biased
+        variance for normalizing); the running stats, when given, are updated in place:
+        ``r = (1 - momentum) * r + momentum * stat``, with the unbiased variance.
+        Eval: the running stats are used. ``y = (x - mean) * invstd * gamma + beta``,
+        ``invstd = 1 / sqrt(var + eps)``.
+        """
+        axes = (0,) + tuple(range(2, x.ndim))
+        if training:
+            mean = x.mean(axis=axes)
+            var = x.var(axis=axes)
+            if running_mean is not None:
+                m = x.size // x.shape[1]
+                running_mean *= 1 - momentum
+                running_mean += momentum * mean
+                running_var *= 1 - momentum
+                running_var += momentum * var * (m / max(m - 1, 1))
+        else:
+            mean, var = running_mean, running_var
+        invstd = (1.0 / np.sqrt(var + eps)).astype(x.dtype)
+        mean = mean.astype(x.dtype, copy=False)
+        scale = invstd if gamma is None else invstd * gamma
+        y = (x - _channel_view(mean, x)) * _channel_view(scale, x)
+        if beta is not None:
+            y += _channel_view(beta, x)
+        return y, mean, invstd
+
+    def batch_norm_backward(self, dy: np.ndarray, x: np.ndarray, gamma: np.ndarray | None,
+                            mean: np.ndarray, invstd: np.ndarray, training: bool,
+                            need_dx: bool, need_dgamma: bool, need_dbeta: bool):
+        """``dy, x [N,C,*] -> (dx, dgamma[C], dbeta[C])``, ``None`` where not needed.
+
+        With ``xhat = (x - mean) * invstd`` and ``M = N*H*W``: ``dbeta = sum(dy)``,
+        ``dgamma = sum(dy * xhat)``; training: ``dx = gamma*invstd/M * (M*dy - dbeta
+        - xhat*dgamma)`` (the batch statistics depend on x); eval: ``dx = dy*gamma*invstd``.
+        """
+        axes = (0,) + tuple(range(2, x.ndim))
+        xhat = (x - _channel_view(mean, x)) * _channel_view(invstd, x)
+        dbeta = dy.sum(axis=axes)
+        dgamma = (dy * xhat).sum(axis=axes)
+        dx = None
+        if need_dx:
+            scale = invstd if gamma is None else invstd * gamma
+            if training:
+                m = x.size // x.shape[1]
+                dx = (dy - _channel_view(dbeta / m, x) - xhat * _channel_view(dgamma / m, x))
+                dx *= _channel_view(scale, x)
+            else:
+                dx = dy * _channel_view(scale, x)
+        return dx, (dgamma if need_dgamma else None), (dbeta if need_dbeta else None)
+
+    # ------------------------------------------------------ softmax + cross-entropy
+    def cross_entropy_forward(self, logits: np.ndarray, target: np.ndarray, reduction: str,
+                              label_smoothing: float, ignore_index: int):
+        """``logits[N,C], target[N] (int64) -> (loss, probs[N,C])``.
+
+        ``loss_i = -(1-e) * log p[i, t_i] - e/C * sum_c log p[i, c]`` with
+        ``log p = logits - logsumexp(logits)`` (NOTE: the row max is subtracted first, so
+        logits of any magnitude are safe). Rows whose target is ``ignore_index`` give 0.
+        ``loss`` is ``[N]`` for ``"none"``, else a 0-d array: the sum, or the sum divided by
+        the number of rows not ignored (``"mean"``). ``probs`` is saved for backward.
+        """
+        n, c = logits.shape
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        exp = np.exp(shifted)
+        sumexp = exp.sum(axis=1, keepdims=True)
+        logp = shifted - np.log(sumexp)
+        probs = exp / sumexp
+        valid = target != ignore_index
+        safe_target = np.where(valid, target, 0)
+        losses = -logp[np.arange(n), safe_target]
+        if label_smoothing:
+            losses = (1 - label_smoothing) * losses - label_smoothing / c * logp.sum(axis=1)
+        losses = np.where(valid, losses, 0).astype(logits.dtype)
+        if reduction == "none":
+            return losses, probs
+        total = losses.sum(dtype=logits.dtype)
+        if reduction == "sum":
+            return np.asarray(total), probs
+        return np.asarray(total / logits.dtype.type(valid.sum())), probs
+
+    def cross_entropy_backward(self, dloss: np.ndarray, probs: np.ndarray, target: np.ndarray,
+                               reduction: str, label_smoothing: float, ignore_index: int):
+        """``dloss (0-d or [N]), probs[N,C], target[N] -> dlogits[N,C]``.
+
+        ``dlogits_i = (p_i - (1-e) * onehot(t_i) - e/C) * dloss_i`` for rows not ignored,
+        0 for ignored rows; ``"mean"`` also divides by the number of rows not ignored.
+        """
+        n, c = probs.shape
+        valid = target != ignore_index
+        grad = probs - label_smoothing / c if label_smoothing else probs.copy()
+        grad[np.arange(n), np.where(valid, target, 0)] -= 1 - label_smoothing
+        scale = dloss.astype(probs.dtype) * valid
+        if reduction == "mean":
+            scale /= probs.dtype.type(valid.sum())
+        grad *= scale.reshape(-1, 1) if scale.ndim else scale
+        return grad
+
+    # ------------------------------------------------------------------ conv2d
+    def conv2d_forward(self, x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
+                       stride: tuple[int, int], padding: tuple[int, int]):
+        """``x[N,C,H,W], w[O,C,kh,kw], b[O] | None -> (y[N,O,Ho,Wo], cols)``.
+
+        im2col: every ``C*kh*kw`` input patch becomes a row of ``cols[N*Ho*Wo, C*kh*kw]``,
+        so the convolution is one GEMM ``y = cols @ w.reshape(O, -1).T + b``.
+        ``cols`` is saved for backward. ``Ho = (H + 2*ph - kh) // sh + 1``.
+        """
+        n, c, h, wd = x.shape
+        o, _, kh, kw = w.shape
+        (sh, sw), (ph, pw) = stride, padding
+        xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw))) if ph or pw else x
+        win = sliding_window_view(xp, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
+        ho, wo = win.shape[2], win.shape[3]
+        cols = win.transpose(0, 2, 3, 1, 4, 5).reshape(n * ho * wo, c * kh * kw)
+        y = self.linear_forward(cols, w.reshape(o, -1), b)
+        return np.ascontiguousarray(y.reshape(n, ho, wo, o).transpose(0, 3, 1, 2)), cols
+
+    def conv2d_backward(self, dy: np.ndarray, cols: np.ndarray, x_shape: tuple, w: np.ndarray,
+                        stride: tuple[int, int], padding: tuple[int, int],
+                        need_dx: bool, need_dw: bool, need_db: bool):
+        """``dy[N,O,Ho,Wo], cols, w[O,C,kh,kw] -> (dx[N,C,H,W], dw like w, db[O])``.
+
+        ``dW = dy2.T @ cols``, ``db = dy2.sum(0)``, ``dcols = dy2 @ W`` with
+        ``dy2 = dy`` as ``[N*Ho*Wo, O]``; col2im then adds each patch's gradient back
+        to the input positions it was read from (overlapping windows accumulate).
+        """
+        n, c, h, wd = x_shape
+        o, _, kh, kw = w.shape
+        (sh, sw), (ph, pw) = stride, padding
+        ho, wo = dy.shape[2], dy.shape[3]
+        dy2 = np.ascontiguousarray(dy.transpose(0, 2, 3, 1)).reshape(-1, o)
+        dcols, dw, db = self.linear_backward(dy2, cols, w.reshape(o, -1), need_dx, need_dw, need_db)
+        dx = None
+        if need_dx:
+            dcols = dcols.reshape(n, ho, wo, c, kh, kw).transpose(0, 3, 4, 5, 1, 2)
+            dxp = np.zeros((n, c, h + 2 * ph, wd + 2 * pw), dtype=dy.dtype)
+            for i in range(kh):
+                for j in range(kw):
+                    dxp[:, :, i:i + sh * ho:sh, j:j + sw * wo:sw] += dcols[:, :, i, j]
+            dx = dxp[:, :, ph:ph + h, pw:pw + wd] if ph or pw else dxp
+            dx = np.ascontiguousarray(dx)
+        return dx, (dw.reshape(w.shape) if dw is not None else None), db
+
+    # --------------------------------------------------------- optimizer updates
+    def sgd_step(self, param: np.ndarray, grad: np.ndarray, buf: np.ndarray | None, *,
+                 lr: float, momentum: float, dampening: float, nesterov: bool,
+                 weight_decay: float, maximize: bool, first: bool) -> None:
+        """In place, PyTorch's rule. ``g = ±grad + wd*p``; with momentum
+        ``buf = g`` on the first step, else ``buf = momentum*buf + (1-dampening)*g``, and
+        ``g = g + momentum*buf`` (nesterov) or ``g = buf``; then ``p -= lr * g``.
+        """
+        g = -grad if maximize else grad
+        if weight_decay:
+            g = g + weight_decay * param
+        if momentum:
+            if first:
+                buf[...] = g
+            else:
+                buf *= momentum
+                buf += (1 - dampening) * g
+            g = g + momentum * buf if nesterov else buf
+        param -= lr * g
+
+    def adam_step(self, param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray,
+                  exp_avg_sq: np.ndarray, max_exp_avg_sq: np.ndarray | None, *, step: int,
+                  lr: float, beta1: float, beta2: float, eps: float, weight_decay: float,
+                  decoupled: bool, maximize: bool) -> None:
+        """In place, PyTorch's Adam (``decoupled=False``) and AdamW (``decoupled=True``).
+
+        ``g = ±grad (+ wd*p for Adam)``; AdamW first does ``p *= 1 - lr*wd``;
+        ``m = b1*m + (1-b1)*g``, ``v = b2*v + (1-b2)*g^2`` (``vmax = max(vmax, v)`` with
+        amsgrad); ``p -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps)``.
+        """
+        g = -grad if maximize else grad
+        if weight_decay:
+            if decoupled:
+                param *= 1 - lr * weight_decay
+            else:
+                g = g + weight_decay * param
+        exp_avg *= beta1
+        exp_avg += (1 - beta1) * g
+        exp_avg_sq *= beta2
+        exp_avg_sq += (1 - beta2) * (g * g)
+        v = exp_avg_sq
+        if max_exp_avg_sq is not None:
+            np.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+            v = max_exp_avg_sq
+        bias1 = 1 - beta1 ** step
+        bias2_sqrt = (1 - beta2 ** step) ** 0.5
+        denom = np.sqrt(v) / bias2_sqrt + eps
+        param -= (lr / bias1) * exp_avg / denom
+
+    def rmsprop_step(self, param: np.ndarray, grad: np.ndarray, square_avg: np.ndarray,
+                     buf: np.ndarray | None, grad_avg: np.ndarray | None, *, lr: float,
+                     alpha: float, eps: float, weight_decay: float, momentum: float,
+                     maximize: bool) -> None:
+        """In place, PyTorch's RMSprop. ``v = alpha*v + (1-alpha)*g^2``; centered:
+        ``avg = sqrt(v - gbar^2) + eps`` with ``gbar = alpha*gbar + (1-alpha)*g``, else
+        ``avg = sqrt(v) + eps``; momentum: ``buf = momentum*buf + g/avg, p -= lr*buf``,
+        else ``p -= lr * g/avg``.
+        """
+        g = -grad if maximize else grad
+        if weight_decay:
+            g = g + weight_decay * param
+        square_avg *= alpha
+        square_avg += (1 - alpha) * (g * g)
+        if grad_avg is not None:
+            grad_avg *= alpha
+            grad_avg += (1 - alpha) * g
+            avg = np.sqrt(square_avg - grad_avg * grad_avg) + eps
+        else:
+            avg = np.sqrt(square_avg) + eps
+        if momentum > 0:
+            buf *= momentum
+            buf += g / avg
+            param -= lr * buf
+        else:
+            param -= lr * (g / avg)
+
+    # ------------------------------------------------------------------- data
+    def take_rows(self, a: np.ndarray, index: np.ndarray) -> np.ndarray:
+        """``a[N, *], index[B] (int64) -> a[index]``: the DataLoader's batch gather."""
+        return a[index]

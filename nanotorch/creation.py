@@ -1,0 +1,131 @@
+"""Functions that make tensors: from data, filled, ranges and random draws.
+
+Random functions draw from the global generator (``nanotorch.manual_seed``) unless given
+``generator=``. Floats are float32 unless ``dtype`` says otherwise.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nanotorch import _dtype
+from nanotorch.random import default_generator
+from nanotorch.tensor import Tensor, _shape_arg
+
+
+def _new(array: np.ndarray, requires_grad: bool) -> Tensor:
+    t = Tensor._make(array, False)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _float(dtype) -> np.dtype:
+    return _dtype.to_dtype(dtype) or _dtype.DEFAULT_FLOAT
+
+
+def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A new tensor holding a copy of ``data`` (float32 for floats, int64 for ints)."""
+    return Tensor(data, dtype=dtype, requires_grad=requires_grad)
+
+
+def as_tensor(data, dtype=None) -> Tensor:
+    """Like ``tensor`` but shares memory with a NumPy array of the right dtype."""
+    if isinstance(data, Tensor):
+        return data if dtype is None else data.to(dtype)
+    if isinstance(data, np.ndarray) and (dtype is None and data.dtype == _dtype.default_dtype_for(data)
+                                         or _dtype.to_dtype(dtype) == data.dtype):
+        return Tensor._make(data, False)
+    return Tensor(data, dtype=dtype)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor that shares memory with ``array``, keeping its dtype (as PyTorch)."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"expected a numpy.ndarray, got {type(array).__name__}")
+    return Tensor._make(array, False)
+
+
+def zeros(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _new(np.zeros(_shape_arg(size), dtype=_float(dtype)), requires_grad)
+
+
+def ones(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _new(np.ones(_shape_arg(size), dtype=_float(dtype)), requires_grad)
+
+
+def empty(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _new(np.empty(_shape_arg(size), dtype=_float(dtype)), requires_grad)
+
+
+def full(size, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+    if dtype is None:
+        dtype = _dtype.default_dtype_for(np.asarray(fill_value))
+    return _new(np.full(tuple(size) if not isinstance(size, int) else (size,), fill_value,
+                        dtype=_dtype.to_dtype(dtype)), requires_grad)
+
+
+def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _new(np.eye(n, m, dtype=_float(dtype)), requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
+    """``[start, end)`` by ``step``; int64 when all three are integers, else float32."""
+    if end is None:
+        start, end = 0, start
+    if dtype is None:
+        ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
+        dtype = _dtype.int64 if ints else _dtype.DEFAULT_FLOAT
+    return _new(np.arange(start, end, step, dtype=_dtype.to_dtype(dtype)), requires_grad)
+
+
+def linspace(start, end, steps: int, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _new(np.linspace(start, end, steps, dtype=_float(dtype)), requires_grad)
+
+
+def zeros_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _new(np.zeros(t.shape, dtype=_dtype.to_dtype(dtype) or t.dtype), requires_grad)
+
+
+def ones_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _new(np.ones(t.shape, dtype=_dtype.to_dtype(dtype) or t.dtype), requires_grad)
+
+
+def full_like(t: Tensor, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _new(np.full(t.shape, fill_value, dtype=_dtype.to_dtype(dtype) or t.dtype), requires_grad)
+
+
+def rand(*size, dtype=None, requires_grad: bool = False, generator=None) -> Tensor:
+    """Uniform on ``[0, 1)``."""
+    gen = generator or default_generator()
+    return _new(gen.random(_shape_arg(size), dtype=np.float64).astype(_float(dtype)), requires_grad)
+
+
+def randn(*size, dtype=None, requires_grad: bool = False, generator=None) -> Tensor:
+    """Standard normal."""
+    gen = generator or default_generator()
+    return _new(gen.standard_normal(_shape_arg(size)).astype(_float(dtype)), requires_grad)
+
+
+def randint(low, high=None, size=None, dtype=None, generator=None) -> Tensor:
+    """Integers uniform on ``[low, high)``; ``randint(high, size)`` starts at 0 (as PyTorch)."""
+    if size is None:
+        if high is None or not isinstance(high, (tuple, list)):
+            raise TypeError("randint needs a size, e.g. randint(0, 10, (32,))")
+        low, high, size = 0, low, high
+    gen = generator or default_generator()
+    return _new(gen.integers(low, high, size=tuple(size)).astype(_dtype.to_dtype(dtype) or _dtype.int64),
+                False)
+
+
+def randperm(n: int, generator=None) -> Tensor:
+    gen = generator or default_generator()
+    return _new(gen.permutation(n).astype(np.int64), False)
+
+
+def rand_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    return rand(*t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+
+
+def randn_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+    return randn(*t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)

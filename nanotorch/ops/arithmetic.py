@@ -1,0 +1,163 @@
+"""Arithmetic: + - * / ** @ and negation. Gradients are summed back over broadcast dims."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nanotorch.autograd.function import Function
+from nanotorch.ops.broadcast import shape_of, unbroadcast
+
+
+class Add(Function):
+    """``out = a + b``;  ``da = g``, ``db = g``."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.shapes = (shape_of(a), shape_of(b))
+        return a + b
+
+    @staticmethod
+    def backward(ctx, grad):
+        na, nb = ctx.needs_input_grad
+        return (unbroadcast(grad, ctx.shapes[0]) if na else None,
+                unbroadcast(grad, ctx.shapes[1]) if nb else None)
+
+
+class Sub(Function):
+    """``out = a - b``;  ``da = g``, ``db = -g``."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.shapes = (shape_of(a), shape_of(b))
+        return a - b
+
+    @staticmethod
+    def backward(ctx, grad):
+        na, nb = ctx.needs_input_grad
+        return (unbroadcast(grad, ctx.shapes[0]) if na else None,
+                unbroadcast(-grad, ctx.shapes[1]) if nb else None)
+
+
+class RSub(Function):
+    """``out = c - a`` for a number ``c``;  ``da = -g``."""
+
+    @staticmethod
+    def forward(ctx, a, c):
+        return c - a
+
+    @staticmethod
+    def backward(ctx, grad):
+        return -grad, None
+
+
+class Mul(Function):
+    """``out = a * b``;  ``da = g * b``, ``db = g * a``."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a * b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        na, nb = ctx.needs_input_grad
+        return (unbroadcast(grad * b, shape_of(a)) if na else None,
+                unbroadcast(grad * a, shape_of(b)) if nb else None)
+
+
+class Div(Function):
+    """``out = a / b``;  ``da = g / b``, ``db = -g * a / b^2``."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a / b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        na, nb = ctx.needs_input_grad
+        return (unbroadcast(grad / b, shape_of(a)) if na else None,
+                unbroadcast(-grad * a / (b * b), shape_of(b)) if nb else None)
+
+
+class PowScalar(Function):
+    """``out = a ** p`` for a number ``p``;  ``da = g * p * a^(p-1)``."""
+
+    @staticmethod
+    def forward(ctx, a, exponent):
+        ctx.save_for_backward(a)
+        ctx.exponent = exponent
+        return a ** exponent
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        p = ctx.exponent
+        if p == 0:
+            return np.zeros_like(a)
+        return grad * (p * a ** (p - 1)).astype(grad.dtype, copy=False)
+
+
+class Pow(Function):
+    """``out = a ** b``;  ``da = g * b * a^(b-1)``, ``db = g * out * log(a)``.
+
+    NOTE: as in PyTorch, ``db`` is 0 where ``a == 0`` and ``b >= 0`` (not ``0 * -inf``).
+    """
+
+    @staticmethod
+    def forward(ctx, a, b):
+        out = np.power(a, b)
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b, out = ctx.saved_tensors
+        na, nb = ctx.needs_input_grad
+        da = db = None
+        if na:
+            da = unbroadcast(grad * b * np.power(a, b - 1), shape_of(a))
+        if nb:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                dlog = np.where((a == 0) & (b >= 0), 0, out * np.log(a))
+            db = unbroadcast(grad * dlog, shape_of(b))
+        return da, db
+
+
+class Neg(Function):
+    """``out = -a``;  ``da = -g``."""
+
+    @staticmethod
+    def forward(ctx, a):
+        return -a
+
+    @staticmethod
+    def backward(ctx, grad):
+        return -grad
+
+
+class MatMul(Function):
+    """``out = a @ b`` (1-D, 2-D or batched, as ``np.matmul``).
+
+    ``da = g @ b^T``, ``db = a^T @ g`` (over the last two dims), summed over broadcast batch
+    dims; a 1-D operand is treated as a row (``a``) or a column (``b``) and squeezed back.
+    """
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a @ b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        g = grad[..., None] if b.ndim == 1 else grad
+        g = g[..., None, :] if a.ndim == 1 else g
+        na, nb = ctx.needs_input_grad
+        da = unbroadcast(g @ np.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape) if na else None
+        db = unbroadcast(np.swapaxes(a2, -1, -2) @ g, b2.shape).reshape(b.shape) if nb else None
+        return da, db

@@ -1,0 +1,209 @@
+"""Elementwise functions of one tensor (and maximum, minimum, where)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nanotorch.autograd.function import Function
+from nanotorch.ops.broadcast import shape_of, unbroadcast
+
+
+class Exp(Function):
+    """``out = e^a``;  ``da = g * out``."""
+
+    @staticmethod
+    def forward(ctx, a):
+        out = np.exp(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * ctx.saved_tensors[0]
+
+
+class Log(Function):
+    """``out = ln a``;  ``da = g / a``."""
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.log(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad / ctx.saved_tensors[0]
+
+
+class Sqrt(Function):
+    """``out = sqrt(a)``;  ``da = g / (2 out)``."""
+
+    @staticmethod
+    def forward(ctx, a):
+        out = np.sqrt(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad / (2 * ctx.saved_tensors[0])
+
+
+class Abs(Function):
+    """``out = |a|``;  ``da = g * sign(a)`` (0 at 0, as PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.abs(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * np.sign(ctx.saved_tensors[0])
+
+
+class ReLU(Function):
+    """``out = max(a, 0)``;  ``da = g * (out > 0)``. Runs on the backend's kernels."""
+
+    @staticmethod
+    def forward(ctx, a):
+        out = ctx.backend.relu_forward(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return ctx.backend.relu_backward(grad, ctx.saved_tensors[0])
+
+
+class Sigmoid(Function):
+    """``out = 1 / (1 + e^-a)``;  ``da = g * out * (1 - out)``."""
+
+    @staticmethod
+    def forward(ctx, a):
+        # NOTE: e^-|a| never overflows; the two branches are the same function.
+        e = np.exp(-np.abs(a))
+        out = np.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        out = ctx.saved_tensors[0]
+        return grad * out * (1 - out)
+
+
+class Tanh(Function):
+    """``out = tanh(a)``;  ``da = g * (1 - out^2)``."""
+
+    @staticmethod
+    def forward(ctx, a):
+        out = np.tanh(a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        out = ctx.saved_tensors[0]
+        return grad * (1 - out * out)
+
+
+class Clamp(Function):
+    """``out = min(max(a, lo), hi)``;  ``da = g`` where ``lo <= a <= hi``, else 0."""
+
+    @staticmethod
+    def forward(ctx, a, lo=None, hi=None):
+        if lo is None and hi is None:
+            raise ValueError("clamp needs at least one of min and max")
+        ctx.save_for_backward(a)
+        ctx.lo, ctx.hi = lo, hi
+        return np.clip(a, lo, hi).astype(a.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        keep = np.ones(a.shape, dtype=bool)
+        if ctx.lo is not None:
+            keep &= a >= ctx.lo
+        if ctx.hi is not None:
+            keep &= a <= ctx.hi
+        return grad * keep
+
+
+class _Extremum(Function):
+    """Shared backward of maximum/minimum: the gradient goes to the input that won;
+    NOTE: on a tie it is split in half between the two, as PyTorch does."""
+
+    pick = None  # np.maximum or np.minimum
+
+    @classmethod
+    def forward(cls, ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return cls.pick(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        win_a = (ctx.pick(a, b) == a).astype(grad.dtype)
+        win_a -= 0.5 * (a == b)
+        na, nb = ctx.needs_input_grad
+        return (unbroadcast(grad * win_a, shape_of(a)) if na else None,
+                unbroadcast(grad * (1 - win_a), shape_of(b)) if nb else None)
+
+
+class Maximum(_Extremum):
+    """``out = max(a, b)`` elementwise."""
+
+    pick = staticmethod(np.maximum)
+
+
+class Minimum(_Extremum):
+    """``out = min(a, b)`` elementwise."""
+
+    pick = staticmethod(np.minimum)
+
+
+class Where(Function):
+    """``out = a where cond else b``;  ``da = g * cond``, ``db = g * !cond``."""
+
+    @staticmethod
+    def forward(ctx, cond, a, b):
+        ctx.save_for_backward(cond)
+        ctx.shapes = (shape_of(a), shape_of(b))
+        out = np.where(cond, a, b)
+        dtype = a.dtype if isinstance(a, np.ndarray) else getattr(b, "dtype", None)
+        return out.astype(dtype, copy=False) if dtype is not None else out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (cond,) = ctx.saved_tensors
+        _, na, nb = ctx.needs_input_grad
+        zero = np.zeros((), dtype=grad.dtype)
+        return (None,
+                unbroadcast(np.where(cond, grad, zero), ctx.shapes[0]) if na else None,
+                unbroadcast(np.where(cond, zero, grad), ctx.shapes[1]) if nb else None)
+
+
+class Cast(Function):
+    """``out = a`` as another dtype;  ``da = g`` cast back."""
+
+    @staticmethod
+    def forward(ctx, a, dtype):
+        ctx.dtype = a.dtype
+        return a.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.astype(ctx.dtype) if ctx.dtype.kind == "f" else None
+
+
+class Clone(Function):
+    """``out = copy of a``;  ``da = g``."""
+
+    @staticmethod
+    def forward(ctx, a):
+        return a.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad

@@ -1,0 +1,166 @@
+"""Reductions and the softmax family. ``dim`` is NumPy's ``axis`` (None = every dim)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nanotorch.autograd.function import Function
+
+
+def _expand_back(grad: np.ndarray, shape: tuple, dim, keepdim: bool) -> np.ndarray:
+    """Re-insert the reduced dims of ``grad`` so it broadcasts against the input ``shape``."""
+    if dim is None:
+        return grad.reshape((1,) * len(shape))
+    if not keepdim:
+        grad = np.expand_dims(grad, dim)
+    return grad
+
+
+def _count(shape: tuple, dim) -> int:
+    if dim is None:
+        return int(np.prod(shape))
+    dims = (dim,) if isinstance(dim, int) else dim
+    return int(np.prod([shape[d] for d in dims]))
+
+
+class Sum(Function):
+    """``out = sum(a, dim)``;  ``da = g`` broadcast back over the summed dims."""
+
+    @staticmethod
+    def forward(ctx, a, dim=None, keepdim=False):
+        ctx.shape, ctx.dim, ctx.keepdim = a.shape, dim, keepdim
+        return np.asarray(a.sum(axis=dim, keepdims=keepdim))
+
+    @staticmethod
+    def backward(ctx, grad):
+        g = _expand_back(grad, ctx.shape, ctx.dim, ctx.keepdim)
+        return np.broadcast_to(g, ctx.shape)
+
+
+class Mean(Function):
+    """``out = sum(a, dim) / n``;  ``da = g / n`` broadcast back."""
+
+    @staticmethod
+    def forward(ctx, a, dim=None, keepdim=False):
+        ctx.shape, ctx.dim, ctx.keepdim = a.shape, dim, keepdim
+        return np.asarray(a.mean(axis=dim, keepdims=keepdim))
+
+    @staticmethod
+    def backward(ctx, grad):
+        g = _expand_back(grad, ctx.shape, ctx.dim, ctx.keepdim) / _count(ctx.shape, ctx.dim)
+        return np.broadcast_to(g.astype(grad.dtype, copy=False), ctx.shape)
+
+
+class Var(Function):
+    """``out = sum((a - mean)^2) / (n - ddof)`` (``ddof=1``: unbiased, PyTorch's default);
+    ``da = g * 2 (a - mean) / (n - ddof)``."""
+
+    @staticmethod
+    def forward(ctx, a, dim=None, ddof=1, keepdim=False):
+        ctx.save_for_backward(a)
+        ctx.dim, ctx.ddof, ctx.keepdim = dim, ddof, keepdim
+        return np.asarray(a.var(axis=dim, ddof=ddof, keepdims=keepdim))
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        g = _expand_back(grad, a.shape, ctx.dim, ctx.keepdim)
+        centered = a - a.mean(axis=ctx.dim, keepdims=True)
+        return (g * centered * (2 / (_count(a.shape, ctx.dim) - ctx.ddof))).astype(grad.dtype, copy=False)
+
+
+class _Extreme(Function):
+    """Shared by Max and Min. Over all elements the gradient is shared evenly among ties
+    (as PyTorch's ``max()``); along ``dim`` it goes to the index ``argmax``/``argmin`` picks."""
+
+    reduce = arg = None
+
+    @classmethod
+    def forward(cls, ctx, a, dim=None, keepdim=False):
+        if a.size == 0:
+            raise RuntimeError(f"{cls.__name__.lower()}() of an empty tensor")
+        ctx.save_for_backward(a)
+        ctx.dim, ctx.keepdim = dim, keepdim
+        return np.asarray(cls.reduce(a, axis=dim, keepdims=keepdim))
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        g = _expand_back(grad, a.shape, ctx.dim, ctx.keepdim)
+        if ctx.dim is None:
+            hit = a == ctx.reduce(a)
+            return g * hit / hit.sum(dtype=grad.dtype)
+        out = np.zeros_like(a)
+        index = np.expand_dims(ctx.arg(a, axis=ctx.dim), ctx.dim)
+        np.put_along_axis(out, index, g, axis=ctx.dim)
+        return out
+
+
+class Max(_Extreme):
+    """``out = max(a, dim)``."""
+
+    reduce, arg = staticmethod(np.max), staticmethod(np.argmax)
+
+
+class Min(_Extreme):
+    """``out = min(a, dim)``."""
+
+    reduce, arg = staticmethod(np.min), staticmethod(np.argmin)
+
+
+def _logsumexp(a: np.ndarray, dim, keepdims: bool = True) -> np.ndarray:
+    """``log(sum(exp(a)))``, NOTE: computed as ``m + log(sum(exp(a - m)))`` with ``m`` the
+    max, so no exp overflows (logits of 1e4 are fine); rows of all ``-inf`` give ``-inf``."""
+    m = np.max(a, axis=dim, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0)
+    out = m + np.log(np.exp(a - m).sum(axis=dim, keepdims=True))
+    return out if keepdims else np.squeeze(out, axis=dim)
+
+
+class LogSumExp(Function):
+    """``out = log(sum(exp(a), dim))``;  ``da = g * exp(a - out)`` (the softmax)."""
+
+    @staticmethod
+    def forward(ctx, a, dim=None, keepdim=False):
+        out = _logsumexp(a, dim)
+        ctx.save_for_backward(a, out)
+        ctx.dim, ctx.keepdim = dim, keepdim
+        return out if keepdim else np.asarray(np.squeeze(out, axis=dim))
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, out = ctx.saved_tensors
+        return _expand_back(grad, a.shape, ctx.dim, ctx.keepdim) * np.exp(a - out)
+
+
+class Softmax(Function):
+    """``out = exp(a - logsumexp(a))`` along ``dim``;  ``da = out * (g - sum(g * out))``."""
+
+    @staticmethod
+    def forward(ctx, a, dim=-1):
+        e = np.exp(a - a.max(axis=dim, keepdims=True))
+        out = e / e.sum(axis=dim, keepdims=True)
+        ctx.save_for_backward(out)
+        ctx.dim = dim
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return out * (grad - (grad * out).sum(axis=ctx.dim, keepdims=True))
+
+
+class LogSoftmax(Function):
+    """``out = a - logsumexp(a)`` along ``dim``;  ``da = g - exp(out) * sum(g)``."""
+
+    @staticmethod
+    def forward(ctx, a, dim=-1):
+        out = a - _logsumexp(a, dim)
+        ctx.save_for_backward(out)
+        ctx.dim = dim
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad - np.exp(out) * grad.sum(axis=ctx.dim, keepdims=True)

@@ -1,0 +1,149 @@
+"""Shape and indexing ops. Most return views of their input; their backward only reshapes,
+moves or scatters the gradient back."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nanotorch.autograd.function import Function
+from nanotorch.ops.broadcast import unbroadcast
+
+
+class Reshape(Function):
+    """``out = a.reshape(shape)`` (a view when possible);  ``da = g.reshape(a.shape)``."""
+
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, a, shape):
+        ctx.shape = a.shape
+        return a.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.reshape(ctx.shape)
+
+
+class Permute(Function):
+    """``out = a.transpose(axes)``;  ``da = g.transpose(inverse axes)``."""
+
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, a, axes):
+        if sorted(axes) != list(range(a.ndim)):
+            raise ValueError(f"permute dims {axes} are not a permutation of {a.ndim} dims")
+        ctx.axes = axes
+        return a.transpose(axes)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.transpose(np.argsort(ctx.axes))
+
+
+class Squeeze(Function):
+    """Drop size-1 dims (all, or ``dim`` if it has size 1);  ``da = g.reshape(a.shape)``."""
+
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, a, dim=None):
+        ctx.shape = a.shape
+        if dim is None:
+            return a.squeeze()
+        dims = (dim,) if isinstance(dim, int) else tuple(dim)
+        return a.squeeze(tuple(d for d in dims if a.shape[d] == 1))
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.reshape(ctx.shape)
+
+
+class Unsqueeze(Function):
+    """Insert a size-1 dim at ``dim``;  ``da = g.reshape(a.shape)``."""
+
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, a, dim):
+        ctx.shape = a.shape
+        return np.expand_dims(a, dim if dim >= 0 else dim + a.ndim + 1)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.reshape(ctx.shape)
+
+
+class Expand(Function):
+    """Broadcast to ``shape`` (``-1`` keeps a dim) without copying; ``da = g`` summed over
+    the broadcast dims."""
+
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, a, shape):
+        lead = len(shape) - a.ndim
+        if lead < 0:
+            raise ValueError(f"expand to {shape}: fewer dims than the tensor's {a.shape}")
+        shape = tuple(a.shape[i - lead] if s == -1 else s for i, s in enumerate(shape))
+        ctx.shape = a.shape
+        return np.broadcast_to(a, shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return unbroadcast(grad, ctx.shape)
+
+
+def _is_basic(index) -> bool:
+    """True for an index of ints, slices, None and Ellipsis only (each element picked once)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(p is None or p is Ellipsis or isinstance(p, (int, np.integer, slice)) for p in parts)
+
+
+class GetItem(Function):
+    """``out = a[index]``;  ``da`` = zeros with ``g`` added at the indexed places.
+
+    NOTE: an integer-array index may pick an element more than once; its gradient is then
+    the sum (``np.add.at``), not the last write.
+    """
+
+    @staticmethod
+    def forward(ctx, a, index):
+        ctx.shape, ctx.dtype, ctx.index = a.shape, a.dtype, index
+        return a[index]
+
+    @staticmethod
+    def backward(ctx, grad):
+        out = np.zeros(ctx.shape, dtype=grad.dtype)
+        if _is_basic(ctx.index) or getattr(ctx.index, "dtype", None) == np.bool_:
+            out[ctx.index] = grad
+        else:
+            np.add.at(out, ctx.index, grad)
+        return out
+
+
+class Cat(Function):
+    """``out = concatenate(tensors, dim)``;  each input gets its slice of ``g``."""
+
+    @staticmethod
+    def forward(ctx, *arrays, dim=0):
+        ctx.dim = dim
+        ctx.bounds = np.cumsum([a.shape[dim] for a in arrays])[:-1]
+        return np.concatenate(arrays, axis=dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return tuple(np.split(grad, ctx.bounds, axis=ctx.dim))
+
+
+class Stack(Function):
+    """``out = stack(tensors, dim)``;  input ``i`` gets ``g`` taken at index ``i`` of ``dim``."""
+
+    @staticmethod
+    def forward(ctx, *arrays, dim=0):
+        ctx.dim = dim
+        return np.stack(arrays, axis=dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return tuple(np.moveaxis(grad, ctx.dim, 0))
