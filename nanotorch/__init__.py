@@ -19,3 +19,6 @@ from nanotorch.functions import abs, max, min, sum  # noqa: F401
 from nanotorch.random import manual_seed, seed  # noqa: F401
 
 __version__ = "0.1.0"
+
+from nanotorch import datasets, nn, optim, utils  # noqa: E402,F401
+import nanotorch.utils.data  # noqa: E402,F401

@@ -1,0 +1,1 @@
+"""Neural-network layers, losses and ``functional`` (PyTorch's ``torch.nn``)."""
