@@ -4,11 +4,13 @@
 (``nt.no_grad``), and the subpackages ``nt.nn``, ``nt.optim``, ``nt.utils.data`` and
 ``nt.datasets``.
 """
+# isort: skip_file
+# NOTE: the order matters: tensor.py comes first (the op modules import Tensor from it).
 
+from nanotorch.tensor import Tensor  # noqa: F401
+from nanotorch import backend  # noqa: F401
 from nanotorch._dtype import (  # noqa: F401
     bool, double, float, float16, float32, float64, int, int32, int64, long, uint8)
-from nanotorch.tensor import Tensor  # noqa: F401  (first: the ops import it)
-from nanotorch import backend  # noqa: F401
 from nanotorch.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
 from nanotorch.autograd.function import Function  # noqa: F401
 from nanotorch.creation import (  # noqa: F401
@@ -17,8 +19,7 @@ from nanotorch.creation import (  # noqa: F401
 from nanotorch.functions import *  # noqa: F401,F403
 from nanotorch.functions import abs, max, min, sum  # noqa: F401
 from nanotorch.random import manual_seed, seed  # noqa: F401
+from nanotorch import datasets, nn, optim, utils  # noqa: F401
+import nanotorch.utils.data  # noqa: F401
 
 __version__ = "0.1.0"
-
-from nanotorch import datasets, nn, optim, utils  # noqa: E402,F401
-import nanotorch.utils.data  # noqa: E402,F401

@@ -24,6 +24,14 @@ def _float(dtype) -> np.dtype:
     return _dtype.to_dtype(dtype) or _dtype.DEFAULT_FLOAT
 
 
+def _random_float(dtype) -> np.dtype:
+    """The dtype of a random float draw: float32 unless a float dtype is asked for."""
+    dtype = _float(dtype)
+    if not _dtype.is_floating(dtype):
+        raise TypeError(f"rand/randn draw floats; {dtype} is not a float dtype")
+    return dtype
+
+
 def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of ``data`` (float32 for floats, int64 for ints)."""
     return Tensor(data, dtype=dtype, requires_grad=requires_grad)
@@ -98,13 +106,13 @@ def full_like(t: Tensor, fill_value, dtype=None, requires_grad: bool = False) ->
 def rand(*size, dtype=None, requires_grad: bool = False, generator=None) -> Tensor:
     """Uniform on ``[0, 1)``."""
     gen = generator or default_generator()
-    return _new(gen.random(_shape_arg(size), dtype=np.float64).astype(_float(dtype)), requires_grad)
+    return _new(gen.random(_shape_arg(size), dtype=np.float64).astype(_random_float(dtype)), requires_grad)
 
 
 def randn(*size, dtype=None, requires_grad: bool = False, generator=None) -> Tensor:
     """Standard normal."""
     gen = generator or default_generator()
-    return _new(gen.standard_normal(_shape_arg(size)).astype(_float(dtype)), requires_grad)
+    return _new(gen.standard_normal(_shape_arg(size)).astype(_random_float(dtype)), requires_grad)
 
 
 def randint(low, high=None, size=None, dtype=None, generator=None) -> Tensor:

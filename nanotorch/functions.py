@@ -11,71 +11,90 @@ import numpy as np
 from nanotorch.ops.pointwise import Where
 from nanotorch.ops.shape import Cat, Stack
 from nanotorch.tensor import Tensor, chunk, split
-from nanotorch.tensor import _Scalar as _ScalarTypes
+
+_Dim = int | tuple | None
 
 
 def _t(x) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(x)
 
 
-def exp(x): return _t(x).exp()                                        # noqa: E704
-def log(x): return _t(x).log()                                        # noqa: E704
-def sqrt(x): return _t(x).sqrt()                                      # noqa: E704
-def abs(x): return _t(x).abs()                                        # noqa: A001,E704
-def relu(x): return _t(x).relu()                                      # noqa: E704
-def sigmoid(x): return _t(x).sigmoid()                                # noqa: E704
-def tanh(x): return _t(x).tanh()                                      # noqa: E704
-def clamp(x, min=None, max=None): return _t(x).clamp(min, max)        # noqa: A002,E704
-def maximum(a, b): return _t(a).maximum(b)                            # noqa: E704
-def minimum(a, b): return _t(a).minimum(b)                            # noqa: E704
-def matmul(a, b): return _t(a) @ b                                    # noqa: E704
-def softmax(x, dim=-1): return _t(x).softmax(dim)                     # noqa: E704
-def log_softmax(x, dim=-1): return _t(x).log_softmax(dim)             # noqa: E704
-def logsumexp(x, dim=None, keepdim=False): return _t(x).logsumexp(dim, keepdim)  # noqa: E704
-def flatten(x, start_dim=0, end_dim=-1): return _t(x).flatten(start_dim, end_dim)  # noqa: E704
-def reshape(x, shape): return _t(x).reshape(shape)                    # noqa: E704
-def transpose(x, dim0, dim1): return _t(x).transpose(dim0, dim1)      # noqa: E704
-def permute(x, dims): return _t(x).permute(dims)                      # noqa: E704
-def squeeze(x, dim=None): return _t(x).squeeze(dim)                   # noqa: E704
-def unsqueeze(x, dim): return _t(x).unsqueeze(dim)                    # noqa: E704
-def argmax(x, dim=None, keepdim=False): return _t(x).argmax(dim, keepdim)  # noqa: E704
-def argmin(x, dim=None, keepdim=False): return _t(x).argmin(dim, keepdim)  # noqa: E704
+def exp(x: Tensor) -> Tensor: return _t(x).exp()                                       # noqa: E704
+def log(x: Tensor) -> Tensor: return _t(x).log()                                       # noqa: E704
+def sqrt(x: Tensor) -> Tensor: return _t(x).sqrt()                                     # noqa: E704
+def abs(x: Tensor) -> Tensor: return _t(x).abs()                                       # noqa: A001,E704
+def relu(x: Tensor) -> Tensor: return _t(x).relu()                                     # noqa: E704
+def sigmoid(x: Tensor) -> Tensor: return _t(x).sigmoid()                               # noqa: E704
+def tanh(x: Tensor) -> Tensor: return _t(x).tanh()                                     # noqa: E704
+def clamp(x: Tensor, min=None, max=None) -> Tensor: return _t(x).clamp(min, max)       # noqa: A002,E704
+def maximum(a: Tensor, b) -> Tensor: return _t(a).maximum(b)                           # noqa: E704
+def minimum(a: Tensor, b) -> Tensor: return _t(a).minimum(b)                           # noqa: E704
+def matmul(a: Tensor, b) -> Tensor: return _t(a) @ b                                   # noqa: E704
+def softmax(x: Tensor, dim: int = -1) -> Tensor: return _t(x).softmax(dim)             # noqa: E704
+def log_softmax(x: Tensor, dim: int = -1) -> Tensor: return _t(x).log_softmax(dim)     # noqa: E704
+def reshape(x: Tensor, shape: tuple) -> Tensor: return _t(x).reshape(shape)            # noqa: E704
+def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor: return _t(x).transpose(dim0, dim1)  # noqa: E704
+def permute(x: Tensor, dims: tuple) -> Tensor: return _t(x).permute(dims)              # noqa: E704
+def squeeze(x: Tensor, dim: _Dim = None) -> Tensor: return _t(x).squeeze(dim)          # noqa: E704
+def unsqueeze(x: Tensor, dim: int) -> Tensor: return _t(x).unsqueeze(dim)              # noqa: E704
 
 
-def sum(x, dim=None, keepdim=False, *, keepdims=None):  # noqa: A001
+def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    return _t(x).flatten(start_dim, end_dim)
+
+
+def argmax(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    return _t(x).argmax(dim, keepdim)
+
+
+def argmin(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    return _t(x).argmin(dim, keepdim)
+
+
+def logsumexp(x: Tensor, dim: _Dim = None, keepdim: bool = False, *, keepdims=None) -> Tensor:
+    return _t(x).logsumexp(dim, keepdim, keepdims=keepdims)
+
+
+def sum(x: Tensor, dim: _Dim = None, keepdim: bool = False, *, keepdims=None) -> Tensor:  # noqa: A001
     return _t(x).sum(dim, keepdim, keepdims=keepdims)
 
 
-def mean(x, dim=None, keepdim=False, *, keepdims=None):
+def mean(x: Tensor, dim: _Dim = None, keepdim: bool = False, *, keepdims=None) -> Tensor:
     return _t(x).mean(dim, keepdim, keepdims=keepdims)
 
 
-def var(x, dim=None, unbiased=True, keepdim=False, **kw):
+def var(x: Tensor, dim: _Dim = None, unbiased: bool = True, keepdim: bool = False, **kw) -> Tensor:
     return _t(x).var(dim, unbiased, keepdim, **kw)
 
 
-def std(x, dim=None, unbiased=True, keepdim=False, **kw):
+def std(x: Tensor, dim: _Dim = None, unbiased: bool = True, keepdim: bool = False, **kw) -> Tensor:
     return _t(x).std(dim, unbiased, keepdim, **kw)
 
 
-def max(x, dim=None, keepdim=False):  # noqa: A001
+def max(x: Tensor, dim=None, keepdim: bool = False, *, keepdims=None):  # noqa: A001
     """``max(x)``, ``max(x, dim)`` -> ``(values, indices)``, or ``max(a, b)`` elementwise."""
     if isinstance(dim, Tensor):
         return _t(x).maximum(dim)
-    return _t(x).max(dim, keepdim)
+    return _t(x).max(dim, keepdim, keepdims=keepdims)
 
 
-def min(x, dim=None, keepdim=False):  # noqa: A001
+def min(x: Tensor, dim=None, keepdim: bool = False, *, keepdims=None):  # noqa: A001
+    """``min(x)``, ``min(x, dim)`` -> ``(values, indices)``, or ``min(a, b)`` elementwise."""
     if isinstance(dim, Tensor):
         return _t(x).minimum(dim)
-    return _t(x).min(dim, keepdim)
+    return _t(x).min(dim, keepdim, keepdims=keepdims)
 
 
 def where(condition, x, y) -> Tensor:
-    """``x`` where ``condition`` holds, else ``y``; gradients flow to ``x`` and ``y``."""
+    """``x`` where ``condition`` holds, else ``y``; gradients flow to ``x`` and ``y``.
+
+    ``x`` and ``y`` (tensors or numbers) are promoted to one dtype as in ``x + y``.
+    """
     cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
-    x = x if isinstance(x, (Tensor,) + _ScalarTypes) else Tensor(x)
-    y = y if isinstance(y, (Tensor,) + _ScalarTypes) else Tensor(y)
+    if isinstance(y, Tensor) and not isinstance(x, Tensor):
+        y, x = y._operands(x)
+    else:
+        x, y = _t(x)._operands(y)
     return Where.apply(cond.astype(bool, copy=False), x, y)
 
 

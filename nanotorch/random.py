@@ -12,9 +12,9 @@ _generator = np.random.default_rng()
 
 
 def manual_seed(seed: int) -> np.random.Generator:
-    """Reseed the global generator and return it."""
-    global _generator
-    _generator = np.random.default_rng(int(seed))
+    """Reseed the global generator (in place: code holding it sees the new seed) and return
+    it. Its draws then equal those of ``np.random.default_rng(seed)``."""
+    _generator.bit_generator.state = np.random.PCG64(int(seed)).state
     return _generator
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import builtins
 import weakref
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -22,14 +23,18 @@ _Scalar = (int, float, builtins.bool)
 class Tensor:
     """An n-dimensional array that can record the operations applied to it."""
 
-    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_version", "__weakref__")
+    # ``_version`` is ``[data version, graph version]``, one list shared by a tensor and its
+    # views: every in-place change bumps the first, one recorded in the graph both.
+    # ``_base`` is the tensor whose memory this one views (``None`` if it owns its data).
+    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_version", "_base", "__weakref__")
     __array_ufunc__ = None  # `ndarray + Tensor` then calls Tensor.__radd__ and gives a Tensor
 
     def __init__(self, data, dtype=None, requires_grad: builtins.bool = False) -> None:
         self.data = _as_array(data, dtype)
         self.grad = None
         self.grad_fn = None
-        self._version = [0]
+        self._version = [0, 0]
+        self._base = None
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -42,7 +47,8 @@ class Tensor:
         t.grad = None
         t.grad_fn = None
         t.requires_grad = requires_grad
-        t._version = [0]
+        t._version = [0, 0]
+        t._base = None
         return t
 
     # ----------------------------------------------------------------- attributes
@@ -66,7 +72,7 @@ class Tensor:
     def T(self) -> Tensor:
         return self.permute(*reversed(range(self.ndim)))
 
-    def size(self, dim: int | None = None):
+    def size(self, dim: int | None = None) -> tuple | int:
         return self.data.shape if dim is None else self.data.shape[dim]
 
     def dim(self) -> int:
@@ -75,7 +81,7 @@ class Tensor:
     def numel(self) -> int:
         return self.data.size
 
-    def item(self):
+    def item(self) -> builtins.int | builtins.float | builtins.bool:
         if self.data.size != 1:
             raise ValueError(f"item() needs a tensor with one element, this one has {self.data.size}")
         return self.data.item()
@@ -86,10 +92,12 @@ class Tensor:
                                "use tensor.detach().numpy()")
         return self.data
 
-    def tolist(self):
+    def tolist(self) -> list | builtins.int | builtins.float | builtins.bool:
         return self.data.tolist()
 
-    def __array__(self, dtype=None, copy=None):
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        if copy:
+            return np.array(self.data, dtype=dtype, copy=True)
         return self.data if dtype is None else self.data.astype(dtype, copy=False)
 
     def __len__(self) -> int:
@@ -97,7 +105,7 @@ class Tensor:
             raise TypeError("len() of a 0-d tensor")
         return len(self.data)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Tensor]:
         return (self[i] for i in range(len(self)))
 
     def __bool__(self) -> builtins.bool:
@@ -117,8 +125,13 @@ class Tensor:
     def __hash__(self) -> int:
         return id(self)
 
+    def __format__(self, spec: str) -> str:
+        """``f"{loss:.4f}"`` formats a 0-d tensor as its number (as PyTorch)."""
+        return format(self.data.item() if self.data.ndim == 0 else str(self), spec)
+
     def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", prefix="tensor(", precision=4)
+        body = np.array2string(self.data, separator=", ", prefix="tensor(", precision=4,
+                               floatmode="maxprec_equal")
         extras = []
         if self.data.dtype not in (_dtype.float32, _dtype.int64, _dtype.bool):
             extras.append(f"dtype=nanotorch.{self.data.dtype.name}")
@@ -135,8 +148,6 @@ class Tensor:
         Unlike PyTorch, a non-scalar output without ``gradient`` is seeded with ones (the
         seed README calls ``z.backward()`` on a vector), i.e. it backpropagates ``z.sum()``.
         """
-        from nanotorch.autograd.engine import run_backward
-
         if not self.requires_grad:
             raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
         if gradient is None:
@@ -168,12 +179,28 @@ class Tensor:
             self.grad_fn.retained_output = weakref.ref(self)
 
     def zero_(self) -> Tensor:
-        return self._inplace(np.multiply, 0)
+        return self.fill_(0)
 
     # -------------------------------------------------------------- conversion
-    def to(self, dtype) -> Tensor:
+    def to(self, *args, dtype=None, device=None) -> Tensor:
+        """``to(dtype)``, ``to("cpu")``, ``to("cpu", dtype)``: the CPU is the only device.
+
+        A cast to a float dtype is differentiable; to an integer or bool dtype it is not.
+        """
+        for a in (*args, device):
+            if isinstance(a, str):
+                if a != "cpu":
+                    raise RuntimeError(f"nanotorch runs on the CPU only, not on {a!r}")
+            elif a is not None:
+                dtype = a
+        if dtype is None:
+            return self
         dtype = _dtype.to_dtype(dtype)
-        return self if dtype == self.data.dtype else Cast.apply(self, dtype=dtype)
+        if dtype == self.data.dtype:
+            return self
+        if not _dtype.is_floating(dtype):
+            return Tensor._make(self.data.astype(dtype), False)
+        return Cast.apply(self, dtype=dtype)
 
     def type(self, dtype) -> Tensor:
         return self.to(dtype)
@@ -203,63 +230,89 @@ class Tensor:
         return self
 
     # -------------------------------------------------------------- arithmetic
-    def _other(self, other):
-        """A Python number stays a number (so float32 stays float32); anything else
-        becomes a Tensor of this tensor's float dtype when the two kinds differ."""
+    def _operands(self, other, divide: builtins.bool = False) -> tuple:
+        """``(self, other)`` ready for a binary op, with PyTorch's type promotion.
+
+        NumPy alone would make ``int64 + float32`` and ``float32 * np.float64(2)`` float64.
+        Here a float operand's dtype wins over an integer or bool one, a number (Python or
+        NumPy scalar) never widens a float tensor, and ``/`` of integers gives float32.
+        Only operands that cannot require grad (integers, bools) are ever cast. A number
+        stays a number; other data (lists, arrays) becomes a tensor.
+        """
+        dtype = self.data.dtype
         if isinstance(other, Tensor):
-            if other.data.dtype != self.data.dtype:
-                if self.data.dtype.kind == "f" and other.data.dtype.kind != "f":
-                    return other.data.astype(self.data.dtype)
-            return other
-        if isinstance(other, _Scalar):
-            return other
-        return Tensor(other, dtype=self.data.dtype if self.data.dtype.kind == "f" else None)
+            other_dtype = other.data.dtype
+            if other_dtype == dtype and (not divide or dtype.kind == "f"):
+                return self, other  # the common case, first
+        else:
+            if isinstance(other, np.generic):
+                other = other.item()
+            if isinstance(other, _Scalar):
+                if dtype.kind == "f" or not (divide or isinstance(other, builtins.float)):
+                    return self, other
+                return self.to(_dtype.DEFAULT_FLOAT), other
+            other = Tensor(other, dtype=dtype if dtype.kind == "f" else None)
+            other_dtype = other.data.dtype
+        if dtype.kind == "f" or other_dtype.kind == "f":
+            target = dtype if dtype.kind == "f" else other_dtype
+            if dtype.kind == other_dtype.kind:
+                return self, other  # float32 with float64 widens, as in PyTorch
+        elif divide:
+            target = _dtype.DEFAULT_FLOAT
+        else:
+            return self, other  # integers and bools: NumPy's promotion is PyTorch's
+        return self.to(target), other.to(target)
 
-    def __add__(self, other):
-        return Add.apply(self, self._other(other))
+    def __add__(self, other) -> Tensor:
+        return Add.apply(*self._operands(other))
 
-    def __radd__(self, other):
-        return Add.apply(self, self._other(other))
+    def __radd__(self, other) -> Tensor:
+        a, b = self._operands(other)
+        return Add.apply(b, a)
 
-    def __sub__(self, other):
-        return Sub.apply(self, self._other(other))
+    def __sub__(self, other) -> Tensor:
+        return Sub.apply(*self._operands(other))
 
-    def __rsub__(self, other):
-        return RSub.apply(self, other) if isinstance(other, _Scalar) else Sub.apply(self._other(other), self)
+    def __rsub__(self, other) -> Tensor:
+        a, b = self._operands(other)
+        return RSub.apply(a, b) if isinstance(b, _Scalar) else Sub.apply(b, a)
 
-    def __mul__(self, other):
-        return Mul.apply(self, self._other(other))
+    def __mul__(self, other) -> Tensor:
+        return Mul.apply(*self._operands(other))
 
-    def __rmul__(self, other):
-        return Mul.apply(self, self._other(other))
+    def __rmul__(self, other) -> Tensor:
+        a, b = self._operands(other)
+        return Mul.apply(b, a)
 
-    def __truediv__(self, other):
-        return Div.apply(self, self._other(other))
+    def __truediv__(self, other) -> Tensor:
+        return Div.apply(*self._operands(other, divide=True))
 
-    def __rtruediv__(self, other):
-        return Div.apply(other if isinstance(other, _Scalar) else self._other(other), self)
+    def __rtruediv__(self, other) -> Tensor:
+        a, b = self._operands(other, divide=True)
+        return Div.apply(b, a)
 
-    def __pow__(self, exponent):
-        if isinstance(exponent, _Scalar):
-            return PowScalar.apply(self, exponent=exponent)
-        return Pow.apply(self, self._other(exponent))
+    def __pow__(self, exponent) -> Tensor:
+        a, p = self._operands(exponent)
+        return PowScalar.apply(a, exponent=p) if isinstance(p, _Scalar) else Pow.apply(a, p)
 
-    def __rpow__(self, base):
-        return Pow.apply(base if isinstance(base, _Scalar) else self._other(base), self)
+    def __rpow__(self, base) -> Tensor:
+        a, b = self._operands(base)
+        return Pow.apply(b, a)
 
-    def __matmul__(self, other):
-        return MatMul.apply(self, self._other(other))
+    def __matmul__(self, other) -> Tensor:
+        return MatMul.apply(*self._operands(other))
 
-    def __rmatmul__(self, other):
-        return MatMul.apply(self._other(other), self)
+    def __rmatmul__(self, other) -> Tensor:
+        a, b = self._operands(other)
+        return MatMul.apply(b, a)
 
-    def __neg__(self):
+    def __neg__(self) -> Tensor:
         return Neg.apply(self)
 
-    def __pos__(self):
+    def __pos__(self) -> Tensor:
         return self
 
-    def __abs__(self):
+    def __abs__(self) -> Tensor:
         return Abs.apply(self)
 
     # ------------------------------------------------------------ comparisons
@@ -267,70 +320,83 @@ class Tensor:
         other = other.data if isinstance(other, Tensor) else other
         return Tensor._make(ufunc(self.data, other), False)
 
-    def __eq__(self, other):
+    def __eq__(self, other) -> Tensor:
         return self._compare(np.equal, other)
 
-    def __ne__(self, other):
+    def __ne__(self, other) -> Tensor:
         return self._compare(np.not_equal, other)
 
-    def __lt__(self, other):
+    def __lt__(self, other) -> Tensor:
         return self._compare(np.less, other)
 
-    def __le__(self, other):
+    def __le__(self, other) -> Tensor:
         return self._compare(np.less_equal, other)
 
-    def __gt__(self, other):
+    def __gt__(self, other) -> Tensor:
         return self._compare(np.greater, other)
 
-    def __ge__(self, other):
+    def __ge__(self, other) -> Tensor:
         return self._compare(np.greater_equal, other)
 
     eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
 
-    def __invert__(self):
+    def __invert__(self) -> Tensor:
         return Tensor._make(np.logical_not(self.data) if self.data.dtype.kind == "b" else ~self.data, False)
 
-    def __and__(self, other):
+    def __and__(self, other) -> Tensor:
         return self._compare(np.logical_and, other)
 
-    def __or__(self, other):
+    def __or__(self, other) -> Tensor:
         return self._compare(np.logical_or, other)
 
     # ------------------------------------------------------------------ in place
-    def _inplace(self, ufunc, other) -> Tensor:
-        """``self = ufunc(self, other)`` in the same memory.
+    # With grad mode on and either side requiring grad, an in-place change is recorded
+    # (``_record_inplace``); otherwise it just changes the memory. A leaf that requires grad
+    # may change only under ``no_grad()`` (optimizers do). Every change bumps the version
+    # counter, so a pending backward that saved the old values raises instead of using them.
 
-        A leaf that requires grad may change only under ``no_grad()`` (optimizers do);
-        a non-leaf is recorded as the out-of-place op and takes its place in the graph.
-        Either way the version counter moves, so a backward that saved the old values raises.
-        """
-        other_data = other.data if isinstance(other, Tensor) else other
+    def _inplace(self, ufunc, other) -> Tensor:
+        """``self = ufunc(self, other)`` in the same memory (``ufunc``: ``np.add`` ...)."""
         if grad_mode._enabled and (self.requires_grad or
                                    isinstance(other, Tensor) and other.requires_grad):
-            if self.grad_fn is None and self.requires_grad:
-                raise RuntimeError("a leaf tensor that requires grad is being used in an in-place "
-                                   "operation; wrap it in `with nanotorch.no_grad():`")
-            old = Tensor._make(self.data.copy(), self.requires_grad)
-            old.grad_fn = self.grad_fn
-            result = _INPLACE_OPS[ufunc](old, other)
-            self.data[...] = result.data
-            self.grad_fn = result.grad_fn
-            self.requires_grad = True
-        else:
-            ufunc(self.data, other_data, out=self.data, casting="same_kind")
+            return self._record_inplace(_INPLACE_OPS[ufunc], other)
+        ufunc(self.data, other.data if isinstance(other, Tensor) else other, out=self.data,
+              casting="same_kind")
         self._version[0] += 1
         return self
 
-    def __iadd__(self, other):
+    def _record_inplace(self, op, other) -> Tensor:
+        """Compute ``op(self, other)`` out of place, write it into ``self``'s memory, and make
+        ``self`` that result in the graph; nodes that used the old value keep a copy of it."""
+        if self.requires_grad and self.grad_fn is None:
+            raise RuntimeError("a leaf tensor that requires grad is being used in an in-place "
+                               "operation; wrap it in `with nanotorch.no_grad():`")
+        if self._base is not None:
+            raise RuntimeError("an in-place change to a view of another tensor can't be recorded "
+                               "for backward (the other tensor's graph would miss it); use an "
+                               "out-of-place operation, or clone() the view first")
+        old = Tensor._make(self.data.copy(), self.requires_grad)
+        old.grad_fn = self.grad_fn
+        result = op(old, old if other is self else other)
+        np.copyto(self.data, result.data, casting="same_kind")
+        if old.grad_fn is not None and old.grad_fn.retained_output is not None:
+            result.grad_fn.retained_output = old.grad_fn.retained_output  # retain_grad() follows
+            old.grad_fn.retained_output = None
+        self.grad_fn, self.requires_grad = result.grad_fn, True
+        self._version[0] += 1
+        self._version[1] += 1
+        return self
+
+    def __iadd__(self, other) -> Tensor:
         return self._inplace(np.add, other)
 
-    def __isub__(self, other):
+    def __isub__(self, other) -> Tensor:
         return self._inplace(np.subtract, other)
 
-    def __imul__(self, other):
+    def __imul__(self, other) -> Tensor:
         return self._inplace(np.multiply, other)
 
-    def __itruediv__(self, other):
+    def __itruediv__(self, other) -> Tensor:
         return self._inplace(np.true_divide, other)
 
     def add_(self, other, alpha: float = 1) -> Tensor:
@@ -346,171 +412,174 @@ class Tensor:
         return self._inplace(np.true_divide, other)
 
     def copy_(self, src) -> Tensor:
-        src = src.data if isinstance(src, Tensor) else np.asarray(src)
-        if self.requires_grad and self.grad_fn is None and grad_mode._enabled:
-            raise RuntimeError("a leaf tensor that requires grad is being used in an in-place "
-                               "operation; wrap it in `with nanotorch.no_grad():`")
-        self.data[...] = src
-        self._version[0] += 1
+        self[...] = src
         return self
 
     def fill_(self, value) -> Tensor:
-        return self.copy_(np.full(self.data.shape, value, dtype=self.data.dtype))
+        self[...] = value
+        return self
 
     def __setitem__(self, index, value) -> None:
-        if self.requires_grad and grad_mode._enabled:
-            raise RuntimeError("item assignment on a tensor that requires grad is only allowed "
-                               "under `with nanotorch.no_grad():`")
         index = _index_arrays(index)
+        if grad_mode._enabled and (self.requires_grad or
+                                   isinstance(value, Tensor) and value.requires_grad):
+            self._record_inplace(lambda old, v: SetItem.apply(old, v, index=index), value)
+            return
         self.data[index] = value.data if isinstance(value, Tensor) else value
         self._version[0] += 1
 
     # ------------------------------------------------------------- pointwise
-    def exp(self):
-        return Exp.apply(self)
+    def _floating(self) -> Tensor:
+        """``self``, or a float32 copy of integer or bool data: math functions give floats."""
+        return self if self.data.dtype.kind == "f" else self.to(_dtype.DEFAULT_FLOAT)
 
-    def log(self):
-        return Log.apply(self)
+    def exp(self) -> Tensor:
+        return Exp.apply(self._floating())
 
-    def sqrt(self):
-        return Sqrt.apply(self)
+    def log(self) -> Tensor:
+        return Log.apply(self._floating())
 
-    def abs(self):
+    def sqrt(self) -> Tensor:
+        return Sqrt.apply(self._floating())
+
+    def abs(self) -> Tensor:
         return Abs.apply(self)
 
-    def relu(self):
+    def relu(self) -> Tensor:
         return ReLU.apply(self)
 
-    def sigmoid(self):
-        return Sigmoid.apply(self)
+    def sigmoid(self) -> Tensor:
+        return Sigmoid.apply(self._floating())
 
-    def tanh(self):
-        return Tanh.apply(self)
+    def tanh(self) -> Tensor:
+        return Tanh.apply(self._floating())
 
     def clamp(self, min=None, max=None):  # noqa: A002 - PyTorch's names
         return Clamp.apply(self, lo=min, hi=max)
 
     clip = clamp
 
-    def maximum(self, other):
-        return Maximum.apply(self, self._other(other))
+    def maximum(self, other) -> Tensor:
+        return Maximum.apply(*self._operands(other))
 
-    def minimum(self, other):
-        return Minimum.apply(self, self._other(other))
+    def minimum(self, other) -> Tensor:
+        return Minimum.apply(*self._operands(other))
 
-    def pow(self, exponent):
+    def pow(self, exponent) -> Tensor:
         return self ** exponent
 
-    def add(self, other):
+    def add(self, other) -> Tensor:
         return self + other
 
-    def sub(self, other):
+    def sub(self, other) -> Tensor:
         return self - other
 
-    def mul(self, other):
+    def mul(self, other) -> Tensor:
         return self * other
 
-    def div(self, other):
+    def div(self, other) -> Tensor:
         return self / other
 
-    def matmul(self, other):
+    def matmul(self, other) -> Tensor:
         return self @ other
 
-    def neg(self):
+    def neg(self) -> Tensor:
         return -self
 
-    def softmax(self, dim: int = -1):
-        return Softmax.apply(self, dim=dim)
+    def softmax(self, dim: int = -1) -> Tensor:
+        return Softmax.apply(self._floating(), dim=dim)
 
-    def log_softmax(self, dim: int = -1):
-        return LogSoftmax.apply(self, dim=dim)
+    def log_softmax(self, dim: int = -1) -> Tensor:
+        return LogSoftmax.apply(self._floating(), dim=dim)
 
     # -------------------------------------------------------------- reductions
-    def sum(self, dim=None, keepdim: builtins.bool = False, *, keepdims=None):
+    def sum(self, dim=None, keepdim: builtins.bool = False, *, keepdims=None) -> Tensor:
         return Sum.apply(self, dim=_dims(dim), keepdim=_keep(keepdim, keepdims))
 
-    def mean(self, dim=None, keepdim: builtins.bool = False, *, keepdims=None):
-        return Mean.apply(self, dim=_dims(dim), keepdim=_keep(keepdim, keepdims))
+    def mean(self, dim=None, keepdim: builtins.bool = False, *, keepdims=None) -> Tensor:
+        return Mean.apply(self._floating(), dim=_dims(dim), keepdim=_keep(keepdim, keepdims))
 
     def var(self, dim=None, unbiased: builtins.bool = True, keepdim: builtins.bool = False, *,
             correction=None, keepdims=None):
-        ddof = int(unbiased) if correction is None else int(correction)
-        return Var.apply(self, dim=_dims(dim), ddof=ddof, keepdim=_keep(keepdim, keepdims))
+        """Variance; unbiased (``correction=1``, divides by ``n - 1``) by default, as PyTorch."""
+        return _spread(self, Var, dim, unbiased, keepdim, correction, keepdims)
 
     def std(self, dim=None, unbiased: builtins.bool = True, keepdim: builtins.bool = False, *,
             correction=None, keepdims=None):
-        return self.var(dim, unbiased, keepdim, correction=correction, keepdims=keepdims).sqrt()
+        """Standard deviation, ``sqrt(var)``: unbiased by default, as PyTorch."""
+        return _spread(self, Std, dim, unbiased, keepdim, correction, keepdims)
 
-    def max(self, dim=None, keepdim: builtins.bool = False, *, keepdims=None):
+    def max(self, dim=None, keepdim: builtins.bool = False, *, keepdims=None) -> Tensor | _MaxMin:
         """Whole tensor: the largest value. With ``dim``: ``(values, indices)``."""
         return _extreme(self, Max, np.argmax, dim, _keep(keepdim, keepdims))
 
-    def min(self, dim=None, keepdim: builtins.bool = False, *, keepdims=None):
+    def min(self, dim=None, keepdim: builtins.bool = False, *, keepdims=None) -> Tensor | _MaxMin:
+        """Whole tensor: the smallest value. With ``dim``: ``(values, indices)``."""
         return _extreme(self, Min, np.argmin, dim, _keep(keepdim, keepdims))
 
-    def argmax(self, dim=None, keepdim: builtins.bool = False):
+    def argmax(self, dim=None, keepdim: builtins.bool = False) -> Tensor:
         return _arg_extreme(self.data, np.argmax, dim, keepdim)
 
-    def argmin(self, dim=None, keepdim: builtins.bool = False):
+    def argmin(self, dim=None, keepdim: builtins.bool = False) -> Tensor:
         return _arg_extreme(self.data, np.argmin, dim, keepdim)
 
-    def logsumexp(self, dim=None, keepdim: builtins.bool = False):
-        return LogSumExp.apply(self, dim=_dims(dim), keepdim=keepdim)
+    def logsumexp(self, dim=None, keepdim: builtins.bool = False, *, keepdims=None) -> Tensor:
+        return LogSumExp.apply(self._floating(), dim=_dims(dim), keepdim=_keep(keepdim, keepdims))
 
     # ------------------------------------------------------------------ shape
-    def reshape(self, *shape):
+    def reshape(self, *shape) -> Tensor:
         return Reshape.apply(self, shape=_shape_arg(shape))
 
-    def view(self, *shape):
+    def view(self, *shape) -> Tensor:
         if not self.data.flags.c_contiguous:
             raise RuntimeError("view() needs a contiguous tensor; use reshape() instead")
         return Reshape.apply(self, shape=_shape_arg(shape))
 
-    def flatten(self, start_dim: int = 0, end_dim: int = -1):
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         shape = self.data.shape
         if not shape:
             return self.reshape(1)
         start, end = start_dim % len(shape), end_dim % len(shape)
         return self.reshape(*shape[:start], -1, *shape[end + 1:])
 
-    def transpose(self, dim0: int, dim1: int):
+    def transpose(self, dim0: int, dim1: int) -> Tensor:
         axes = list(range(self.ndim))
         axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
         return Permute.apply(self, axes=tuple(axes))
 
-    def t(self):
+    def t(self) -> Tensor:
         if self.ndim > 2:
             raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, got {self.ndim}")
         return self.T
 
-    def permute(self, *dims):
+    def permute(self, *dims) -> Tensor:
         return Permute.apply(self, axes=tuple(d % self.ndim for d in _shape_arg(dims)))
 
-    def squeeze(self, dim=None):
+    def squeeze(self, dim=None) -> Tensor:
         return Squeeze.apply(self, dim=dim)
 
-    def unsqueeze(self, dim: int):
+    def unsqueeze(self, dim: int) -> Tensor:
         return Unsqueeze.apply(self, dim=dim)
 
-    def expand(self, *shape):
+    def expand(self, *shape) -> Tensor:
         return Expand.apply(self, shape=_shape_arg(shape))
 
-    def expand_as(self, other):
+    def expand_as(self, other) -> Tensor:
         return self.expand(*other.shape)
 
-    def view_as(self, other):
+    def view_as(self, other) -> Tensor:
         return self.view(*other.shape)
 
-    def reshape_as(self, other):
+    def reshape_as(self, other) -> Tensor:
         return self.reshape(*other.shape)
 
-    def split(self, split_size, dim: int = 0):
+    def split(self, split_size, dim: int = 0) -> list[Tensor]:
         return split(self, split_size, dim)
 
-    def chunk(self, chunks: int, dim: int = 0):
+    def chunk(self, chunks: int, dim: int = 0) -> list[Tensor]:
         return chunk(self, chunks, dim)
 
-    def __getitem__(self, index):
+    def __getitem__(self, index) -> Tensor:
         return GetItem.apply(self, index=_index_arrays(index))
 
 
@@ -556,17 +625,27 @@ def _index_arrays(index):
     return index
 
 
+def _spread(t: Tensor, op, dim, unbiased, keepdim, correction, keepdims) -> Tensor:
+    """``var``/``std`` with ``ddof = correction``, or ``1`` if ``unbiased`` (else ``0``)."""
+    ddof = int(unbiased) if correction is None else int(correction)
+    return op.apply(t._floating(), dim=_dims(dim), ddof=ddof, keepdim=_keep(keepdim, keepdims))
+
+
 def _arg_extreme(data: np.ndarray, argfn, dim, keepdim) -> Tensor:
+    """``argmax``/``argmin`` as an int64 tensor (of the flattened data when ``dim`` is None)."""
     if dim is None:
         return Tensor._make(np.asarray(argfn(data), dtype=np.int64), False)
-    return Tensor._make(argfn(data, axis=dim, keepdims=keepdim).astype(np.int64), False)
+    return Tensor._make(argfn(data, axis=dim, keepdims=keepdim).astype(np.int64, copy=False), False)
 
 
 def _extreme(t: Tensor, op, argfn, dim, keepdim):
+    """``max``/``min``: over everything (``op``), or along ``dim`` as ``(values, indices)``,
+    the values gathered at the indices so the gradient goes to the element picked."""
     if dim is None:
-        return op.apply(t, dim=None, keepdim=False)
-    values = op.apply(t, dim=dim, keepdim=keepdim)
-    return _MaxMin(values, _arg_extreme(t.data, argfn, dim, keepdim))
+        return op.apply(t)
+    index = _arg_extreme(t.data, argfn, dim, keepdim=True)
+    values = TakeAlongDim.apply(t, index=index.data, dim=dim, keepdim=keepdim)
+    return _MaxMin(values, index if keepdim else index.squeeze(dim))
 
 
 class _MaxMin(tuple):
@@ -602,11 +681,24 @@ def chunk(t: Tensor, chunks: int, dim: int = 0) -> list[Tensor]:
     return split(t, -(-t.shape[dim] // chunks), dim)
 
 
+from nanotorch.autograd.engine import run_backward  # noqa: E402
 from nanotorch.ops.arithmetic import Add, Div, MatMul, Mul, Neg, Pow, PowScalar, RSub, Sub  # noqa: E402
 from nanotorch.ops.pointwise import (  # noqa: E402
-    Abs, Cast, Clamp, Clone, Exp, Log, Maximum, Minimum, ReLU, Sigmoid, Sqrt, Tanh)
-from nanotorch.ops.reduction import LogSoftmax, LogSumExp, Max, Mean, Min, Softmax, Sum, Var  # noqa: E402
-from nanotorch.ops.shape import Expand, GetItem, Permute, Reshape, Squeeze, Unsqueeze  # noqa: E402
+    Abs,
+    Cast,
+    Clamp,
+    Clone,
+    Exp,
+    Log,
+    Maximum,
+    Minimum,
+    ReLU,
+    Sigmoid,
+    Sqrt,
+    Tanh,
+)
+from nanotorch.ops.reduction import LogSoftmax, LogSumExp, Max, Mean, Min, Softmax, Std, Sum, Var  # noqa: E402
+from nanotorch.ops.shape import Expand, GetItem, Permute, Reshape, SetItem, Squeeze, TakeAlongDim, Unsqueeze  # noqa: E402
 
 _INPLACE_OPS = {np.add: Add.apply, np.subtract: Sub.apply,
                 np.multiply: Mul.apply, np.true_divide: Div.apply}

@@ -5,6 +5,7 @@
 2. Start from the output's node with the seed gradient and run nodes whose consumers have
    all delivered their gradient (a node's output gradient is then complete): call its
    ``backward``, send each input's gradient along its edge, summing where several meet.
+   A consumer may send ``None`` (no gradient); a node that receives nothing is skipped.
 3. Leaves that require grad accumulate into ``.grad``; saved arrays are freed unless
    ``retain_graph=True``.
 """
@@ -16,32 +17,28 @@ import numpy as np
 from nanotorch.tensor import Tensor
 
 
-def _root_base(a: np.ndarray) -> int:
-    """Identity of the memory an array views, to tell if two gradients share storage."""
-    while a.base is not None and isinstance(a.base, np.ndarray):
-        a = a.base
-    return id(a)
-
-
 def _accumulate_leaf(leaf: Tensor, g: np.ndarray, handed_out: set) -> None:
-    """``leaf.grad += g``; the first gradient is stored without a copy unless it shares
-    memory with one already handed to another tensor (so no two ``.grad`` alias)."""
+    """``leaf.grad += g``. A first gradient is stored as is only when it is a fresh array
+    of the leaf's dtype not already given to another tensor; otherwise it is copied, so
+    every ``.grad`` owns writable memory and no two alias."""
     if g.shape != leaf.data.shape:
         raise RuntimeError(f"gradient of shape {g.shape} for a tensor of shape {leaf.shape}")
     if leaf.grad is None:
-        base = _root_base(g)
-        if base in handed_out or g.dtype != leaf.data.dtype:
-            g = g.astype(leaf.data.dtype)  # a fresh copy
-            base = id(g)
-        handed_out.add(base)
+        if (type(g) is not np.ndarray or g.base is not None or not g.flags.writeable
+                or id(g) in handed_out or g.dtype != leaf.data.dtype):
+            g = np.array(g, dtype=leaf.data.dtype)
+        handed_out.add(id(g))
         leaf.grad = Tensor._make(g, False)
     else:
         leaf.grad.data = leaf.grad.data + g
 
 
 def run_backward(root: Tensor, gradient: np.ndarray, retain_graph: bool) -> None:
-    """Propagate ``gradient`` (the d(something)/d(root), shaped like ``root``) to the leaves."""
-    handed_out = {_root_base(gradient)}
+    """Propagate ``gradient`` (the d(something)/d(root), shaped like ``root``) to the leaves.
+
+    ``gradient`` may be the caller's array: it is never stored as a ``.grad`` itself.
+    """
+    handed_out = {id(gradient)}
     if root.grad_fn is None:
         _accumulate_leaf(root, gradient, handed_out)
         return
@@ -63,45 +60,65 @@ def run_backward(root: Tensor, gradient: np.ndarray, retain_graph: bool) -> None
     ready = [root.grad_fn]
     while ready:
         node = ready.pop()
-        grad = grads.pop(node)
-        _check_can_run(node)
-        retained = getattr(node, "retained_output", None)
-        if retained is not None and retained() is not None:
-            out = retained()
-            g = grad.astype(out.dtype)  # a copy: .grad never aliases another gradient
-            out.grad = Tensor._make(g, False) if out.grad is None else out.grad + g
-        input_grads = node.backward(node, grad)
-        if not isinstance(input_grads, tuple):
-            input_grads = (input_grads,)
+        grad = grads.pop(node, None)
+        if node.saved_tensors is None or node._saved_versions:
+            _check_can_run(node)
+        if grad is None:
+            input_grads = (None,) * len(node.edges)
+        else:
+            if node.retained_output is not None:
+                _retain(node.retained_output(), grad)
+            input_grads = node.backward(node, grad)
+            if not isinstance(input_grads, tuple):
+                input_grads = (input_grads,)
+            if len(input_grads) != len(node.edges):
+                input_grads = _one_per_input(node, input_grads)
         for edge, g in zip(node.edges, input_grads):
-            if edge is None or g is None:
+            if edge is None:
                 continue
             if isinstance(edge, Tensor):
-                _accumulate_leaf(edge, g, handed_out)
+                if g is not None:
+                    _accumulate_leaf(edge, g, handed_out)
                 continue
-            prev = grads.get(edge)
-            grads[edge] = g if prev is None else prev + g
+            if g is not None:
+                prev = grads.get(edge)
+                grads[edge] = g if prev is None else prev + g
             consumers[edge] -= 1
             if consumers[edge] == 0:
                 ready.append(edge)
-        if not retain_graph:
-            _free(node)
+        if not retain_graph and node.saved_tensors:
+            node.saved_tensors = None
+
+
+def _one_per_input(node, grads: tuple) -> tuple:
+    """Pad ``grads`` with ``None`` for trailing inputs that need no gradient (numbers,
+    tensors that don't require grad); raise if one that needs a gradient would get none."""
+    n = len(node.edges)
+    if len(grads) > n or any(e is not None for e in node.edges[len(grads):]):
+        raise RuntimeError(f"{type(node).__name__}.backward returned {len(grads)} gradients "
+                           f"for {n} inputs")
+    return grads + (None,) * (n - len(grads))
+
+
+def _retain(out: Tensor | None, grad: np.ndarray) -> None:
+    """``out.grad += grad`` for a non-leaf after ``retain_grad()`` (always a copy)."""
+    if out is not None:
+        g = grad.astype(out.data.dtype)
+        out.grad = Tensor._make(g, False) if out.grad is None else Tensor._make(out.grad.data + g, False)
 
 
 def _check_can_run(node) -> None:
+    """Raise if the node's saved arrays were freed or changed in place since forward."""
     if node.saved_tensors is None:
         raise RuntimeError(
             f"Trying to backward through the graph a second time: {type(node).__name__}'s saved "
             "arrays were freed by the first backward. Pass retain_graph=True to the first "
             "backward() if you need to call it again.")
-    for counter, version in node._saved_versions:
-        if counter[0] != version:
-            raise RuntimeError(
-                f"one of the tensors needed by {type(node).__name__}'s backward has been "
-                f"modified by an in-place operation (it is at version {counter[0]}, expected "
-                f"{version}); use an out-of-place operation instead.")
-
-
-def _free(node) -> None:
-    if node.saved_tensors:
-        node.saved_tensors = None
+    for counter, slot, version in node._saved_versions:
+        if counter[slot] != version:
+            what = ("the tensor it views was changed by an in-place operation recorded in the "
+                    "graph after the view was taken" if slot else
+                    "one of the tensors its backward needs was modified by an in-place operation "
+                    f"(it is at version {counter[0]}, expected {version})")
+            raise RuntimeError(f"{type(node).__name__}: {what}; use an out-of-place operation "
+                               "instead (or clone() first).")

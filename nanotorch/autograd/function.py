@@ -13,13 +13,20 @@ A subclass writes two static methods on NumPy arrays (PyTorch's contract)::
             a, b = ctx.saved_tensors
             return grad * b, grad * a      # one gradient (or None) per input
 
+Trailing inputs that need no gradient (numbers, options) may be left out of the tuple.
 ``Mul.apply(x, y)`` unwraps the tensors, runs ``forward`` and, when grad mode is on and an
 input requires grad, keeps the ``ctx`` as the output's ``grad_fn``: a node of the graph.
 Its ``edges`` point at what each input's gradient flows to: the input's own ``grad_fn``,
 or the input itself when it is a leaf that requires grad (its ``.grad`` accumulates).
+
+A view op (``is_view``) whose output shares its input's memory gives the output the
+input's version counter and ``_base``; its node remembers the graph version, so a
+backward through a view taken before its base was changed in place raises.
 """
 
 from __future__ import annotations
+
+import numpy as np
 
 from nanotorch import backend as _backend
 from nanotorch.autograd import grad_mode
@@ -30,8 +37,9 @@ class Function:
     """Base class of every operation; an instance is the ``ctx`` and the graph node."""
 
     saved_tensors: tuple = ()
-    _saved_versions: tuple = ()
-    is_view = False  # True where forward returns a view of its first input's memory
+    _saved_versions: tuple = ()  # (version counter, slot, value) to check before backward
+    is_view = False  # True where forward may return a view of its first input's memory
+    retained_output = None  # weakref to the output tensor, after its retain_grad()
 
     def save_for_backward(self, *arrays) -> None:
         """Keep arrays for backward; the engine frees them after backward runs."""
@@ -52,30 +60,38 @@ class Function:
         ctx.backend = _backend.state.current
         record = False
         if grad_mode._enabled:
-            needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+            needs = tuple([isinstance(a, Tensor) and a.requires_grad for a in args])
             record = True in needs
             ctx.needs_input_grad = needs
         else:
             ctx.needs_input_grad = (False,) * len(args)
         out = cls.forward(ctx, *[a.data if isinstance(a, Tensor) else a for a in args], **kwargs)
+        if type(out) is not np.ndarray:
+            out = np.asarray(out)  # NumPy gives scalars for 0-d results; .data is an array
         result = Tensor._make(out, record)
-        if cls.is_view and out.base is not None:
-            result._version = args[0]._version  # a view shares its base's version counter
+        if cls.is_view and np.may_share_memory(out, args[0].data):
+            result._version, result._base = args[0]._version, args[0]
+            if record:
+                ctx._saved_versions = ((result._version, 1, result._version[1]),)
         if record:
-            ctx.edges = tuple((a.grad_fn or a) if n else None for a, n in zip(args, needs))
+            ctx.edges = tuple([(a.grad_fn or a) if n else None for a, n in zip(args, needs)])
             result.grad_fn = ctx
             if ctx.saved_tensors:
-                ctx._saved_versions = _versions_of_saved(ctx.saved_tensors, args, result)
+                ctx._saved_versions += _versions_of_saved(ctx.saved_tensors, args, result)
         return result
 
 
 def _versions_of_saved(saved: tuple, args: tuple, result: Tensor) -> tuple:
-    """(counter, value) for every input or output tensor whose array backward will read.
+    """(counter, 0, value) for every input or output tensor whose array backward will read.
 
     An in-place change bumps the counter, and the engine then refuses to run backward.
     """
     versions = []
     for t in (*args, result):
-        if isinstance(t, Tensor) and any(s is t.data for s in saved):
-            versions.append((t._version, t._version[0]))
+        if isinstance(t, Tensor):
+            data = t.data
+            for s in saved:
+                if s is data:
+                    versions.append((t._version, 0, t._version[0]))
+                    break
     return tuple(versions)

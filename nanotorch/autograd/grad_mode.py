@@ -17,13 +17,10 @@ def is_grad_enabled() -> bool:
 
 
 class _GradMode:
-    """Context manager and decorator that sets grad mode to a fixed value."""
+    """Sets grad mode to ``mode`` in a ``with`` block or a decorated function, then
+    restores the previous mode."""
 
     mode = True
-
-    def __init__(self, mode: bool | None = None) -> None:
-        if mode is not None:
-            self.mode = mode
 
     def __enter__(self) -> None:
         global _enabled
@@ -39,19 +36,31 @@ class _GradMode:
 
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with _GradMode(mode):
+            global _enabled
+            prev, _enabled = _enabled, mode
+            try:
                 return fn(*args, **kwargs)
+            finally:
+                _enabled = prev
 
         return wrapper
 
 
-class no_grad(_GradMode):
+class _FixedGradMode(_GradMode):
+    """A mode with no argument: ``with m():``, ``@m()``, or ``@m`` without parentheses."""
+
+    def __new__(cls, fn: Callable | None = None):
+        self = super().__new__(cls)
+        return self if fn is None else self(fn)
+
+
+class no_grad(_FixedGradMode):
     """Don't record operations: ``with no_grad(): ...`` or ``@no_grad()``."""
 
     mode = False
 
 
-class enable_grad(_GradMode):
+class enable_grad(_FixedGradMode):
     """Record operations again inside a ``no_grad`` block."""
 
     mode = True
@@ -65,6 +74,9 @@ class set_grad_enabled(_GradMode):
         self.mode = bool(mode)
         self.prev = _enabled
         _enabled = self.mode
+
+    def __enter__(self) -> None:
+        """The constructor already set the mode (and kept the previous one for ``__exit__``)."""
 
     def __call__(self, fn: Callable) -> Callable:
         global _enabled

@@ -96,14 +96,15 @@ class PowScalar(Function):
         (a,) = ctx.saved_tensors
         p = ctx.exponent
         if p == 0:
-            return np.zeros_like(a)
+            return np.zeros_like(grad)
         return grad * (p * a ** (p - 1)).astype(grad.dtype, copy=False)
 
 
 class Pow(Function):
     """``out = a ** b``;  ``da = g * b * a^(b-1)``, ``db = g * out * log(a)``.
 
-    NOTE: as in PyTorch, ``db`` is 0 where ``a == 0`` and ``b >= 0`` (not ``0 * -inf``).
+    NOTE: as in PyTorch, ``da`` is 0 where ``b == 0`` and ``db`` is 0 where ``a == 0`` and
+    ``b >= 0`` (not ``0 * inf`` or ``0 * -inf``).
     """
 
     @staticmethod
@@ -115,14 +116,14 @@ class Pow(Function):
     @staticmethod
     def backward(ctx, grad):
         a, b, out = ctx.saved_tensors
+        a, b = np.asarray(a, dtype=out.dtype), np.asarray(b, dtype=out.dtype)  # a number is 0-d
         na, nb = ctx.needs_input_grad
         da = db = None
-        if na:
-            da = unbroadcast(grad * b * np.power(a, b - 1), shape_of(a))
-        if nb:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                dlog = np.where((a == 0) & (b >= 0), 0, out * np.log(a))
-            db = unbroadcast(grad * dlog, shape_of(b))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if na:
+                da = unbroadcast(grad * np.where(b == 0, 0, b * np.power(a, b - 1)), a.shape)
+            if nb:
+                db = unbroadcast(grad * np.where((a == 0) & (b >= 0), 0, out * np.log(a)), b.shape)
         return da, db
 
 

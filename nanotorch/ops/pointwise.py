@@ -170,9 +170,7 @@ class Where(Function):
     def forward(ctx, cond, a, b):
         ctx.save_for_backward(cond)
         ctx.shapes = (shape_of(a), shape_of(b))
-        out = np.where(cond, a, b)
-        dtype = a.dtype if isinstance(a, np.ndarray) else getattr(b, "dtype", None)
-        return out.astype(dtype, copy=False) if dtype is not None else out
+        return np.where(cond, a, b)
 
     @staticmethod
     def backward(ctx, grad):

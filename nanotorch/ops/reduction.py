@@ -16,6 +16,13 @@ def _expand_back(grad: np.ndarray, shape: tuple, dim, keepdim: bool) -> np.ndarr
     return grad
 
 
+def _spread_back(grad: np.ndarray, shape: tuple, dim, keepdim: bool) -> np.ndarray:
+    """``grad`` copied over the reduced dims into a new array of the input ``shape``."""
+    out = np.empty(shape, dtype=grad.dtype)
+    out[...] = _expand_back(grad, shape, dim, keepdim)
+    return out
+
+
 def _count(shape: tuple, dim) -> int:
     if dim is None:
         return int(np.prod(shape))
@@ -29,12 +36,11 @@ class Sum(Function):
     @staticmethod
     def forward(ctx, a, dim=None, keepdim=False):
         ctx.shape, ctx.dim, ctx.keepdim = a.shape, dim, keepdim
-        return np.asarray(a.sum(axis=dim, keepdims=keepdim))
+        return a.sum(axis=dim, keepdims=keepdim)
 
     @staticmethod
     def backward(ctx, grad):
-        g = _expand_back(grad, ctx.shape, ctx.dim, ctx.keepdim)
-        return np.broadcast_to(g, ctx.shape)
+        return _spread_back(grad, ctx.shape, ctx.dim, ctx.keepdim)
 
 
 class Mean(Function):
@@ -43,12 +49,11 @@ class Mean(Function):
     @staticmethod
     def forward(ctx, a, dim=None, keepdim=False):
         ctx.shape, ctx.dim, ctx.keepdim = a.shape, dim, keepdim
-        return np.asarray(a.mean(axis=dim, keepdims=keepdim))
+        return a.mean(axis=dim, keepdims=keepdim)
 
     @staticmethod
     def backward(ctx, grad):
-        g = _expand_back(grad, ctx.shape, ctx.dim, ctx.keepdim) / _count(ctx.shape, ctx.dim)
-        return np.broadcast_to(g.astype(grad.dtype, copy=False), ctx.shape)
+        return _spread_back(grad / _count(ctx.shape, ctx.dim), ctx.shape, ctx.dim, ctx.keepdim)
 
 
 class Var(Function):
@@ -59,53 +64,67 @@ class Var(Function):
     def forward(ctx, a, dim=None, ddof=1, keepdim=False):
         ctx.save_for_backward(a)
         ctx.dim, ctx.ddof, ctx.keepdim = dim, ddof, keepdim
-        return np.asarray(a.var(axis=dim, ddof=ddof, keepdims=keepdim))
+        return a.var(axis=dim, ddof=ddof, keepdims=keepdim)
 
     @staticmethod
     def backward(ctx, grad):
-        (a,) = ctx.saved_tensors
+        a = ctx.saved_tensors[0]
         g = _expand_back(grad, a.shape, ctx.dim, ctx.keepdim)
         centered = a - a.mean(axis=ctx.dim, keepdims=True)
         return (g * centered * (2 / (_count(a.shape, ctx.dim) - ctx.ddof))).astype(grad.dtype, copy=False)
 
 
-class _Extreme(Function):
-    """Shared by Max and Min. Over all elements the gradient is shared evenly among ties
-    (as PyTorch's ``max()``); along ``dim`` it goes to the index ``argmax``/``argmin`` picks."""
+class Std(Var):
+    """``out = sqrt(var(a))``;  ``da = dvar(g / (2 out))``, Var's gradient of ``g / (2 out)``.
 
-    reduce = arg = None
+    NOTE: the gradient is 0 where ``out == 0`` (a constant slice), as in PyTorch, not ``0/0``.
+    """
+
+    @staticmethod
+    def forward(ctx, a, dim=None, ddof=1, keepdim=False):
+        out = np.sqrt(Var.forward(ctx, a, dim, ddof, keepdim))
+        ctx.save_for_backward(a, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        out = ctx.saved_tensors[1]
+        return Var.backward(ctx, np.divide(grad, 2 * out, out=np.zeros_like(grad), where=out != 0))
+
+
+class _Extreme(Function):
+    """Shared by Max and Min over all elements: ``da = g`` at the extreme element.
+
+    NOTE: the gradient is shared evenly among tied elements, as PyTorch's ``max()``.
+    (``max(dim)`` gathers the values at ``argmax``: ``TakeAlongDim`` in ``shape.py``.)
+    """
+
+    reduce = None
 
     @classmethod
-    def forward(cls, ctx, a, dim=None, keepdim=False):
+    def forward(cls, ctx, a):
         if a.size == 0:
             raise RuntimeError(f"{cls.__name__.lower()}() of an empty tensor")
         ctx.save_for_backward(a)
-        ctx.dim, ctx.keepdim = dim, keepdim
-        return np.asarray(cls.reduce(a, axis=dim, keepdims=keepdim))
+        return cls.reduce(a)
 
     @staticmethod
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
-        g = _expand_back(grad, a.shape, ctx.dim, ctx.keepdim)
-        if ctx.dim is None:
-            hit = a == ctx.reduce(a)
-            return g * hit / hit.sum(dtype=grad.dtype)
-        out = np.zeros_like(a)
-        index = np.expand_dims(ctx.arg(a, axis=ctx.dim), ctx.dim)
-        np.put_along_axis(out, index, g, axis=ctx.dim)
-        return out
+        hit = a == ctx.reduce(a)
+        return grad * hit / hit.sum(dtype=grad.dtype)
 
 
 class Max(_Extreme):
-    """``out = max(a, dim)``."""
+    """``out = max(a)``."""
 
-    reduce, arg = staticmethod(np.max), staticmethod(np.argmax)
+    reduce = staticmethod(np.max)
 
 
 class Min(_Extreme):
-    """``out = min(a, dim)``."""
+    """``out = min(a)``."""
 
-    reduce, arg = staticmethod(np.min), staticmethod(np.argmin)
+    reduce = staticmethod(np.min)
 
 
 def _logsumexp(a: np.ndarray, dim, keepdims: bool = True) -> np.ndarray:
@@ -125,7 +144,7 @@ class LogSumExp(Function):
         out = _logsumexp(a, dim)
         ctx.save_for_backward(a, out)
         ctx.dim, ctx.keepdim = dim, keepdim
-        return out if keepdim else np.asarray(np.squeeze(out, axis=dim))
+        return out if keepdim else np.squeeze(out, axis=dim)
 
     @staticmethod
     def backward(ctx, grad):

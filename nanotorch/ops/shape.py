@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from nanotorch.autograd.function import Function
-from nanotorch.ops.broadcast import unbroadcast
+from nanotorch.ops.broadcast import shape_of, unbroadcast
 
 
 class Reshape(Function):
@@ -83,8 +83,8 @@ class Expand(Function):
     @staticmethod
     def forward(ctx, a, shape):
         lead = len(shape) - a.ndim
-        if lead < 0:
-            raise ValueError(f"expand to {shape}: fewer dims than the tensor's {a.shape}")
+        if lead < 0 or -1 in shape[:lead]:
+            raise ValueError(f"can't expand a tensor of shape {a.shape} to {shape}")
         shape = tuple(a.shape[i - lead] if s == -1 else s for i, s in enumerate(shape))
         ctx.shape = a.shape
         return np.broadcast_to(a, shape)
@@ -103,13 +103,20 @@ def _is_basic(index) -> bool:
 class GetItem(Function):
     """``out = a[index]``;  ``da`` = zeros with ``g`` added at the indexed places.
 
-    NOTE: an integer-array index may pick an element more than once; its gradient is then
-    the sum (``np.add.at``), not the last write.
+    Ints, slices, None and Ellipsis give a view of ``a`` (as PyTorch); integer arrays and
+    boolean masks a copy. NOTE: an integer-array index may pick an element more than once;
+    its gradient is then the sum (``np.add.at``), not the last write.
     """
+
+    is_view = True
 
     @staticmethod
     def forward(ctx, a, index):
-        ctx.shape, ctx.dtype, ctx.index = a.shape, a.dtype, index
+        if _is_basic(index):
+            parts = index if isinstance(index, tuple) else (index,)
+            if Ellipsis not in parts:
+                index = (*parts, Ellipsis)  # a[0, ...] is a 0-d view where a[0] is a scalar
+        ctx.shape, ctx.index = a.shape, index
         return a[index]
 
     @staticmethod
@@ -119,6 +126,45 @@ class GetItem(Function):
             out[ctx.index] = grad
         else:
             np.add.at(out, ctx.index, grad)
+        return out
+
+
+class SetItem(Function):
+    """``out = a`` with ``out[index] = v`` (``a[index] = v`` as recorded in the graph);
+    ``da = g`` with zeros at ``index``, ``dv = g[index]`` summed to ``v``'s shape."""
+
+    @staticmethod
+    def forward(ctx, a, v, index):
+        ctx.index, ctx.v_shape = index, shape_of(v)
+        out = a.copy()
+        out[index] = v
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        na, nv = ctx.needs_input_grad
+        da = None
+        if na:
+            da = grad.copy()
+            da[ctx.index] = 0
+        return da, unbroadcast(grad[ctx.index], ctx.v_shape) if nv else None
+
+
+class TakeAlongDim(Function):
+    """``out = a`` picked at ``index`` along ``dim`` (one element per slice, e.g. at the
+    ``argmax``; ``index`` has ``a``'s shape with size 1 at ``dim``);  ``da`` = zeros with
+    ``g`` put back at ``index``."""
+
+    @staticmethod
+    def forward(ctx, a, index, dim, keepdim=False):
+        ctx.shape, ctx.index, ctx.dim = a.shape, index, dim
+        out = np.take_along_axis(a, index, axis=dim)
+        return out if keepdim else np.squeeze(out, axis=dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        out = np.zeros(ctx.shape, dtype=grad.dtype)
+        np.put_along_axis(out, ctx.index, grad.reshape(ctx.index.shape), axis=ctx.dim)
         return out
 
 
