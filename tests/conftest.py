@@ -14,6 +14,12 @@ def backend(request):
         yield b
 
 
+@pytest.fixture
+def torch():
+    """PyTorch, the oracle; the test skips where it is not installed."""
+    return pytest.importorskip("torch")
+
+
 @pytest.fixture(autouse=True)
 def _grad_mode_restored():
     """Every test starts with grad mode on; one that leaves it off fails, instead of

@@ -1,19 +1,37 @@
-"""Datasets and the DataLoader (PyTorch's ``torch.utils.data``)."""
+"""Datasets and the DataLoader (PyTorch's ``torch.utils.data``).
+
+A dataset is anything with ``__getitem__`` and ``__len__``. One that holds its samples as
+equal-length arrays (``Dataset(X, y)``, ``TensorDataset``, MNIST, or a ``Subset`` of one)
+is *array-backed*: the DataLoader then builds each batch with one gather per array
+instead of one ``dataset[i]`` call per sample.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping, Sequence
+
 import numpy as np
+
+from nanotorch import _dtype
+from nanotorch import backend as _backend
+from nanotorch.creation import from_numpy
+from nanotorch.functions import stack
+from nanotorch.random import default_generator
+from nanotorch.tensor import Tensor
 
 
 class Dataset:
     """A dataset: subclass it with ``__getitem__``/``__len__``, or give it arrays.
 
-    ``Dataset(X, y)`` (the seed's form) holds equal-length arrays; ``dataset[i]``
-    returns ``(X[i], y[i])`` and the DataLoader slices whole batches from ``arrays``.
+    ``Dataset(X, y)`` (the seed's form) holds equal-length arrays ``X[N, *], y[N, *]`` in
+    ``arrays``; ``dataset[i]`` returns ``(X[i], y[i])`` and the DataLoader gathers whole
+    batches from ``arrays``.
     """
 
     def __init__(self, *arrays) -> None:
-        arrays = tuple(np.asarray(a) for a in arrays)
+        arrays = tuple(np.asarray(a.data if isinstance(a, Tensor) else a, order="C") for a in arrays)
+        if any(a.ndim == 0 for a in arrays):
+            raise ValueError("Dataset arrays need a first (sample) dimension; got a 0-d array")
         if arrays and any(len(a) != len(arrays[0]) for a in arrays):
             raise ValueError(f"Dataset arrays differ in length: {[len(a) for a in arrays]}")
         self.arrays = arrays
@@ -27,3 +45,212 @@ class Dataset:
         if not getattr(self, "arrays", None):
             raise NotImplementedError(f"{type(self).__name__} must define __getitem__")
         return tuple(a[index] for a in self.arrays)
+
+
+class TensorDataset(Dataset):
+    """Samples are rows of equal-length tensors or arrays ``t[N, *]``: ``ds[i]`` is the
+    tuple of ``t[i]``, each a Tensor (floats float32, integers int64)."""
+
+    def __init__(self, *tensors) -> None:
+        if not tensors:
+            raise ValueError("TensorDataset needs at least one tensor")
+        super().__init__(*tensors)
+
+    @property
+    def tensors(self) -> tuple[Tensor, ...]:
+        """The data as Tensors (sharing memory with ``arrays``)."""
+        return tuple(from_numpy(a) for a in self.arrays)
+
+    def __getitem__(self, index) -> tuple[Tensor, ...]:
+        return tuple(_to_tensor(np.asarray(a[index])) for a in self.arrays)
+
+
+class Subset(Dataset):
+    """The samples of ``dataset`` at ``indices``: ``subset[i] = dataset[indices[i]]``."""
+
+    def __init__(self, dataset, indices: Sequence[int]) -> None:
+        index = np.asarray(indices.data if isinstance(indices, Tensor) else indices)
+        if index.size == 0:
+            index = index.astype(np.int64)
+        if index.ndim != 1 or index.dtype.kind not in "iu":
+            raise ValueError(f"Subset indices must be a 1-d sequence of ints, got {index.dtype} "
+                             f"of shape {index.shape}")
+        n = len(dataset)
+        if index.size and (index.min() < 0 or index.max() >= n):
+            bad = index[(index < 0) | (index >= n)][0]
+            raise IndexError(f"Subset index {bad} is out of range for a dataset of {n} samples")
+        self.dataset = dataset
+        self.indices = index.astype(np.int64, copy=False)
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, index):
+        i = self.indices[index]
+        return self.dataset[int(i) if i.ndim == 0 else i]
+
+
+def random_split(dataset, lengths: Sequence[int | float], generator=None) -> list[Subset]:
+    """Split ``dataset`` into non-overlapping random subsets of the given lengths.
+
+    ``lengths`` are sample counts adding up to ``len(dataset)``, or fractions adding up to
+    1: each gets ``floor(n * fraction)`` samples and the remainder is dealt one by one
+    from the first. The permutation comes from ``generator`` (a ``numpy.random.Generator``),
+    else from the global generator (``nanotorch.manual_seed``).
+    """
+    n = len(dataset)
+    lengths = list(lengths)
+    if any(isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating)) or x < 0
+           for x in lengths):
+        raise ValueError(f"lengths must be non-negative numbers, got {lengths}")
+    if all(isinstance(x, (int, np.integer)) for x in lengths):
+        sizes = [int(x) for x in lengths]
+    elif abs(sum(lengths) - 1) <= 1e-9 and all(x <= 1 for x in lengths):
+        sizes = [int(np.floor(n * x)) for x in lengths]
+        for i in range(n - sum(sizes)):
+            sizes[i % len(sizes)] += 1
+    else:
+        raise ValueError(f"fractional lengths must add up to 1, got {lengths} (sum {sum(lengths)})")
+    if sum(sizes) != n:
+        raise ValueError(f"lengths {sizes} add up to {sum(sizes)}, the dataset has {n} samples")
+    order = _permutation(generator, n)
+    bounds = np.cumsum([0] + sizes)
+    return [Subset(dataset, order[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+class DataLoader:
+    """Batches of a dataset, in order or reshuffled each epoch.
+
+    Parameters
+    ----------
+    dataset : Dataset
+        Array-backed (see the module docstring): each batch is a tuple of Tensors, one per
+        array, ``[B, *]`` (floats as float32, integers as int64), gathered in one indexing
+        per array (a slice, i.e. a view, when not shuffling). Any other dataset: each
+        batch is ``collate_fn([dataset[i] for i in batch indices])``.
+    batch_size : int
+        Samples per batch; the last batch holds what is left.
+    shuffle : bool
+        Draw a new permutation of the samples at the start of each epoch, from
+        ``generator`` (a ``numpy.random.Generator``) or else the global generator.
+    drop_last : bool
+        Leave out the last batch when it is smaller than ``batch_size``.
+    collate_fn : callable, optional
+        Builds a batch from a list of samples (default: :func:`default_collate`); given,
+        it is used for array-backed datasets too.
+
+    The options after ``shuffle`` are keyword-only, as PyTorch's other arguments
+    (``sampler``, ``num_workers`` ...) sit between them.
+    """
+
+    def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False, *, drop_last: bool = False,
+                 collate_fn: Callable | None = None, generator=None) -> None:
+        if not (hasattr(dataset, "__getitem__") and hasattr(dataset, "__len__")):
+            raise TypeError(f"a DataLoader needs a dataset with __getitem__ and __len__, "
+                            f"not {type(dataset).__name__}")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise ValueError(f"batch_size should be a positive integer, got {batch_size!r}")
+        if collate_fn is not None and not callable(collate_fn):
+            raise TypeError("collate_fn must be callable")
+        if generator is not None and not callable(getattr(generator, "permutation", None)):
+            raise TypeError("generator must be a numpy.random.Generator (something with .permutation)")
+        self.dataset = dataset
+        self.batch_size = int(batch_size)
+        self.shuffle = bool(shuffle)
+        self.drop_last = bool(drop_last)
+        self.collate_fn = collate_fn
+        self.generator = generator
+        if collate_fn is None:
+            for a in _array_source(dataset)[0] or ():
+                if a.dtype.kind not in "biuf":
+                    raise TypeError(f"can't batch an array of dtype {a.dtype} into a Tensor")
+
+    def __len__(self) -> int:
+        n = len(self.dataset)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def __iter__(self) -> Iterator:
+        n, size = len(self.dataset), self.batch_size
+        starts = range(0, n - n % size if self.drop_last else n, size)
+        arrays, rows = _array_source(self.dataset) if self.collate_fn is None else (None, None)
+        if self.shuffle:
+            order = _permutation(self.generator, n)
+            rows = order if rows is None else rows[order]
+        if arrays is None:  # one sample at a time
+            collate = self.collate_fn or default_collate
+            for s in starts:
+                indices = range(s, min(s + size, n)) if rows is None else rows[s:s + size].tolist()
+                yield collate([self.dataset[i] for i in indices])
+        elif rows is None:  # in order: slices, i.e. views
+            for s in starts:
+                yield tuple(_to_tensor(a[s:s + size]) for a in arrays)
+        else:
+            take_rows = _backend.current().take_rows
+            for s in starts:
+                index = rows[s:s + size]
+                yield tuple(_to_tensor(take_rows(a, index)) for a in arrays)
+
+
+def default_collate(batch: list):
+    """Stack a list of samples into a batch, recursively.
+
+    Tensors are stacked (``[B, *]``, keeping their dtype); arrays and numbers become a
+    Tensor (floats float32, integers int64, bools bool); strings a list; a tuple, list or
+    dict of fields becomes the same structure of batched fields.
+    """
+    if not isinstance(batch, (list, tuple)) or not batch:
+        raise ValueError("default_collate needs a non-empty list of samples")
+    first = batch[0]
+    if isinstance(first, Tensor):
+        return stack(batch)
+    if isinstance(first, str):
+        return list(batch)
+    if isinstance(first, (np.ndarray, np.generic, int, float)):
+        arrays = [np.asarray(x.data if isinstance(x, Tensor) else x) for x in batch]
+        shapes = {a.shape for a in arrays}
+        if len(shapes) > 1:
+            raise ValueError(f"default_collate: samples have different shapes {sorted(shapes)}")
+        stacked = np.stack(arrays)
+        if stacked.dtype.kind not in "biuf":
+            raise TypeError(f"default_collate: can't make a Tensor from dtype {stacked.dtype}")
+        return _to_tensor(stacked)
+    if isinstance(first, Mapping):
+        return {key: default_collate([sample[key] for sample in batch]) for key in first}
+    if isinstance(first, (tuple, list)):
+        if any(len(sample) != len(first) for sample in batch):
+            raise ValueError("default_collate: samples have different numbers of fields")
+        fields = [default_collate(list(column)) for column in zip(*batch)]
+        if hasattr(first, "_fields"):  # a namedtuple
+            return type(first)(*fields)
+        return tuple(fields) if isinstance(first, tuple) else fields
+    raise TypeError("default_collate: samples must be Tensors, arrays, numbers, strings, or "
+                    f"tuples/lists/dicts of them; got {type(first).__name__}")
+
+
+# ------------------------------------------------------------------- helpers
+_ARRAY_GETITEMS = (Dataset.__getitem__, TensorDataset.__getitem__)
+
+
+def _array_source(dataset) -> tuple[tuple[np.ndarray, ...] | None, np.ndarray | None]:
+    """``(arrays, rows)`` if ``dataset`` is array-backed: sample ``i`` is row ``rows[i]``
+    (``i`` itself when ``rows`` is None) of each array. ``(None, None)`` otherwise."""
+    rows = None
+    while isinstance(dataset, Subset):
+        rows = dataset.indices if rows is None else dataset.indices[rows]
+        dataset = dataset.dataset
+    # A subclass that overrides __getitem__ (e.g. to transform samples) is not array-backed.
+    if getattr(dataset, "arrays", None) and type(dataset).__getitem__ in _ARRAY_GETITEMS:
+        return dataset.arrays, rows
+    return None, None
+
+
+def _permutation(generator, n: int) -> np.ndarray:
+    """A random order of ``range(n)`` (int64) from ``generator`` or the global generator."""
+    generator = default_generator() if generator is None else generator
+    return np.asarray(generator.permutation(n), dtype=np.int64)
+
+
+def _to_tensor(a: np.ndarray) -> Tensor:
+    """A batch array as a Tensor: floats as float32, integers as int64 (no copy if already)."""
+    dtype = _dtype.default_dtype_for(a)
+    return from_numpy(a if a.dtype == dtype else a.astype(dtype))

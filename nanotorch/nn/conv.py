@@ -1,0 +1,48 @@
+"""``Conv2d``."""
+
+from __future__ import annotations
+
+from nanotorch import _dtype
+from nanotorch.creation import empty
+from nanotorch.nn import functional as F
+from nanotorch.nn.functional import _pair
+from nanotorch.nn.linear import reset_weight_and_bias
+from nanotorch.nn.module import Module
+from nanotorch.nn.parameter import Parameter
+from nanotorch.tensor import Tensor
+
+
+class Conv2d(Module):
+    """2-D convolution (cross-correlation, as PyTorch): ``[N, in, H, W] -> [N, out, Ho, Wo]``,
+    ``Ho = (H + 2*padding - kh) // stride + 1``.
+
+    ``weight[out_channels, in_channels, kh, kw]`` and ``bias[out_channels]``, both
+    ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))`` at first with ``fan_in = in_channels*kh*kw``.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, *,
+                 bias: bool = True, dtype=None) -> None:
+        super().__init__()
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size = _pair(kernel_size, "kernel_size")
+        self.stride, self.padding = _pair(stride, "stride"), _pair(padding, "padding")
+        dtype = _dtype.to_dtype(dtype) or _dtype.DEFAULT_FLOAT
+        self.weight = Parameter(empty(out_channels, in_channels, *self.kernel_size, dtype=dtype))
+        if bias:
+            self.bias = Parameter(empty(out_channels, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        reset_weight_and_bias(self.weight, self.bias)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.conv2d(input, self.weight, self.bias, self.stride, self.padding)
+
+    def extra_repr(self) -> str:
+        text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}")
+        if self.padding != (0, 0):
+            text += f", padding={self.padding}"
+        return text + (", bias=False" if self.bias is None else "")

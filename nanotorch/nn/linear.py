@@ -1,0 +1,76 @@
+"""``Linear``, ``Identity`` and ``Flatten``."""
+
+from __future__ import annotations
+
+import math
+
+from nanotorch import _dtype
+from nanotorch.creation import empty
+from nanotorch.nn import functional as F
+from nanotorch.nn import init
+from nanotorch.nn.module import Module
+from nanotorch.nn.parameter import Parameter
+from nanotorch.tensor import Tensor
+
+
+def reset_weight_and_bias(weight: Parameter, bias: Parameter | None) -> None:
+    """PyTorch's default init for Linear and Conv2d: ``kaiming_uniform_(a=sqrt(5))`` for the
+    weight and the bias, both ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``."""
+    init.kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in = math.prod(weight.shape[1:])
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+        init.uniform_(bias, -bound, bound)
+
+
+class Identity(Module):
+    """Returns its input (a placeholder; arguments are ignored)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__()
+
+    def forward(self, input: Tensor) -> Tensor:
+        return input
+
+
+class Linear(Module):
+    """``y = x @ weight.T + bias``: ``x[..., in_features] -> y[..., out_features]``.
+
+    ``weight[out_features, in_features]`` (PyTorch's layout, so weights move between the
+    two unchanged) and ``bias[out_features]``, both ``U(-1/sqrt(in), 1/sqrt(in))`` at first.
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=None) -> None:
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        dtype = _dtype.to_dtype(dtype) or _dtype.DEFAULT_FLOAT
+        self.weight = Parameter(empty(out_features, in_features, dtype=dtype))
+        if bias:
+            self.bias = Parameter(empty(out_features, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        reset_weight_and_bias(self.weight, self.bias)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.linear(input, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                f"bias={self.bias is not None}")
+
+
+class Flatten(Module):
+    """Flatten dims ``start_dim..end_dim`` into one: ``[N, C, H, W] -> [N, C*H*W]`` by default."""
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
+        super().__init__()
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, input: Tensor) -> Tensor:
+        return input.flatten(self.start_dim, self.end_dim)
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"

@@ -1,0 +1,91 @@
+"""``BatchNorm1d`` and ``BatchNorm2d`` (also spelled ``BatchNorm1D``/``BatchNorm2D``, the seed's names)."""
+
+from __future__ import annotations
+
+from nanotorch import _dtype
+from nanotorch.creation import ones, tensor, zeros
+from nanotorch.nn import functional as F
+from nanotorch.nn import init
+from nanotorch.nn.module import Module
+from nanotorch.nn.parameter import Parameter
+from nanotorch.tensor import Tensor
+
+
+class _BatchNorm(Module):
+    """Normalize each channel (dim 1) with the batch's statistics in training and the
+    running ones in eval: ``y = (x - mean) / sqrt(var + eps) * weight + bias``.
+
+    Training updates ``running_mean`` and ``running_var`` (unbiased) as
+    ``r = (1 - momentum) * r + momentum * batch_stat``; ``momentum=None`` makes it the
+    cumulative average over the ``num_batches_tracked`` batches seen. Without
+    ``track_running_stats`` the batch statistics are used in eval too.
+    """
+
+    expected_dims: tuple[int, ...] = ()
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
+                 affine: bool = True, track_running_stats: bool = True, dtype=None) -> None:
+        super().__init__()
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        dtype = _dtype.to_dtype(dtype) or _dtype.DEFAULT_FLOAT
+        if affine:
+            self.weight = Parameter(ones(num_features, dtype=dtype))
+            self.bias = Parameter(zeros(num_features, dtype=dtype))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", zeros(num_features, dtype=dtype))
+            self.register_buffer("running_var", ones(num_features, dtype=dtype))
+            self.register_buffer("num_batches_tracked", tensor(0, dtype=_dtype.int64))
+        else:
+            for name in ("running_mean", "running_var", "num_batches_tracked"):
+                self.register_buffer(name, None)
+
+    def reset_running_stats(self) -> None:
+        if self.track_running_stats:
+            init.zeros_(self.running_mean)
+            init.ones_(self.running_var)
+            init.zeros_(self.num_batches_tracked)
+
+    def reset_parameters(self) -> None:
+        self.reset_running_stats()
+        if self.affine:
+            init.ones_(self.weight)
+            init.zeros_(self.bias)
+
+    def forward(self, input: Tensor) -> Tensor:
+        if input.ndim not in self.expected_dims:
+            dims = " or ".join(f"{d}D" for d in self.expected_dims)
+            raise ValueError(f"{type(self).__name__}: expected {dims} input (got {input.ndim}D input)")
+        momentum = self.momentum
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked += 1
+            if momentum is None:
+                momentum = 1.0 / int(self.num_batches_tracked)
+        # Batch statistics in training, and in eval when there are no running ones.
+        use_batch_stats = self.training or self.running_mean is None
+        track = not self.training or self.track_running_stats
+        return F.batch_norm(input, self.running_mean if track else None, self.running_var if track else None,
+                            self.weight, self.bias, use_batch_stats, momentum or 0.0, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+                f"track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch norm of ``[N, C]`` or ``[N, C, L]`` input (statistics over N, and L)."""
+
+    expected_dims = (2, 3)
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch norm of ``[N, C, H, W]`` input (statistics over N, H and W)."""
+
+    expected_dims = (4,)
+
+
+BatchNorm1D = BatchNorm1d
+BatchNorm2D = BatchNorm2d

@@ -1,0 +1,132 @@
+"""Convolution (on the backend's im2col kernels) and pooling (NumPy sliding windows).
+
+Every op here takes ``x[N, C, H, W]`` and pairs ``(kh, kw)``, ``(sh, sw)``, ``(ph, pw)``;
+an output side is ``Ho = (H + 2*ph - kh) // sh + 1``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from nanotorch.autograd.function import Function
+from nanotorch.ops.nn import check_float, check_vector, contiguous
+
+
+def _check_window(op: str, x_shape: tuple, kernel: tuple, stride: tuple, padding: tuple) -> None:
+    """Raise unless the window sizes are valid and fit the padded input at least once."""
+    if len(x_shape) != 4:
+        raise ValueError(f"{op}: expected input of shape [N, C, H, W], got {x_shape}")
+    if min(kernel) < 1 or min(stride) < 1 or min(padding) < 0:
+        raise ValueError(f"{op}: kernel_size {kernel} and stride {stride} must be >= 1, "
+                         f"padding {padding} >= 0")
+    h, w = x_shape[2] + 2 * padding[0], x_shape[3] + 2 * padding[1]
+    if kernel[0] > h or kernel[1] > w:
+        raise ValueError(f"{op}: kernel {kernel} is larger than the padded input ({h}, {w})")
+
+
+def _windows(x: np.ndarray, kernel: tuple, stride: tuple, padding: tuple, fill: float) -> np.ndarray:
+    """Every pooling window of ``x[N, C, H, W]`` padded with ``fill``: a view ``[N, C, Ho, Wo, kh, kw]``."""
+    (ph, pw) = padding
+    if ph or pw:
+        x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
+    return sliding_window_view(x, kernel, axis=(2, 3))[:, :, ::stride[0], ::stride[1]]
+
+
+def _add_windows(dwin: np.ndarray, x_shape: tuple, stride: tuple, padding: tuple) -> np.ndarray:
+    """The adjoint of ``_windows``: ``dwin[N, C, Ho, Wo, kh, kw] -> dx[N, C, H, W]``.
+
+    Each window's gradient is added back where the window was read from (overlapping
+    windows accumulate); the padding's share is dropped.
+    """
+    n, c, h, w = x_shape
+    ho, wo, kh, kw = dwin.shape[2:]
+    (sh, sw), (ph, pw) = stride, padding
+    dx = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=dwin.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            dx[:, :, i:i + sh * ho:sh, j:j + sw * wo:sw] += dwin[..., i, j]
+    return contiguous(dx[:, :, ph:ph + h, pw:pw + w])
+
+
+class Conv2d(Function):
+    """2-D cross-correlation, ``x[N, C, H, W], w[O, C, kh, kw], b[O] | None -> y[N, O, Ho, Wo]``.
+
+    ``y[n, o, i, j] = b[o] + sum_{c, u, v} w[o, c, u, v] * xpad[n, c, i*sh + u, j*sw + v]``.
+    As a GEMM over the patches ``cols[N*Ho*Wo, C*kh*kw]``: ``y = cols @ W.T + b``, so
+    ``dW = dy.T @ cols``, ``db = sum(dy)``, and ``dx`` adds the rows of ``dy @ W`` back
+    to the input positions each patch was read from.
+    """
+
+    @staticmethod
+    def forward(ctx, x, w, b, stride=(1, 1), padding=(0, 0)):
+        check_float("conv2d", "input", x)
+        check_float("conv2d", "weight", w, x.dtype)
+        if w.ndim != 4:
+            raise ValueError(f"conv2d: weight must be 4-D [out_channels, in_channels, kh, kw], got {w.shape}")
+        _check_window("conv2d", x.shape, w.shape[2:], stride, padding)
+        if x.shape[1] != w.shape[1]:
+            raise ValueError(f"conv2d: input has {x.shape[1]} channels (shape {x.shape}) but the weight "
+                             f"{w.shape} expects {w.shape[1]}")
+        check_vector("conv2d", "bias", b, w.shape[0], x.dtype)
+        w = contiguous(w)
+        y, cols = ctx.backend.conv2d_forward(contiguous(x), w, None if b is None else contiguous(b),
+                                             stride, padding)
+        ctx.save_for_backward(cols, w)
+        ctx.x_shape, ctx.stride, ctx.padding = x.shape, stride, padding
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        cols, w = ctx.saved_tensors
+        return ctx.backend.conv2d_backward(contiguous(grad), cols, ctx.x_shape, w, ctx.stride,
+                                           ctx.padding, *ctx.needs_input_grad)
+
+
+def _check_pool(op: str, x, kernel: tuple, stride: tuple, padding: tuple) -> None:
+    check_float(op, "input", x)
+    _check_window(op, x.shape, kernel, stride, padding)
+    if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
+        raise ValueError(f"{op}: padding {padding} should be at most half of kernel_size {kernel}")
+
+
+class MaxPool2d(Function):
+    """``y[n, c, i, j] = max`` of the ``kh x kw`` window at ``(i*sh, j*sw)`` of ``x`` padded with -inf;
+    ``dx`` gets ``dy`` at each window's arg-max (NOTE: the first one on ties, as PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, x, kernel_size, stride, padding=(0, 0)):
+        _check_pool("max_pool2d", x, kernel_size, stride, padding)
+        win = _windows(x, kernel_size, stride, padding, -np.inf)
+        flat = win.reshape(win.shape[:4] + (-1,))
+        index = flat.argmax(axis=-1)[..., None]
+        ctx.save_for_backward(index)
+        ctx.x_shape, ctx.win_shape, ctx.stride, ctx.padding = x.shape, win.shape, stride, padding
+        return np.take_along_axis(flat, index, axis=-1)[..., 0]
+
+    @staticmethod
+    def backward(ctx, grad):
+        (index,) = ctx.saved_tensors
+        n, c, ho, wo, kh, kw = ctx.win_shape
+        dwin = np.zeros((n, c, ho, wo, kh * kw), dtype=grad.dtype)
+        np.put_along_axis(dwin, index, grad[..., None], axis=-1)
+        return _add_windows(dwin.reshape(ctx.win_shape), ctx.x_shape, ctx.stride, ctx.padding)
+
+
+class AvgPool2d(Function):
+    """``y[n, c, i, j] = mean`` of the ``kh x kw`` window at ``(i*sh, j*sw)`` of ``x`` padded with 0
+    (the padding counts in the mean, PyTorch's ``count_include_pad=True``);
+    ``dx`` gets ``dy / (kh*kw)`` at every position of the window."""
+
+    @staticmethod
+    def forward(ctx, x, kernel_size, stride, padding=(0, 0)):
+        _check_pool("avg_pool2d", x, kernel_size, stride, padding)
+        win = _windows(x, kernel_size, stride, padding, 0.0)
+        ctx.x_shape, ctx.win_shape, ctx.stride, ctx.padding = x.shape, win.shape, stride, padding
+        return win.mean(axis=(4, 5))
+
+    @staticmethod
+    def backward(ctx, grad):
+        kh, kw = ctx.win_shape[4:]
+        dwin = np.broadcast_to((grad / (kh * kw))[..., None, None], ctx.win_shape)
+        return _add_windows(dwin, ctx.x_shape, ctx.stride, ctx.padding)

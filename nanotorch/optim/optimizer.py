@@ -1,0 +1,221 @@
+"""``Optimizer``: the parameter groups, per-parameter state and checkpointing every optimizer shares.
+
+A subclass writes ``step()``: for each group it reads the hyperparameters once, then hands
+each parameter's array, gradient and state buffers to one backend kernel
+(``nanotorch.backend.current().sgd_step`` ...), which updates the parameter in place.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping
+
+import numpy as np
+
+from nanotorch.autograd import enable_grad
+from nanotorch.tensor import Tensor
+
+
+class Optimizer:
+    """Base class of all optimizers (PyTorch's ``torch.optim.Optimizer``).
+
+    Parameters
+    ----------
+    params : iterable of Tensors, or of dicts
+        The tensors to optimize, or parameter groups: dicts with a ``"params"`` entry and
+        options that override ``defaults`` for that group.
+    defaults : dict
+        The options of every group that does not set its own.
+
+    Attributes
+    ----------
+    param_groups : list of dict
+        Each group's ``"params"`` (a list of Tensors) and its options.
+    state : dict
+        Per-parameter state (a dict keyed by the parameter), e.g. momentum buffers.
+    """
+
+    def __init__(self, params: Iterable, defaults: dict) -> None:
+        if isinstance(params, (Tensor, set, Mapping)):
+            raise TypeError("params given to the optimizer must be an ordered iterable of Tensors "
+                            f"or of dicts (e.g. a list), not {type(params).__name__}")
+        self.defaults = dict(defaults)
+        self._check(self.defaults)
+        self.state: defaultdict[Tensor, dict] = defaultdict(dict)
+        self.param_groups: list[dict] = []
+        groups = list(params)
+        if not groups:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
+
+    # ------------------------------------------------------------------ groups
+    @staticmethod
+    def _check(options: dict) -> None:
+        """Raise ValueError for invalid hyperparameters (each optimizer defines its rules)."""
+
+    def add_param_group(self, param_group: dict) -> None:
+        """Add a group of parameters, with options that override the defaults."""
+        if not isinstance(param_group, dict):
+            raise TypeError(f"a parameter group must be a dict, not {type(param_group).__name__}")
+        if "params" not in param_group:
+            raise ValueError("a parameter group needs a 'params' entry")
+        params = param_group["params"]
+        if isinstance(params, set):
+            raise TypeError("a parameter group's params must be ordered (e.g. a list), not a set")
+        params = [params] if isinstance(params, Tensor) else list(params)
+        for p in params:
+            if not isinstance(p, Tensor):
+                raise TypeError(f"an optimizer can only optimize Tensors, not {type(p).__name__}")
+            if p.grad_fn is not None:
+                raise ValueError("can't optimize a non-leaf Tensor (it was computed by an operation)")
+        seen = {id(p) for group in self.param_groups for p in group["params"]}
+        ids = [id(p) for p in params]
+        if len(set(ids)) != len(ids):
+            raise ValueError("a parameter group contains the same parameter twice")
+        if not seen.isdisjoint(ids):
+            raise ValueError("some parameters appear in more than one parameter group")
+        group = {**self.defaults, **param_group, "params": params}
+        self._check(group)
+        self.param_groups.append(group)
+
+    # ------------------------------------------------------------------- steps
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget every parameter's gradient: ``grad = None``, or zero it in place."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                grad = p.grad
+                if grad is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                    continue
+                grad.grad_fn, grad.requires_grad = None, False
+                if grad.data.flags.writeable:
+                    grad.data.fill(0)
+                else:  # e.g. a broadcast view: give the same Tensor fresh zeros
+                    grad.data = np.zeros(grad.data.shape, dtype=grad.data.dtype)
+                grad._version[0] += 1
+
+    def step(self, closure: Callable | None = None):
+        """Update every parameter that has a gradient; return ``closure()`` if given."""
+        raise NotImplementedError
+
+    @staticmethod
+    def _evaluate(closure: Callable | None):
+        """``closure()`` with grad mode on (it usually re-runs forward and backward), or None."""
+        if closure is None:
+            return None
+        with enable_grad():
+            return closure()
+
+    @staticmethod
+    def _gradients(group: dict) -> Iterator[tuple[Tensor, np.ndarray]]:
+        """``(param, grad[param.shape])`` for each param of ``group`` that has a gradient.
+
+        The gradient comes as the C-contiguous array of the param's dtype the kernels expect.
+        """
+        for p in group["params"]:
+            grad = p.grad
+            if grad is None:
+                continue
+            g, data = grad.data, p.data
+            if g.shape != data.shape:
+                raise ValueError(f"a parameter of shape {data.shape} has a gradient of shape {g.shape}")
+            if g.dtype != data.dtype or not g.flags.c_contiguous:
+                g = np.ascontiguousarray(g, dtype=data.dtype)
+            yield p, g
+
+    def _param_state(self, p: Tensor, buffers: tuple[str, ...]) -> dict:
+        """``p``'s state with a ``step`` count and every named buffer (zeros the first time)."""
+        state = self.state[p]
+        if len(state) != 1 + len(buffers):
+            state.setdefault("step", 0)
+            for name in buffers:
+                if name not in state:
+                    state[name] = np.zeros(p.data.shape, dtype=p.data.dtype)
+        return state
+
+    # ------------------------------------------------------------- checkpoints
+    def state_dict(self) -> dict:
+        """The optimizer's state in PyTorch's layout, with parameters replaced by indices.
+
+        ``{"state": {index: {name: value}}, "param_groups": [{option: value, "params":
+        [index, ...]}]}``; indices count the parameters across groups in order. Array
+        state is copied, so the result is a snapshot.
+        """
+        index: dict[int, int] = {}
+        groups = []
+        for group in self.param_groups:
+            packed = {k: v for k, v in group.items() if k != "params"}
+            packed["params"] = [index.setdefault(id(p), len(index)) for p in group["params"]]
+            groups.append(packed)
+        state = {}
+        for group in self.param_groups:
+            for p in group["params"]:
+                param_state = self.state.get(p)
+                if param_state:
+                    state[index[id(p)]] = {k: v.copy() if isinstance(v, np.ndarray) else v
+                                           for k, v in param_state.items()}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: Mapping) -> None:
+        """Restore options and state saved by :meth:`state_dict` (of an optimizer over
+        parameters of the same shapes, in the same groups). Arrays are copied in."""
+        if not isinstance(state_dict, Mapping) or not {"state", "param_groups"} <= state_dict.keys():
+            raise ValueError("an optimizer state_dict is a dict with 'state' and 'param_groups'")
+        saved_groups = list(state_dict["param_groups"])
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError(f"the state_dict has {len(saved_groups)} parameter groups, "
+                             f"this optimizer has {len(self.param_groups)}")
+        by_index: dict = {}
+        groups = []
+        for n, (ours, saved) in enumerate(zip(self.param_groups, saved_groups)):
+            if not isinstance(saved, Mapping) or len(saved.get("params", ())) != len(ours["params"]):
+                raise ValueError(f"parameter group {n} of the state_dict does not have the same "
+                                 f"number of parameters as this optimizer's ({len(ours['params'])})")
+            by_index.update(zip(saved["params"], ours["params"]))
+            group = {**self.defaults, **saved, "params": ours["params"]}
+            self._check(group)
+            groups.append(group)
+        state: defaultdict[Tensor, dict] = defaultdict(dict)
+        for key, param_state in state_dict["state"].items():
+            p = by_index.get(key)
+            if p is None:
+                raise ValueError(f"the state_dict has state for parameter {key!r}, which is in no group")
+            state[p] = {name: _restore(p, name, value) for name, value in param_state.items()}
+        self.param_groups, self.state = groups, state
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__} ("]
+        for n, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {n}")
+            lines += [f"    {k}: {group[k]}" for k in sorted(group) if k != "params"]
+        return "\n".join(lines + [")"])
+
+
+def _restore(p: Tensor, name: str, value):
+    """A loaded state value for ``p``: arrays copied into ``p``'s dtype and checked against
+    its shape, ``step`` as an int (PyTorch keeps it as a 0-d tensor), anything else as is."""
+    if isinstance(value, Tensor):
+        value = value.data
+    if name == "step":
+        return int(np.asarray(value))
+    if isinstance(value, np.ndarray):
+        if value.shape != p.data.shape:
+            raise ValueError(f"state {name!r} has shape {value.shape}, its parameter {p.data.shape}")
+        return np.array(value, dtype=p.data.dtype, order="C")
+    return value
+
+
+def check_nonnegative(options: dict, *names: str) -> None:
+    """Raise unless each named option is a real number >= 0 (NaN fails too)."""
+    for name in names:
+        value = options[name]
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"{name} must be a number, not {value!r}")
+        if not value >= 0:
+            raise ValueError(f"Invalid {name}: {value} (must be >= 0)")

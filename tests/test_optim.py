@@ -1,0 +1,525 @@
+"""Tests for nanotorch.optim: optimizers and LR schedulers, step for step against PyTorch.
+
+The optimizer tests run on every backend that can load here (``backend`` fixture).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import nanotorch as nt
+from nanotorch.backend.numpy_backend import NumpyBackend
+from nanotorch.optim import SGD, Adam, AdamW, Optimizer, RMSprop
+from nanotorch.optim import lr_scheduler as nls
+from nanotorch.serialization import load, save
+
+SHAPES = [(3, 4), (5,)]
+STEPS = 10
+
+
+def make_params(seed: int = 0) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal(s).astype(np.float32) for s in SHAPES]
+
+
+def make_grads(steps: int, seed: int = 1) -> list[list[np.ndarray]]:
+    rng = np.random.default_rng(seed)
+    return [[rng.standard_normal(s).astype(np.float32) for s in SHAPES] for _ in range(steps)]
+
+
+def nt_params(arrays) -> list[nt.Tensor]:
+    return [nt.tensor(a, requires_grad=True) for a in arrays]
+
+
+def torch_run(torch, cls_name: str, groups, grads, **kwargs) -> list[list[np.ndarray]]:
+    """Torch's parameters after each step; ``groups`` is a list of (arrays, options)."""
+    params = [[torch.tensor(a.copy(), requires_grad=True) for a in arrays] for arrays, _ in groups]
+    opt = getattr(torch.optim, cls_name)(
+        [{"params": ps, **opts} for ps, (_, opts) in zip(params, groups)], **kwargs)
+    flat = [p for ps in params for p in ps]
+    history = []
+    for step_grads in grads:
+        for p, g in zip(flat, step_grads):
+            p.grad = torch.tensor(g)
+        opt.step()
+        history.append([p.detach().numpy().copy() for p in flat])
+    return history
+
+
+def nt_steps(opt: Optimizer, params: list[nt.Tensor], grads) -> list[list[np.ndarray]]:
+    history = []
+    for step_grads in grads:
+        for p, g in zip(params, step_grads):
+            p.grad = nt.tensor(g)
+        opt.step()
+        history.append([p.data.copy() for p in params])
+    return history
+
+
+def assert_same_history(ours, theirs) -> None:
+    for step, (a, b) in enumerate(zip(ours, theirs)):
+        for x, y in zip(a, b):
+            np.testing.assert_allclose(x, y, rtol=1e-5, atol=1e-6, err_msg=f"after step {step + 1}")
+
+
+CASES = [
+    ("SGD", {"lr": 0.1}),
+    ("SGD", {"lr": 0.1, "momentum": 0.9}),
+    ("SGD", {"lr": 0.1, "momentum": 0.9, "dampening": 0.3}),
+    ("SGD", {"lr": 0.1, "momentum": 0.9, "nesterov": True}),
+    ("SGD", {"lr": 0.1, "weight_decay": 0.1}),
+    ("SGD", {"lr": 0.05, "momentum": 0.8, "nesterov": True, "weight_decay": 0.01, "maximize": True}),
+    ("SGD", {"lr": 0.1, "maximize": True}),
+    ("Adam", {"lr": 0.05}),
+    ("Adam", {"lr": 0.05, "weight_decay": 0.1}),
+    ("Adam", {"lr": 0.05, "amsgrad": True}),
+    ("Adam", {"lr": 0.05, "betas": (0.8, 0.9), "eps": 1e-6, "amsgrad": True, "weight_decay": 0.05,
+              "maximize": True}),
+    ("AdamW", {"lr": 0.05}),
+    ("AdamW", {"lr": 0.05, "weight_decay": 0.1, "amsgrad": True}),
+    ("RMSprop", {"lr": 0.01}),
+    ("RMSprop", {"lr": 0.01, "centered": True}),
+    ("RMSprop", {"lr": 0.01, "momentum": 0.9}),
+    ("RMSprop", {"lr": 0.01, "alpha": 0.9, "centered": True, "momentum": 0.5, "weight_decay": 0.1,
+                 "maximize": True}),
+]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name, options", CASES, ids=[f"{n}-{o}" for n, o in CASES])
+def test_matches_torch_step_for_step(backend, name, options):
+    torch = pytest.importorskip("torch")
+    arrays, grads = make_params(), make_grads(STEPS)
+    params = nt_params(arrays)
+    opt = getattr(nt.optim, name)(params, **options)
+    expected = torch_run(torch, name, [(arrays, {})], grads, **options)
+    assert_same_history(nt_steps(opt, params, grads), expected)
+
+
+@pytest.mark.torch
+def test_per_group_options_match_torch(backend):
+    torch = pytest.importorskip("torch")
+    a, b = make_params(0), make_params(1)
+    groups = [(a, {}), (b, {"lr": 0.01, "momentum": 0.5, "nesterov": False})]
+    grads = [g + h for g, h in zip(make_grads(STEPS, seed=2), make_grads(STEPS, seed=3))]
+    pa, pb = nt_params(a), nt_params(b)
+    opt = SGD([{"params": pa}, {"params": pb, "lr": 0.01, "momentum": 0.5}], lr=0.1, momentum=0.9,
+              nesterov=False)
+    assert [g["lr"] for g in opt.param_groups] == [0.1, 0.01]
+    ours = nt_steps(opt, pa + pb, grads)
+    assert_same_history(ours, torch_run(torch, "SGD", groups, grads, lr=0.1, momentum=0.9))
+
+
+@pytest.mark.torch
+def test_training_through_autograd_matches_torch(backend):
+    """Gradients from nanotorch's backward, updates by Adam: same weights as torch."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(5)
+    x, y, w0 = (rng.standard_normal(s).astype(np.float32) for s in ((8, 3), (8, 2), (3, 2)))
+    w = nt.tensor(w0, requires_grad=True)
+    tw = torch.tensor(w0.copy(), requires_grad=True)
+    opt, topt = Adam([w], lr=0.1), torch.optim.Adam([tw], lr=0.1)
+    for _ in range(5):
+        opt.zero_grad()
+        ((nt.tensor(x) @ w - nt.tensor(y)) ** 2).mean().backward()
+        opt.step()
+        topt.zero_grad()
+        ((torch.tensor(x) @ tw - torch.tensor(y)) ** 2).mean().backward()
+        topt.step()
+    np.testing.assert_allclose(w.data, tw.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+# ------------------------------------------------------------ step mechanics
+class SpyBackend(NumpyBackend):
+    """The NumPy kernels, counting the optimizer-kernel calls."""
+
+    def __init__(self):
+        self.calls = []
+
+    def sgd_step(self, param, grad, buf, **kw):
+        self.calls.append(("sgd", kw["first"]))
+        super().sgd_step(param, grad, buf, **kw)
+
+    def adam_step(self, *args, **kw):
+        self.calls.append(("adam", kw["step"]))
+        super().adam_step(*args, **kw)
+
+    def rmsprop_step(self, *args, **kw):
+        self.calls.append(("rmsprop", None))
+        super().rmsprop_step(*args, **kw)
+
+
+@pytest.fixture
+def spy(monkeypatch):
+    spy = SpyBackend()
+    monkeypatch.setattr(nt.backend.state, "current", spy)
+    return spy
+
+
+@pytest.mark.parametrize("cls", [SGD, Adam, RMSprop])
+def test_update_goes_through_the_backend_in_place(spy, cls):
+    p = nt.tensor([1.0, 2.0], requires_grad=True)
+    data = p.data
+    opt = cls([p], lr=0.1, momentum=0.9) if cls is not Adam else cls([p], lr=0.1)
+    p.grad = nt.tensor([1.0, -1.0])
+    opt.step()
+    opt.step()
+    assert p.data is data and not np.allclose(data, [1.0, 2.0])
+    assert len(spy.calls) == 2
+    if cls is SGD:
+        assert spy.calls == [("sgd", True), ("sgd", False)]  # the buffer is seeded once
+    if cls is Adam:
+        assert spy.calls == [("adam", 1), ("adam", 2)]
+
+
+def test_state_buffers_are_allocated_once(backend):
+    p = nt.tensor(np.ones((2, 3), np.float32), requires_grad=True)
+    opt = Adam([p], amsgrad=True)
+    p.grad = nt.ones(2, 3)
+    opt.step()
+    buffers = {k: v for k, v in opt.state[p].items() if isinstance(v, np.ndarray)}
+    assert set(buffers) == {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"}
+    assert all(v.dtype == np.float32 and v.shape == (2, 3) for v in buffers.values())
+    opt.step()
+    assert all(opt.state[p][k] is v for k, v in buffers.items())
+    assert opt.state[p]["step"] == 2
+
+
+def test_sgd_on_hand_computed_values(backend):
+    p = nt.tensor([1.0, -2.0], requires_grad=True)
+    opt = SGD([p], lr=0.5, momentum=0.5, weight_decay=0.1)
+    p.grad = nt.tensor([2.0, 2.0])
+    opt.step()  # g = grad + 0.1 p = [2.1, 1.8]; buf = g; p -= 0.5 g
+    np.testing.assert_allclose(p.data, [-0.05, -2.9], rtol=1e-6)
+    opt.step()  # g = [2 - 0.005, 2 - 0.29]; buf = 0.5 buf + g
+    np.testing.assert_allclose(p.data, [-0.05 - 0.5 * (1.05 + 1.995), -2.9 - 0.5 * (0.9 + 1.71)],
+                               rtol=1e-6)
+
+
+def test_adam_first_step_moves_every_coordinate_by_lr(backend):
+    # t = 1: m_hat = g and v_hat = g^2, so the step is lr * g / (|g| + eps) = lr * sign(g)
+    p = nt.tensor([0.0, 1.0, 2.0], requires_grad=True)
+    opt = Adam([p], lr=0.25)
+    p.grad = nt.tensor([3.0, -0.5, 1e-3])
+    opt.step()
+    np.testing.assert_allclose(p.data, [-0.25, 1.25, 1.75], rtol=1e-5)
+
+
+def test_params_without_grad_are_skipped(backend):
+    a = nt.tensor([1.0, 2.0], requires_grad=True)
+    b = nt.tensor([3.0, 4.0], requires_grad=True)
+    opt = Adam([a, b], lr=0.1)
+    a.grad = nt.tensor([1.0, 1.0])
+    opt.step()
+    assert b.data.tolist() == [3.0, 4.0] and b._version[0] == 0 and b not in opt.state
+    assert a._version[0] == 1 and a.data.tolist() != [1.0, 2.0]
+
+
+def test_step_bumps_the_version_so_stale_backward_raises(backend):
+    w = nt.tensor([1.0, 2.0], requires_grad=True)
+    y = (w * w).sum()  # Mul saves w's array for backward
+    opt = SGD([w], lr=0.1)
+    w.grad = nt.tensor([1.0, 1.0])
+    opt.step()
+    with pytest.raises(RuntimeError, match="in-place"):
+        y.backward()
+
+
+def test_gradient_is_cast_and_made_contiguous(spy):
+    p = nt.tensor(np.zeros((2, 3), np.float32), requires_grad=True)
+    opt = SGD([p], lr=1.0)
+    p.grad = nt.Tensor._make(np.arange(6, dtype=np.float64).reshape(3, 2).T, False)
+    opt.step()
+    np.testing.assert_array_equal(p.data, -np.arange(6).reshape(3, 2).T)
+    assert p.data.dtype == np.float32
+
+
+def test_gradient_of_wrong_shape_raises():
+    p = nt.tensor([1.0, 2.0], requires_grad=True)
+    p.grad = nt.tensor([1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match="shape"):
+        SGD([p]).step()
+
+
+def test_closure_is_evaluated_with_grad_enabled():
+    w = nt.tensor([1.0, 2.0], requires_grad=True)
+    opt = SGD([w], lr=0.1)
+
+    def closure():
+        opt.zero_grad()
+        loss = (w * w).sum()
+        loss.backward()
+        return loss
+
+    with nt.no_grad():
+        loss = opt.step(closure)
+    assert loss.item() == pytest.approx(5.0)
+    np.testing.assert_allclose(w.data, [0.8, 1.6], rtol=1e-6)
+    assert SGD([w]).step() is None
+
+
+def test_zero_grad_both_ways():
+    a = nt.tensor([1.0, 2.0], requires_grad=True)
+    opt = SGD([a])
+    a.grad = nt.tensor([3.0, 4.0])
+    grad, array = a.grad, a.grad.data
+    opt.zero_grad(set_to_none=False)
+    assert a.grad is grad and a.grad.data is array and array.tolist() == [0.0, 0.0]
+    a.grad = nt.Tensor._make(np.broadcast_to(np.float32(5), (2,)), False)  # read-only
+    opt.zero_grad(set_to_none=False)
+    assert a.grad.data.tolist() == [0.0, 0.0]
+    opt.zero_grad()
+    assert a.grad is None
+    opt.zero_grad()  # no gradient: nothing to do
+
+
+# ------------------------------------------------------------ checkpoints
+@pytest.mark.parametrize("name, options", [
+    ("SGD", {"lr": 0.1, "momentum": 0.9, "nesterov": True}),
+    ("Adam", {"lr": 0.05, "amsgrad": True, "weight_decay": 0.01}),
+    ("AdamW", {"lr": 0.05}),
+    ("RMSprop", {"lr": 0.01, "centered": True, "momentum": 0.5}),
+])
+def test_state_dict_round_trip_continues_identically(backend, tmp_path, name, options):
+    arrays, grads = make_params(), make_grads(8)
+    cls = getattr(nt.optim, name)
+    params = nt_params(arrays)
+    opt = cls(params, **options)
+    nt_steps(opt, params, grads[:4])
+    path = tmp_path / "checkpoint.npz"
+    save({"params": [p.detach() for p in params], "opt": opt.state_dict()}, path)
+    expected = nt_steps(opt, params, grads[4:])
+
+    saved = load(path)
+    resumed = [t.requires_grad_() for t in saved["params"]]
+    fresh = cls(resumed, lr=123.0)  # every option comes back from the state dict
+    fresh.load_state_dict(saved["opt"])
+    assert fresh.param_groups[0]["lr"] == options["lr"]
+    for a, b in zip(nt_steps(fresh, resumed, grads[4:]), expected):
+        for x, y in zip(a, b):
+            np.testing.assert_array_equal(x, y)
+
+
+def test_state_dict_layout():
+    a, b, c = (nt.tensor(np.ones(n, np.float32), requires_grad=True) for n in (2, 3, 4))
+    opt = SGD([{"params": [a, b]}, {"params": [c], "lr": 0.5}], lr=0.1, momentum=0.9)
+    a.grad, c.grad = nt.ones(2), nt.ones(4)
+    opt.step()
+    sd = opt.state_dict()
+    assert [g["params"] for g in sd["param_groups"]] == [[0, 1], [2]]
+    assert sd["param_groups"][1]["lr"] == 0.5 and sd["param_groups"][0]["momentum"] == 0.9
+    assert set(sd["state"]) == {0, 2}  # b had no gradient: no state
+    buf = sd["state"][0]["momentum_buffer"]
+    assert isinstance(buf, np.ndarray) and buf.tolist() == [1.0, 1.0]
+    opt.step()
+    assert buf.tolist() == [1.0, 1.0]  # a snapshot
+
+
+def test_load_state_dict_rejects_mismatches():
+    a, b = nt.tensor([1.0], requires_grad=True), nt.tensor([1.0, 2.0], requires_grad=True)
+    opt = SGD([a, b], lr=0.1, momentum=0.9)
+    a.grad, b.grad = nt.ones(1), nt.ones(2)
+    opt.step()
+    sd = opt.state_dict()
+    with pytest.raises(ValueError, match="number of parameters"):
+        SGD([a], momentum=0.9).load_state_dict(sd)
+    with pytest.raises(ValueError, match="parameter groups"):
+        SGD([{"params": [a]}, {"params": [b]}], momentum=0.9).load_state_dict(sd)
+    with pytest.raises(ValueError, match="shape"):
+        SGD([b, a], momentum=0.9).load_state_dict(sd)
+    with pytest.raises(ValueError, match="'state' and 'param_groups'"):
+        opt.load_state_dict({"state": {}})
+    sd["state"][7] = {}
+    with pytest.raises(ValueError, match="in no group"):
+        SGD([a, b], momentum=0.9).load_state_dict(sd)
+
+
+def test_add_param_group_and_repr():
+    a, b = nt.tensor([1.0], requires_grad=True), nt.tensor([2.0], requires_grad=True)
+    opt = Adam([a], lr=0.1)
+    opt.add_param_group({"params": b, "betas": (0.5, 0.6)})
+    assert opt.param_groups[1]["params"] == [b] and opt.param_groups[1]["lr"] == 0.1
+    assert opt.param_groups[1]["betas"] == (0.5, 0.6)
+    with pytest.raises(ValueError, match="more than one parameter group"):
+        opt.add_param_group({"params": [a]})
+    with pytest.raises(ValueError, match="twice"):
+        Adam([b, b])
+    assert "Parameter Group 1" in repr(opt) and "betas: (0.5, 0.6)" in repr(opt)
+
+
+def test_defaults_and_seed_path():
+    p = nt.tensor([1.0], requires_grad=True)
+    assert SGD([p]).defaults["lr"] == 1e-3
+    assert AdamW([p]).param_groups[0]["weight_decay"] == 1e-2
+    assert AdamW([p]).param_groups[0]["decoupled_weight_decay"] is True
+    assert Adam([p]).param_groups[0]["decoupled_weight_decay"] is False
+    assert RMSprop([p]).defaults["lr"] == 1e-2
+    from nanotorch import optimizer
+    assert optimizer.SGD is SGD and optimizer.Adam is Adam and optimizer.Optimizer is Optimizer
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda p: SGD(p, lr=-0.1), "lr"),
+    (lambda p: SGD(p, momentum=-0.1), "momentum"),
+    (lambda p: SGD(p, weight_decay=-1), "weight_decay"),
+    (lambda p: SGD(p, nesterov=True), "Nesterov"),
+    (lambda p: SGD(p, momentum=0.9, dampening=0.1, nesterov=True), "Nesterov"),
+    (lambda p: SGD([{"params": p, "lr": -1.0}]), "lr"),
+    (lambda p: Adam(p, betas=(1.0, 0.999)), "beta parameter at index 0"),
+    (lambda p: Adam(p, betas=(0.9, -0.1)), "beta parameter at index 1"),
+    (lambda p: Adam(p, betas=(0.9,)), "pair"),
+    (lambda p: Adam(p, eps=-1e-8), "eps"),
+    (lambda p: AdamW(p, lr=float("nan")), "lr"),
+    (lambda p: RMSprop(p, alpha=-0.5), "alpha"),
+    (lambda p: RMSprop(p, momentum=-0.5), "momentum"),
+    (lambda p: RMSprop(p, eps=-1.0), "eps"),
+    (lambda p: SGD([]), "empty"),
+    (lambda p: SGD([nt.tensor([1.0], requires_grad=True) * 2]), "non-leaf"),
+])
+def test_bad_hyperparameters_raise_value_error(make, match):
+    with pytest.raises(ValueError, match=match):
+        make([nt.tensor([1.0], requires_grad=True)])
+
+
+@pytest.mark.parametrize("params", [
+    lambda p: p,  # a single Tensor
+    lambda p: {p},  # a set: no order
+    lambda p: [p, 3.0],
+    lambda p: [{"params": [p]}, p],
+])
+def test_bad_params_raise_type_error(params):
+    with pytest.raises(TypeError):
+        SGD(params(nt.tensor([1.0], requires_grad=True)))
+
+
+def test_non_numeric_hyperparameter_raises_type_error():
+    with pytest.raises(TypeError, match="lr must be a number"):
+        SGD([nt.tensor([1.0], requires_grad=True)], lr="0.1")
+
+
+# ------------------------------------------------------------ schedulers
+def scheduler_pair(torch, n_groups: int = 2):
+    """A nanotorch and a torch SGD with groups of lr 0.1, 0.05, ..."""
+    lrs = [0.1 / (i + 1) for i in range(n_groups)]
+    ours = SGD([{"params": [nt.tensor([0.0], requires_grad=True)], "lr": lr} for lr in lrs])
+    theirs = torch.optim.SGD([{"params": [torch.zeros(1, requires_grad=True)], "lr": lr} for lr in lrs])
+    return ours, theirs
+
+
+SCHEDULERS = [
+    ("StepLR", {"step_size": 3, "gamma": 0.5}),
+    ("MultiStepLR", {"milestones": [2, 5, 5, 9], "gamma": 0.3}),
+    ("CosineAnnealingLR", {"T_max": 7, "eta_min": 0.001}),
+    ("CosineAnnealingLR", {"T_max": 20}),
+    ("LambdaLR", {"lr_lambda": lambda epoch: 0.9 ** epoch}),
+    ("LambdaLR", {"lr_lambda": [lambda e: 1 / (e + 1), lambda e: 1 + e % 3]}),
+]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name, options", SCHEDULERS, ids=[s[0] for s in SCHEDULERS])
+def test_schedulers_match_torch_over_20_epochs(name, options):
+    torch = pytest.importorskip("torch")
+    opt, topt = scheduler_pair(torch)
+    ours = getattr(nls, name)(opt, **options)
+    theirs = getattr(torch.optim.lr_scheduler, name)(topt, **options)
+    for epoch in range(21):
+        assert ours.last_epoch == theirs.last_epoch == epoch
+        np.testing.assert_allclose(ours.get_last_lr(), theirs.get_last_lr(), rtol=1e-12, atol=0)
+        assert [g["lr"] for g in opt.param_groups] == ours.get_last_lr()
+        opt.step()
+        topt.step()
+        ours.step()
+        theirs.step()
+
+
+def test_cosine_closed_form():
+    p = nt.tensor([0.0], requires_grad=True)
+    opt = SGD([p], lr=1.0)
+    sched = nls.CosineAnnealingLR(opt, T_max=10, eta_min=0.2)
+    for epoch in range(1, 31):
+        sched.step()
+        expected = 0.2 + 0.8 * (1 + math.cos(math.pi * epoch / 10)) / 2
+        assert sched.get_last_lr()[0] == pytest.approx(expected, abs=1e-12)
+
+
+def test_step_lr_hand_values():
+    opt = SGD([nt.tensor([0.0], requires_grad=True)], lr=1.0)
+    sched = nls.StepLR(opt, step_size=2, gamma=0.5)
+    lrs = [sched.get_last_lr()[0]]
+    for _ in range(5):
+        sched.step()
+        lrs.append(opt.param_groups[0]["lr"])
+    assert lrs == [1.0, 1.0, 0.5, 0.5, 0.25, 0.25]
+    assert opt.param_groups[0]["initial_lr"] == 1.0
+
+
+@pytest.mark.parametrize("name, options", SCHEDULERS[:4], ids=[s[0] for s in SCHEDULERS[:4]])
+def test_scheduler_state_dict_round_trip(tmp_path, name, options):
+    def make():
+        opt = SGD([{"params": [nt.tensor([0.0], requires_grad=True)], "lr": lr} for lr in (0.1, 0.3)])
+        return opt, getattr(nls, name)(opt, **options)
+
+    opt, sched = make()
+    for _ in range(6):
+        sched.step()
+    save({"opt": opt.state_dict(), "sched": sched.state_dict()}, tmp_path / "ck")
+    expected = []
+    for _ in range(8):
+        sched.step()
+        expected.append(sched.get_last_lr())
+    opt2, sched2 = make()
+    saved = load(tmp_path / "ck")
+    opt2.load_state_dict(saved["opt"])
+    sched2.load_state_dict(saved["sched"])
+    got = []
+    for _ in range(8):
+        sched2.step()
+        got.append(sched2.get_last_lr())
+    assert got == expected
+    assert [g["lr"] for g in opt2.param_groups] == expected[-1]
+
+
+def test_lambda_lr_state_dict_keeps_callable_objects_state():
+    class Decay:
+        def __init__(self):
+            self.rate = 0.5
+
+        def __call__(self, epoch):
+            return self.rate ** epoch
+
+    opt = SGD([nt.tensor([0.0], requires_grad=True)], lr=1.0)
+    decay = Decay()
+    sched = nls.LambdaLR(opt, decay)
+    decay.rate = 0.25
+    sd = sched.state_dict()
+    assert "optimizer" not in sd and sd["lr_lambdas"] == [{"rate": 0.25}]
+    other = Decay()
+    sched2 = nls.LambdaLR(SGD([nt.tensor([0.0], requires_grad=True)], lr=1.0), other)
+    sched2.load_state_dict(sd)
+    assert other.rate == 0.25
+    assert nls.LambdaLR(opt, lambda e: 1.0).state_dict()["lr_lambdas"] == [None]
+
+
+def test_scheduler_errors():
+    opt = SGD([nt.tensor([0.0], requires_grad=True)], lr=1.0)
+    with pytest.raises(TypeError, match="not an Optimizer"):
+        nls.StepLR(object(), step_size=1)
+    with pytest.raises(KeyError, match="initial_lr"):
+        nls.StepLR(opt, step_size=2, last_epoch=4)
+    with pytest.raises(ValueError, match="step_size"):
+        nls.StepLR(opt, step_size=0)
+    with pytest.raises(ValueError, match="T_max"):
+        nls.CosineAnnealingLR(opt, T_max=0)
+    with pytest.raises(ValueError, match="milestones"):
+        nls.MultiStepLR(opt, milestones=[1.5])
+    with pytest.raises(ValueError, match="Expected 1 lr_lambdas"):
+        nls.LambdaLR(opt, [lambda e: 1.0, lambda e: 2.0])
+    with pytest.raises(TypeError, match="function"):
+        nls.LambdaLR(opt, 0.5)
+    sched = nls.StepLR(opt, step_size=2)
+    with pytest.raises(ValueError, match="unexpected keys"):
+        sched.load_state_dict({"optimizer": None})
