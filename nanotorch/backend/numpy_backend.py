@@ -136,7 +136,8 @@ class NumpyBackend:
         total = losses.sum(dtype=logits.dtype)
         if reduction == "sum":
             return np.asarray(total), probs
-        return np.asarray(total / logits.dtype.type(valid.sum())), probs
+        with np.errstate(invalid="ignore", divide="ignore"):  # NOTE: all rows ignored: nan, as PyTorch
+            return np.asarray(total / logits.dtype.type(valid.sum())), probs
 
     def cross_entropy_backward(self, dloss: np.ndarray, probs: np.ndarray, target: np.ndarray,
                                reduction: str, label_smoothing: float, ignore_index: int):
@@ -151,7 +152,7 @@ class NumpyBackend:
         grad[np.arange(n), np.where(valid, target, 0)] -= 1 - label_smoothing
         scale = dloss.astype(probs.dtype) * valid
         if reduction == "mean":
-            scale /= probs.dtype.type(valid.sum())
+            scale /= probs.dtype.type(max(valid.sum(), 1))  # all rows ignored: zero gradient
         grad *= scale.reshape(-1, 1) if scale.ndim else scale
         return grad
 
