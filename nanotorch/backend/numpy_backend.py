@@ -75,7 +75,7 @@ class NumpyBackend:
                 running_var *= 1 - momentum
                 running_var += momentum * var * (m / max(m - 1, 1))
         else:
-            mean, var = running_mean, running_var
+            mean, var = running_mean.copy(), running_var  # a copy: backward must not see later updates
         invstd = (1.0 / np.sqrt(var + eps)).astype(x.dtype)
         mean = mean.astype(x.dtype, copy=False)
         scale = invstd if gamma is None else invstd * gamma
@@ -120,6 +120,9 @@ class NumpyBackend:
         the number of rows not ignored (``"mean"``). ``probs`` is saved for backward.
         """
         n, c = logits.shape
+        bad = (target != ignore_index) & ((target < 0) | (target >= c))
+        if bad.any():
+            raise IndexError(f"cross_entropy: target {target[bad][0]} is out of range for {c} classes")
         shifted = logits - logits.max(axis=1, keepdims=True)
         exp = np.exp(shifted)
         sumexp = exp.sum(axis=1, keepdims=True)

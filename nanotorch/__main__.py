@@ -1,0 +1,52 @@
+"""``python -m nanotorch``: what runs the kernels here, and why.
+
+Prints the version, the backend in use and the reason it was chosen, the C build (module,
+compiler flags, SIMD, OpenMP, threads) or why it is missing, and NumPy's BLAS.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import nanotorch
+from nanotorch import backend
+
+
+def numpy_blas() -> str:
+    """NumPy's BLAS library, with its thread count when threadpoolctl is installed."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        threadpool_info = None
+    if threadpool_info is not None:
+        pools = [p for p in threadpool_info() if p.get("user_api") == "blas"]
+        if pools:
+            return ", ".join(f"{p['internal_api']} {p.get('version')} ({p['num_threads']} threads)"
+                             for p in pools)
+    try:
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        return f"{blas.get('name')} {blas.get('version', '')}".strip()
+    except (TypeError, KeyError, ValueError):  # NumPy < 1.25 has no mode="dicts"
+        return "see numpy.show_config()"
+
+
+def report() -> str:
+    info = backend.info()
+    lines = [f"NanoTorch {nanotorch.__version__}",
+             f"backend:      {info['backend']}  ({info['reason']})"]
+    if info["c_available"]:
+        lines += [f"C kernels:    {info['library']}",
+                  f"  flags:      {info['cflags']}  ({info['target']} build)",
+                  f"  SIMD:       {info['simd']}",
+                  f"  OpenMP:     {'on' if info['openmp'] else 'off'}, "
+                  f"{info['num_threads']} thread(s) allowed "
+                  "(NANOTORCH_NUM_THREADS, nanotorch.threads.set_num_threads)"]
+    else:
+        lines += [f"C kernels:    not available ({info['c_error']})",
+                  "  build them: python build_kernels.py  (or pip install -e .)"]
+    lines.append(f"NumPy:        {np.__version__}, BLAS: {numpy_blas()}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(report())

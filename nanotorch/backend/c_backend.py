@@ -1,0 +1,396 @@
+"""The C backend: the NumPy backend's kernel table, with the hot kernels compiled (cffi).
+
+Each method overriding a NumPy kernel checks its arguments in Python before any C call:
+exact dtype float32 (``ffi.from_buffer`` does not look at dtypes), C-contiguity (inputs are
+copied when they are not, e.g. broadcast gradients; arrays updated in place must already
+be C-contiguous, aligned, writeable and must not overlap), every shared dimension, label
+ranges. It allocates the outputs, calls ``lib.nt_*`` and checks the returned status.
+Whatever the C kernels do not cover (float64, shapes outside the kernel's docstring, an
+option not written in C) falls through to the NumPy method, per call, so the NumPy backend
+stays the specification of every answer. ``take_rows`` is not overridden: NumPy's gather
+is memory-bound already (19 us for a 64-image float32 MNIST batch). ``conv2d`` keeps its
+``cols`` in a layout of its own (see ``conv2d_backward``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import nanotorch._kernels as _kernels  # ModuleNotFoundError when not built
+from nanotorch.backend.numpy_backend import NumpyBackend
+from nanotorch.threads import get_num_threads
+
+_F32 = np.dtype(np.float32)
+_I64 = np.dtype(np.int64)
+_INTS = (int, np.integer)
+_REALS = (float, int, np.floating, np.integer)
+_STATUS = {_kernels.lib.NT_EINVAL: "invalid argument", _kernels.lib.NT_ENOMEM: "out of memory"}
+SMALL_LINEAR_MACS = 300_000  # Linear products smaller than this run on NumPy (see _linear_args)
+_REDUCTIONS = {"none": _kernels.lib.NT_REDUCE_NONE, "mean": _kernels.lib.NT_REDUCE_MEAN,
+               "sum": _kernels.lib.NT_REDUCE_SUM}
+
+
+def _f32(*arrays) -> bool:
+    """Every array given (``None`` skipped) is a float32 ndarray."""
+    for a in arrays:  # NOTE: a plain loop: this runs before every kernel call
+        if a is not None and not (isinstance(a, np.ndarray) and a.dtype == _F32):
+            return False
+    return True
+
+
+def _vector(a, n: int) -> bool:
+    """``a`` is ``None`` or has shape ``[n]``."""
+    return a is None or a.shape == (n,)
+
+
+def _overlap(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two arrays may share memory (cheap when both own their data)."""
+    if a.base is None and b.base is None:  # NOTE: the usual case for parameters and states
+        return a is b
+    return np.may_share_memory(a, b)
+
+
+def _inplace(*arrays) -> bool:
+    """Arrays a kernel writes in place (``None`` skipped): C-contiguous, aligned, writeable,
+    pairwise disjoint (the kernels declare them ``restrict``)."""
+    given = [a for a in arrays if a is not None]
+    for i, a in enumerate(given):
+        flags = a.flags
+        if not (flags.c_contiguous and flags.aligned and flags.writeable):
+            return False
+        if any(_overlap(a, b) for b in given[i + 1:]):
+            return False
+    return True
+
+
+def _contiguous(a: np.ndarray | None) -> np.ndarray | None:
+    """A C-contiguous, aligned array with ``a``'s values (``a`` itself when it is one)."""
+    if a is None or (a.flags.c_contiguous and a.flags.aligned):
+        return a
+    return np.array(a, order="C")
+
+
+def _real(*values) -> bool:
+    """Every value is a real number (not bool): what the C side takes as a double."""
+    for v in values:  # NOTE: concrete types: an isinstance on numbers.Real costs ~0.4 us
+        if not isinstance(v, _REALS) or isinstance(v, bool):
+            return False
+    return True
+
+
+class CBackend(NumpyBackend):
+    """The kernels in ``kernels/*.c``; anything else is the NumPy backend's."""
+
+    name = "c"
+
+    def __init__(self) -> None:
+        self.ffi = _kernels.ffi
+        self.lib = _kernels.lib
+
+    # ------------------------------------------------------------------- plumbing
+    def _ptr(self, a: np.ndarray | None, ctype: str = "float[]"):
+        return self.ffi.NULL if a is None else self.ffi.from_buffer(ctype, a)
+
+    def _run(self, kernel: str, *args) -> None:
+        """Call ``lib.<kernel>(*args)``; a non-zero status becomes a RuntimeError."""
+        status = getattr(self.lib, kernel)(*args)
+        if status != 0:
+            raise RuntimeError(f"C kernel {kernel} failed: {_STATUS.get(status, status)} "
+                               f"(status {status})")
+
+    def build_info(self) -> dict:
+        """The compiled module: its file, compiler flags, SIMD width, OpenMP and threads."""
+        text = self.ffi.string(self.lib.nt_build_info()).decode()
+        fields = dict(item.split("=", 1) for item in text.split(";"))
+        flags = fields.get("flags", "unknown")
+        return {"library": _kernels.__file__, "cflags": flags,
+                "target": "native" if "-march=native" in flags.split() else "portable",
+                "simd": fields.get("simd", "unknown"), "openmp": fields.get("openmp") == "1",
+                "num_threads": get_num_threads()}
+
+    # ----------------------------------------------------------------- linear
+    def _linear_args(self, x, w, b, dy=None) -> bool:
+        """True when C should take these; raises on a shape mismatch of 2-D float32 arrays."""
+        if not (_f32(x, w, b, dy) and x.ndim == 2 and w.ndim == 2 and (b is None or b.ndim == 1)
+                and (dy is None or dy.ndim == 2)):
+            return False
+        (n, k), m = x.shape, w.shape[0]
+        if w.shape[1] != k:
+            raise ValueError(f"linear: x is {list(x.shape)} but w is {list(w.shape)}: "
+                             "x[N, K] needs w[M, K]")
+        if not _vector(b, m):
+            raise ValueError(f"linear: b has shape {list(b.shape)}, expected [{m}]")
+        if dy is not None and dy.shape != (n, m):
+            raise ValueError(f"linear_backward: dy is {list(dy.shape)}, expected [{n}, {m}] "
+                             f"for x {list(x.shape)} and w {list(w.shape)}")
+        # NOTE: below SMALL_LINEAR_MACS the fixed costs (checks, call, blocking) make C slower
+        # than NumPy's BLAS (64x128 -> 10 forward + backward: 13.7 us in C, 8.8 in NumPy).
+        return n * k * m >= SMALL_LINEAR_MACS
+
+    def linear_forward(self, x: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> np.ndarray:
+        if not self._linear_args(x, w, b):
+            return super().linear_forward(x, w, b)
+        return self._linear(x, w, b)
+
+    def _linear(self, x, w, b) -> np.ndarray:
+        (n, k), m = x.shape, w.shape[0]
+        x, w, b = _contiguous(x), _contiguous(w), _contiguous(b)
+        y = np.empty((n, m), dtype=_F32)
+        self._run("nt_linear_fwd_f32", n, k, m, self._ptr(x), self._ptr(w), self._ptr(b),
+                  self._ptr(y), 0, get_num_threads())  # 0: no fused ReLU
+        return y
+
+    def linear_backward(self, dy: np.ndarray, x: np.ndarray, w: np.ndarray,
+                        need_dx: bool, need_dw: bool, need_db: bool):
+        if not self._linear_args(x, w, None, dy):
+            return super().linear_backward(dy, x, w, need_dx, need_dw, need_db)
+        (n, k), m = x.shape, w.shape[0]
+        dy, x, w = _contiguous(dy), _contiguous(x), _contiguous(w)
+        dx = np.empty((n, k), dtype=_F32) if need_dx else None
+        dw = np.empty((m, k), dtype=_F32) if need_dw else None
+        db = np.empty(m, dtype=_F32) if need_db else None
+        self._run("nt_linear_bwd_f32", n, k, m, self._ptr(dy), self._ptr(x), self._ptr(w),
+                  self._ptr(dx), self._ptr(dw), self._ptr(db), get_num_threads())
+        return dx, dw, db
+
+    # ------------------------------------------------------------------- relu
+    def relu_forward(self, x: np.ndarray) -> np.ndarray:
+        if not _f32(x):
+            return super().relu_forward(x)
+        x = _contiguous(x)
+        y = np.empty(x.shape, dtype=_F32)
+        self._run("nt_relu_fwd_f32", x.size, self._ptr(x), self._ptr(y), get_num_threads())
+        return y
+
+    def relu_backward(self, dy: np.ndarray, y: np.ndarray) -> np.ndarray:
+        if not (_f32(dy, y) and dy.shape == y.shape):
+            return super().relu_backward(dy, y)
+        dy, y = _contiguous(dy), _contiguous(y)
+        dx = np.empty(y.shape, dtype=_F32)
+        self._run("nt_relu_bwd_f32", y.size, self._ptr(dy), self._ptr(y), self._ptr(dx),
+                  get_num_threads())
+        return dx
+
+    # -------------------------------------------------------------- batchnorm
+    @staticmethod
+    def _bn_dims(x: np.ndarray) -> tuple[int, int, int]:
+        """``x[N, C, *]`` as ``(N, C, prod(*))``."""
+        return x.shape[0], x.shape[1], int(np.prod(x.shape[2:], dtype=np.int64))
+
+    def batch_norm_forward(self, x: np.ndarray, gamma: np.ndarray | None, beta: np.ndarray | None,
+                           running_mean: np.ndarray | None, running_var: np.ndarray | None,
+                           training: bool, momentum: float, eps: float):
+        stats = (running_mean, running_var)
+        c = x.shape[1] if isinstance(x, np.ndarray) and x.ndim >= 2 else -1
+        if not (c >= 0 and _f32(x, gamma, beta, *stats) and _real(momentum, eps)
+                and all(_vector(a, c) for a in (gamma, beta, *stats))
+                and (running_mean is None) == (running_var is None)
+                and (training or running_mean is not None) and _inplace(*stats)):
+            return super().batch_norm_forward(x, gamma, beta, running_mean, running_var,
+                                              training, momentum, eps)
+        n, c, hw = self._bn_dims(x)
+        x, gamma, beta = _contiguous(x), _contiguous(gamma), _contiguous(beta)
+        y = np.empty(x.shape, dtype=_F32)
+        mean, invstd = np.empty(c, dtype=_F32), np.empty(c, dtype=_F32)
+        self._run("nt_batchnorm_fwd_f32", n, c, hw, self._ptr(x), self._ptr(gamma),
+                  self._ptr(beta), self._ptr(running_mean), self._ptr(running_var),
+                  int(bool(training)), float(momentum), float(eps), self._ptr(y),
+                  self._ptr(mean), self._ptr(invstd), get_num_threads())
+        return y, mean, invstd
+
+    def batch_norm_backward(self, dy: np.ndarray, x: np.ndarray, gamma: np.ndarray | None,
+                            mean: np.ndarray, invstd: np.ndarray, training: bool,
+                            need_dx: bool, need_dgamma: bool, need_dbeta: bool):
+        c = x.shape[1] if isinstance(x, np.ndarray) and x.ndim >= 2 else -1
+        if not (c >= 0 and _f32(dy, x, gamma, mean, invstd) and dy.shape == x.shape
+                and all(_vector(a, c) for a in (gamma, mean, invstd))):
+            return super().batch_norm_backward(dy, x, gamma, mean, invstd, training,
+                                               need_dx, need_dgamma, need_dbeta)
+        n, c, hw = self._bn_dims(x)
+        dy, x = _contiguous(dy), _contiguous(x)
+        gamma, mean, invstd = _contiguous(gamma), _contiguous(mean), _contiguous(invstd)
+        dx = np.empty(x.shape, dtype=_F32) if need_dx else None
+        dgamma = np.empty(c, dtype=_F32) if need_dgamma else None
+        dbeta = np.empty(c, dtype=_F32) if need_dbeta else None
+        self._run("nt_batchnorm_bwd_f32", n, c, hw, self._ptr(dy), self._ptr(x),
+                  self._ptr(gamma), self._ptr(mean), self._ptr(invstd), int(bool(training)),
+                  self._ptr(dx), self._ptr(dgamma), self._ptr(dbeta), get_num_threads())
+        return dx, dgamma, dbeta
+
+    # ------------------------------------------------------ softmax + cross-entropy
+    @staticmethod
+    def _targets(target, n: int, c: int, ignore_index) -> np.ndarray | None:
+        """``target`` as C-contiguous int64 ``[n]`` after checking every label, or ``None``
+        when it is not an integer vector of length ``n`` (NumPy's turn)."""
+        if not (isinstance(target, np.ndarray) and target.dtype.kind in "iu"
+                and target.shape == (n,) and isinstance(ignore_index, _INTS)):
+            return None
+        target = _contiguous(target.astype(_I64, copy=False))
+        bad = ((target < 0) | (target >= c)) & (target != ignore_index)
+        if bad.any():
+            raise IndexError(f"cross_entropy: target {target[bad][0]} is out of range for "
+                             f"{c} classes (expected 0 <= target < {c}, or "
+                             f"ignore_index={ignore_index})")
+        return target
+
+    def cross_entropy_forward(self, logits: np.ndarray, target: np.ndarray, reduction: str,
+                              label_smoothing: float, ignore_index: int):
+        ok = (_f32(logits) and logits.ndim == 2 and logits.shape[1] >= 1
+              and reduction in _REDUCTIONS and _real(label_smoothing))
+        t = self._targets(target, *logits.shape, ignore_index) if ok else None
+        if t is None:
+            return super().cross_entropy_forward(logits, target, reduction, label_smoothing,
+                                                 ignore_index)
+        n, c = logits.shape
+        logits = _contiguous(logits)
+        loss = np.empty(n if reduction == "none" else 1, dtype=_F32)
+        probs = np.empty((n, c), dtype=_F32)
+        self._run("nt_cross_entropy_fwd_f32", n, c, self._ptr(logits), self._ptr(t, "int64_t[]"),
+                  _REDUCTIONS[reduction], float(label_smoothing), int(ignore_index),
+                  self._ptr(loss), self._ptr(probs))
+        return (loss if reduction == "none" else loss.reshape(())), probs
+
+    def cross_entropy_backward(self, dloss: np.ndarray, probs: np.ndarray, target: np.ndarray,
+                               reduction: str, label_smoothing: float, ignore_index: int):
+        if isinstance(dloss, np.generic):
+            dloss = np.asarray(dloss)
+        ok = (_f32(probs) and probs.ndim == 2 and probs.shape[1] >= 1
+              and isinstance(dloss, np.ndarray) and dloss.dtype.kind == "f"
+              and reduction in _REDUCTIONS and _real(label_smoothing))
+        t = self._targets(target, *probs.shape, ignore_index) if ok else None
+        per_row = ok and dloss.shape == (probs.shape[0],)
+        if t is None or not (per_row or dloss.shape == ()):
+            return super().cross_entropy_backward(dloss, probs, target, reduction,
+                                                  label_smoothing, ignore_index)
+        n, c = probs.shape
+        dloss, probs = _contiguous(dloss.astype(_F32, copy=False)), _contiguous(probs)
+        dlogits = np.empty((n, c), dtype=_F32)
+        self._run("nt_cross_entropy_bwd_f32", n, c, self._ptr(dloss), int(per_row),
+                  self._ptr(probs), self._ptr(t, "int64_t[]"), _REDUCTIONS[reduction],
+                  float(label_smoothing), int(ignore_index), self._ptr(dlogits))
+        return dlogits
+
+    # ------------------------------------------------------------------ conv2d
+    @staticmethod
+    def _pair(v, low: int) -> bool:
+        return (isinstance(v, tuple) and len(v) == 2
+                and all(isinstance(i, _INTS) and i >= low for i in v))
+
+    def _conv_dims(self, x_shape, w, stride, padding) -> tuple | None:
+        """``(sizes, (Ho, Wo))`` with the 11 sizes the C kernels take, or ``None`` when C does
+        not cover the call. Raises when the channels differ or the kernel does not fit."""
+        if not (_f32(w) and w.ndim == 4 and len(x_shape) == 4 and self._pair(stride, 1)
+                and self._pair(padding, 0)):
+            return None
+        n, c, h, wd = (int(v) for v in x_shape)
+        o, wc, kh, kw = w.shape
+        (sh, sw), (ph, pw) = (int(v) for v in stride), (int(v) for v in padding)
+        if wc != c:
+            raise ValueError(f"conv2d: x has {c} channels but w is {list(w.shape)}")
+        if kh > h + 2 * ph or kw > wd + 2 * pw or min(o, c, h, wd, kh, kw) < 1 or n < 0:
+            raise ValueError(f"conv2d: kernel {kh}x{kw} does not fit x {list(x_shape)} "
+                             f"padded by {padding}")
+        out = ((h + 2 * ph - kh) // sh + 1, (wd + 2 * pw - kw) // sw + 1)
+        return (n, c, h, wd, o, kh, kw, sh, sw, ph, pw), out
+
+    def conv2d_forward(self, x: np.ndarray, w: np.ndarray, b: np.ndarray | None,
+                       stride: tuple[int, int], padding: tuple[int, int]):
+        found = self._conv_dims(x.shape, w, stride, padding) if _f32(x, b) else None
+        if found is None or not _vector(b, w.shape[0]):
+            return super().conv2d_forward(x, w, b, stride, padding)
+        dims, (ho, wo) = found
+        n, c, _, _, o, kh, kw = dims[:7]
+        x, w, b = _contiguous(x), _contiguous(w), _contiguous(b)
+        y = np.empty((n, o, ho, wo), dtype=_F32)
+        cols = np.empty((n, c * kh * kw, ho * wo), dtype=_F32)  # NOTE: see conv2d_backward
+        self._run("nt_conv2d_fwd_f32", *dims, self._ptr(x), self._ptr(w), self._ptr(b),
+                  self._ptr(y), self._ptr(cols), get_num_threads())
+        return y, cols
+
+    def conv2d_backward(self, dy: np.ndarray, cols: np.ndarray, x_shape: tuple, w: np.ndarray,
+                        stride: tuple[int, int], padding: tuple[int, int],
+                        need_dx: bool, need_dw: bool, need_db: bool):
+        """As NumPy's, but ``cols`` from this backend's forward is ``[N, C*kh*kw, Ho*Wo]``:
+        NumPy's ``[N*Ho*Wo, C*kh*kw]`` transposed per image (the layout the C GEMMs read
+        without transposing). NumPy-layout ``cols`` (2-D) go to NumPy's backward."""
+        found = self._conv_dims(x_shape, w, stride, padding) if _f32(dy, cols) else None
+        if found is None or cols.ndim != 3:
+            if cols.ndim == 3:
+                cols = cols.transpose(0, 2, 1).reshape(-1, cols.shape[1])
+            return super().conv2d_backward(dy, cols, x_shape, w, stride, padding,
+                                           need_dx, need_dw, need_db)
+        dims, (ho, wo) = found
+        n, c, h, wd, o, kh, kw = dims[:7]
+        if dy.shape != (n, o, ho, wo) or cols.shape != (n, c * kh * kw, ho * wo):
+            raise ValueError(f"conv2d_backward: dy {list(dy.shape)} and cols {list(cols.shape)} "
+                             f"do not match x {list(x_shape)} and w {list(w.shape)}")
+        dy, cols, w = _contiguous(dy), _contiguous(cols), _contiguous(w)
+        dx = np.empty((n, c, h, wd), dtype=_F32) if need_dx else None
+        dw = np.empty(w.shape, dtype=_F32) if need_dw else None
+        db = np.empty(o, dtype=_F32) if need_db else None
+        self._run("nt_conv2d_bwd_f32", *dims, self._ptr(dy), self._ptr(cols), self._ptr(w),
+                  self._ptr(dx), self._ptr(dw), self._ptr(db), get_num_threads())
+        return dx, dw, db
+
+    # --------------------------------------------------------- optimizer updates
+    def _step_args(self, param, grad, *state) -> np.ndarray | None:
+        """``grad`` ready for C (contiguous, not overlapping the state), or ``None`` when the
+        arrays are not float32 of one shape that C can update in place."""
+        if not _f32(param, grad, *state) or grad.shape != param.shape:
+            return None
+        for s in state:
+            if s is not None and s.shape != param.shape:
+                return None
+        if not _inplace(param, *state):
+            return None
+        for s in (param, *state):
+            if s is not None and _overlap(grad, s):
+                return grad.copy()
+        return _contiguous(grad)
+
+    def sgd_step(self, param: np.ndarray, grad: np.ndarray, buf: np.ndarray | None, *,
+                 lr: float, momentum: float, dampening: float, nesterov: bool,
+                 weight_decay: float, maximize: bool, first: bool) -> None:
+        g = self._step_args(param, grad, buf)
+        if g is None or (momentum and buf is None) or not _real(lr, momentum, dampening,
+                                                                 weight_decay):
+            return super().sgd_step(param, grad, buf, lr=lr, momentum=momentum,
+                                    dampening=dampening, nesterov=nesterov,
+                                    weight_decay=weight_decay, maximize=maximize, first=first)
+        self._run("nt_sgd_step_f32", param.size, self._ptr(param), self._ptr(g),
+                  self._ptr(buf if momentum else None), float(lr), float(momentum),
+                  float(dampening), int(bool(nesterov)), float(weight_decay),
+                  int(bool(maximize)), int(bool(first)), get_num_threads())
+
+    def adam_step(self, param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray,
+                  exp_avg_sq: np.ndarray, max_exp_avg_sq: np.ndarray | None, *, step: int,
+                  lr: float, beta1: float, beta2: float, eps: float, weight_decay: float,
+                  decoupled: bool, maximize: bool) -> None:
+        g = self._step_args(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq)
+        if (g is None or exp_avg is None or exp_avg_sq is None
+                or not (isinstance(step, _INTS) and step >= 1)
+                or not _real(lr, beta1, beta2, eps, weight_decay)):
+            return super().adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq,
+                                     step=step, lr=lr, beta1=beta1, beta2=beta2, eps=eps,
+                                     weight_decay=weight_decay, decoupled=decoupled,
+                                     maximize=maximize)
+        self._run("nt_adam_step_f32", param.size, self._ptr(param), self._ptr(g),
+                  self._ptr(exp_avg), self._ptr(exp_avg_sq), self._ptr(max_exp_avg_sq),
+                  int(step), float(lr), float(beta1), float(beta2), float(eps),
+                  float(weight_decay), int(bool(decoupled)), int(bool(maximize)),
+                  get_num_threads())
+
+    def rmsprop_step(self, param: np.ndarray, grad: np.ndarray, square_avg: np.ndarray,
+                     buf: np.ndarray | None, grad_avg: np.ndarray | None, *, lr: float,
+                     alpha: float, eps: float, weight_decay: float, momentum: float,
+                     maximize: bool) -> None:
+        g = self._step_args(param, grad, square_avg, buf, grad_avg)
+        if (g is None or square_avg is None or (momentum > 0 and buf is None)
+                or not _real(lr, alpha, eps, weight_decay, momentum)):
+            return super().rmsprop_step(param, grad, square_avg, buf, grad_avg, lr=lr,
+                                        alpha=alpha, eps=eps, weight_decay=weight_decay,
+                                        momentum=momentum, maximize=maximize)
+        self._run("nt_rmsprop_step_f32", param.size, self._ptr(param), self._ptr(g),
+                  self._ptr(square_avg), self._ptr(buf if momentum > 0 else None),
+                  self._ptr(grad_avg), float(lr), float(alpha), float(eps),
+                  float(weight_decay), float(momentum), int(bool(maximize)), get_num_threads())

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Install NanoTorch with a C compiler that always fails (CC=/bin/false) into a throw-away
+# venv and check that the install still succeeds, that `import nanotorch` works on the
+# NumPy backend (and that NANOTORCH_BACKEND=c refuses clearly), and that core tests pass.
+#
+#   scripts/check_no_compiler.sh [test files, relative to the repo; default below]
+#
+# Exits non-zero on the first failure. Needs network or a local index for pip (numpy,
+# cffi, setuptools, pytest, hypothesis). PYTHON picks the interpreter (default python3).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PYTHON="${PYTHON:-python3}"
+TESTS=("$@")
+[ ${#TESTS[@]} -gt 0 ] || TESTS=(tests/test_tensor.py tests/test_kernels.py)
+
+TMP="$(mktemp -d /tmp/nanotorch-nocc.XXXXXX)"
+trap 'rm -rf "$TMP"' EXIT
+say() { echo "check_no_compiler: $*"; }
+fail() { say "FAIL: $*" >&2; exit 1; }
+
+say "copying the sources (no compiled modules) to $TMP/src"
+mkdir "$TMP/src"
+tar -C "$ROOT" --exclude=.venv --exclude=.git --exclude='*.so' --exclude=build \
+    --exclude='*.egg-info' --exclude=data --exclude=logs --exclude=.benchmarks -cf - . \
+    | tar -C "$TMP/src" -xf -
+
+say "installing with CC=/bin/false"
+"$PYTHON" -m venv "$TMP/venv"
+PY="$TMP/venv/bin/python"
+CC=/bin/false "$PY" -m pip install -q --disable-pip-version-check "$TMP/src" pytest hypothesis \
+    > "$TMP/pip.log" 2>&1 || { cat "$TMP/pip.log"; fail "pip install failed without a compiler"; }
+
+cd "$TMP"  # not the source tree: the installed package must be the one imported
+"$PY" - <<'EOF' || fail "import nanotorch did not fall back to the NumPy backend"
+import sys
+import nanotorch
+from nanotorch import backend
+info = backend.info()
+assert nanotorch.__file__.startswith(sys.prefix), nanotorch.__file__
+assert info["backend"] == "numpy" and not info["c_available"], info
+print(f"check_no_compiler: import ok, backend {info['backend']!r} ({info['reason']})")
+EOF
+
+"$PY" -m nanotorch > "$TMP/report.txt" || fail "python -m nanotorch failed"
+grep -q "C kernels: *not available" "$TMP/report.txt" \
+    || { cat "$TMP/report.txt"; fail "python -m nanotorch does not say the kernels are missing"; }
+
+if NANOTORCH_BACKEND=c "$PY" -c "import nanotorch" > "$TMP/forced.log" 2>&1; then
+    fail "NANOTORCH_BACKEND=c imported without the C kernels"
+fi
+grep -q "C backend cannot be loaded" "$TMP/forced.log" \
+    || { cat "$TMP/forced.log"; fail "NANOTORCH_BACKEND=c failed without a clear message"; }
+say "NANOTORCH_BACKEND=c refuses with a clear error"
+
+ARGS=()
+for t in "${TESTS[@]}"; do
+    [ -e "$TMP/src/$t" ] || fail "no test file $t"
+    ARGS+=("$TMP/src/$t")
+done
+say "running ${TESTS[*]}"
+"$PY" -m pytest -q -p no:cacheprovider "${ARGS[@]}" || fail "tests failed on the NumPy backend"
+say "OK"

@@ -1,0 +1,614 @@
+"""The C kernels against the NumPy backend (the specification), and the checks around them.
+
+Every kernel is compared with ``NumpyBackend`` over shapes chosen to hit the GEMM's tile
+and block edges (1, odd, primes, MR/NR/KC multiples +-1) and over awkward values (zeros,
+huge logits, ReLU ties at 0, NaN). Bad arguments must be refused in Python before any C
+call: ``lib`` is replaced by a recorder to prove the kernel was not reached. Skipped when
+the C kernels are not built.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from nanotorch import backend, threads
+from nanotorch.backend.numpy_backend import NumpyBackend
+
+if "c" not in backend.available():
+    pytest.skip(f"C kernels not built ({backend.info()['c_error']})", allow_module_level=True)
+
+from nanotorch.backend import c_backend  # noqa: E402  (only importable when built)
+
+C = backend.get("c")
+NP = NumpyBackend()
+EPS = float(np.finfo(np.float32).eps)
+SIZES = [1, 2, 3, 5, 7, 11, 12, 13, 16, 17, 31, 32, 33, 47, 64, 97, 128, 129, 385]
+SETTINGS = settings(max_examples=40, deadline=None, derandomize=True,
+                    suppress_health_check=[HealthCheck.too_slow])
+
+
+def rand(rng: np.random.Generator, *shape, scale: float = 1.0) -> np.ndarray:
+    return (rng.standard_normal(shape) * scale).astype(np.float32)
+
+
+@pytest.fixture(params=[1, 2], ids=["1thread", "2threads"])
+def nthreads(request):
+    """Run once on one thread and once on two (the C side splits big products)."""
+    before = threads.get_num_threads()
+    threads.set_num_threads(request.param)
+    yield request.param
+    threads.set_num_threads(before)
+
+
+class Recorder:
+    """Stands in for ``lib``: records the name of every kernel called, then calls it."""
+
+    def __init__(self, lib) -> None:
+        self._lib, self.calls = lib, []
+
+    def __getattr__(self, name):
+        self.calls.append(name)
+        return getattr(self._lib, name)
+
+
+@pytest.fixture(autouse=True)
+def c_for_every_linear(monkeypatch):
+    """Tiny Linear products normally go to NumPy (faster there); the tests want C for all."""
+    monkeypatch.setattr(c_backend, "SMALL_LINEAR_MACS", 0)
+
+
+@pytest.fixture
+def recorder(monkeypatch) -> Recorder:
+    rec = Recorder(C.lib)
+    monkeypatch.setattr(C, "lib", rec)
+    return rec
+
+
+def assert_product_close(got, want, bound_abs, k: int) -> None:
+    """A float32 product over k terms: |got - want| <= 2 (k + 2) eps * (|a| @ |b|) + tiny."""
+    tol = 2 * (k + 2) * EPS * bound_abs + 1e-30
+    err = np.abs(got.astype(np.float64) - want)
+    assert err.shape == tol.shape and np.all(err <= tol), \
+        f"max error {err.max():.3g} exceeds tolerance {tol[np.argmax(err - tol)]:.3g}"
+
+
+# ------------------------------------------------------------------------------- GEMM
+def gemm(a, b, m, n, k, trans_a=False, trans_b=False, bias=None, flags=0, nthreads=1, c=None):
+    """Call nt_gemm_f32 on stored arrays a, b (their row strides are lda/ldb); c[m, n] is
+    written inside a wider NaN-filled array, to catch stores outside it."""
+    ffi = C.ffi
+    store = np.full((m, n + 3), np.nan, dtype=np.float32)
+    if c is not None:
+        store[:, :n] = c
+    status = C.lib.nt_gemm_f32(m, n, k, ffi.from_buffer("float[]", a), a.shape[1], int(trans_a),
+                               ffi.from_buffer("float[]", b), b.shape[1], int(trans_b),
+                               ffi.from_buffer("float[]", store), n + 3,
+                               ffi.NULL if bias is None else ffi.from_buffer("float[]", bias),
+                               flags, nthreads)
+    assert status == 0
+    assert np.isnan(store[:, n:]).all(), "wrote outside c[:, :n]"
+    return store[:, :n]
+
+
+def check_gemm(rng, m, n, k, trans_a, trans_b, pad_a=0, pad_b=0, bias=False, relu=False,
+               accumulate=False, row_bias=False, nthreads=1):
+    a = rand(rng, *((k, m + pad_a) if trans_a else (m, k + pad_a)))
+    b = rand(rng, *((n, k + pad_b) if trans_b else (k, n + pad_b)))
+    opa = (a[:, :m].T if trans_a else a[:, :k]).astype(np.float64)
+    opb = (b[:, :k].T if trans_b else b[:, :n]).astype(np.float64)
+    c0 = rand(rng, m, n) if accumulate else None
+    bv = rand(rng, m if row_bias else n) if bias else None
+    lib = C.lib
+    flags = ((lib.NT_GEMM_RELU if relu else 0) | (lib.NT_GEMM_ACCUMULATE if accumulate else 0)
+             | (lib.NT_GEMM_ROW_BIAS if row_bias else 0))
+    got = gemm(a, b, m, n, k, trans_a, trans_b, bv, flags, nthreads, c0)
+    want, bound = opa @ opb, np.abs(opa) @ np.abs(opb)
+    for extra in (c0, None if bv is None else (bv[:, None] if row_bias else bv)):
+        if extra is not None:
+            want, bound = want + extra, bound + np.abs(extra)
+    if relu:
+        want = np.maximum(want, 0)
+    assert_product_close(got, want, bound, k)
+
+
+@SETTINGS
+@given(m=st.sampled_from(SIZES), n=st.sampled_from(SIZES), k=st.sampled_from(SIZES),
+       trans_a=st.booleans(), trans_b=st.booleans(), bias=st.booleans(), relu=st.booleans(),
+       accumulate=st.booleans(), row_bias=st.booleans(), nthreads=st.sampled_from([1, 2]),
+       seed=st.integers(0, 2**16))
+def test_gemm_matches_float64(m, n, k, trans_a, trans_b, bias, relu, accumulate, row_bias,
+                              nthreads, seed):
+    check_gemm(np.random.default_rng(seed), m, n, k, trans_a, trans_b, bias=bias, relu=relu,
+               accumulate=accumulate, row_bias=row_bias, nthreads=nthreads)
+
+
+@pytest.mark.parametrize("trans_a", [False, True])
+@pytest.mark.parametrize("trans_b", [False, True])
+@pytest.mark.parametrize("m, n, k, pad_a, pad_b", [
+    (40, 1100, 800, 0, 0),     # more than one NC block of columns and KC block of k
+    (13, 70, 1000, 24, 0),     # lda = 1024: the 4 KB stride that makes a be packed
+    (30, 1000, 70, 0, 24),     # ldb = 1024 (or k + 24)
+    (7, 600, 900, 5, 3),       # b's block over 1 MB: packed
+    (64, 784, 128, 1, 1),      # the MLP's shapes, with odd strides
+])
+def test_gemm_blocks_and_strides(trans_a, trans_b, m, n, k, pad_a, pad_b, nthreads):
+    check_gemm(np.random.default_rng(m * n + k), m, n, k, trans_a, trans_b, pad_a, pad_b,
+               bias=True, relu=True, nthreads=nthreads)
+
+
+@pytest.mark.parametrize("accumulate", [False, True])
+@pytest.mark.parametrize("row_bias", [False, True])
+def test_gemm_over_empty_k_is_the_epilogue(accumulate, row_bias):
+    rng = np.random.default_rng(0)
+    lib = C.lib
+    a, b, c0, bias = rand(rng, 3, 1), rand(rng, 1, 4), rand(rng, 3, 4), rand(rng, 3 if row_bias else 4)
+    flags = (lib.NT_GEMM_ACCUMULATE if accumulate else 0) | (lib.NT_GEMM_ROW_BIAS if row_bias else 0)
+    want = (c0 if accumulate else np.zeros((3, 4))) + (bias[:, None] if row_bias else bias)
+    np.testing.assert_allclose(gemm(a, b, 3, 4, 0, bias=bias, flags=flags, c=c0), want, rtol=1e-6)
+    np.testing.assert_allclose(gemm(a, b, 3, 4, 0, bias=bias, flags=flags | lib.NT_GEMM_RELU, c=c0),
+                               np.maximum(want, 0), rtol=1e-6)
+    assert gemm(a, b, 0, 4, 1).shape == (0, 4)
+
+
+def test_gemm_threads_agree():
+    """The 2-thread split gives the same bits as one thread (the same sums per element)."""
+    rng = np.random.default_rng(1)
+    a, b = rand(rng, 200, 300), rand(rng, 300, 500)
+    np.testing.assert_array_equal(gemm(a, b, 200, 500, 300, nthreads=1),
+                                  gemm(a, b, 200, 500, 300, nthreads=2))
+
+
+def test_gemm_c_level_checks_refuse_bad_sizes():
+    """Even called directly, the kernel refuses sizes that would index out of bounds."""
+    ffi, lib = C.ffi, C.lib
+    a = np.zeros((4, 4), np.float32)
+    p = ffi.from_buffer("float[]", a)
+    assert lib.nt_gemm_f32(-1, 4, 4, p, 4, 0, p, 4, 0, p, 4, ffi.NULL, 0, 1) == lib.NT_EINVAL
+    assert lib.nt_gemm_f32(4, 4, 4, p, 3, 0, p, 4, 0, p, 4, ffi.NULL, 0, 1) == lib.NT_EINVAL
+    assert lib.nt_gemm_f32(4, 4, 4, p, 4, 0, p, 4, 0, p, 4, ffi.NULL, 0, 0) == lib.NT_EINVAL
+    assert lib.nt_gemm_f32(4, 4, 4, ffi.NULL, 4, 0, p, 4, 0, p, 4, ffi.NULL, 0, 1) == lib.NT_EINVAL
+
+
+def test_gemm_flushes_subnormals_inside_only():
+    """FTZ/DAZ is on inside the GEMM (documented in the header) and off again after it."""
+    tiny = np.full((1, 1), 1e-20, np.float32)
+    assert gemm(tiny, tiny, 1, 1, 1)[0, 0] == 0.0  # 1e-40 is subnormal: flushed
+    assert np.float32(1e-20) * np.float32(1e-20) > 0  # NumPy still sees subnormals
+
+
+# ----------------------------------------------------------------------------- linear
+@SETTINGS
+@given(n=st.sampled_from(SIZES), k=st.sampled_from(SIZES), m=st.sampled_from(SIZES),
+       has_bias=st.booleans(), seed=st.integers(0, 2**16))
+def test_linear_matches_numpy(n, k, m, has_bias, seed):
+    rng = np.random.default_rng(seed)
+    x, w, dy = rand(rng, n, k), rand(rng, m, k), rand(rng, n, m)
+    b = rand(rng, m) if has_bias else None
+    ax, aw, ady = np.abs(x), np.abs(w), np.abs(dy)
+    bound = ax @ aw.T + (0 if b is None else np.abs(b))
+    assert_product_close(C.linear_forward(x, w, b), NP.linear_forward(x, w, b), bound, k)
+    got, want = C.linear_backward(dy, x, w, True, True, True), NP.linear_backward(dy, x, w, True,
+                                                                                  True, True)
+    for g, ref, bnd, terms in zip(got, want, (ady @ aw, ady.T @ ax, ady.sum(0)), (m, n, n)):
+        assert g.dtype == np.float32
+        assert_product_close(g, ref, bnd, terms)
+
+
+@pytest.mark.parametrize("needs", [(True, False, False), (False, True, False),
+                                   (False, False, True), (False, False, False)])
+def test_linear_backward_only_what_is_asked(needs):
+    rng = np.random.default_rng(0)
+    x, w, dy = rand(rng, 5, 3), rand(rng, 4, 3), rand(rng, 5, 4)
+    for got, want in zip(C.linear_backward(dy, x, w, *needs), NP.linear_backward(dy, x, w, *needs)):
+        assert (got is None) == (want is None)
+        if got is not None:
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_linear_accepts_broadcast_and_transposed_inputs(recorder):
+    """Non-contiguous inputs (a broadcast gradient, a transposed view) are copied for C."""
+    rng = np.random.default_rng(0)
+    x, w = rand(rng, 7, 6).T.copy().T, rand(rng, 6, 5).T  # x: [7, 6] F-order; w: [5, 6] view
+    dy = np.broadcast_to(np.float32(0.5), (7, 5))
+    np.testing.assert_allclose(C.linear_forward(x, w, None), NP.linear_forward(x, w, None),
+                               rtol=1e-5, atol=1e-5)
+    for got, want in zip(C.linear_backward(dy, x, w, True, True, True),
+                         NP.linear_backward(dy, x, w, True, True, True)):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    assert recorder.calls == ["nt_linear_fwd_f32", "nt_linear_bwd_f32"]
+
+
+def test_linear_refuses_mismatched_shapes_before_c(recorder):
+    x, w = np.zeros((4, 3), np.float32), np.zeros((5, 2), np.float32)
+    with pytest.raises(ValueError, match="linear"):
+        C.linear_forward(x, w, None)
+    with pytest.raises(ValueError, match="b has shape"):
+        C.linear_forward(x, np.zeros((5, 3), np.float32), np.zeros(4, np.float32))
+    with pytest.raises(ValueError, match="dy"):
+        C.linear_backward(np.zeros((4, 4), np.float32), x, np.zeros((5, 3), np.float32),
+                          True, True, True)
+    assert recorder.calls == []
+
+
+def test_tiny_linear_runs_on_numpy(recorder, monkeypatch):
+    monkeypatch.setattr(c_backend, "SMALL_LINEAR_MACS", 300_000)
+    rng = np.random.default_rng(0)
+    x, w, dy = rand(rng, 64, 128), rand(rng, 10, 128), rand(rng, 64, 10)
+    np.testing.assert_array_equal(C.linear_forward(x, w, None), NP.linear_forward(x, w, None))
+    C.linear_backward(dy, x, w, True, True, True)
+    assert recorder.calls == []
+    C.linear_forward(rand(rng, 64, 784), rand(rng, 128, 784), None)
+    assert recorder.calls == ["nt_linear_fwd_f32"]
+
+
+def test_float64_and_nd_fall_through_to_numpy(recorder):
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal((4, 3)), rng.standard_normal((2, 3))
+    np.testing.assert_array_equal(C.linear_forward(x, w, None), NP.linear_forward(x, w, None))
+    np.testing.assert_array_equal(C.relu_forward(x), NP.relu_forward(x))
+    x3 = rand(rng, 2, 4, 3)
+    np.testing.assert_array_equal(C.linear_forward(x3, w.astype(np.float32), None),
+                                  NP.linear_forward(x3, w.astype(np.float32), None))
+    assert C.relu_forward(x).dtype == np.float64
+    assert recorder.calls == []
+
+
+def test_failed_status_raises_naming_the_kernel(monkeypatch):
+    class Failing:
+        def __getattr__(self, name):
+            return lambda *args: 2
+
+    monkeypatch.setattr(C, "lib", Failing())
+    with pytest.raises(RuntimeError, match="nt_relu_fwd_f32.*out of memory"):
+        C.relu_forward(np.zeros(3, np.float32))
+
+
+# ------------------------------------------------------------------------------- relu
+RELU_VALUES = np.array([0.0, -0.0, 1.0, -1.0, np.nan, np.inf, -np.inf, 1e-45, -1e-45, 3e38],
+                       dtype=np.float32)
+
+
+@pytest.mark.parametrize("shape", [(), (0,), (10,), (3, 7), (2, 3, 5, 7), (300_001,)])
+def test_relu_matches_numpy_bit_for_bit(shape, nthreads):
+    rng = np.random.default_rng(0)
+    x = rng.choice(RELU_VALUES, size=shape).astype(np.float32)
+    dy = rand(rng, *shape)
+    y_c, y_np = C.relu_forward(x), NP.relu_forward(x)
+    np.testing.assert_array_equal(y_c, y_np)
+    np.testing.assert_array_equal(np.signbit(y_c), np.signbit(y_np))  # -0 becomes +0
+    np.testing.assert_array_equal(C.relu_backward(dy, y_np), NP.relu_backward(dy, y_np))
+
+
+def test_relu_non_contiguous_and_broadcast():
+    rng = np.random.default_rng(0)
+    x = rand(rng, 6, 8)[:, ::2]
+    dy = np.broadcast_to(np.float32(2.0), x.shape)
+    np.testing.assert_array_equal(C.relu_forward(x), NP.relu_forward(x))
+    np.testing.assert_array_equal(C.relu_backward(dy, x), NP.relu_backward(dy, x))
+
+
+# -------------------------------------------------------------------------- batchnorm
+@SETTINGS
+@given(shape=st.sampled_from([(2, 1), (64, 128), (7, 13), (1, 5), (3, 4, 5, 5), (2, 3, 1, 1),
+                              (5, 2, 7, 3), (2, 8, 33, 35)]),
+       training=st.booleans(), affine=st.booleans(), track=st.booleans(),
+       momentum=st.sampled_from([0.1, 0.0, 1.0]), seed=st.integers(0, 2**16))
+def test_batch_norm_matches_numpy(shape, training, affine, track, momentum, seed):
+    rng = np.random.default_rng(seed)
+    c = shape[1]
+    x, dy = rand(rng, *shape, scale=3.0) + 5.0, rand(rng, *shape)
+    gamma, beta = (rand(rng, c), rand(rng, c)) if affine else (None, None)
+    track = track or not training
+    stats_c = (rand(rng, c), np.abs(rand(rng, c)) + 0.5) if track else (None, None)
+    stats_np = tuple(None if s is None else s.copy() for s in stats_c)
+    got = C.batch_norm_forward(x, gamma, beta, *stats_c, training, momentum, 1e-5)
+    want = NP.batch_norm_forward(x, gamma, beta, *stats_np, training, momentum, 1e-5)
+    for g, w in zip(got, want):
+        assert g.dtype == np.float32 and g.shape == w.shape
+        np.testing.assert_allclose(g, w, rtol=2e-5, atol=2e-5)
+    for g, w in zip(stats_c, stats_np):
+        if g is not None:
+            np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-6)
+    _, mean, invstd = want
+    got = C.batch_norm_backward(dy, x, gamma, mean, invstd, training, True, True, True)
+    want = NP.batch_norm_backward(dy, x, gamma, mean, invstd, training, True, True, True)
+    scale = np.sqrt(x.size / c)  # sums over M values per channel
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-4 * scale)
+
+
+def test_batch_norm_needs_and_threads(nthreads):
+    rng = np.random.default_rng(0)
+    x, dy, gamma = rand(rng, 16, 32, 30, 30), rand(rng, 16, 32, 30, 30), rand(rng, 32)
+    _, mean, invstd = NP.batch_norm_forward(x, gamma, None, None, None, True, 0.1, 1e-5)
+    got = C.batch_norm_backward(dy, x, gamma, mean, invstd, True, False, True, False)
+    want = NP.batch_norm_backward(dy, x, gamma, mean, invstd, True, False, True, False)
+    assert got[0] is None and got[2] is None
+    np.testing.assert_allclose(got[1], want[1], rtol=1e-4, atol=1e-2)
+
+
+def test_batch_norm_running_stats_not_contiguous_fall_through(recorder):
+    rng = np.random.default_rng(0)
+    x = rand(rng, 8, 3)
+    rm, rv = np.zeros(6, np.float32)[::2], np.ones(6, np.float32)[::2]
+    want_rm = rm.copy()
+    C.batch_norm_forward(x, None, None, rm, rv, True, 0.1, 1e-5)
+    NP.batch_norm_forward(x, None, None, want_rm, np.ones(3, np.float32), True, 0.1, 1e-5)
+    np.testing.assert_allclose(rm, want_rm, rtol=1e-6)
+    assert recorder.calls == []
+
+
+# ----------------------------------------------------------------------------- conv2d
+@SETTINGS
+@given(n=st.sampled_from([1, 2, 5]), c=st.sampled_from([1, 3, 16]), h=st.sampled_from([1, 5, 14]),
+       w=st.sampled_from([1, 4, 9]), o=st.sampled_from([1, 7, 33]), kh=st.sampled_from([1, 2, 3]),
+       kw=st.sampled_from([1, 3, 5]), stride=st.sampled_from([(1, 1), (2, 2), (1, 3)]),
+       padding=st.sampled_from([(0, 0), (1, 1), (2, 0)]), has_bias=st.booleans(),
+       seed=st.integers(0, 2**16))
+def test_conv2d_matches_numpy(n, c, h, w, o, kh, kw, stride, padding, has_bias, seed):
+    if kh > h + 2 * padding[0] or kw > w + 2 * padding[1]:
+        return
+    rng = np.random.default_rng(seed)
+    x, wt = rand(rng, n, c, h, w), rand(rng, o, c, kh, kw)
+    b = rand(rng, o) if has_bias else None
+    y, cols = C.conv2d_forward(x, wt, b, stride, padding)
+    y_np, cols_np = NP.conv2d_forward(x, wt, b, stride, padding)
+    k = c * kh * kw
+    np.testing.assert_array_equal(cols.transpose(0, 2, 1).reshape(cols_np.shape), cols_np)
+    bound = (np.abs(cols_np) @ np.abs(wt.reshape(o, -1)).T).reshape(y_np.shape[0], *y_np.shape[2:], o)
+    assert_product_close(y, y_np, bound.transpose(0, 3, 1, 2) + (0 if b is None else
+                                                               np.abs(b)[:, None, None]), k)
+    dy = rand(rng, *y_np.shape)
+    got = C.conv2d_backward(dy, cols, x.shape, wt, stride, padding, True, True, True)
+    want = NP.conv2d_backward(dy, cols_np, x.shape, wt, stride, padding, True, True, True)
+    for g, ref in zip(got, want):
+        assert g.shape == ref.shape and g.dtype == np.float32
+        np.testing.assert_allclose(g, ref, rtol=1e-4, atol=1e-4 * np.sqrt(dy.size / o + k))
+
+
+def test_conv2d_threads_and_needs(nthreads):
+    rng = np.random.default_rng(0)
+    x, wt, dy = rand(rng, 8, 4, 12, 12), rand(rng, 6, 4, 3, 3), rand(rng, 8, 6, 12, 12)
+    y, cols = C.conv2d_forward(x, wt, None, (1, 1), (1, 1))
+    dx, dw, db = C.conv2d_backward(dy, cols, x.shape, wt, (1, 1), (1, 1), False, True, False)
+    assert dx is None and db is None
+    want = NP.conv2d_backward(dy, NP.conv2d_forward(x, wt, None, (1, 1), (1, 1))[1], x.shape, wt,
+                              (1, 1), (1, 1), False, True, False)[1]
+    np.testing.assert_allclose(dw, want, rtol=1e-4, atol=1e-3)
+
+
+def test_conv2d_numpy_layout_cols_and_float64_fall_through(recorder):
+    rng = np.random.default_rng(0)
+    x, wt = rand(rng, 2, 3, 5, 5), rand(rng, 4, 3, 3, 3)
+    y, cols_np = NP.conv2d_forward(x, wt, None, (1, 1), (0, 0))
+    dy = rand(rng, *y.shape)
+    for got, want in zip(C.conv2d_backward(dy, cols_np, x.shape, wt, (1, 1), (0, 0), True, True, True),
+                         NP.conv2d_backward(dy, cols_np, x.shape, wt, (1, 1), (0, 0), True, True, True)):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    y64, _ = C.conv2d_forward(x.astype(np.float64), wt.astype(np.float64), None, (1, 1), (0, 0))
+    assert y64.dtype == np.float64
+    # NumPy's conv runs its GEMMs on the backend's linear kernels: C's when they apply
+    assert "nt_conv2d_bwd_f32" not in recorder.calls and "nt_conv2d_fwd_f32" not in recorder.calls
+
+
+def test_conv2d_refuses_bad_shapes_before_c(recorder):
+    x, wt = np.zeros((2, 3, 5, 5), np.float32), np.zeros((4, 2, 3, 3), np.float32)
+    with pytest.raises(ValueError, match="channels"):
+        C.conv2d_forward(x, wt, None, (1, 1), (0, 0))
+    with pytest.raises(ValueError, match="does not fit"):
+        C.conv2d_forward(x, np.zeros((4, 3, 9, 9), np.float32), None, (1, 1), (1, 1))
+    good = np.zeros((4, 3, 3, 3), np.float32)
+    _, cols = NP.conv2d_forward(x, good, None, (1, 1), (0, 0))
+    with pytest.raises(ValueError, match="do not match"):
+        C.conv2d_backward(np.zeros((2, 4, 2, 2), np.float32), cols.reshape(2, 9, 27).transpose(0, 2, 1),
+                          x.shape, good, (1, 1), (0, 0), True, True, True)
+    assert recorder.calls == []
+
+
+# ---------------------------------------------------------------------- cross-entropy
+@SETTINGS
+@given(n=st.sampled_from([1, 2, 7, 64, 130]), c=st.sampled_from([1, 2, 10, 33, 1000]),
+       reduction=st.sampled_from(["mean", "sum", "none"]),
+       smoothing=st.sampled_from([0.0, 0.1, 1.0]), scale=st.sampled_from([0.0, 1.0, 30.0, 1e30]),
+       ignore=st.sampled_from([-100, 0, 3]), seed=st.integers(0, 2**16))
+def test_cross_entropy_matches_numpy(n, c, reduction, smoothing, scale, ignore, seed):
+    rng = np.random.default_rng(seed)
+    logits = rand(rng, n, c, scale=scale)
+    target = rng.integers(0, c, n)
+    target[rng.random(n) < 0.2] = ignore
+    loss_c, probs_c = C.cross_entropy_forward(logits, target, reduction, smoothing, ignore)
+    loss_np, probs_np = NP.cross_entropy_forward(logits, target, reduction, smoothing, ignore)
+    assert loss_c.shape == loss_np.shape and loss_c.dtype == np.float32
+    np.testing.assert_allclose(loss_c, loss_np, rtol=2e-5, atol=2e-5 * max(1, np.log(c)))
+    np.testing.assert_allclose(probs_c, probs_np, rtol=2e-5, atol=1e-7)
+    dloss = rand(rng, *loss_np.shape)
+    np.testing.assert_allclose(
+        C.cross_entropy_backward(dloss, probs_np, target, reduction, smoothing, ignore),
+        NP.cross_entropy_backward(dloss, probs_np, target, reduction, smoothing, ignore),
+        rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("bad", [5, -1, 7])
+def test_cross_entropy_refuses_labels_out_of_range_before_c(bad, recorder):
+    logits, target = np.zeros((3, 5), np.float32), np.array([0, bad, 1])
+    with pytest.raises(IndexError, match=f"target {bad} is out of range for 5 classes"):
+        C.cross_entropy_forward(logits, target, "mean", 0.0, -100)
+    with pytest.raises(IndexError):
+        C.cross_entropy_backward(np.array(1, np.float32), logits, target, "mean", 0.0, -100)
+    assert recorder.calls == []
+
+
+def test_cross_entropy_c_level_check_refuses_bad_labels():
+    ffi, lib = C.ffi, C.lib
+    logits = np.zeros((2, 3), np.float32)
+    target = np.array([0, 3], np.int64)
+    out = np.zeros(2, np.float32)
+    assert lib.nt_cross_entropy_fwd_f32(
+        2, 3, ffi.from_buffer("float[]", logits), ffi.from_buffer("int64_t[]", target),
+        lib.NT_REDUCE_NONE, 0.0, -100, ffi.from_buffer("float[]", out),
+        ffi.from_buffer("float[]", logits)) == lib.NT_EINVAL
+
+
+def test_cross_entropy_int32_targets_are_converted():
+    rng = np.random.default_rng(0)
+    logits, target = rand(rng, 4, 3), np.array([0, 2, 1, 2], np.int32)
+    np.testing.assert_allclose(C.cross_entropy_forward(logits, target, "sum", 0.0, -100)[0],
+                               NP.cross_entropy_forward(logits, target, "sum", 0.0, -100)[0],
+                               rtol=1e-6)
+
+
+# -------------------------------------------------------------------------- optimizers
+@pytest.mark.parametrize("momentum, dampening, nesterov", [(0.0, 0.0, False), (0.9, 0.0, False),
+                                                           (0.9, 0.3, False), (0.9, 0.0, True)])
+@pytest.mark.parametrize("weight_decay, maximize", [(0.0, False), (0.01, True)])
+def test_sgd_matches_numpy(momentum, dampening, nesterov, weight_decay, maximize, nthreads):
+    rng = np.random.default_rng(0)
+    size = 200_003  # odd, and large enough for two threads
+    grads = [rand(rng, size) for _ in range(4)]
+    results = []
+    for b in (C, NP):
+        param, buf = np.linspace(-1, 1, size, dtype=np.float32), np.zeros(size, np.float32)
+        for t, g in enumerate(grads):
+            b.sgd_step(param, g, buf, lr=0.05, momentum=momentum, dampening=dampening,
+                       nesterov=nesterov, weight_decay=weight_decay, maximize=maximize,
+                       first=t == 0)
+        results.append((param, buf))
+    for got, want in zip(*results):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("decoupled", [False, True])
+@pytest.mark.parametrize("amsgrad", [False, True])
+@pytest.mark.parametrize("weight_decay, maximize", [(0.0, False), (0.1, True)])
+def test_adam_matches_numpy(decoupled, amsgrad, weight_decay, maximize, nthreads):
+    rng = np.random.default_rng(1)
+    size = 150_001
+    grads = [rand(rng, size) * (t + 1) for t in range(4)]
+    results = []
+    for b in (C, NP):
+        state = [np.linspace(-1, 1, size, dtype=np.float32)] + [np.zeros(size, np.float32)
+                                                               for _ in range(3)]
+        param, exp_avg, exp_avg_sq, vmax = state
+        for t, g in enumerate(grads):
+            b.adam_step(param, g, exp_avg, exp_avg_sq, vmax if amsgrad else None, step=t + 1,
+                        lr=1e-2, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=weight_decay,
+                        decoupled=decoupled, maximize=maximize)
+        results.append(state)
+    for got, want in zip(*results):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("centered", [False, True])
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+@pytest.mark.parametrize("weight_decay, maximize", [(0.0, False), (0.1, True)])
+def test_rmsprop_matches_numpy(centered, momentum, weight_decay, maximize):
+    rng = np.random.default_rng(2)
+    size = 1001
+    grads = [rand(rng, size) for _ in range(4)]
+    results = []
+    for b in (C, NP):
+        state = [np.linspace(-1, 1, size, dtype=np.float32)] + [np.zeros(size, np.float32)
+                                                               for _ in range(3)]
+        param, square_avg, buf, grad_avg = state
+        for g in grads:
+            b.rmsprop_step(param, g, square_avg, buf if momentum else None,
+                           grad_avg if centered else None, lr=1e-2, alpha=0.99, eps=1e-8,
+                           weight_decay=weight_decay, momentum=momentum, maximize=maximize)
+        results.append(state)
+    for got, want in zip(*results):  # NOTE: centered: sqrt(v - gbar^2) amplifies rounding
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
+
+
+def test_optimizer_in_place_arrays_must_be_contiguous_and_disjoint(recorder):
+    """A strided parameter or aliased state falls through to NumPy, never to C."""
+    rng = np.random.default_rng(0)
+    base = rand(rng, 20)
+    param, grad = base[::2], rand(rng, 10)
+    want = param.copy()
+    C.sgd_step(param, grad, None, lr=0.1, momentum=0.0, dampening=0.0, nesterov=False,
+               weight_decay=0.0, maximize=False, first=True)
+    NP.sgd_step(want, grad, None, lr=0.1, momentum=0.0, dampening=0.0, nesterov=False,
+                weight_decay=0.0, maximize=False, first=True)
+    np.testing.assert_array_equal(param, want)
+    p, state = rand(rng, 10), np.zeros(10, np.float32)
+    with np.errstate(invalid="ignore"):  # NumPy on aliased moments: nonsense, but no crash
+        C.adam_step(p, rand(rng, 10), state, state, None, step=1, lr=1e-3, beta1=0.9,
+                    beta2=0.999, eps=1e-8, weight_decay=0.0, decoupled=False, maximize=False)
+    assert recorder.calls == []
+
+
+def test_grad_aliasing_param_is_copied():
+    rng = np.random.default_rng(0)
+    p_c = rand(rng, 11)
+    p_np = p_c.copy()
+    C.sgd_step(p_c, p_c, None, lr=0.5, momentum=0.0, dampening=0.0, nesterov=False,
+               weight_decay=0.0, maximize=False, first=True)
+    NP.sgd_step(p_np, p_np.copy(), None, lr=0.5, momentum=0.0, dampening=0.0, nesterov=False,
+                weight_decay=0.0, maximize=False, first=True)
+    np.testing.assert_allclose(p_c, p_np, rtol=1e-6)
+
+
+def test_adam_flushes_decayed_moments_to_zero():
+    """A gradient that stays 0 decays exp_avg geometrically; in C it reaches exact 0 at the
+    bottom of the normal range instead of lingering among subnormals."""
+    p, g = np.ones(1, np.float32), np.zeros(1, np.float32)
+    m, v = np.full(1, 2e-38, np.float32), np.zeros(1, np.float32)
+    C.adam_step(p, g, m, v, None, step=1, lr=1e-3, beta1=0.5, beta2=0.999, eps=1e-8,
+                weight_decay=0.0, decoupled=False, maximize=False)
+    assert m[0] == 0.0  # 1e-38 is subnormal
+    assert np.float32(2e-38) * np.float32(0.5) > 0  # NumPy unaffected after the call
+
+
+# ------------------------------------------------------------- a whole model, 40 steps
+def mlp_losses(b, optimizer: str, steps: int = 20) -> list[float]:
+    """A 784-128-10 MLP built from the backend's kernels: forward, backward and update."""
+    rng = np.random.default_rng(42)
+    w1, b1 = rand(rng, 128, 784, scale=0.05), np.zeros(128, np.float32)
+    w2, b2 = rand(rng, 10, 128, scale=0.1), np.zeros(10, np.float32)
+    params = [w1, b1, w2, b2]
+    state = [[np.zeros_like(p) for _ in range(2)] for p in params]
+    xs = [rand(rng, 64, 784) for _ in range(steps)]
+    data = [(x, np.argmax(x[:, :10], axis=1)) for x in xs]  # a learnable rule
+    losses = []
+    for t, (x, y) in enumerate(data):
+        h = b.relu_forward(b.linear_forward(x, w1, b1))
+        loss, probs = b.cross_entropy_forward(b.linear_forward(h, w2, b2), y, "mean", 0.0, -100)
+        losses.append(float(loss))
+        dlogits = b.cross_entropy_backward(np.float32(1.0), probs, y, "mean", 0.0, -100)
+        dh, dw2, db2 = b.linear_backward(dlogits, h, w2, True, True, True)
+        _, dw1, db1 = b.linear_backward(b.relu_backward(dh, h), x, w1, False, True, True)
+        for p, g, s in zip(params, (dw1, db1, dw2, db2), state):
+            if optimizer == "sgd":
+                b.sgd_step(p, g, s[0], lr=0.05, momentum=0.9, dampening=0.0, nesterov=False,
+                           weight_decay=1e-4, maximize=False, first=t == 0)
+            else:
+                b.adam_step(p, g, s[0], s[1], None, step=t + 1, lr=1e-3, beta1=0.9,
+                            beta2=0.999, eps=1e-8, weight_decay=0.0, decoupled=False,
+                            maximize=False)
+    return losses
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_mlp_training_matches_numpy(optimizer):
+    got, want = mlp_losses(C, optimizer), mlp_losses(NP, optimizer)
+    np.testing.assert_allclose(got, want, rtol=1e-4)
+    assert want[-1] < want[0]  # it learned something: the comparison is not vacuous
+
+
+# ------------------------------------------------------------------------ build info
+def test_build_info_reports_the_build():
+    info = C.build_info()
+    assert "-O" in info["cflags"]
+    assert info["target"] in ("native", "portable")
+    assert info["simd"] in ("avx512", "avx2", "vec128", "scalar")
+    assert isinstance(info["openmp"], bool)
+    assert info["num_threads"] == threads.get_num_threads()
+
+
+def test_set_num_threads_checks_its_argument():
+    for bad in (0, -1, 1.5, "2", True):
+        with pytest.raises(ValueError, match="positive integer"):
+            threads.set_num_threads(bad)
