@@ -21,6 +21,8 @@ def add_common_flags(parser: argparse.ArgumentParser, *, epochs: int, lr: float,
     parser.add_argument("--epochs", type=int, default=epochs, help=f"passes over the data (default {epochs})")
     parser.add_argument("--batch-size", type=int, default=batch_size, help=f"default {batch_size}")
     parser.add_argument("--lr", type=float, default=lr, help=f"learning rate (default {lr})")
+    parser.add_argument("--schedule", choices=["cosine", "constant"], default="cosine",
+                        help="learning rate over the epochs (default: cosine annealing)")
     parser.add_argument("--seed", type=int, default=42, help="nanotorch.manual_seed (default 42)")
     parser.add_argument("--backend", choices=["auto", "c", "numpy"], default="auto",
                         help="kernel backend (default: C if built, else NumPy)")
@@ -61,9 +63,15 @@ def accuracy(model: nt.nn.Module, X: np.ndarray, y: np.ndarray, batch_size: int 
 
 
 def train(model: nt.nn.Module, optimizer, data: tuple, *, epochs: int, batch_size: int,
-          log=print, label: str = "") -> list[dict]:
+          schedule: str = "cosine", log=print, label: str = "") -> list[dict]:
     """Train ``model`` on ``data = (X_train, y_train, X_test, y_test)`` with cross-entropy;
-    print one line per epoch and return the per-epoch numbers."""
+    print one line per epoch and return the per-epoch numbers.
+
+    ``schedule="cosine"`` anneals the learning rate from its initial value towards 0 over the
+    epochs (``CosineAnnealingLR``, stepped once per epoch); ``"constant"`` keeps it.
+    """
+    scheduler = (nt.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
+                 if schedule == "cosine" else None)
     X_train, y_train, X_test, y_test = data
     loader = DataLoader(Dataset(X_train, y_train), batch_size=batch_size, shuffle=True)
     criterion = nt.nn.CrossEntropyLoss()
@@ -85,6 +93,8 @@ def train(model: nt.nn.Module, optimizer, data: tuple, *, epochs: int, batch_siz
             correct += int((logits.data.argmax(axis=1) == y.data).sum())
             progress.update(step, total_loss / seen)
         progress.close()
+        if scheduler is not None:
+            scheduler.step()
         seconds = time.perf_counter() - start
         row = {"epoch": epoch, "loss": total_loss / seen, "train_acc": 100.0 * correct / seen,
                "test_acc": accuracy(model, X_test, y_test), "seconds": seconds}

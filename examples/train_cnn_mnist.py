@@ -45,7 +45,8 @@ def main(argv: list[str] | None = None) -> float:
     model = SmallCNN()
     optimizer = nt.optim.Adam(model.parameters(), lr=args.lr)
     start = time.perf_counter()
-    history = train(model, optimizer, data, epochs=args.epochs, batch_size=args.batch_size)
+    history = train(model, optimizer, data, epochs=args.epochs, batch_size=args.batch_size,
+                    schedule=args.schedule)
     print(f"final test accuracy: {history[-1]['test_acc']:.2f}%  "
           f"(training time {time.perf_counter() - start:.1f}s)")
     return history[-1]["test_acc"]

