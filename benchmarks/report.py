@@ -1,0 +1,348 @@
+"""Run the benchmark suite (or read its JSON) and print a markdown report for the README.
+
+    PYTHONPATH=. python benchmarks/report.py                  # run everything (~10 min), print
+    PYTHONPATH=. python benchmarks/report.py --json run.json  # a `--benchmark-json` file instead
+    PYTHONPATH=. python benchmarks/report.py --save-json run.json --out report.md -- -k epoch
+
+Tables: the targets (each a ratio of medians measured in one run), C kernels against their
+NumPy twins (GFLOP/s for GEMM), nanotorch against PyTorch on whole training steps and epochs,
+and peak memory of one epoch (``benchmarks/memory.py``, fresh subprocesses). Arguments after
+``--`` go to pytest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PEAK_GFLOPS = float(os.environ.get("NANOTORCH_PEAK_GFLOPS", "228"))  # per core, float32 FMA
+SYSTEMS = ("nanotorch-numpy", "nanotorch-c", "torch", "torch-prebatched")
+
+
+# ------------------------------------------------------------------ the targets
+def kernel_target(info: dict) -> tuple[str, str, float] | None:
+    """``(description, measure, threshold)`` for a kernel row; measure is ``speedup`` (NumPy
+    time / C time, at least threshold) or ``gflops`` (C's GFLOP/s, at least threshold)."""
+    name, shape = info["kernel"], info["shape"]
+    if name.startswith("gemm") and "1024^3" in shape:
+        if info["threads"] == 1:
+            return (f"GEMM 1024^3 C, 1 thread: >= 70% of per-core peak ({0.7 * PEAK_GFLOPS:.0f} of "
+                    f"~{PEAK_GFLOPS:.0f} GFLOP/s)", "gflops", 0.7 * PEAK_GFLOPS)
+        return None
+    if name.startswith("gemm"):
+        return (f"GEMM {name[5:]} {shape} C, {info['threads']} thread(s): >= 1.0x NumPy/OpenBLAS GFLOP/s",
+                "speedup", 1.0)
+    if info["workload"] and name.split()[0] in ("relu", "batchnorm1d", "batchnorm2d", "softmax-CE"):
+        return f"{name} {shape} C: >= 3x NumPy", "speedup", 3.0
+    return None
+
+
+def training_targets(info: dict) -> list[tuple[str, str, float]]:
+    """``(description, system, max time ratio to PyTorch)`` for a training row."""
+    if info["kind"] != "epoch":
+        return []
+    w = info["workload"]
+    if w.startswith("seed-mlp"):
+        opt = info["optimizer"].upper() if info["optimizer"] == "sgd" else "Adam"
+        return [(f"seed MLP epoch ({opt}), C backend: <= 0.5x PyTorch's time", "nanotorch-c", 0.5),
+                (f"seed MLP epoch ({opt}), NumPy backend: <= 1.0x PyTorch's time", "nanotorch-numpy", 1.0)]
+    if w.startswith("wide-mlp"):
+        return [("wide MLP (batch 512) epoch, C backend: <= 1.2x PyTorch's time", "nanotorch-c", 1.2)]
+    return []
+
+
+# -------------------------------------------------------------------- formatting
+def fmt_time(seconds: float | None) -> str:
+    """A duration with a readable unit."""
+    if seconds is None:
+        return "n/a"
+    if seconds >= 1:
+        return f"{seconds:.2f} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds * 1e6:.1f} µs"
+
+
+def fmt_ratio(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.2f}x"
+
+
+def status(ok: bool | None, short: str) -> str:
+    """A table cell: ``met (short)``, or ``target short MISSED`` in bold."""
+    if ok is None:
+        return f"target {short}: not measured"
+    return f"met ({short})" if ok else f"**target {short} MISSED**"
+
+
+def note(ok: bool | None, ok_best: bool | None) -> str:
+    """A warning when the best run and the median disagree on a target (noise)."""
+    if ok is False and ok_best:
+        return " (the best run meets it: noise?)"
+    if ok and ok_best is False:
+        return " (the best run misses it)"
+    return ""
+
+
+def others(rows: list[dict]) -> str:
+    """The most cores other processes kept busy during any of ``rows``."""
+    loads = [r["extra_info"]["others_load"] for r in rows if "others_load" in r["extra_info"]]
+    return f"{max(loads):.2f}" if loads else "n/a"
+
+
+def matched_cell(rows: list[dict]) -> str:
+    """``yes`` when every row matched the NumPy backend, else which did not."""
+    bad = [r["extra_info"]["backend"] for r in rows if not r["extra_info"].get("matched")]
+    return "yes" if not bad else "**NO: " + ", ".join(bad) + "**"
+
+
+# ------------------------------------------------------------------- the tables
+def _grouped(benchmarks: list[dict], kind: str, key) -> dict:
+    """Rows of ``kind`` grouped by ``key(extra_info)``, in the order they ran."""
+    groups: dict = {}
+    for b in benchmarks:
+        info = b.get("extra_info", {})
+        if info.get("kind") == kind:
+            groups.setdefault(key(info), []).append(b)
+    return groups
+
+
+def _stat(rows: list[dict], backend: str, stat: str = "median") -> float | None:
+    """The ``stat`` (median, min ...) of the row of ``backend``, or None when it did not run."""
+    for r in rows:
+        if r["extra_info"]["backend"] == backend:
+            return r["stats"][stat]
+    return None
+
+
+def kernel_section(benchmarks: list[dict], results: list) -> list[str]:
+    """C kernels against their NumPy twins: one line per kernel, shape and thread count."""
+    groups = _grouped(benchmarks, "kernel", lambda i: (i["kernel"], i["shape"], i["threads"]))
+    if not groups:
+        return []
+    lines = ["### Kernels: C backend against its NumPy twin (median per call)", "",
+             "| kernel | shape | threads | NumPy | C | C speedup | GFLOP/s NumPy / C | matched | others "
+             "| target |",
+             "|---|---|---:|---:|---:|---:|---:|---|---:|---|"]
+    for (kernel, shape, nthreads), rows in groups.items():
+        info = rows[0]["extra_info"]
+        t_np, t_c = _stat(rows, "numpy"), _stat(rows, "c")
+        speedup = t_np / t_c if t_np and t_c else None
+        gflops = ""
+        if info.get("flops"):
+            gf = [f"{info['flops'] / t / 1e9:.1f}" if t else "n/a" for t in (t_np, t_c)]
+            gflops = " / ".join(gf)
+        target = kernel_target(info)
+        cell = ""
+        if target:
+            description, measure, threshold = target
+            shown, oks = [], []
+            for stat in ("median", "min"):
+                a, b = _stat(rows, "numpy", stat), _stat(rows, "c", stat)
+                value = (a / b if a and b else None) if measure == "speedup" else (
+                    info["flops"] / b / 1e9 if b else None)
+                shown.append("n/a" if value is None else fmt_ratio(value) if measure == "speedup"
+                             else f"{value:.1f} GFLOP/s")
+                oks.append(None if value is None else value >= threshold)
+            short = f">= {threshold:g}x" if measure == "speedup" else f">= {threshold:.0f} GFLOP/s"
+            cell = status(oks[0], short)
+            results.append((description, *shown, *oks, others(rows)))
+        lines.append(f"| {kernel} | {shape} | {nthreads} | {fmt_time(t_np)} | {fmt_time(t_c)} | "
+                     f"{fmt_ratio(speedup)} | {gflops} | {matched_cell(rows)} | {others(rows)} | {cell} |")
+    return lines + [""]
+
+
+def training_section(benchmarks: list[dict], results: list) -> list[str]:
+    """Whole steps and epochs: each nanotorch backend and PyTorch, ratios to PyTorch."""
+    lines = []
+    for kind, title in (("step", "one training step"), ("epoch", "one epoch (63,000 samples, shuffled)")):
+        groups = _grouped(benchmarks, kind, lambda i: i["workload"])
+        if not groups:
+            continue
+        lines += [f"### Training, {title}: nanotorch against PyTorch (median)", "",
+                  "| workload | NumPy backend | C backend | PyTorch | PyTorch pre-batched | NumPy / PyTorch "
+                  "| C / PyTorch | matched | others | target |",
+                  "|---|---:|---:|---:|---:|---:|---:|---|---:|---|"]
+        for workload, rows in groups.items():
+            t, ratio = {}, {}
+            for stat in ("median", "min"):
+                t[stat] = {s: _stat(rows, s.split("-", 1)[1] if s.startswith("nanotorch") else s, stat)
+                           for s in SYSTEMS}
+                ratio[stat] = {s: t[stat][s] / t[stat]["torch"] if t[stat][s] and t[stat]["torch"] else None
+                               for s in ("nanotorch-numpy", "nanotorch-c")}
+            t, cells = t["median"], []
+            for description, system, limit in training_targets(rows[0]["extra_info"]):
+                value, best = ratio["median"][system], ratio["min"][system]
+                ok = None if value is None else value <= limit
+                ok_best = None if best is None else best <= limit
+                cells.append(status(ok, f"{system.split('-')[1]} <= {limit:g}x"))
+                results.append((description, fmt_ratio(value), fmt_ratio(best), ok, ok_best, others(rows)))
+            ratio = ratio["median"]
+            lines.append(f"| {workload} | {fmt_time(t['nanotorch-numpy'])} | {fmt_time(t['nanotorch-c'])} | "
+                         f"{fmt_time(t['torch'])} | {fmt_time(t['torch-prebatched'])} | "
+                         f"{fmt_ratio(ratio['nanotorch-numpy'])} | {fmt_ratio(ratio['nanotorch-c'])} | "
+                         f"{matched_cell(rows)} | {others(rows)} | {'<br>'.join(cells)} |")
+        lines.append("")
+    return lines
+
+
+def header(data: dict, command: str) -> list[str]:
+    """Date, machine, library versions and configuration, command."""
+    m = data.get("machine_info", {})
+    nt_info = m.get("nanotorch", {})
+    when = data.get("datetime", "")
+    try:
+        when = datetime.datetime.fromisoformat(when).strftime("%Y-%m-%d %H:%M UTC")
+    except ValueError:
+        pass
+    blas = nt_info.get("blas", {})
+    blas_text = blas.get("numpy_blas") or blas.get("via", "unknown")
+    if blas.get("corename"):
+        blas_text += f", core type {blas['corename']}, {blas.get('num_threads')} threads"
+    if blas.get("libraries"):
+        blas_text += ", " + "; ".join(f"{x.get('internal_api')} {x.get('version')} "
+                                      f"{x.get('architecture')} {x.get('num_threads')} threads"
+                                      for x in blas["libraries"])
+    env = blas.get("env") or {}
+    env_text = ", ".join(f"{k}={v}" for k, v in env.items()) if env else "no OPENBLAS_*/OMP_*/MKL_* set"
+    blas_text += f"; env: {env_text}"
+    backend = nt_info.get("backend_info", {})
+    c_text = (f"`{backend.get('cflags')}`, SIMD {backend.get('simd')}, OpenMP {backend.get('openmp')}"
+              if backend.get("c_available") else f"not available ({backend.get('c_error')})")
+    torch = nt_info.get("torch")
+    loads = [b["extra_info"]["others_load"] for b in data.get("benchmarks", [])
+             if "others_load" in b.get("extra_info", {})]
+    torch_text = f"{torch['version']}, {torch['threads']} threads" if torch else "not installed"
+    data_source = next((b["extra_info"]["data"] for b in data.get("benchmarks", [])
+                        if "data" in b.get("extra_info", {})), "n/a")
+    lines = [
+        f"## NanoTorch benchmarks ({when})", "",
+        f"- Machine: {nt_info.get('cpu_model', 'unknown')}, {nt_info.get('cpu_count')} cores "
+        f"({nt_info.get('cpus_usable')} usable), {' '.join(nt_info.get('cpu_flags', []))}; "
+        f"{m.get('system', '')} {m.get('release', '')}",
+        f"- Python {m.get('python_version')}, NumPy {nt_info.get('numpy')} (BLAS: {blas_text})",
+        f"- PyTorch: {torch_text}",
+        f"- nanotorch C backend: {c_text}",
+        f"- Threads: {nt_info.get('bench_threads')} for nanotorch, NumPy's BLAS and PyTorch alike "
+        "(GEMM rows also at 1)",
+        f"- Data: {data_source}",
+        f"- Command: `{command}`",
+    ]
+    if loads:
+        lines.append(f"- Other processes kept {min(loads):.2f} to {max(loads):.2f} cores busy during the "
+                     f"rows (column \"others\" below: a shared machine makes 2-thread timings noisy)")
+    return lines + [""]
+
+
+def memory_section(results: list[dict] | None) -> list[str]:
+    if not results:
+        return []
+    return ["### Memory: peak RSS of one epoch of the seed MLP (SGD), fresh process each", "",
+            _memory().table(results), ""]
+
+
+def _memory():
+    """``benchmarks/memory.py`` as a module."""
+    here = str(Path(__file__).resolve().parent)
+    if here not in sys.path:
+        sys.path.insert(0, here)
+    import memory
+    return memory
+
+
+def render(data: dict, command: str, memory_results: list[dict] | None) -> str:
+    """The whole markdown report."""
+    benchmarks = data.get("benchmarks", [])
+    results: list = []
+    body = kernel_section(benchmarks, results) + training_section(benchmarks, results)
+    summary = ["### Targets (status from the medians; all ratios measured in one run)", "",
+               "| target | median | best (min) | status | others |", "|---|---:|---:|---|---:|"]
+    verdict = {True: "met", False: "**MISSED**", None: "not measured"}
+    summary += [f"| {d} | {median} | {best} | {verdict[ok]}{note(ok, ok_best)} | {load} |"
+                for d, median, best, ok, ok_best, load in results]
+    return "\n".join(header(data, command) + summary + [""] + body + memory_section(memory_results))
+
+
+# ----------------------------------------------------------------------------- main
+def _busy_cores(seconds: float) -> float | None:
+    """Cores the whole machine kept busy over the next ``seconds`` (from /proc/stat)."""
+    def sample():
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+        return sum(fields), fields[3] + fields[4]
+    try:
+        (t0, idle0), _ = sample(), time.sleep(seconds)
+        t1, idle1 = sample()
+    except (OSError, ValueError, IndexError):
+        return None
+    return (1 - (idle1 - idle0) / max(t1 - t0, 1)) * (os.cpu_count() or 1)
+
+
+def wait_until_quiet(minutes: float, below: float = 0.25, samples: int = 5) -> None:
+    """Wait (at most ``minutes``) until other processes use under ``below`` cores for
+    ``samples`` 2-second samples in a row: 2-thread timings collapse when a core is taken."""
+    deadline = time.monotonic() + 60 * minutes
+    quiet = 0
+    while time.monotonic() < deadline and quiet < samples:
+        busy = _busy_cores(2.0)
+        if busy is None:
+            return
+        quiet = quiet + 1 if busy < below else 0
+    print("machine quiet" if quiet >= samples else "still busy: running anyway", file=sys.stderr)
+
+
+def run_suite(json_path: Path, pytest_args: list[str]) -> str:
+    """Run ``pytest benchmarks --benchmark-only`` writing ``json_path``; return the command."""
+    cmd = [sys.executable, "-m", "pytest", "benchmarks", "--benchmark-only",
+           f"--benchmark-json={json_path}", "-q", *pytest_args]
+    path = [str(ROOT), os.environ.get("PYTHONPATH", "")]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, path)))
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, stdout=sys.stderr)
+    if proc.returncode != 0 and not json_path.exists():
+        sys.exit(f"the benchmark run failed (exit status {proc.returncode})")
+    return " ".join(["python", *cmd[1:]]).replace(str(json_path), json_path.name)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", type=Path, help="read this --benchmark-json file, run nothing")
+    parser.add_argument("--save-json", type=Path, help="keep the suite's JSON here")
+    parser.add_argument("--memory-json", type=Path, help="read memory results (memory.py --json) from here")
+    parser.add_argument("--no-memory", action="store_true", help="leave out the memory measurement")
+    parser.add_argument("--out", type=Path, help="also write the markdown to this file")
+    parser.add_argument("--wait-quiet", type=float, default=0, metavar="MINUTES",
+                        help="first wait up to MINUTES for other processes to leave the CPUs idle")
+    parser.add_argument("pytest_args", nargs="*", help="after --: extra pytest arguments")
+    args = parser.parse_args(argv)
+
+    if args.json:
+        data = json.loads(args.json.read_text())
+        command = data.get("machine_info", {}).get("nanotorch", {}).get("command", "unknown")
+    else:
+        if args.wait_quiet:
+            wait_until_quiet(args.wait_quiet)
+        with tempfile.TemporaryDirectory() as tmp:
+            path = args.save_json or Path(tmp) / "benchmarks.json"
+            command = run_suite(path.resolve(), args.pytest_args)
+            data = json.loads(path.read_text())
+
+    memory_results = None
+    if args.memory_json:
+        memory_results = json.loads(args.memory_json.read_text())
+    elif not args.no_memory:
+        memory_results = _memory().measure()
+
+    text = render(data, command, memory_results)
+    if args.out:
+        args.out.write_text(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
