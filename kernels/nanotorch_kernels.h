@@ -100,6 +100,22 @@ int nt_conv2d_bwd_f32(int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int
                       const float *dy, const float *cols, const float *weight, float *dx,
                       float *dw, float *db, int nthreads);
 
+/* pool.c: max and average pooling of x[n,c,h,w] over kh x kw windows, stride sh x sw,
+ * padding ph <= kh/2, pw <= kw/2 (-inf for max, counted zeros for avg); y[n,c,ho,wo].
+ * Max pooling saves indices[n,c,ho,wo]: the max's position r*w + s in its plane; its
+ * backward checks every index against the plane (NT_EINVAL if one is outside). */
+int nt_max_pool2d_fwd_f32(int64_t n, int64_t c, int64_t h, int64_t w, int64_t kh, int64_t kw,
+                          int64_t sh, int64_t sw, int64_t ph, int64_t pw, const float *x,
+                          float *y, int64_t *indices, int nthreads);
+int nt_max_pool2d_bwd_f32(int64_t n, int64_t c, int64_t h, int64_t w, int64_t ho, int64_t wo,
+                          const float *dy, const int64_t *indices, float *dx, int nthreads);
+int nt_avg_pool2d_fwd_f32(int64_t n, int64_t c, int64_t h, int64_t w, int64_t kh, int64_t kw,
+                          int64_t sh, int64_t sw, int64_t ph, int64_t pw, const float *x,
+                          float *y, int nthreads);
+int nt_avg_pool2d_bwd_f32(int64_t n, int64_t c, int64_t h, int64_t w, int64_t kh, int64_t kw,
+                          int64_t sh, int64_t sw, int64_t ph, int64_t pw, const float *dy,
+                          float *dx, int nthreads);
+
 /* cffi-cdef-end */
 
 /* ------------------------------------------------------------------------------------

@@ -408,6 +408,227 @@ def test_conv2d_refuses_bad_shapes_before_c(recorder):
     assert recorder.calls == []
 
 
+# ---------------------------------------------------------------------------- pooling
+def pool_input(rng, shape, ties: bool, specials: bool) -> np.ndarray:
+    """Normal values, or few distinct ones (ties in most windows); maybe some NaN and -inf."""
+    x = rng.integers(-2, 3, shape).astype(np.float32) if ties else rand(rng, *shape)
+    if specials and x.size:
+        x.flat[rng.integers(0, x.size, max(1, x.size // 20))] = -np.inf
+        x.flat[rng.integers(0, x.size, max(1, x.size // 40))] = np.nan
+    return x
+
+
+def reference_max_pool(x, kernel, stride, padding):
+    """Window by window in Python: PyTorch's rule (the first max in row-major order, a NaN
+    counts as the max, the search starts at the window's first input)."""
+    n, c, h, w = x.shape
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    ho, wo = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+    y, index = np.zeros((n, c, ho, wo), x.dtype), np.zeros((n, c, ho, wo), np.int64)
+    for i in range(ho):
+        for j in range(wo):
+            rows = range(max(i * sh - ph, 0), min(i * sh - ph + kh, h))
+            cols = range(max(j * sw - pw, 0), min(j * sw - pw + kw, w))
+            for p in np.ndindex(n, c):
+                best, arg = -np.inf, rows[0] * w + cols[0]
+                for r in rows:
+                    for s in cols:
+                        v = x[p][r, s]
+                        if v > best or (np.isnan(v) and not np.isnan(best)):
+                            best, arg = v, r * w + s
+                y[p][i, j], index[p][i, j] = best, arg
+    return y, index
+
+
+@st.composite
+def pool_geometry(draw):
+    """``(shape, kernel, stride, padding)`` PyTorch accepts: padding at most half the kernel,
+    at least one window; strides below (overlapping windows), at and above the kernel."""
+    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    ph, pw = draw(st.integers(0, kh // 2)), draw(st.integers(0, kw // 2))
+    h = draw(st.integers(max(1, kh - 2 * ph), 9))
+    w = draw(st.integers(max(1, kw - 2 * pw), 12))
+    n, c = draw(st.sampled_from([1, 2, 3])), draw(st.sampled_from([1, 2, 5]))
+    stride = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    return (n, c, h, w), (kh, kw), stride, (ph, pw)
+
+
+@SETTINGS
+@given(geometry=pool_geometry(), ties=st.booleans(), specials=st.booleans(),
+       seed=st.integers(0, 2**16))
+def test_max_pool_matches_numpy_bit_for_bit(geometry, ties, specials, seed):
+    """Overlapping windows (stride < kernel), gaps (stride > kernel), padding, ties, NaN, -inf:
+    the same maxima, the same indices (the same first max) and the same scattered gradient."""
+    shape, kernel, stride, padding = geometry
+    rng = np.random.default_rng(seed)
+    x = pool_input(rng, shape, ties, specials)
+    h, w = shape[2:]
+    y, index = C.max_pool2d_forward(x, kernel, stride, padding)
+    y_np, index_np = NP.max_pool2d_forward(x, kernel, stride, padding)
+    assert y.dtype == np.float32 and index.dtype == np.int64
+    np.testing.assert_array_equal(y, y_np)
+    np.testing.assert_array_equal(index, index_np)
+    assert ((0 <= index) & (index < h * w)).all()
+    dy = pool_input(rng, y.shape, ties, False)  # ties in dy: sums of equal terms, in order
+    np.testing.assert_array_equal(C.max_pool2d_backward(dy, index, x.shape),
+                                  NP.max_pool2d_backward(dy, index_np, x.shape))
+
+
+@SETTINGS
+@given(geometry=pool_geometry(), specials=st.booleans(), seed=st.integers(0, 2**16))
+def test_avg_pool_matches_numpy_bit_for_bit(geometry, specials, seed):
+    """Both backends sum in the same order (tap by tap), so even the rounding agrees."""
+    shape, kernel, stride, padding = geometry
+    rng = np.random.default_rng(seed)
+    x = pool_input(rng, shape, False, specials)
+    y = C.avg_pool2d_forward(x, kernel, stride, padding)
+    np.testing.assert_array_equal(y, NP.avg_pool2d_forward(x, kernel, stride, padding))
+    dy = rand(rng, *y.shape)
+    np.testing.assert_array_equal(C.avg_pool2d_backward(dy, x.shape, kernel, stride, padding),
+                                  NP.avg_pool2d_backward(dy, x.shape, kernel, stride, padding))
+
+
+@pytest.mark.parametrize("kernel, stride, padding", [((2, 2), (2, 2), (0, 0)), ((3, 3), (1, 1), (1, 1)),
+                                                     ((3, 2), (2, 1), (1, 1)), ((4, 4), (3, 3), (2, 0))])
+def test_max_pool_spec_is_pytorchs_rule(kernel, stride, padding):
+    """The NumPy specification against a window-by-window loop: ties, -inf windows, NaN."""
+    rng = np.random.default_rng(sum(kernel) + sum(stride))
+    x = pool_input(rng, (2, 3, 7, 6), ties=True, specials=True)
+    x[0, 0] = -np.inf  # windows of -inf only, padded or not: the first input, never the padding
+    want_y, want_index = reference_max_pool(x, kernel, stride, padding)
+    for b in (NP, C):
+        y, index = b.max_pool2d_forward(x, kernel, stride, padding)
+        np.testing.assert_array_equal(y, want_y)
+        np.testing.assert_array_equal(index, want_index)
+
+
+def test_max_pool_indices_are_pytorchs(torch):
+    rng = np.random.default_rng(3)
+    x = pool_input(rng, (2, 4, 9, 8), ties=True, specials=False)
+    for kernel, stride, padding in [((2, 2), (2, 2), (0, 0)), ((3, 3), (2, 1), (1, 1))]:
+        want = torch.nn.functional.max_pool2d(torch.from_numpy(x), kernel, stride, padding,
+                                              return_indices=True)
+        for b in (NP, C):
+            y, index = b.max_pool2d_forward(x, kernel, stride, padding)
+            np.testing.assert_array_equal(y, want[0].numpy())
+            np.testing.assert_array_equal(index, want[1].numpy())
+
+
+@pytest.mark.parametrize("shape, kernel, stride, padding", [
+    ((64, 16, 28, 28), (2, 2), (2, 2), (0, 0)),   # the CNN example's two pools
+    ((64, 32, 14, 14), (2, 2), (2, 2), (0, 0)),
+    ((9, 15, 23, 29), (3, 3), (2, 2), (1, 1)),    # 135 planes: an uneven split
+])
+def test_pooling_threads_agree(shape, kernel, stride, padding, nthreads):
+    rng = np.random.default_rng(0)
+    x = pool_input(rng, shape, ties=True, specials=False)
+    y, index = C.max_pool2d_forward(x, kernel, stride, padding)
+    y_np, index_np = NP.max_pool2d_forward(x, kernel, stride, padding)
+    np.testing.assert_array_equal(y, y_np)
+    np.testing.assert_array_equal(index, index_np)
+    dy = rand(rng, *y.shape)
+    np.testing.assert_array_equal(C.max_pool2d_backward(dy, index, shape),
+                                  NP.max_pool2d_backward(dy, index, shape))
+    np.testing.assert_array_equal(C.avg_pool2d_forward(x, kernel, stride, padding),
+                                  NP.avg_pool2d_forward(x, kernel, stride, padding))
+    np.testing.assert_array_equal(C.avg_pool2d_backward(dy, shape, kernel, stride, padding),
+                                  NP.avg_pool2d_backward(dy, shape, kernel, stride, padding))
+
+
+def test_pooling_empty_batch_and_views(recorder):
+    rng = np.random.default_rng(0)
+    empty = np.zeros((0, 3, 5, 5), np.float32)
+    y, index = C.max_pool2d_forward(empty, (2, 2), (2, 2), (1, 1))
+    assert y.shape == index.shape == (0, 3, 3, 3)
+    assert C.max_pool2d_backward(y, index, empty.shape).shape == empty.shape
+    assert C.avg_pool2d_backward(y, empty.shape, (2, 2), (2, 2), (1, 1)).shape == empty.shape
+    x = rand(rng, 2, 3, 8, 10).transpose(0, 1, 3, 2)  # not C-contiguous: copied for C
+    y, index = C.max_pool2d_forward(x, (3, 2), (2, 2), (1, 0))
+    np.testing.assert_array_equal(y, NP.max_pool2d_forward(x, (3, 2), (2, 2), (1, 0))[0])
+    dy = np.broadcast_to(np.float32(1.0), y.shape)  # a broadcast gradient, as from .sum()
+    np.testing.assert_array_equal(C.max_pool2d_backward(dy, index.astype(np.int32), x.shape),
+                                  NP.max_pool2d_backward(dy, index, x.shape))
+    np.testing.assert_array_equal(C.avg_pool2d_backward(dy, x.shape, (3, 2), (2, 2), (1, 0)),
+                                  NP.avg_pool2d_backward(dy, x.shape, (3, 2), (2, 2), (1, 0)))
+    assert "nt_max_pool2d_bwd_f32" in recorder.calls and "nt_avg_pool2d_bwd_f32" in recorder.calls
+
+
+def test_pooling_float64_falls_through_to_numpy(recorder):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 3, 6, 6))
+    y, index = C.max_pool2d_forward(x, (2, 2), (2, 2), (0, 0))
+    assert y.dtype == np.float64
+    C.max_pool2d_backward(np.ones_like(y), index, x.shape)
+    C.avg_pool2d_backward(C.avg_pool2d_forward(x, (3, 3), (1, 1), (1, 1)), x.shape, (3, 3),
+                          (1, 1), (1, 1))
+    assert recorder.calls == []
+
+
+@pytest.mark.parametrize("bad", [-1, 16, 2**40, -2**63])
+def test_max_pool_backward_refuses_indices_out_of_range_before_c(bad, recorder):
+    x_shape, dy = (2, 3, 4, 4), np.ones((2, 3, 2, 2), np.float32)
+    index = np.zeros(dy.shape, np.int64)
+    index[1, 2, 1, 0] = bad
+    for b in (C, NP):
+        with pytest.raises(IndexError, match=f"index {bad} is out of range"):
+            b.max_pool2d_backward(dy, index, x_shape)
+    assert recorder.calls == []
+
+
+def test_pooling_refuses_bad_arguments_before_c(recorder):
+    x, dy = np.zeros((2, 3, 4, 4), np.float32), np.ones((2, 3, 2, 2), np.float32)
+    index = np.zeros(dy.shape, np.int64)
+    with pytest.raises(ValueError, match="do not match"):  # indices of another shape
+        C.max_pool2d_backward(dy, index[:, :, :1], x.shape)
+    with pytest.raises(ValueError, match="do not match"):  # dy of another batch
+        C.max_pool2d_backward(dy[:1], index[:1], x.shape)
+    with pytest.raises(TypeError, match="integer"):
+        C.max_pool2d_backward(dy, index.astype(np.float32), x.shape)
+    with pytest.raises(ValueError, match="padding at most half"):
+        C.max_pool2d_forward(x, (2, 2), (1, 1), (2, 0))
+    with pytest.raises(ValueError, match="do not fit"):
+        C.avg_pool2d_forward(x, (7, 2), (1, 1), (1, 0))
+    with pytest.raises(ValueError, match=r"dy is \[2, 3, 2, 2\], expected \[2, 3, 3, 3\]"):
+        C.avg_pool2d_backward(dy, x.shape, (2, 2), (1, 1), (0, 0))
+    assert recorder.calls == []
+
+
+def test_max_pool_backward_c_level_check_never_writes_out_of_bounds():
+    """Called directly with a bad index, the kernel skips it and says so: every write stays
+    inside dx (checked with NaN guard cells on both sides)."""
+    ffi, lib = C.ffi, C.lib
+    dy = np.ones((1, 2, 2, 2), np.float32)
+    store = np.full(2 + 2 * 16 + 2, np.nan, np.float32)  # dx[1, 2, 4, 4] between guard cells
+    dx = store[2:-2]
+    for bad in (-1, 16, 1000):
+        index = np.zeros(dy.shape, np.int64)
+        index[0, 1, 0, 1] = bad
+        assert lib.nt_max_pool2d_bwd_f32(1, 2, 4, 4, 2, 2, ffi.from_buffer("float[]", dy),
+                                         ffi.from_buffer("int64_t[]", index),
+                                         ffi.from_buffer("float[]", dx), 1) == lib.NT_EINVAL
+        assert np.isnan(store[:2]).all() and np.isnan(store[-2:]).all()
+
+
+def test_pooling_c_level_checks_refuse_bad_sizes():
+    ffi, lib = C.ffi, C.lib
+    x = np.zeros(64, np.float32)
+    px, pi = ffi.from_buffer("float[]", x), ffi.from_buffer("int64_t[]", np.zeros(64, np.int64))
+    ok = (1, 1, 8, 8, 2, 2, 2, 2, 1, 1)
+    assert lib.nt_max_pool2d_fwd_f32(*ok, px, px, pi, 1) == lib.NT_OK
+    for sizes in [(1, 1, 8, 8, 2, 2, 2, 2, 2, 1),    # padding over half the kernel
+                  (1, 1, 8, 8, 11, 2, 1, 1, 1, 0),   # kernel larger than the padded input
+                  (1, 0, 8, 8, 2, 2, 2, 2, 0, 0),    # no channel
+                  (1, 1, 8, 8, 2, 2, 0, 2, 0, 0),    # stride 0
+                  (-1, 1, 8, 8, 2, 2, 2, 2, 0, 0),
+                  (2**62, 2**62, 8, 8, 2, 2, 2, 2, 0, 0)]:  # sizes whose product overflows
+        assert lib.nt_max_pool2d_fwd_f32(*sizes, px, px, pi, 1) == lib.NT_EINVAL, sizes
+        assert lib.nt_avg_pool2d_fwd_f32(*sizes, px, px, 1) == lib.NT_EINVAL, sizes
+        assert lib.nt_avg_pool2d_bwd_f32(*sizes, px, px, 1) == lib.NT_EINVAL, sizes
+    assert lib.nt_max_pool2d_fwd_f32(*ok, px, px, pi, 0) == lib.NT_EINVAL
+    assert lib.nt_max_pool2d_fwd_f32(*ok, ffi.NULL, px, pi, 1) == lib.NT_EINVAL
+    assert lib.nt_max_pool2d_bwd_f32(1, 1, 8, 8, 0, 4, px, pi, px, 1) == lib.NT_EINVAL
+
+
 # ---------------------------------------------------------------------- cross-entropy
 @SETTINGS
 @given(n=st.sampled_from([1, 2, 7, 64, 130]), c=st.sampled_from([1, 2, 10, 33, 1000]),

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 import nanotorch._kernels as _kernels  # ModuleNotFoundError when not built
-from nanotorch.backend.numpy_backend import NumpyBackend
+from nanotorch.backend.numpy_backend import NumpyBackend, check_pool_indices, pool_output_size
 from nanotorch.threads import get_num_threads
 
 _F32 = np.dtype(np.float32)
@@ -26,6 +26,7 @@ _INTS = (int, np.integer)
 _REALS = (float, int, np.floating, np.integer)
 _STATUS = {_kernels.lib.NT_EINVAL: "invalid argument", _kernels.lib.NT_ENOMEM: "out of memory"}
 SMALL_LINEAR_MACS = 300_000  # Linear products smaller than this run on NumPy (see _linear_args)
+_POOL_MAX_SIZE = (2**63 - 1) // 64  # padded pooling input elements the C kernels take (pool.c)
 _REDUCTIONS = {"none": _kernels.lib.NT_REDUCE_NONE, "mean": _kernels.lib.NT_REDUCE_MEAN,
                "sum": _kernels.lib.NT_REDUCE_SUM}
 
@@ -331,6 +332,72 @@ class CBackend(NumpyBackend):
         self._run("nt_conv2d_bwd_f32", *dims, self._ptr(dy), self._ptr(cols), self._ptr(w),
                   self._ptr(dx), self._ptr(dw), self._ptr(db), get_num_threads())
         return dx, dw, db
+
+    # ----------------------------------------------------------------- pooling
+    def _pool_dims(self, x_shape, kernel, stride, padding) -> tuple | None:
+        """``(sizes, (Ho, Wo))`` with the 10 sizes the C kernels take, or ``None`` when C does
+        not cover the call. Raises when the windows do not fit (``pool_output_size``)."""
+        if not (isinstance(x_shape, tuple) and len(x_shape) == 4
+                and all(isinstance(v, _INTS) for v in x_shape) and self._pair(kernel, 1)
+                and self._pair(stride, 1) and self._pair(padding, 0)):
+            return None
+        out = pool_output_size(x_shape, kernel, stride, padding)
+        dims = tuple(int(v) for v in (*x_shape, *kernel, *stride, *padding))
+        n, c, h, w, _, _, _, _, ph, pw = dims
+        if n * c * (h + 2 * ph) * (w + 2 * pw) > _POOL_MAX_SIZE:  # absurd padding: NumPy's turn
+            return None
+        return dims, out
+
+    def max_pool2d_forward(self, x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int],
+                           padding: tuple[int, int]):
+        found = self._pool_dims(x.shape, kernel, stride, padding) if _f32(x) else None
+        if found is None:
+            return super().max_pool2d_forward(x, kernel, stride, padding)
+        dims, (ho, wo) = found
+        x = _contiguous(x)
+        y = np.empty((*x.shape[:2], ho, wo), dtype=_F32)
+        indices = np.empty(y.shape, dtype=_I64)
+        self._run("nt_max_pool2d_fwd_f32", *dims, self._ptr(x), self._ptr(y),
+                  self._ptr(indices, "int64_t[]"), get_num_threads())
+        return y, indices
+
+    def max_pool2d_backward(self, dy: np.ndarray, indices: np.ndarray, x_shape: tuple) -> np.ndarray:
+        if not (_f32(dy) and isinstance(x_shape, tuple) and len(x_shape) == 4
+                and all(isinstance(v, _INTS) and v >= 1 for v in x_shape[1:])
+                and dy.ndim == 4 and min(dy.shape[2:]) >= 1):
+            return super().max_pool2d_backward(dy, indices, x_shape)
+        check_pool_indices(indices, dy.shape, x_shape)  # NOTE: C checks the range again
+        n, c, h, w = (int(v) for v in x_shape)
+        dy, indices = _contiguous(dy), _contiguous(indices.astype(_I64, copy=False))
+        dx = np.empty((n, c, h, w), dtype=_F32)
+        self._run("nt_max_pool2d_bwd_f32", n, c, h, w, *dy.shape[2:], self._ptr(dy),
+                  self._ptr(indices, "int64_t[]"), self._ptr(dx), get_num_threads())
+        return dx
+
+    def avg_pool2d_forward(self, x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int],
+                           padding: tuple[int, int]) -> np.ndarray:
+        found = self._pool_dims(x.shape, kernel, stride, padding) if _f32(x) else None
+        if found is None:
+            return super().avg_pool2d_forward(x, kernel, stride, padding)
+        dims, (ho, wo) = found
+        x = _contiguous(x)
+        y = np.empty((*x.shape[:2], ho, wo), dtype=_F32)
+        self._run("nt_avg_pool2d_fwd_f32", *dims, self._ptr(x), self._ptr(y), get_num_threads())
+        return y
+
+    def avg_pool2d_backward(self, dy: np.ndarray, x_shape: tuple, kernel: tuple[int, int],
+                            stride: tuple[int, int], padding: tuple[int, int]) -> np.ndarray:
+        found = self._pool_dims(x_shape, kernel, stride, padding) if _f32(dy) else None
+        if found is None:
+            return super().avg_pool2d_backward(dy, x_shape, kernel, stride, padding)
+        dims, (ho, wo) = found
+        if dy.shape != (*dims[:2], ho, wo):
+            raise ValueError(f"avg_pool2d_backward: dy is {list(dy.shape)}, expected "
+                             f"{[*dims[:2], ho, wo]} for x {list(x_shape)}")
+        dy = _contiguous(dy)
+        dx = np.empty(dims[:4], dtype=_F32)
+        self._run("nt_avg_pool2d_bwd_f32", *dims, self._ptr(dy), self._ptr(dx), get_num_threads())
+        return dx
 
     # --------------------------------------------------------- optimizer updates
     def _step_args(self, param, grad, *state) -> np.ndarray | None:

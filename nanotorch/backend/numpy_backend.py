@@ -16,6 +16,54 @@ def _channel_view(a: np.ndarray, x: np.ndarray) -> np.ndarray:
     return a.reshape((1, -1) + (1,) * (x.ndim - 2))
 
 
+def pool_output_size(x_shape: tuple, kernel: tuple, stride: tuple, padding: tuple) -> tuple[int, int]:
+    """``(Ho, Wo)`` of a pooling over ``x_shape = (N, C, H, W)``: ``Ho = (H + 2*ph - kh) // sh + 1``.
+
+    Raises ``ValueError`` unless ``C, H, W, kh, kw, sh, sw >= 1``, ``0 <= ph <= kh // 2`` and
+    ``0 <= pw <= kw // 2`` (PyTorch's rule: then every window holds at least one input value).
+    """
+    (n, c, h, w), (kh, kw), (sh, sw), (ph, pw) = x_shape, kernel, stride, padding
+    if (min(c, h, w, kh, kw, sh, sw) < 1 or n < 0 or not 0 <= ph <= kh // 2
+            or not 0 <= pw <= kw // 2 or kh > h + 2 * ph or kw > w + 2 * pw):
+        raise ValueError(f"pool2d: kernel {kernel}, stride {stride}, padding {padding} do not fit "
+                         f"x {list(x_shape)} (padding at most half the kernel)")
+    return (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
+
+
+def check_pool_indices(indices: np.ndarray, dy_shape: tuple, x_shape: tuple) -> None:
+    """Raise unless ``indices`` are integers of shape ``dy_shape = (N, C, Ho, Wo)`` pointing into
+    the ``H*W`` plane of ``x_shape = (N, C, H, W)``: ``0 <= indices < H*W``."""
+    if not (isinstance(indices, np.ndarray) and indices.dtype.kind in "iu"):
+        raise TypeError(f"max_pool2d_backward: indices must be an integer array, got "
+                        f"{getattr(indices, 'dtype', type(indices).__name__)}")
+    if (len(x_shape) != 4 or len(dy_shape) != 4 or tuple(dy_shape[:2]) != tuple(x_shape[:2])
+            or indices.shape != tuple(dy_shape)):
+        raise ValueError(f"max_pool2d_backward: dy {list(dy_shape)} and indices "
+                         f"{list(indices.shape)} do not match x {list(x_shape)}")
+    plane = x_shape[2] * x_shape[3]
+    # NOTE: seen as unsigned, a negative index is huge: one max() checks both ends of the range
+    unsigned = indices.astype(np.int64, copy=False).view(np.uint64)
+    if indices.size and unsigned.max() >= plane:
+        bad = indices[(indices < 0) | (indices >= plane)].flat[0]
+        raise IndexError(f"max_pool2d_backward: index {bad} is out of range for an H*W plane "
+                         f"of {plane}")
+
+
+def _tap(a: np.ndarray, u: int, v: int, stride: tuple, out: tuple) -> np.ndarray:
+    """Tap ``(u, v)`` of every pooling window at once: the view ``a[:, :, u + i*sh, v + j*sw]``
+    over the outputs ``i < Ho, j < Wo`` (``a`` is the padded input, ``[N, C, *, *]``)."""
+    (sh, sw), (ho, wo) = stride, out
+    return a[:, :, u:u + sh * (ho - 1) + 1:sh, v:v + sw * (wo - 1) + 1:sw]
+
+
+def _pad(x: np.ndarray, padding: tuple, fill: float) -> np.ndarray:
+    """``x[N, C, H, W]`` padded by ``(ph, pw)`` on both sides with ``fill`` (``x`` if no padding)."""
+    ph, pw = padding
+    if not (ph or pw):
+        return x
+    return np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
+
+
 class NumpyBackend:
     """Kernels written with NumPy. Stateless: one instance serves everyone."""
 
@@ -203,6 +251,77 @@ class NumpyBackend:
             dx = dxp[:, :, ph:ph + h, pw:pw + wd] if ph or pw else dxp
             dx = np.ascontiguousarray(dx)
         return dx, (dw.reshape(w.shape) if dw is not None else None), db
+
+    # ----------------------------------------------------------------- pooling
+    # A window's tap (u, v) is one strided view over all outputs (``_tap``): the loops below
+    # run over the kh*kw taps, never over the N*C*Ho*Wo windows.
+    def max_pool2d_forward(self, x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int],
+                           padding: tuple[int, int]):
+        """``x[N,C,H,W] -> (y[N,C,Ho,Wo], indices[N,C,Ho,Wo] int64)``.
+
+        ``y[n,c,i,j] = max_{u<kh, v<kw} xpad[n, c, i*sh + u, j*sw + v]``, ``x`` padded with -inf;
+        ``indices`` is where that max is in x's ``H*W`` plane, ``r*W + s``, for backward.
+        NOTE: ties go to the first max in window (row-major) order, as PyTorch; a NaN is the
+        max (the first NaN); a window whose inputs are all -inf picks its first input, so an
+        index never points into the padding.
+        """
+        h, w = x.shape[2:]
+        (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+        ho, wo = pool_output_size(x.shape, kernel, stride, padding)
+        xp = _pad(x, padding, -np.inf)
+        rows, cols = np.arange(ho)[:, None] * sh - ph, np.arange(wo) * sw - pw  # window corners
+        y = np.full(x.shape[:2] + (ho, wo), -np.inf, dtype=x.dtype)
+        index = np.clip(rows, 0, h - 1) * w + np.clip(cols, 0, w - 1)  # first input of each window
+        for u in range(kh):
+            for v in range(kw):
+                t = _tap(xp, u, v, stride, (ho, wo))
+                better = (t > y) | (np.isnan(t) & ~np.isnan(y))  # strictly: the first max wins
+                y = np.where(better, t, y)
+                index = np.where(better, (rows + u) * w + cols + v, index)
+        return y, index.astype(np.int64, copy=False)
+
+    def max_pool2d_backward(self, dy: np.ndarray, indices: np.ndarray, x_shape: tuple) -> np.ndarray:
+        """``dy[N,C,Ho,Wo], indices[N,C,Ho,Wo] -> dx[N,C,H,W]``.
+
+        ``dx[n, c].flat[indices[n,c,i,j]] += dy[n,c,i,j]``: each window's gradient goes to its
+        max; overlapping windows that chose the same input add up (in output order).
+        """
+        n, c, h, w = x_shape
+        check_pool_indices(indices, dy.shape, x_shape)
+        dx = np.zeros(n * c * h * w, dtype=dy.dtype)
+        plane_start = np.arange(n * c).reshape(n, c, 1, 1) * (h * w)
+        np.add.at(dx, (indices.astype(np.int64, copy=False) + plane_start).ravel(), dy.ravel())
+        return dx.reshape(x_shape)
+
+    def avg_pool2d_forward(self, x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int],
+                           padding: tuple[int, int]) -> np.ndarray:
+        """``x[N,C,H,W] -> y[N,C,Ho,Wo]``: ``y[n,c,i,j] = sum_{u<kh, v<kw} xpad[n, c, i*sh + u,
+        j*sw + v] / (kh*kw)``, ``x`` padded with 0 that counts in the mean (PyTorch's
+        ``count_include_pad=True``). The taps are summed in window (row-major) order."""
+        kh, kw = kernel
+        ho, wo = pool_output_size(x.shape, kernel, stride, padding)
+        xp = _pad(x, padding, 0.0)
+        y = np.zeros(x.shape[:2] + (ho, wo), dtype=x.dtype)
+        for u in range(kh):
+            for v in range(kw):
+                y += _tap(xp, u, v, stride, (ho, wo))
+        y /= kh * kw
+        return y
+
+    def avg_pool2d_backward(self, dy: np.ndarray, x_shape: tuple, kernel: tuple[int, int],
+                            stride: tuple[int, int], padding: tuple[int, int]) -> np.ndarray:
+        """``dy[N,C,Ho,Wo] -> dx[N,C,H,W]``: every input of window ``(i, j)`` gets
+        ``dy[n,c,i,j] / (kh*kw)``; overlapping windows add up (tap by tap, in window order)
+        and the padding's share is dropped."""
+        n, c, h, w = x_shape
+        (kh, kw), (ph, pw) = kernel, padding
+        ho, wo = pool_output_size(x_shape, kernel, stride, padding)
+        share = dy / (kh * kw)
+        dxp = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=dy.dtype)
+        for u in range(kh):
+            for v in range(kw):
+                _tap(dxp, u, v, stride, (ho, wo))[...] += share
+        return np.ascontiguousarray(dxp[:, :, ph:ph + h, pw:pw + w])
 
     # --------------------------------------------------------- optimizer updates
     def sgd_step(self, param: np.ndarray, grad: np.ndarray, buf: np.ndarray | None, *,

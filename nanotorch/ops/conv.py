@@ -1,13 +1,10 @@
-"""Convolution (on the backend's im2col kernels) and pooling (NumPy sliding windows).
+"""Convolution (on the backend's im2col kernels) and pooling (on its pooling kernels).
 
 Every op here takes ``x[N, C, H, W]`` and pairs ``(kh, kw)``, ``(sh, sw)``, ``(ph, pw)``;
 an output side is ``Ho = (H + 2*ph - kh) // sh + 1``.
 """
 
 from __future__ import annotations
-
-import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from nanotorch.autograd.function import Function
 from nanotorch.ops.nn import check_float, check_vector, contiguous
@@ -23,30 +20,6 @@ def _check_window(op: str, x_shape: tuple, kernel: tuple, stride: tuple, padding
     h, w = x_shape[2] + 2 * padding[0], x_shape[3] + 2 * padding[1]
     if kernel[0] > h or kernel[1] > w:
         raise ValueError(f"{op}: kernel {kernel} is larger than the padded input ({h}, {w})")
-
-
-def _windows(x: np.ndarray, kernel: tuple, stride: tuple, padding: tuple, fill: float) -> np.ndarray:
-    """Every pooling window of ``x[N, C, H, W]`` padded with ``fill``: a view ``[N, C, Ho, Wo, kh, kw]``."""
-    (ph, pw) = padding
-    if ph or pw:
-        x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
-    return sliding_window_view(x, kernel, axis=(2, 3))[:, :, ::stride[0], ::stride[1]]
-
-
-def _add_windows(dwin: np.ndarray, x_shape: tuple, stride: tuple, padding: tuple) -> np.ndarray:
-    """The adjoint of ``_windows``: ``dwin[N, C, Ho, Wo, kh, kw] -> dx[N, C, H, W]``.
-
-    Each window's gradient is added back where the window was read from (overlapping
-    windows accumulate); the padding's share is dropped.
-    """
-    n, c, h, w = x_shape
-    ho, wo, kh, kw = dwin.shape[2:]
-    (sh, sw), (ph, pw) = stride, padding
-    dx = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=dwin.dtype)
-    for i in range(kh):
-        for j in range(kw):
-            dx[:, :, i:i + sh * ho:sh, j:j + sw * wo:sw] += dwin[..., i, j]
-    return contiguous(dx[:, :, ph:ph + h, pw:pw + w])
 
 
 class Conv2d(Function):
@@ -86,47 +59,45 @@ class Conv2d(Function):
 def _check_pool(op: str, x, kernel: tuple, stride: tuple, padding: tuple) -> None:
     check_float(op, "input", x)
     _check_window(op, x.shape, kernel, stride, padding)
+    if min(x.shape[1:]) < 1:
+        raise ValueError(f"{op}: expected non-empty C, H and W, got input of shape {x.shape}")
     if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
         raise ValueError(f"{op}: padding {padding} should be at most half of kernel_size {kernel}")
 
 
 class MaxPool2d(Function):
-    """``y[n, c, i, j] = max`` of the ``kh x kw`` window at ``(i*sh, j*sw)`` of ``x`` padded with -inf;
-    ``dx`` gets ``dy`` at each window's arg-max (NOTE: the first one on ties, as PyTorch)."""
+    """``y[n, c, i, j] = max_{u<kh, v<kw} xpad[n, c, i*sh + u, j*sw + v]``, ``x`` padded with -inf.
+
+    Forward also gives each window's arg-max (its position in the ``H*W`` plane; NOTE: the
+    first one on ties, as PyTorch); ``dx`` gets ``dy`` there (overlapping windows add up).
+    """
 
     @staticmethod
     def forward(ctx, x, kernel_size, stride, padding=(0, 0)):
         _check_pool("max_pool2d", x, kernel_size, stride, padding)
-        win = _windows(x, kernel_size, stride, padding, -np.inf)
-        flat = win.reshape(win.shape[:4] + (-1,))
-        index = flat.argmax(axis=-1)[..., None]
-        ctx.save_for_backward(index)
-        ctx.x_shape, ctx.win_shape, ctx.stride, ctx.padding = x.shape, win.shape, stride, padding
-        return np.take_along_axis(flat, index, axis=-1)[..., 0]
+        y, indices = ctx.backend.max_pool2d_forward(contiguous(x), kernel_size, stride, padding)
+        ctx.save_for_backward(indices)
+        ctx.x_shape = x.shape
+        return y
 
     @staticmethod
     def backward(ctx, grad):
-        (index,) = ctx.saved_tensors
-        n, c, ho, wo, kh, kw = ctx.win_shape
-        dwin = np.zeros((n, c, ho, wo, kh * kw), dtype=grad.dtype)
-        np.put_along_axis(dwin, index, grad[..., None], axis=-1)
-        return _add_windows(dwin.reshape(ctx.win_shape), ctx.x_shape, ctx.stride, ctx.padding)
+        (indices,) = ctx.saved_tensors
+        return ctx.backend.max_pool2d_backward(contiguous(grad), indices, ctx.x_shape)
 
 
 class AvgPool2d(Function):
-    """``y[n, c, i, j] = mean`` of the ``kh x kw`` window at ``(i*sh, j*sw)`` of ``x`` padded with 0
-    (the padding counts in the mean, PyTorch's ``count_include_pad=True``);
-    ``dx`` gets ``dy / (kh*kw)`` at every position of the window."""
+    """``y[n, c, i, j] = sum_{u<kh, v<kw} xpad[n, c, i*sh + u, j*sw + v] / (kh*kw)``, ``x`` padded
+    with 0 (the padding counts in the mean, PyTorch's ``count_include_pad=True``);
+    ``dx`` gets ``dy / (kh*kw)`` at every input of the window (overlapping windows add up)."""
 
     @staticmethod
     def forward(ctx, x, kernel_size, stride, padding=(0, 0)):
         _check_pool("avg_pool2d", x, kernel_size, stride, padding)
-        win = _windows(x, kernel_size, stride, padding, 0.0)
-        ctx.x_shape, ctx.win_shape, ctx.stride, ctx.padding = x.shape, win.shape, stride, padding
-        return win.mean(axis=(4, 5))
+        ctx.x_shape, ctx.kernel, ctx.stride, ctx.padding = x.shape, kernel_size, stride, padding
+        return ctx.backend.avg_pool2d_forward(contiguous(x), kernel_size, stride, padding)
 
     @staticmethod
     def backward(ctx, grad):
-        kh, kw = ctx.win_shape[4:]
-        dwin = np.broadcast_to((grad / (kh * kw))[..., None, None], ctx.win_shape)
-        return _add_windows(dwin, ctx.x_shape, ctx.stride, ctx.padding)
+        return ctx.backend.avg_pool2d_backward(contiguous(grad), ctx.x_shape, ctx.kernel,
+                                               ctx.stride, ctx.padding)

@@ -1,0 +1,276 @@
+/* pool.c -- 2-D max and average pooling over x[N,C,H,W], plane by plane.
+ *
+ * Window (i, j) covers the rows i*sh - ph + u (u < kh) and the columns j*sw - pw + v (v < kw)
+ * of one H x W plane; Ho = (H + 2*ph - kh)/sh + 1, Wo likewise.  The kernels require
+ * 2*ph <= kh and 2*pw <= kw (PyTorch's rule), so every window holds at least one input.
+ * Max pooling pads with -inf, average pooling with 0 (counted: the divisor is kh*kw).
+ * Sums run in the NumPy backend's order, so both backends give the same bits.
+ * Threads take whole planes (N*C of them).  Flush-to-zero stays off (see the header):
+ * selections and short sums, whose subnormals NumPy keeps too.
+ */
+#define NT_KERNEL_SOURCE
+#include "nanotorch_kernels.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#define NT_POOL_PAR_MIN (1 << 15) /* input elements per thread before a second one pays */
+
+typedef struct {
+    int64_t planes, h, w, kh, kw, sh, sw, ph, pw, ho, wo;
+} pool_t;
+
+/* Fill d from the sizes; NT_EINVAL unless they are positive (n >= 0), every window overlaps
+ * the input, and the padded planes (N*C of them, (H + 2*ph) x (W + 2*pw)) stay below
+ * NT_POOL_MAX_SIZE elements: then no offset or size computed in this file overflows. */
+#define NT_POOL_MAX_SIZE (INT64_MAX / 64)
+static int pool_dims(pool_t *d, int64_t n, int64_t c, int64_t h, int64_t w, int64_t kh,
+                     int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw)
+{
+    if (n < 0 || c < 1 || h < 1 || w < 1 || kh < 1 || kw < 1 || sh < 1 || sw < 1 || ph < 0
+        || pw < 0 || ph > kh / 2 || pw > kw / 2 || kh - 2 * ph > h || kw - 2 * pw > w
+        || ph > NT_POOL_MAX_SIZE || pw > NT_POOL_MAX_SIZE)
+        return NT_EINVAL;
+    int64_t hp = h + 2 * ph, wp = w + 2 * pw; /* padded sides: kh <= hp, kw <= wp */
+    if (hp > NT_POOL_MAX_SIZE / wp || (n > 0 && c > NT_POOL_MAX_SIZE / (hp * wp) / n))
+        return NT_EINVAL;
+    *d = (pool_t){n * c, h, w, kh, kw, sh, sw, ph, pw, (hp - kh) / sh + 1, (wp - kw) / sw + 1};
+    return NT_OK;
+}
+
+/* The outputs o in [*lo, *hi) whose tap t reads inside the input: 0 <= o*s - p + t < size. */
+static void tap_outputs(int64_t out, int64_t s, int64_t p, int64_t t, int64_t size,
+                        int64_t *lo, int64_t *hi)
+{
+    int64_t first = p - t, last = size - 1 + p - t;
+    *lo = first > 0 ? (first + s - 1) / s : 0;
+    *hi = last < 0 ? 0 : nt_min64(out, last / s + 1);
+    if (*hi < *lo)
+        *hi = *lo;
+}
+
+static int pool_threads(const pool_t *d, int nthreads)
+{
+    return nt_threads_for(d->planes * d->h * d->w, NT_POOL_PAR_MIN,
+                          nt_threads_for(d->planes, 1, nthreads));
+}
+
+/* taps[2u], taps[2u + 1]: the output rows [i0, i1) whose tap row u lies inside the plane;
+ * taps[2(kh + v)], taps[2(kh + v) + 1]: the output columns for tap column v.  Caller frees. */
+static int64_t *tap_table(const pool_t *d)
+{
+    int64_t *taps = malloc((size_t)(2 * (d->kh + d->kw)) * sizeof(int64_t));
+    if (!taps)
+        return NULL;
+    for (int64_t u = 0; u < d->kh; ++u)
+        tap_outputs(d->ho, d->sh, d->ph, u, d->h, taps + 2 * u, taps + 2 * u + 1);
+    for (int64_t v = 0; v < d->kw; ++v)
+        tap_outputs(d->wo, d->sw, d->pw, v, d->w, taps + 2 * (d->kh + v),
+                    taps + 2 * (d->kh + v) + 1);
+    return taps;
+}
+
+/* One plane of a max pooling: y[i, j] = max over window (i, j) of xp, idx[i, j] its position
+ * r*W + s.  As the NumPy backend: tap by tap (u, v) in row-major order, each tap updating
+ * every output whose window it reads inside the plane (taps in the -inf padding never win);
+ * the loop over a row of outputs vectorizes.  While it runs, idx holds the max's offset
+ * u*W + v from the window's corner (a constant per tap: no multiply in the loop); the
+ * corner is added at the end.  NOTE: a value replaces the max when greater, or when NaN and
+ * the max is not: the first max (or NaN) in window order wins, as np.argmax; an all -inf
+ * window keeps its first input, so no index points into the padding. */
+static void max_pool_plane(const pool_t *d, const int64_t *restrict taps,
+                           const float *restrict xp, float *restrict y, int64_t *restrict idx)
+{
+    for (int64_t i = 0; i < d->ho; ++i) {
+        int64_t r = i * d->sh - d->ph, dr = r < 0 ? -r : 0;
+        for (int64_t j = 0; j < d->wo; ++j) {
+            int64_t s = j * d->sw - d->pw;
+            y[i * d->wo + j] = -INFINITY;
+            idx[i * d->wo + j] = dr * d->w + (s < 0 ? -s : 0);
+        }
+    }
+    for (int64_t u = 0; u < d->kh; ++u) {
+        int64_t i0 = taps[2 * u], i1 = taps[2 * u + 1];
+        for (int64_t v = 0; v < d->kw; ++v) {
+            int64_t j0 = taps[2 * (d->kh + v)], j1 = taps[2 * (d->kh + v) + 1];
+            int64_t offset = u * d->w + v;
+            for (int64_t i = i0; i < i1; ++i) {
+                const float *xr = xp + (i * d->sh - d->ph + u) * d->w;
+                float *yr = y + i * d->wo;
+                int64_t *ir = idx + i * d->wo;
+                for (int64_t j = j0; j < j1; ++j) {
+                    float a = xr[j * d->sw - d->pw + v], m = yr[j];
+                    int take = (a > m) | ((a != a) & (m == m));
+                    yr[j] = take ? a : m;
+                    ir[j] = take ? offset : ir[j];
+                }
+            }
+        }
+    }
+    for (int64_t i = 0; i < d->ho; ++i)
+        for (int64_t j = 0; j < d->wo; ++j)
+            idx[i * d->wo + j] += (i * d->sh - d->ph) * d->w + j * d->sw - d->pw;
+}
+
+/* y[i, j] = max over window (i, j) of x, indices[i, j] = its position r*W + s, per plane
+ * (see max_pool_plane).  Saves: the NumPy backend's strided passes (compare, where, index). */
+int nt_max_pool2d_fwd_f32(int64_t n, int64_t c, int64_t h, int64_t w, int64_t kh, int64_t kw,
+                          int64_t sh, int64_t sw, int64_t ph, int64_t pw, const float *restrict x,
+                          float *restrict y, int64_t *restrict indices, int nthreads)
+{
+    pool_t d;
+    if (nthreads < 1 || pool_dims(&d, n, c, h, w, kh, kw, sh, sw, ph, pw) != NT_OK
+        || (n > 0 && (!x || !y || !indices)))
+        return NT_EINVAL;
+    int64_t *taps = tap_table(&d);
+    if (!taps)
+        return NT_ENOMEM;
+    int nt = pool_threads(&d, nthreads);
+    NT_PARALLEL(nt)
+    {
+        int64_t lo, hi;
+        nt_thread_range(d.planes, &lo, &hi);
+        for (int64_t p = lo; p < hi; ++p)
+            max_pool_plane(&d, taps, x + p * d.h * d.w, y + p * d.ho * d.wo,
+                           indices + p * d.ho * d.wo);
+    }
+    free(taps);
+    return NT_OK;
+}
+
+/* dx[r*W + s] += dy[i, j] for indices[i, j] = r*W + s, per plane, outputs in row-major
+ * order (np.add.at's order).  NOTE: every index is checked against the plane: one out of
+ * [0, H*W) is skipped, and the kernel returns NT_EINVAL (dx is then not meaningful).
+ * Saves: np.add.at's flat-index temporary; on two threads, half the scatter. */
+int nt_max_pool2d_bwd_f32(int64_t n, int64_t c, int64_t h, int64_t w, int64_t ho, int64_t wo,
+                          const float *restrict dy, const int64_t *restrict indices,
+                          float *restrict dx, int nthreads)
+{
+    if (nthreads < 1 || n < 0 || c < 1 || h < 1 || w < 1 || ho < 1 || wo < 1
+        || h > NT_POOL_MAX_SIZE / w || ho > NT_POOL_MAX_SIZE / wo
+        || (n > 0 && c > NT_POOL_MAX_SIZE / (h * w + ho * wo) / n)
+        || (n > 0 && (!dy || !indices || !dx)))
+        return NT_EINVAL;
+    int64_t planes = n * c, hw = h * w, out = ho * wo;
+    int status = NT_OK;
+    int nt = nt_threads_for(planes * (hw + out), NT_POOL_PAR_MIN,
+                            nt_threads_for(planes, 1, nthreads));
+    NT_PARALLEL(nt)
+    {
+        int64_t lo, hi;
+        int bad = 0;
+        nt_thread_range(planes, &lo, &hi);
+        for (int64_t p = lo; p < hi; ++p) {
+            const float *g = dy + p * out;
+            const int64_t *ip = indices + p * out;
+            float *dxp = dx + p * hw;
+            memset(dxp, 0, (size_t)hw * sizeof(float));
+            for (int64_t q = 0; q < out; ++q) {
+                int64_t k = ip[q];
+                if (k < 0 || k >= hw) {
+                    bad = 1;
+                    continue;
+                }
+                dxp[k] += g[q];
+            }
+        }
+        if (bad) {
+            NT_ATOMIC_WRITE
+            status = NT_EINVAL;
+        }
+    }
+    return status;
+}
+
+/* One plane of an average pooling: y[i, j] = (sum over window (i, j) of xp) / (kh*kw).
+ * Tap by tap in row-major order from +0, as the NumPy backend (the same bits); taps in the
+ * padding add nothing. */
+static void avg_pool_plane(const pool_t *d, const int64_t *restrict taps,
+                           const float *restrict xp, float *restrict y)
+{
+    float count = (float)(d->kh * d->kw);
+    for (int64_t q = 0; q < d->ho * d->wo; ++q)
+        y[q] = 0.0f;
+    for (int64_t u = 0; u < d->kh; ++u) {
+        int64_t i0 = taps[2 * u], i1 = taps[2 * u + 1];
+        for (int64_t v = 0; v < d->kw; ++v) {
+            int64_t j0 = taps[2 * (d->kh + v)], j1 = taps[2 * (d->kh + v) + 1];
+            for (int64_t i = i0; i < i1; ++i) {
+                const float *xr = xp + (i * d->sh - d->ph + u) * d->w;
+                float *yr = y + i * d->wo;
+                for (int64_t j = j0; j < j1; ++j)
+                    yr[j] += xr[j * d->sw - d->pw + v];
+            }
+        }
+    }
+    for (int64_t q = 0; q < d->ho * d->wo; ++q)
+        y[q] /= count;
+}
+
+/* y = the mean of each window, the padding's zeros counted (count_include_pad), per plane
+ * (see avg_pool_plane).  Saves: kh*kw strided passes over the outputs and the padded copy. */
+int nt_avg_pool2d_fwd_f32(int64_t n, int64_t c, int64_t h, int64_t w, int64_t kh, int64_t kw,
+                          int64_t sh, int64_t sw, int64_t ph, int64_t pw, const float *restrict x,
+                          float *restrict y, int nthreads)
+{
+    pool_t d;
+    if (nthreads < 1 || pool_dims(&d, n, c, h, w, kh, kw, sh, sw, ph, pw) != NT_OK
+        || (n > 0 && (!x || !y)))
+        return NT_EINVAL;
+    int64_t *taps = tap_table(&d);
+    if (!taps)
+        return NT_ENOMEM;
+    int nt = pool_threads(&d, nthreads);
+    NT_PARALLEL(nt)
+    {
+        int64_t lo, hi;
+        nt_thread_range(d.planes, &lo, &hi);
+        for (int64_t p = lo; p < hi; ++p)
+            avg_pool_plane(&d, taps, x + p * d.h * d.w, y + p * d.ho * d.wo);
+    }
+    free(taps);
+    return NT_OK;
+}
+
+/* dx = sum over the windows containing each input of dy[i, j] / (kh*kw), per plane.  As the
+ * NumPy backend: tap by tap (u, v), each tap adding the shares of every output it reads for,
+ * so overlapping windows add up in the same order (the same bits).
+ * Saves: the padded dx and its copy, and kh*kw strided passes. */
+int nt_avg_pool2d_bwd_f32(int64_t n, int64_t c, int64_t h, int64_t w, int64_t kh, int64_t kw,
+                          int64_t sh, int64_t sw, int64_t ph, int64_t pw, const float *restrict dy,
+                          float *restrict dx, int nthreads)
+{
+    pool_t d;
+    if (nthreads < 1 || pool_dims(&d, n, c, h, w, kh, kw, sh, sw, ph, pw) != NT_OK
+        || (n > 0 && (!dy || !dx)))
+        return NT_EINVAL;
+    int64_t *taps = tap_table(&d);
+    if (!taps)
+        return NT_ENOMEM;
+    float count = (float)(kh * kw);
+    int nt = pool_threads(&d, nthreads);
+    NT_PARALLEL(nt)
+    {
+        int64_t lo, hi;
+        nt_thread_range(d.planes, &lo, &hi);
+        for (int64_t p = lo; p < hi; ++p) {
+            const float *g = dy + p * d.ho * d.wo;
+            float *dxp = dx + p * d.h * d.w;
+            memset(dxp, 0, (size_t)(d.h * d.w) * sizeof(float));
+            for (int64_t u = 0; u < d.kh; ++u) {
+                int64_t i0 = taps[2 * u], i1 = taps[2 * u + 1];
+                for (int64_t v = 0; v < d.kw; ++v) {
+                    int64_t j0 = taps[2 * (d.kh + v)], j1 = taps[2 * (d.kh + v) + 1];
+                    for (int64_t i = i0; i < i1; ++i) {
+                        float *row = dxp + (i * d.sh - d.ph + u) * d.w;
+                        const float *gi = g + i * d.wo;
+                        for (int64_t j = j0; j < j1; ++j)
+                            row[j * d.sw - d.pw + v] += gi[j] / count;
+                    }
+                }
+            }
+        }
+    }
+    free(taps);
+    return NT_OK;
+}
