@@ -67,13 +67,13 @@ def train(model: nt.nn.Module, optimizer, data: tuple, *, epochs: int, batch_siz
     """Train ``model`` on ``data = (X_train, y_train, X_test, y_test)`` with cross-entropy;
     print one line per epoch and return the per-epoch numbers.
 
-    ``schedule="cosine"`` anneals the learning rate from its initial value towards 0 over the
-    epochs (``CosineAnnealingLR``, stepped once per epoch); ``"constant"`` keeps it.
+    ``schedule="cosine"`` anneals the learning rate from its initial value to 0 over the whole
+    run (``CosineAnnealingLR``, stepped after every batch); ``"constant"`` keeps it.
     """
-    scheduler = (nt.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
-                 if schedule == "cosine" else None)
     X_train, y_train, X_test, y_test = data
     loader = DataLoader(Dataset(X_train, y_train), batch_size=batch_size, shuffle=True)
+    scheduler = (nt.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs * len(loader))
+                 if schedule == "cosine" else None)
     criterion = nt.nn.CrossEntropyLoss()
     history = []
     for epoch in range(1, epochs + 1):
@@ -87,14 +87,14 @@ def train(model: nt.nn.Module, optimizer, data: tuple, *, epochs: int, batch_siz
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
             n = len(y)
             total_loss += loss.item() * n
             seen += n
             correct += int((logits.data.argmax(axis=1) == y.data).sum())
             progress.update(step, total_loss / seen)
         progress.close()
-        if scheduler is not None:
-            scheduler.step()
         seconds = time.perf_counter() - start
         row = {"epoch": epoch, "loss": total_loss / seen, "train_acc": 100.0 * correct / seen,
                "test_acc": accuracy(model, X_test, y_test), "seconds": seconds}

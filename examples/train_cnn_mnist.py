@@ -1,6 +1,6 @@
 """A small CNN on MNIST's standard 60,000/10,000 split: Conv-BN-ReLU-Pool twice, then Linear.
 
-    python examples/train_cnn_mnist.py        # 3 epochs, Adam lr 1e-3, batch 64
+    python examples/train_cnn_mnist.py        # 4 epochs, Adam lr 2e-3 annealed to 0, batch 64
 """
 
 from __future__ import annotations
@@ -16,16 +16,16 @@ from nanotorch.datasets import load_mnist
 
 
 class SmallCNN(nn.Module):
-    """[N,1,28,28] -> conv3x3(16) -> BN -> ReLU -> pool2 -> conv3x3(32) -> BN -> ReLU -> pool2
-    -> flatten [N, 32*7*7] -> Linear -> [N, 10]."""
+    """[N,1,28,28] -> conv3x3(32) -> BN -> ReLU -> pool2 -> conv3x3(64) -> BN -> ReLU -> pool2
+    -> flatten [N, 64*7*7] -> Linear -> [N, 10]."""
 
     def __init__(self) -> None:
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(1, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(1, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
         )
-        self.classifier = nn.Linear(32 * 7 * 7, 10)
+        self.classifier = nn.Linear(64 * 7 * 7, 10)
 
     def forward(self, x: nt.Tensor) -> nt.Tensor:
         x = x.reshape(-1, 1, 28, 28)
@@ -34,7 +34,7 @@ class SmallCNN(nn.Module):
 
 def main(argv: list[str] | None = None) -> float:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_common_flags(parser, epochs=3, lr=1e-3)
+    add_common_flags(parser, epochs=4, lr=2e-3)
     args = parser.parse_args(argv)
     nt.backend.use(args.backend)
     nt.manual_seed(args.seed)
