@@ -137,19 +137,23 @@ LARGE_PARAMS = [(4096, 1024)]
 
 
 def _optimizer_cases() -> list[Kernel]:
-    """The updates of every parameter of the seed MLP (4 calls), and of one 4M tensor."""
+    """The update of every parameter of the seed MLP (one multi-tensor call, as the
+    optimizers make it, with the pointer cache an optimizer keeps), and of one 4M tensor."""
+    caches: dict = {}  # per backend and case, as an optimizer keeps one per group
+
     def sgd(momentum):
         def run(b, params, grads, bufs):
-            for p, g, buf in zip(params, grads, bufs):
-                b.sgd_step(p, g, buf if momentum else None, lr=0.1, momentum=momentum, dampening=0.0,
-                           nesterov=False, weight_decay=0.0, maximize=False, first=False)
+            b.sgd_multi_step(params, grads, bufs if momentum else None, lr=0.1,
+                             momentum=momentum, dampening=0.0, nesterov=False, weight_decay=0.0,
+                             maximize=False, first=False,
+                             cache=caches.setdefault((id(b), "sgd", momentum), {}))
             return params
         return run
 
     def adam(b, params, grads, m, v):
-        for p, g, m1, v1 in zip(params, grads, m, v):
-            b.adam_step(p, g, m1, v1, None, step=10, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
-                        weight_decay=0.0, decoupled=False, maximize=False)
+        b.adam_multi_step(params, grads, m, v, None, step=10, lr=1e-3, beta1=0.9, beta2=0.999,
+                          eps=1e-8, weight_decay=0.0, decoupled=False, maximize=False,
+                          cache=caches.setdefault((id(b), "adam"), {}))
         return params
 
     def make(shapes, n_state):
@@ -163,10 +167,12 @@ def _optimizer_cases() -> list[Kernel]:
     cases = []
     for label, shapes, wl in (("seed-MLP params (101,770)", SEED_MLP_PARAMS, True),
                               ("[4096,1024]", LARGE_PARAMS, False)):
-        cases += [Kernel("sgd step", label, ("sgd_step",), make(shapes, 1), sgd(0.0), workload=wl),
-                  Kernel("sgd step momentum 0.9", label, ("sgd_step",), make(shapes, 1), sgd(0.9),
+        cases += [Kernel("sgd step", label, ("sgd_multi_step",), make(shapes, 1), sgd(0.0),
                          workload=wl),
-                  Kernel("adam step", label, ("adam_step",), make(shapes, 2), adam, workload=wl)]
+                  Kernel("sgd step momentum 0.9", label, ("sgd_multi_step",), make(shapes, 1),
+                         sgd(0.9), workload=wl),
+                  Kernel("adam step", label, ("adam_multi_step",), make(shapes, 2), adam,
+                         workload=wl)]
     return cases
 
 

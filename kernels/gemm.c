@@ -47,7 +47,10 @@
 #define NT_DIRECT_A_COLS (8 * NT_NR) /* a read in place for stripes of c up to 8 tiles wide */
 #define NT_PREFETCH_K 8 /* prefetch b this many k steps ahead (+6% at 1024^3) */
 #define NT_ALIGN 64
-#define NT_PAR_MIN_FLOPS 1000000 /* 64x128x64 (1 MFLOP): 7.0 us on 1 thread, 4.1 on 2 */
+/* 64x128x64 (1 MFLOP): 7.0 us on 1 thread, 4.1 on 2 on an idle machine, but a parallel
+ * region also waits for its second thread to be scheduled, which takes long when another
+ * process holds a core: products go parallel from ~25 us of work (12 per thread) on. */
+#define NT_PAR_MIN_FLOPS 4000000
 
 /* One product: its operands, strides and epilogue. */
 typedef struct {

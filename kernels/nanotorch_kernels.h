@@ -77,14 +77,18 @@ int nt_cross_entropy_bwd_f32(int64_t n, int64_t c, const float *dloss, int dloss
                              const float *probs, const int64_t *target, int reduction,
                              double label_smoothing, int64_t ignore_index, float *dlogits);
 
-/* optim.c: in-place parameter updates over `size` elements (PyTorch's rules). */
-int nt_sgd_step_f32(int64_t size, float *param, const float *grad, float *buf,
-                    double lr, double momentum, double dampening, int nesterov,
-                    double weight_decay, int maximize, int first, int nthreads);
-int nt_adam_step_f32(int64_t size, float *param, const float *grad, float *exp_avg,
-                     float *exp_avg_sq, float *max_exp_avg_sq, int64_t step, double lr,
-                     double beta1, double beta2, double eps, double weight_decay,
-                     int decoupled, int maximize, int nthreads);
+/* optim.c: in-place parameter updates (PyTorch's rules).  SGD and Adam are multi-tensor:
+ * one call updates `count` tensors of sizes[t] elements given arrays of pointers
+ * (params[t], grads[t], bufs[t], ...); optional pointer arrays may be NULL. */
+int nt_sgd_multi_step_f32(int64_t count, const int64_t *sizes, float *const *params,
+                          const float *const *grads, float *const *bufs, double lr,
+                          double momentum, double dampening, int nesterov,
+                          double weight_decay, int maximize, int first, int nthreads);
+int nt_adam_multi_step_f32(int64_t count, const int64_t *sizes, float *const *params,
+                           const float *const *grads, float *const *exp_avgs,
+                           float *const *exp_avg_sqs, float *const *max_exp_avg_sqs,
+                           int64_t step, double lr, double beta1, double beta2, double eps,
+                           double weight_decay, int decoupled, int maximize, int nthreads);
 int nt_rmsprop_step_f32(int64_t size, float *param, const float *grad, float *square_avg,
                         float *buf, float *grad_avg, double lr, double alpha, double eps,
                         double weight_decay, double momentum, int maximize, int nthreads);

@@ -10,88 +10,180 @@
 
 #include <math.h>
 
-#define NT_OPTIM_PAR_MIN (1 << 14) /* elements per thread before a second one pays */
+/* Elements per thread before a second one pays.  NOTE: measured on the seed MLP (101,770
+ * parameters): SGD on one thread (8 us) made the epoch slower, 0.312 -> 0.350 s, as the
+ * idle OpenMP thread then falls asleep between the backward GEMM and the next forward
+ * one and costs a wake-up there (see GOMP_SPINCOUNT in c_backend.py). */
+#define NT_OPTIM_PAR_MIN (1 << 14)
 
 static int bad_sizes(int64_t size, int nthreads, const float *param, const float *grad)
 {
     return size < 0 || nthreads < 1 || (size > 0 && (!param || !grad));
 }
 
-/* g = ±grad + wd*p; with momentum: buf = g on the first step, else
- * buf = momentum*buf + (1-dampening)*g, and g = g + momentum*buf (nesterov) or buf;
- * then p -= lr*g.  buf may be NULL when momentum == 0. */
-int nt_sgd_step_f32(int64_t size, float *restrict param, const float *restrict grad,
-                    float *restrict buf, double lr, double momentum, double dampening,
-                    int nesterov, double weight_decay, int maximize, int first, int nthreads)
+/* The multi-tensor steps take `count` tensors: sizes[count] and arrays of pointers, one
+ * per tensor (an optional state array of pointers may be NULL as a whole).  Threads split
+ * the concatenation of all tensors evenly; a tensor may be cut between two threads.
+ * Each thread updates the pieces [lo, hi) of the tensors that fall in its share
+ * [begin, end) of the concatenation (tensor t starts at `start` in it). */
+static int bad_multi(int64_t count, const int64_t *sizes, int nthreads, float *const *params,
+                     const float *const *grads, int64_t *total)
 {
-    if (bad_sizes(size, nthreads, param, grad) || (momentum != 0.0 && size > 0 && !buf))
+    if (count < 0 || nthreads < 1 || (count > 0 && (!sizes || !params || !grads)))
+        return 1;
+    *total = 0;
+    for (int64_t t = 0; t < count; ++t) {
+        if (bad_sizes(sizes[t], 1, params[t], grads[t]) || sizes[t] > INT64_MAX - *total)
+            return 1;
+        *total += sizes[t];
+    }
+    return 0;
+}
+
+/* SGD over `len` elements of one tensor.  NOTE: the loops with and without buf are
+ * written apart: in one loop testing `buf` per element, the compiler if-converts buf[i]
+ * into a masked vector load, and masked loads at NULL + i (masked off, but faulting
+ * addresses) take a microcode assist each: 16x slower, measured. */
+static void sgd_span(int64_t len, float *restrict param, const float *restrict grad,
+                     float *restrict buf, float flr, float mom, float damp, int nesterov,
+                     float wd, int decay, float sign, int first)
+{
+    if (!buf) {
+        for (int64_t i = 0; i < len; ++i) {
+            float g = sign * grad[i];
+            if (decay)
+                g += wd * param[i];
+            param[i] -= flr * g;
+        }
+        return;
+    }
+    for (int64_t i = 0; i < len; ++i) {
+        float g = sign * grad[i];
+        if (decay)
+            g += wd * param[i];
+        float b = first ? g : mom * buf[i] + damp * g;
+        buf[i] = b;
+        param[i] -= flr * (nesterov ? g + mom * b : b);
+    }
+}
+
+/* Per tensor t: g = ±grads[t] + wd*p; with momentum: buf = g on the first step, else
+ * buf = momentum*buf + (1-dampening)*g, and g = g + momentum*buf (nesterov) or buf;
+ * then p -= lr*g.  bufs may be NULL when momentum == 0 (it is then ignored). */
+int nt_sgd_multi_step_f32(int64_t count, const int64_t *sizes, float *const *params,
+                          const float *const *grads, float *const *bufs, double lr,
+                          double momentum, double dampening, int nesterov,
+                          double weight_decay, int maximize, int first, int nthreads)
+{
+    int64_t total;
+    if (bad_multi(count, sizes, nthreads, params, grads, &total)
+        || (momentum != 0.0 && count > 0 && !bufs))
         return NT_EINVAL;
+    for (int64_t t = 0; momentum != 0.0 && t < count; ++t)
+        if (sizes[t] > 0 && !bufs[t])
+            return NT_EINVAL;
     float flr = (float)lr, mom = (float)momentum, damp = (float)(1.0 - dampening);
     float wd = (float)weight_decay, sign = maximize ? -1.0f : 1.0f;
-    int nt = nt_threads_for(size, NT_OPTIM_PAR_MIN, nthreads);
+    int decay = weight_decay != 0.0;
+    int nt = nt_threads_for(total, NT_OPTIM_PAR_MIN, nthreads);
     NT_PARALLEL(nt)
     {
-        int64_t lo, hi;
-        nt_thread_range(size, &lo, &hi);
+        int64_t begin, end;
+        nt_thread_range(total, &begin, &end);
         unsigned csr = nt_ftz_enter();
-        for (int64_t i = lo; i < hi; ++i) {
-            float g = sign * grad[i];
-            if (weight_decay != 0.0)
-                g += wd * param[i];
-            if (momentum != 0.0) {
-                float b = first ? g : mom * buf[i] + damp * g;
-                buf[i] = b;
-                g = nesterov ? g + mom * b : b;
-            }
-            param[i] -= flr * g;
+        for (int64_t t = 0, start = 0; t < count && start < end; start += sizes[t++]) {
+            int64_t lo = begin > start ? begin - start : 0, hi = nt_min64(sizes[t], end - start);
+            if (lo < hi)
+                sgd_span(hi - lo, params[t] + lo, grads[t] + lo,
+                         momentum != 0.0 ? bufs[t] + lo : NULL, flr, mom, damp, nesterov, wd,
+                         decay, sign, first);
         }
         nt_ftz_leave(csr);
     }
     return NT_OK;
 }
 
-/* g = ±grad (+ wd*p for Adam; AdamW first does p *= 1 - lr*wd);
- * m = b1*m + (1-b1)*g, v = b2*v + (1-b2)*g^2, vmax = max(vmax, v) when max_exp_avg_sq
- * (amsgrad) is given and then replaces v;
- * p -= lr/(1 - b1^t) * m / (sqrt(v)/sqrt(1 - b2^t) + eps). */
-int nt_adam_step_f32(int64_t size, float *restrict param, const float *restrict grad,
-                     float *restrict exp_avg, float *restrict exp_avg_sq,
-                     float *restrict max_exp_avg_sq, int64_t step, double lr, double beta1,
-                     double beta2, double eps, double weight_decay, int decoupled,
-                     int maximize, int nthreads)
+typedef struct {
+    float b1, one_b1, b2, one_b2, wd, decay, step_size, bias2_sqrt, eps, sign;
+    int coupled, shrink;
+} adam_consts;
+
+/* Adam over `len` elements of one tensor; max_exp_avg_sq (amsgrad) may be NULL.
+ * NOTE: the amsgrad branch is outside the loop, for the reason given at sgd_span. */
+static NT_ALWAYS_INLINE void adam_loop(int64_t len, float *restrict param,
+                                       const float *restrict grad, float *restrict exp_avg,
+                                       float *restrict exp_avg_sq,
+                                       float *restrict max_exp_avg_sq, const adam_consts c,
+                                       int amsgrad)
 {
-    if (bad_sizes(size, nthreads, param, grad) || step < 1
-        || (size > 0 && (!exp_avg || !exp_avg_sq)))
+    for (int64_t i = 0; i < len; ++i) {
+        float g = c.sign * grad[i], p = param[i];
+        if (c.shrink)
+            p *= c.decay;
+        if (c.coupled)
+            g += c.wd * p;
+        float m = c.b1 * exp_avg[i] + c.one_b1 * g;
+        float v = c.b2 * exp_avg_sq[i] + c.one_b2 * (g * g);
+        exp_avg[i] = m;
+        exp_avg_sq[i] = v;
+        if (amsgrad) {
+            float vmax = max_exp_avg_sq[i];
+            v = (vmax >= v || vmax != vmax) ? vmax : v; /* np.maximum: NaN wins */
+            max_exp_avg_sq[i] = v;
+        }
+        param[i] = p - c.step_size * m / (sqrtf(v) / c.bias2_sqrt + c.eps);
+    }
+}
+
+static void adam_span(int64_t len, float *restrict param, const float *restrict grad,
+                      float *restrict exp_avg, float *restrict exp_avg_sq,
+                      float *restrict max_exp_avg_sq, const adam_consts *k)
+{
+    if (max_exp_avg_sq)
+        adam_loop(len, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, *k, 1);
+    else
+        adam_loop(len, param, grad, exp_avg, exp_avg_sq, NULL, *k, 0);
+}
+
+/* Per tensor t, all at the same step count: g = ±grad (+ wd*p for Adam; AdamW first
+ * does p *= 1 - lr*wd); m = b1*m + (1-b1)*g, v = b2*v + (1-b2)*g^2, vmax = max(vmax, v)
+ * when max_exp_avg_sqs (amsgrad) is given and then replaces v;
+ * p -= lr/(1 - b1^t) * m / (sqrt(v)/sqrt(1 - b2^t) + eps). */
+int nt_adam_multi_step_f32(int64_t count, const int64_t *sizes, float *const *params,
+                           const float *const *grads, float *const *exp_avgs,
+                           float *const *exp_avg_sqs, float *const *max_exp_avg_sqs,
+                           int64_t step, double lr, double beta1, double beta2, double eps,
+                           double weight_decay, int decoupled, int maximize, int nthreads)
+{
+    int64_t total;
+    if (bad_multi(count, sizes, nthreads, params, grads, &total) || step < 1
+        || (count > 0 && (!exp_avgs || !exp_avg_sqs)))
         return NT_EINVAL;
-    float b1 = (float)beta1, one_b1 = (float)(1.0 - beta1);
-    float b2 = (float)beta2, one_b2 = (float)(1.0 - beta2);
-    float wd = (float)weight_decay, decay = (float)(1.0 - lr * weight_decay);
-    float step_size = (float)(lr / (1.0 - pow(beta1, (double)step)));
-    float bias2_sqrt = (float)sqrt(1.0 - pow(beta2, (double)step)), feps = (float)eps;
-    float sign = maximize ? -1.0f : 1.0f;
-    int coupled = weight_decay != 0.0 && !decoupled, shrink = weight_decay != 0.0 && decoupled;
-    int nt = nt_threads_for(size, NT_OPTIM_PAR_MIN, nthreads);
+    for (int64_t t = 0; t < count; ++t)
+        if (sizes[t] > 0 && (!exp_avgs[t] || !exp_avg_sqs[t]
+                             || (max_exp_avg_sqs && !max_exp_avg_sqs[t])))
+            return NT_EINVAL;
+    adam_consts k = {
+        .b1 = (float)beta1, .one_b1 = (float)(1.0 - beta1),
+        .b2 = (float)beta2, .one_b2 = (float)(1.0 - beta2),
+        .wd = (float)weight_decay, .decay = (float)(1.0 - lr * weight_decay),
+        .step_size = (float)(lr / (1.0 - pow(beta1, (double)step))),
+        .bias2_sqrt = (float)sqrt(1.0 - pow(beta2, (double)step)), .eps = (float)eps,
+        .sign = maximize ? -1.0f : 1.0f,
+        .coupled = weight_decay != 0.0 && !decoupled, .shrink = weight_decay != 0.0 && decoupled,
+    };
+    int nt = nt_threads_for(total, NT_OPTIM_PAR_MIN, nthreads);
     NT_PARALLEL(nt)
     {
-        int64_t lo, hi;
-        nt_thread_range(size, &lo, &hi);
+        int64_t begin, end;
+        nt_thread_range(total, &begin, &end);
         unsigned csr = nt_ftz_enter();
-        for (int64_t i = lo; i < hi; ++i) {
-            float g = sign * grad[i], p = param[i];
-            if (shrink)
-                p *= decay;
-            if (coupled)
-                g += wd * p;
-            float m = b1 * exp_avg[i] + one_b1 * g;
-            float v = b2 * exp_avg_sq[i] + one_b2 * (g * g);
-            exp_avg[i] = m;
-            exp_avg_sq[i] = v;
-            if (max_exp_avg_sq) {
-                float vmax = max_exp_avg_sq[i];
-                v = (vmax >= v || vmax != vmax) ? vmax : v; /* np.maximum: NaN wins */
-                max_exp_avg_sq[i] = v;
-            }
-            param[i] = p - step_size * m / (sqrtf(v) / bias2_sqrt + feps);
+        for (int64_t t = 0, start = 0; t < count && start < end; start += sizes[t++]) {
+            int64_t lo = begin > start ? begin - start : 0, hi = nt_min64(sizes[t], end - start);
+            if (lo < hi)
+                adam_span(hi - lo, params[t] + lo, grads[t] + lo, exp_avgs[t] + lo,
+                          exp_avg_sqs[t] + lo, max_exp_avg_sqs ? max_exp_avg_sqs[t] + lo : NULL,
+                          &k);
         }
         nt_ftz_leave(csr);
     }

@@ -64,6 +64,7 @@ def c_for_every_linear(monkeypatch):
 def recorder(monkeypatch) -> Recorder:
     rec = Recorder(C.lib)
     monkeypatch.setattr(C, "lib", rec)
+    monkeypatch.setattr(c_backend, "_lib", rec)  # what the hottest methods call
     return rec
 
 
@@ -262,6 +263,7 @@ def test_failed_status_raises_naming_the_kernel(monkeypatch):
             return lambda *args: 2
 
     monkeypatch.setattr(C, "lib", Failing())
+    monkeypatch.setattr(c_backend, "_lib", Failing())
     with pytest.raises(RuntimeError, match="nt_relu_fwd_f32.*out of memory"):
         C.relu_forward(np.zeros(3, np.float32))
 
@@ -682,21 +684,44 @@ def test_cross_entropy_int32_targets_are_converted():
 
 
 # -------------------------------------------------------------------------- optimizers
+OPTIM_SIZES = [200_003, 0, 1, 17, (3, 5)]  # one big enough for two threads, odd, empty
+
+
+def sgd_multi(b, params, grads, bufs, cache=None, first=False, **options):
+    options = {"lr": 0.05, "momentum": 0.0, "dampening": 0.0, "nesterov": False,
+               "weight_decay": 0.0, "maximize": False, **options}
+    b.sgd_multi_step(params, grads, bufs, first=first, cache=cache, **options)
+
+
+def adam_multi(b, params, grads, m, v, vmax=None, step=1, cache=None, **options):
+    options = {"lr": 1e-2, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.0,
+               "decoupled": False, "maximize": False, **options}
+    b.adam_multi_step(params, grads, m, v, vmax, step=step, cache=cache, **options)
+
+
+def shaped(rng, scale=1.0):
+    return [rand(rng, *(s if isinstance(s, tuple) else (s,)), scale=scale) for s in OPTIM_SIZES]
+
+
 @pytest.mark.parametrize("momentum, dampening, nesterov", [(0.0, 0.0, False), (0.9, 0.0, False),
                                                            (0.9, 0.3, False), (0.9, 0.0, True)])
 @pytest.mark.parametrize("weight_decay, maximize", [(0.0, False), (0.01, True)])
-def test_sgd_matches_numpy(momentum, dampening, nesterov, weight_decay, maximize, nthreads):
+def test_sgd_multi_step_matches_numpy(momentum, dampening, nesterov, weight_decay, maximize,
+                                      nthreads, recorder):
     rng = np.random.default_rng(0)
-    size = 200_003  # odd, and large enough for two threads
-    grads = [rand(rng, size) for _ in range(4)]
+    grads = [shaped(rng) for _ in range(4)]
+    start = shaped(rng)
     results = []
     for b in (C, NP):
-        param, buf = np.linspace(-1, 1, size, dtype=np.float32), np.zeros(size, np.float32)
+        params = [p.copy() for p in start]
+        bufs = [np.zeros_like(p) for p in params] if momentum else None
+        cache = {}
         for t, g in enumerate(grads):
-            b.sgd_step(param, g, buf, lr=0.05, momentum=momentum, dampening=dampening,
-                       nesterov=nesterov, weight_decay=weight_decay, maximize=maximize,
-                       first=t == 0)
-        results.append((param, buf))
+            sgd_multi(b, params, g, bufs, cache, first=t == 0, momentum=momentum,
+                      dampening=dampening, nesterov=nesterov, weight_decay=weight_decay,
+                      maximize=maximize)
+        results.append(params + (bufs or []))
+    assert recorder.calls == ["nt_sgd_multi_step_f32"] * len(grads)  # one call per step
     for got, want in zip(*results):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
 
@@ -704,22 +729,102 @@ def test_sgd_matches_numpy(momentum, dampening, nesterov, weight_decay, maximize
 @pytest.mark.parametrize("decoupled", [False, True])
 @pytest.mark.parametrize("amsgrad", [False, True])
 @pytest.mark.parametrize("weight_decay, maximize", [(0.0, False), (0.1, True)])
-def test_adam_matches_numpy(decoupled, amsgrad, weight_decay, maximize, nthreads):
+def test_adam_multi_step_matches_numpy(decoupled, amsgrad, weight_decay, maximize, nthreads,
+                                       recorder):
     rng = np.random.default_rng(1)
-    size = 150_001
-    grads = [rand(rng, size) * (t + 1) for t in range(4)]
+    grads = [shaped(rng, scale=t + 1) for t in range(4)]
+    start = shaped(rng)
     results = []
     for b in (C, NP):
-        state = [np.linspace(-1, 1, size, dtype=np.float32)] + [np.zeros(size, np.float32)
-                                                               for _ in range(3)]
-        param, exp_avg, exp_avg_sq, vmax = state
+        params = [p.copy() for p in start]
+        m, v, vmax = ([np.zeros_like(p) for p in params] for _ in range(3))
+        cache = {}
         for t, g in enumerate(grads):
-            b.adam_step(param, g, exp_avg, exp_avg_sq, vmax if amsgrad else None, step=t + 1,
-                        lr=1e-2, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=weight_decay,
-                        decoupled=decoupled, maximize=maximize)
-        results.append(state)
-    for got, want in zip(*results):
-        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
+            adam_multi(b, params, g, m, v, vmax if amsgrad else None, step=t + 1, cache=cache,
+                       weight_decay=weight_decay, decoupled=decoupled, maximize=maximize)
+        results.append(params + m + v + (vmax if amsgrad else []))
+    assert recorder.calls == ["nt_adam_multi_step_f32"] * len(grads)
+    for got, want in zip(*results):  # NOTE: atol: params of size ~1 moved by steps of ~1e-2
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_multi_step_reuses_its_pointers_and_rebuilds_for_new_arrays():
+    rng = np.random.default_rng(3)
+    params, grads = [rand(rng, 5), rand(rng, 3, 2)], [rand(rng, 5), rand(rng, 3, 2)]
+    bufs, cache = [np.zeros(5, np.float32), np.zeros((3, 2), np.float32)], {}
+    sgd_multi(C, params, grads, bufs, cache, momentum=0.9, first=True)
+    (table,) = cache.values()
+    sgd_multi(C, params, [g.copy() for g in grads], bufs, cache, momentum=0.9)
+    assert list(cache.values()) == [table]  # new gradients, same table
+    params[1] = params[1].copy()  # a parameter replaced: another table, for the new array
+    want = params[1] - 0.05 * (0.9 * bufs[1] + grads[1])
+    sgd_multi(C, params, grads, bufs, cache, momentum=0.9)
+    assert len(cache) == 2 and cache[tuple(map(id, params + bufs))] is not table
+    np.testing.assert_allclose(params[1], want, rtol=1e-6)
+
+
+def test_multi_step_refuses_arrays_changed_in_place(recorder):
+    """A cached array whose dtype, shape or flags changed in place goes to NumPy."""
+    rng = np.random.default_rng(4)
+    params, grads, cache = [rand(rng, 8)], [rand(rng, 8)], {}
+    sgd_multi(C, params, grads, None, cache)
+    assert recorder.calls == ["nt_sgd_multi_step_f32"]
+    params[0].shape = (2, 4)  # same array, another shape: refused (the grad no longer fits)
+    with pytest.raises(ValueError):
+        sgd_multi(C, params, grads, None, cache)
+    params[0].shape = (8,)
+    params[0].flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        sgd_multi(C, params, grads, None, cache)
+    params[0].flags.writeable = True
+    params[0].dtype = np.int32  # reinterpreted in place: NumPy refuses to update ints
+    with pytest.raises(TypeError):
+        sgd_multi(C, params, grads, None, cache)
+    assert recorder.calls == ["nt_sgd_multi_step_f32"]
+
+
+def test_optimizer_in_place_arrays_must_be_contiguous_and_disjoint(recorder):
+    """A strided parameter, aliased states or overlapping parameters fall through to NumPy,
+    never to C."""
+    rng = np.random.default_rng(0)
+    base = rand(rng, 20)
+    param, grad = base[::2], rand(rng, 10)
+    want = param.copy()
+    sgd_multi(C, [param], [grad], None, first=True)
+    sgd_multi(NP, [want], [grad], None, first=True)
+    np.testing.assert_array_equal(param, want)
+    p, state = rand(rng, 10), np.zeros(10, np.float32)
+    with np.errstate(invalid="ignore"):  # NumPy on aliased moments: nonsense, but no crash
+        adam_multi(C, [p], [rand(rng, 10)], [state], [state])
+    whole = rand(rng, 12)
+    sgd_multi(C, [whole[:8], whole[4:]], [rand(rng, 8), rand(rng, 8)], None)  # overlapping
+    sgd_multi(C, [rand(rng, 4)], [rand(rng, 4).astype(np.float64)], None)  # float64 grad
+    with pytest.raises(ValueError):  # a buffer of another shape: NumPy's broadcasting error
+        sgd_multi(C, [rand(rng, 4)], [rand(rng, 4)], [np.zeros(5, np.float32)], momentum=0.9)
+    assert recorder.calls == []
+
+
+def test_grad_aliasing_an_updated_array_is_copied():
+    """A gradient that is (a view of) an array the step writes acts with its values at the
+    call: C copies it first (the NumPy loop would see the earlier tensors' updates)."""
+    rng = np.random.default_rng(0)
+    start = [rand(rng, 11), rand(rng, 6)], [rand(rng, 11), rand(rng, 6)]  # params, bufs
+    params, bufs = ([a.copy() for a in arrays] for arrays in start)
+    sgd_multi(C, params, [params[0], bufs[0][3:9]], bufs, momentum=0.5)
+    want_p, want_b = ([a.copy() for a in arrays] for arrays in start)
+    sgd_multi(NP, want_p, [want_p[0].copy(), want_b[0][3:9].copy()], want_b, momentum=0.5)
+    for got, want in zip(params + bufs, want_p + want_b):
+        np.testing.assert_allclose(got, want, rtol=1e-6)
+
+
+def test_adam_flushes_decayed_moments_to_zero():
+    """A gradient that stays 0 decays exp_avg geometrically; in C it reaches exact 0 at the
+    bottom of the normal range instead of lingering among subnormals."""
+    p, g = np.ones(1, np.float32), np.zeros(1, np.float32)
+    m, v = np.full(1, 2e-38, np.float32), np.zeros(1, np.float32)
+    adam_multi(C, [p], [g], [m], [v], lr=1e-3, beta1=0.5)
+    assert m[0] == 0.0  # 1e-38 is subnormal
+    assert np.float32(2e-38) * np.float32(0.5) > 0  # NumPy unaffected after the call
 
 
 @pytest.mark.parametrize("centered", [False, True])
@@ -743,46 +848,6 @@ def test_rmsprop_matches_numpy(centered, momentum, weight_decay, maximize):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-6)
 
 
-def test_optimizer_in_place_arrays_must_be_contiguous_and_disjoint(recorder):
-    """A strided parameter or aliased state falls through to NumPy, never to C."""
-    rng = np.random.default_rng(0)
-    base = rand(rng, 20)
-    param, grad = base[::2], rand(rng, 10)
-    want = param.copy()
-    C.sgd_step(param, grad, None, lr=0.1, momentum=0.0, dampening=0.0, nesterov=False,
-               weight_decay=0.0, maximize=False, first=True)
-    NP.sgd_step(want, grad, None, lr=0.1, momentum=0.0, dampening=0.0, nesterov=False,
-                weight_decay=0.0, maximize=False, first=True)
-    np.testing.assert_array_equal(param, want)
-    p, state = rand(rng, 10), np.zeros(10, np.float32)
-    with np.errstate(invalid="ignore"):  # NumPy on aliased moments: nonsense, but no crash
-        C.adam_step(p, rand(rng, 10), state, state, None, step=1, lr=1e-3, beta1=0.9,
-                    beta2=0.999, eps=1e-8, weight_decay=0.0, decoupled=False, maximize=False)
-    assert recorder.calls == []
-
-
-def test_grad_aliasing_param_is_copied():
-    rng = np.random.default_rng(0)
-    p_c = rand(rng, 11)
-    p_np = p_c.copy()
-    C.sgd_step(p_c, p_c, None, lr=0.5, momentum=0.0, dampening=0.0, nesterov=False,
-               weight_decay=0.0, maximize=False, first=True)
-    NP.sgd_step(p_np, p_np.copy(), None, lr=0.5, momentum=0.0, dampening=0.0, nesterov=False,
-                weight_decay=0.0, maximize=False, first=True)
-    np.testing.assert_allclose(p_c, p_np, rtol=1e-6)
-
-
-def test_adam_flushes_decayed_moments_to_zero():
-    """A gradient that stays 0 decays exp_avg geometrically; in C it reaches exact 0 at the
-    bottom of the normal range instead of lingering among subnormals."""
-    p, g = np.ones(1, np.float32), np.zeros(1, np.float32)
-    m, v = np.full(1, 2e-38, np.float32), np.zeros(1, np.float32)
-    C.adam_step(p, g, m, v, None, step=1, lr=1e-3, beta1=0.5, beta2=0.999, eps=1e-8,
-                weight_decay=0.0, decoupled=False, maximize=False)
-    assert m[0] == 0.0  # 1e-38 is subnormal
-    assert np.float32(2e-38) * np.float32(0.5) > 0  # NumPy unaffected after the call
-
-
 # ------------------------------------------------------------- a whole model, 40 steps
 def mlp_losses(b, optimizer: str, steps: int = 20) -> list[float]:
     """A 784-128-10 MLP built from the backend's kernels: forward, backward and update."""
@@ -793,7 +858,7 @@ def mlp_losses(b, optimizer: str, steps: int = 20) -> list[float]:
     state = [[np.zeros_like(p) for _ in range(2)] for p in params]
     xs = [rand(rng, 64, 784) for _ in range(steps)]
     data = [(x, np.argmax(x[:, :10], axis=1)) for x in xs]  # a learnable rule
-    losses = []
+    losses, cache = [], {}
     for t, (x, y) in enumerate(data):
         h = b.relu_forward(b.linear_forward(x, w1, b1))
         loss, probs = b.cross_entropy_forward(b.linear_forward(h, w2, b2), y, "mean", 0.0, -100)
@@ -801,14 +866,13 @@ def mlp_losses(b, optimizer: str, steps: int = 20) -> list[float]:
         dlogits = b.cross_entropy_backward(np.float32(1.0), probs, y, "mean", 0.0, -100)
         dh, dw2, db2 = b.linear_backward(dlogits, h, w2, True, True, True)
         _, dw1, db1 = b.linear_backward(b.relu_backward(dh, h), x, w1, False, True, True)
-        for p, g, s in zip(params, (dw1, db1, dw2, db2), state):
-            if optimizer == "sgd":
-                b.sgd_step(p, g, s[0], lr=0.05, momentum=0.9, dampening=0.0, nesterov=False,
-                           weight_decay=1e-4, maximize=False, first=t == 0)
-            else:
-                b.adam_step(p, g, s[0], s[1], None, step=t + 1, lr=1e-3, beta1=0.9,
-                            beta2=0.999, eps=1e-8, weight_decay=0.0, decoupled=False,
-                            maximize=False)
+        grads = [dw1, db1, dw2, db2]
+        if optimizer == "sgd":
+            sgd_multi(b, params, grads, [s[0] for s in state], cache, first=t == 0,
+                      momentum=0.9, weight_decay=1e-4)
+        else:
+            adam_multi(b, params, grads, [s[0] for s in state], [s[1] for s in state],
+                       step=t + 1, cache=cache, lr=1e-3)
     return losses
 
 

@@ -137,7 +137,15 @@ class SpyBackend(NumpyBackend):
     """The NumPy kernels, counting the optimizer-kernel calls."""
 
     def __init__(self):
-        self.calls = []
+        self.calls, self.multi = [], []
+
+    def sgd_multi_step(self, params, grads, bufs, **kw):
+        self.multi.append(("sgd", kw["first"], len(params), kw["cache"] is not None))
+        super().sgd_multi_step(params, grads, bufs, **kw)
+
+    def adam_multi_step(self, params, grads, *args, **kw):
+        self.multi.append(("adam", kw["step"], len(params), kw["cache"] is not None))
+        super().adam_multi_step(params, grads, *args, **kw)
 
     def sgd_step(self, param, grad, buf, **kw):
         self.calls.append(("sgd", kw["first"]))
@@ -173,6 +181,58 @@ def test_update_goes_through_the_backend_in_place(spy, cls):
         assert spy.calls == [("sgd", True), ("sgd", False)]  # the buffer is seeded once
     if cls is Adam:
         assert spy.calls == [("adam", 1), ("adam", 2)]
+
+
+def test_one_multi_tensor_call_per_group_and_step(spy):
+    ps = [nt.tensor(np.ones(n, np.float32), requires_grad=True) for n in (3, 4, 5)]
+    for cls in (SGD, Adam):
+        spy.multi.clear()
+        opt = cls([{"params": ps[:2]}, {"params": ps[2:]}], lr=0.1)
+        for p in ps:
+            p.grad = nt.ones(*p.shape)
+        opt.step()
+        opt.step()
+        name, key = ("sgd", False) if cls is SGD else ("adam", None)
+        keys = [key] * 4 if cls is SGD else [1, 1, 2, 2]
+        assert spy.multi == [(name, k, n, True) for k, n in zip(keys, [2, 1, 2, 1])]
+
+
+def test_split_calls_when_first_steps_or_step_counts_differ(spy):
+    """A parameter that gets its first gradient late: its momentum buffer starts as g and
+    its Adam step count lags, so its group is updated in two calls on those steps."""
+    a, b = (nt.tensor(np.ones(2, np.float32), requires_grad=True) for _ in range(2))
+    for cls, kw in ((SGD, {"momentum": 0.9}), (Adam, {})):
+        spy.multi.clear()
+        opt = cls([a, b], lr=0.1, **kw)
+        a.grad, b.grad = nt.ones(2), None
+        opt.step()
+        a.grad, b.grad = nt.ones(2), nt.ones(2)
+        opt.step()
+        first, late = (True, False) if cls is SGD else (1, 2)
+        name = cls.__name__.lower()
+        assert spy.multi == [(name, first, 1, True), (name, late, 1, True),
+                             (name, first, 1, True)]
+
+
+def test_multi_tensor_step_matches_per_parameter_steps(backend, torch):
+    """Several parameters of mixed shapes in one group, updated as PyTorch does."""
+    rng = np.random.default_rng(5)
+    shapes = [(7, 3), (3,), (1,), (4, 2, 2)]
+    for name, kw in (("SGD", {"lr": 0.1, "momentum": 0.9, "nesterov": True}),
+                     ("Adam", {"lr": 1e-2, "amsgrad": True}),
+                     ("AdamW", {"lr": 1e-2, "weight_decay": 0.1})):
+        init = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+        ours = [nt.tensor(v.copy(), requires_grad=True) for v in init]
+        theirs = [torch.tensor(v.copy(), requires_grad=True) for v in init]
+        opt, topt = getattr(nt.optim, name)(ours, **kw), getattr(torch.optim, name)(theirs, **kw)
+        for _ in range(3):
+            grads = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+            for p, tp, g in zip(ours, theirs, grads):
+                p.grad, tp.grad = nt.tensor(g), torch.tensor(g)
+            opt.step()
+            topt.step()
+        for p, tp in zip(ours, theirs):
+            np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_state_buffers_are_allocated_once(backend):

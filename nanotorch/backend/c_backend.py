@@ -14,15 +14,35 @@ is memory-bound already (19 us for a 64-image float32 MNIST batch). ``conv2d`` k
 
 from __future__ import annotations
 
+import bisect
+import math
+import os
+
 import numpy as np
 
-import nanotorch._kernels as _kernels  # ModuleNotFoundError when not built
 from nanotorch.backend.numpy_backend import NumpyBackend, check_pool_indices, pool_output_size
 from nanotorch.threads import get_num_threads
 
+# NOTE: OpenMP (libgomp) threads spin for a while after a parallel region, then sleep,
+# unless the user set OMP_WAIT_POLICY or GOMP_SPINCOUNT. libgomp's default spin (300,000
+# rounds) is a disaster when another process holds one of the cores: the spinning thread
+# takes the core's time from the thread the next region waits for, and the seed MLP epoch
+# took 18.6 s instead of 0.33. Sleeping at once (OMP_WAIT_POLICY=PASSIVE) fixed that
+# (0.42 s) but doubled the idle-machine epoch (0.63 s: every wake-up of a sleeping thread
+# costs ~100 us on this VM). 10,000 rounds keep the idle-machine time (0.34 s) and bound the
+# loaded one (0.96 s). libgomp reads this when it loads, with the kernels, below.
+if "OMP_WAIT_POLICY" not in os.environ:
+    os.environ.setdefault("GOMP_SPINCOUNT", "10000")
+
+import nanotorch._kernels as _kernels  # noqa: E402  (ModuleNotFoundError when not built)
+
+_lib = _kernels.lib
+_fb = _kernels.ffi.from_buffer  # NOTE: module globals: the hot methods call these directly
+_NULL = _kernels.ffi.NULL
 _F32 = np.dtype(np.float32)
 _I64 = np.dtype(np.int64)
 _INTS = (int, np.integer)
+_MIN, _MAX = np.minimum.reduce, np.maximum.reduce
 _REALS = (float, int, np.floating, np.integer)
 _STATUS = {_kernels.lib.NT_EINVAL: "invalid argument", _kernels.lib.NT_ENOMEM: "out of memory"}
 SMALL_LINEAR_MACS = 300_000  # Linear products smaller than this run on NumPy (see _linear_args)
@@ -42,6 +62,14 @@ def _f32(*arrays) -> bool:
 def _vector(a, n: int) -> bool:
     """``a`` is ``None`` or has shape ``[n]``."""
     return a is None or a.shape == (n,)
+
+
+def _vectors(n: int, *arrays) -> bool:
+    """Every array given (``None`` skipped) has shape ``[n]``."""
+    for a in arrays:
+        if a is not None and a.shape != (n,):
+            return False
+    return True
 
 
 def _overlap(a: np.ndarray, b: np.ndarray) -> bool:
@@ -66,9 +94,24 @@ def _inplace(*arrays) -> bool:
 
 def _contiguous(a: np.ndarray | None) -> np.ndarray | None:
     """A C-contiguous, aligned array with ``a``'s values (``a`` itself when it is one)."""
-    if a is None or (a.flags.c_contiguous and a.flags.aligned):
+    if a is None:
+        return a
+    flags = a.flags
+    if flags.c_contiguous and flags.aligned:
         return a
     return np.array(a, order="C")
+
+
+def _p(a: np.ndarray | None):
+    """``float *`` to ``a``'s data (``NULL`` for ``None``); ``a`` is float32, C-contiguous."""
+    return _NULL if a is None else _fb("float[]", a)
+
+
+def _check(status: int, kernel: str) -> None:
+    """A non-zero status of ``kernel`` as a RuntimeError."""
+    if status:
+        raise RuntimeError(f"C kernel {kernel} failed: {_STATUS.get(status, status)} "
+                           f"(status {status})")
 
 
 def _real(*values) -> bool:
@@ -77,6 +120,100 @@ def _real(*values) -> bool:
         if not isinstance(v, _REALS) or isinstance(v, bool):
             return False
     return True
+
+
+class _TensorTable:
+    """The C pointers of the arrays a multi-tensor optimizer step updates in place.
+
+    ``columns`` are ``(params, state, ...)``: lists with one array per parameter, each
+    state array shaped like its parameter (a whole state column may be ``None``). Built
+    once the arrays pass every check (float32, the param's shape, C-contiguous, aligned,
+    writeable, no two sharing memory); it holds the arrays through cffi's ``from_buffer``
+    objects, so a pointer never outlives its array, and an array replaced by another
+    (another ``id``) gives another cache key, hence a new table. ``unchanged()`` repeats
+    the cheap checks an array can fail in place (``a.shape = ...``, ``a.dtype = ...``,
+    ``a.flags.writeable = False``) before each use; ``grads()`` checks the gradients,
+    new arrays at every step.
+    """
+
+    __slots__ = ("arrays", "shapes", "sizes", "pointers", "starts", "ends", "ids", "_keep",
+                 "ffi")
+
+    @classmethod
+    def build(cls, ffi, columns: tuple) -> _TensorTable | None:
+        params = columns[0]
+        shapes = [p.shape if isinstance(p, np.ndarray) else None for p in params]
+        arrays, bounds = [], []
+        for column in columns:
+            if column is None:
+                continue
+            if len(column) != len(params):
+                return None
+            for a, shape in zip(column, shapes):
+                if not (isinstance(a, np.ndarray) and _writable_f32(a, shape)):
+                    return None
+                arrays.append(a)
+                if a.size:
+                    start = a.__array_interface__["data"][0]
+                    bounds.append((start, start + a.nbytes))
+        bounds.sort()
+        for (_, end), (start, _) in zip(bounds, bounds[1:]):
+            if start < end:  # two of the arrays share memory
+                return None
+        table = cls()
+        table.ffi, table.arrays, table.shapes = ffi, arrays, shapes
+        table.ids = {id(a) for a in arrays}
+        table.starts, table.ends = [b[0] for b in bounds], [b[1] for b in bounds]
+        table.sizes = ffi.new("int64_t[]", [p.size for p in params])
+        keep = [ffi.from_buffer("float[]", a, require_writable=True) for a in arrays]
+        table.pointers, n, at = [], len(params), 0
+        for column in columns:  # one float *[] per column (None for a missing state)
+            table.pointers.append(None if column is None else ffi.new("float *[]", keep[at:at + n]))
+            at += 0 if column is None else n
+        table._keep = keep
+        return table
+
+    def unchanged(self) -> bool:
+        """Every array still is float32, shaped as its parameter, contiguous, writeable."""
+        shapes, n = self.shapes, len(self.shapes)
+        for i, a in enumerate(self.arrays):
+            if not _writable_f32(a, shapes[i % n]):
+                return False
+        return True
+
+    def _overlaps(self, g: np.ndarray) -> bool:
+        """Whether ``g``'s memory meets one of the table's arrays (they are disjoint and
+        sorted by address, so one bisection finds the candidates)."""
+        if not g.size:
+            return False
+        lo, hi = np.lib.array_utils.byte_bounds(g)
+        i = bisect.bisect_right(self.starts, lo) - 1
+        return (i >= 0 and self.ends[i] > lo) or (i + 1 < len(self.starts)
+                                                 and self.starts[i + 1] < hi)
+
+    def grads(self, grads: list) -> tuple | None:
+        """``(float *[], held)``: pointers to ``grads`` and the cffi objects that hold them
+        (keep it until the C call returns), or ``None`` when one is not float32 of its
+        param's shape. A gradient that is not C-contiguous and aligned, or that may share
+        memory with an array the step writes, is copied first."""
+        held = []
+        for g, shape in zip(grads, self.shapes, strict=True):
+            if not (isinstance(g, np.ndarray) and g.dtype == _F32 and g.shape == shape):
+                return None
+            flags = g.flags
+            if not (flags.c_contiguous and flags.aligned) or id(g) in self.ids or (
+                    g.base is not None and self._overlaps(g)):
+                g = g.copy()
+            held.append(self.ffi.from_buffer("float[]", g))
+        return self.ffi.new("float *[]", held), held
+
+
+def _writable_f32(a: np.ndarray, shape: tuple) -> bool:
+    """``a`` is float32 of ``shape``, C-contiguous, aligned and writeable."""
+    if a.dtype != _F32 or a.shape != shape:
+        return False
+    flags = a.flags
+    return flags.c_contiguous and flags.aligned and flags.writeable
 
 
 class CBackend(NumpyBackend):
@@ -93,11 +230,9 @@ class CBackend(NumpyBackend):
         return self.ffi.NULL if a is None else self.ffi.from_buffer(ctype, a)
 
     def _run(self, kernel: str, *args) -> None:
-        """Call ``lib.<kernel>(*args)``; a non-zero status becomes a RuntimeError."""
-        status = getattr(self.lib, kernel)(*args)
-        if status != 0:
-            raise RuntimeError(f"C kernel {kernel} failed: {_STATUS.get(status, status)} "
-                               f"(status {status})")
+        """Call ``lib.<kernel>(*args)``; a non-zero status becomes a RuntimeError. (The
+        hottest methods call ``_lib`` and ``_check`` directly: one lookup less.)"""
+        _check(getattr(self.lib, kernel)(*args), kernel)
 
     def build_info(self) -> dict:
         """The compiled module: its file, compiler flags, SIMD width, OpenMP and threads."""
@@ -107,19 +242,22 @@ class CBackend(NumpyBackend):
         return {"library": _kernels.__file__, "cflags": flags,
                 "target": "native" if "-march=native" in flags.split() else "portable",
                 "simd": fields.get("simd", "unknown"), "openmp": fields.get("openmp") == "1",
-                "num_threads": get_num_threads()}
+                "num_threads": get_num_threads(),
+                "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", ""),
+                "gomp_spincount": os.environ.get("GOMP_SPINCOUNT", "")}
 
     # ----------------------------------------------------------------- linear
-    def _linear_args(self, x, w, b, dy=None) -> bool:
+    @staticmethod
+    def _linear_args(x, w, b, dy=None) -> bool:
         """True when C should take these; raises on a shape mismatch of 2-D float32 arrays."""
         if not (_f32(x, w, b, dy) and x.ndim == 2 and w.ndim == 2 and (b is None or b.ndim == 1)
                 and (dy is None or dy.ndim == 2)):
             return False
-        (n, k), m = x.shape, w.shape[0]
-        if w.shape[1] != k:
+        (n, k), (m, wk) = x.shape, w.shape
+        if wk != k:
             raise ValueError(f"linear: x is {list(x.shape)} but w is {list(w.shape)}: "
                              "x[N, K] needs w[M, K]")
-        if not _vector(b, m):
+        if b is not None and b.shape[0] != m:
             raise ValueError(f"linear: b has shape {list(b.shape)}, expected [{m}]")
         if dy is not None and dy.shape != (n, m):
             raise ValueError(f"linear_backward: dy is {list(dy.shape)}, expected [{n}, {m}] "
@@ -131,14 +269,12 @@ class CBackend(NumpyBackend):
     def linear_forward(self, x: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> np.ndarray:
         if not self._linear_args(x, w, b):
             return super().linear_forward(x, w, b)
-        return self._linear(x, w, b)
-
-    def _linear(self, x, w, b) -> np.ndarray:
         (n, k), m = x.shape, w.shape[0]
         x, w, b = _contiguous(x), _contiguous(w), _contiguous(b)
         y = np.empty((n, m), dtype=_F32)
-        self._run("nt_linear_fwd_f32", n, k, m, self._ptr(x), self._ptr(w), self._ptr(b),
-                  self._ptr(y), 0, get_num_threads())  # 0: no fused ReLU
+        _check(_lib.nt_linear_fwd_f32(n, k, m, _fb("float[]", x), _fb("float[]", w), _p(b),
+                                      _fb("float[]", y), 0, get_num_threads()),  # 0: no ReLU
+               "nt_linear_fwd_f32")
         return y
 
     def linear_backward(self, dy: np.ndarray, x: np.ndarray, w: np.ndarray,
@@ -150,17 +286,19 @@ class CBackend(NumpyBackend):
         dx = np.empty((n, k), dtype=_F32) if need_dx else None
         dw = np.empty((m, k), dtype=_F32) if need_dw else None
         db = np.empty(m, dtype=_F32) if need_db else None
-        self._run("nt_linear_bwd_f32", n, k, m, self._ptr(dy), self._ptr(x), self._ptr(w),
-                  self._ptr(dx), self._ptr(dw), self._ptr(db), get_num_threads())
+        _check(_lib.nt_linear_bwd_f32(n, k, m, _fb("float[]", dy), _fb("float[]", x),
+                                      _fb("float[]", w), _p(dx), _p(dw), _p(db),
+                                      get_num_threads()), "nt_linear_bwd_f32")
         return dx, dw, db
 
     # ------------------------------------------------------------------- relu
     def relu_forward(self, x: np.ndarray) -> np.ndarray:
-        if not _f32(x):
+        if not (isinstance(x, np.ndarray) and x.dtype == _F32):
             return super().relu_forward(x)
         x = _contiguous(x)
         y = np.empty(x.shape, dtype=_F32)
-        self._run("nt_relu_fwd_f32", x.size, self._ptr(x), self._ptr(y), get_num_threads())
+        _check(_lib.nt_relu_fwd_f32(x.size, _fb("float[]", x), _fb("float[]", y),
+                                    get_num_threads()), "nt_relu_fwd_f32")
         return y
 
     def relu_backward(self, dy: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -168,35 +306,36 @@ class CBackend(NumpyBackend):
             return super().relu_backward(dy, y)
         dy, y = _contiguous(dy), _contiguous(y)
         dx = np.empty(y.shape, dtype=_F32)
-        self._run("nt_relu_bwd_f32", y.size, self._ptr(dy), self._ptr(y), self._ptr(dx),
-                  get_num_threads())
+        _check(_lib.nt_relu_bwd_f32(y.size, _fb("float[]", dy), _fb("float[]", y),
+                                    _fb("float[]", dx), get_num_threads()), "nt_relu_bwd_f32")
         return dx
 
     # -------------------------------------------------------------- batchnorm
     @staticmethod
     def _bn_dims(x: np.ndarray) -> tuple[int, int, int]:
         """``x[N, C, *]`` as ``(N, C, prod(*))``."""
-        return x.shape[0], x.shape[1], int(np.prod(x.shape[2:], dtype=np.int64))
+        return x.shape[0], x.shape[1], math.prod(x.shape[2:])
 
     def batch_norm_forward(self, x: np.ndarray, gamma: np.ndarray | None, beta: np.ndarray | None,
                            running_mean: np.ndarray | None, running_var: np.ndarray | None,
                            training: bool, momentum: float, eps: float):
-        stats = (running_mean, running_var)
         c = x.shape[1] if isinstance(x, np.ndarray) and x.ndim >= 2 else -1
-        if not (c >= 0 and _f32(x, gamma, beta, *stats) and _real(momentum, eps)
-                and all(_vector(a, c) for a in (gamma, beta, *stats))
+        if not (c >= 0 and _f32(x, gamma, beta, running_mean, running_var)
+                and _real(momentum, eps) and _vectors(c, gamma, beta, running_mean, running_var)
                 and (running_mean is None) == (running_var is None)
-                and (training or running_mean is not None) and _inplace(*stats)):
+                and (training or running_mean is not None)
+                and (running_mean is None or _inplace(running_mean, running_var))):
             return super().batch_norm_forward(x, gamma, beta, running_mean, running_var,
                                               training, momentum, eps)
         n, c, hw = self._bn_dims(x)
         x, gamma, beta = _contiguous(x), _contiguous(gamma), _contiguous(beta)
         y = np.empty(x.shape, dtype=_F32)
         mean, invstd = np.empty(c, dtype=_F32), np.empty(c, dtype=_F32)
-        self._run("nt_batchnorm_fwd_f32", n, c, hw, self._ptr(x), self._ptr(gamma),
-                  self._ptr(beta), self._ptr(running_mean), self._ptr(running_var),
-                  int(bool(training)), float(momentum), float(eps), self._ptr(y),
-                  self._ptr(mean), self._ptr(invstd), get_num_threads())
+        _check(_lib.nt_batchnorm_fwd_f32(n, c, hw, _fb("float[]", x), _p(gamma), _p(beta),
+                                         _p(running_mean), _p(running_var), int(bool(training)),
+                                         float(momentum), float(eps), _fb("float[]", y),
+                                         _fb("float[]", mean), _fb("float[]", invstd),
+                                         get_num_threads()), "nt_batchnorm_fwd_f32")
         return y, mean, invstd
 
     def batch_norm_backward(self, dy: np.ndarray, x: np.ndarray, gamma: np.ndarray | None,
@@ -204,7 +343,7 @@ class CBackend(NumpyBackend):
                             need_dx: bool, need_dgamma: bool, need_dbeta: bool):
         c = x.shape[1] if isinstance(x, np.ndarray) and x.ndim >= 2 else -1
         if not (c >= 0 and _f32(dy, x, gamma, mean, invstd) and dy.shape == x.shape
-                and all(_vector(a, c) for a in (gamma, mean, invstd))):
+                and _vectors(c, gamma, mean, invstd)):
             return super().batch_norm_backward(dy, x, gamma, mean, invstd, training,
                                                need_dx, need_dgamma, need_dbeta)
         n, c, hw = self._bn_dims(x)
@@ -213,9 +352,11 @@ class CBackend(NumpyBackend):
         dx = np.empty(x.shape, dtype=_F32) if need_dx else None
         dgamma = np.empty(c, dtype=_F32) if need_dgamma else None
         dbeta = np.empty(c, dtype=_F32) if need_dbeta else None
-        self._run("nt_batchnorm_bwd_f32", n, c, hw, self._ptr(dy), self._ptr(x),
-                  self._ptr(gamma), self._ptr(mean), self._ptr(invstd), int(bool(training)),
-                  self._ptr(dx), self._ptr(dgamma), self._ptr(dbeta), get_num_threads())
+        _check(_lib.nt_batchnorm_bwd_f32(n, c, hw, _fb("float[]", dy), _fb("float[]", x),
+                                         _p(gamma), _fb("float[]", mean),
+                                         _fb("float[]", invstd), int(bool(training)), _p(dx),
+                                         _p(dgamma), _p(dbeta), get_num_threads()),
+               "nt_batchnorm_bwd_f32")
         return dx, dgamma, dbeta
 
     # ------------------------------------------------------ softmax + cross-entropy
@@ -227,17 +368,20 @@ class CBackend(NumpyBackend):
                 and target.shape == (n,) and isinstance(ignore_index, _INTS)):
             return None
         target = _contiguous(target.astype(_I64, copy=False))
-        bad = ((target < 0) | (target >= c)) & (target != ignore_index)
-        if bad.any():
-            raise IndexError(f"cross_entropy: target {target[bad][0]} is out of range for "
-                             f"{c} classes (expected 0 <= target < {c}, or "
-                             f"ignore_index={ignore_index})")
+        # NOTE: two reductions decide the usual case (every label a class); the exact test
+        # with ignore_index runs only when one is outside [0, c). C checks them again.
+        if n and not (0 <= _MIN(target) and _MAX(target) < c):
+            bad = ((target < 0) | (target >= c)) & (target != ignore_index)
+            if bad.any():
+                raise IndexError(f"cross_entropy: target {target[bad][0]} is out of range for "
+                                 f"{c} classes (expected 0 <= target < {c}, or "
+                                 f"ignore_index={ignore_index})")
         return target
 
     def cross_entropy_forward(self, logits: np.ndarray, target: np.ndarray, reduction: str,
                               label_smoothing: float, ignore_index: int):
-        ok = (_f32(logits) and logits.ndim == 2 and logits.shape[1] >= 1
-              and reduction in _REDUCTIONS and _real(label_smoothing))
+        ok = (isinstance(logits, np.ndarray) and logits.dtype == _F32 and logits.ndim == 2
+              and logits.shape[1] >= 1 and reduction in _REDUCTIONS and _real(label_smoothing))
         t = self._targets(target, *logits.shape, ignore_index) if ok else None
         if t is None:
             return super().cross_entropy_forward(logits, target, reduction, label_smoothing,
@@ -246,18 +390,21 @@ class CBackend(NumpyBackend):
         logits = _contiguous(logits)
         loss = np.empty(n if reduction == "none" else 1, dtype=_F32)
         probs = np.empty((n, c), dtype=_F32)
-        self._run("nt_cross_entropy_fwd_f32", n, c, self._ptr(logits), self._ptr(t, "int64_t[]"),
-                  _REDUCTIONS[reduction], float(label_smoothing), int(ignore_index),
-                  self._ptr(loss), self._ptr(probs))
+        _check(_lib.nt_cross_entropy_fwd_f32(n, c, _fb("float[]", logits),
+                                             _fb("int64_t[]", t), _REDUCTIONS[reduction],
+                                             float(label_smoothing), int(ignore_index),
+                                             _fb("float[]", loss), _fb("float[]", probs)),
+               "nt_cross_entropy_fwd_f32")
         return (loss if reduction == "none" else loss.reshape(())), probs
 
     def cross_entropy_backward(self, dloss: np.ndarray, probs: np.ndarray, target: np.ndarray,
                                reduction: str, label_smoothing: float, ignore_index: int):
         if isinstance(dloss, np.generic):
             dloss = np.asarray(dloss)
-        ok = (_f32(probs) and probs.ndim == 2 and probs.shape[1] >= 1
-              and isinstance(dloss, np.ndarray) and dloss.dtype.kind == "f"
-              and reduction in _REDUCTIONS and _real(label_smoothing))
+        ok = (isinstance(probs, np.ndarray) and probs.dtype == _F32 and probs.ndim == 2
+              and probs.shape[1] >= 1 and isinstance(dloss, np.ndarray)
+              and dloss.dtype.kind == "f" and reduction in _REDUCTIONS
+              and _real(label_smoothing))
         t = self._targets(target, *probs.shape, ignore_index) if ok else None
         per_row = ok and dloss.shape == (probs.shape[0],)
         if t is None or not (per_row or dloss.shape == ()):
@@ -266,9 +413,11 @@ class CBackend(NumpyBackend):
         n, c = probs.shape
         dloss, probs = _contiguous(dloss.astype(_F32, copy=False)), _contiguous(probs)
         dlogits = np.empty((n, c), dtype=_F32)
-        self._run("nt_cross_entropy_bwd_f32", n, c, self._ptr(dloss), int(per_row),
-                  self._ptr(probs), self._ptr(t, "int64_t[]"), _REDUCTIONS[reduction],
-                  float(label_smoothing), int(ignore_index), self._ptr(dlogits))
+        _check(_lib.nt_cross_entropy_bwd_f32(n, c, _fb("float[]", dloss), int(per_row),
+                                             _fb("float[]", probs), _fb("int64_t[]", t),
+                                             _REDUCTIONS[reduction], float(label_smoothing),
+                                             int(ignore_index), _fb("float[]", dlogits)),
+               "nt_cross_entropy_bwd_f32")
         return dlogits
 
     # ------------------------------------------------------------------ conv2d
@@ -415,34 +564,61 @@ class CBackend(NumpyBackend):
                 return grad.copy()
         return _contiguous(grad)
 
-    def sgd_step(self, param: np.ndarray, grad: np.ndarray, buf: np.ndarray | None, *,
-                 lr: float, momentum: float, dampening: float, nesterov: bool,
-                 weight_decay: float, maximize: bool, first: bool) -> None:
-        g = self._step_args(param, grad, buf)
-        if g is None or (momentum and buf is None) or not _real(lr, momentum, dampening,
-                                                                 weight_decay):
-            return super().sgd_step(param, grad, buf, lr=lr, momentum=momentum,
-                                    dampening=dampening, nesterov=nesterov,
-                                    weight_decay=weight_decay, maximize=maximize, first=first)
-        self._run("nt_sgd_step_f32", param.size, self._ptr(param), self._ptr(g),
-                  self._ptr(buf if momentum else None), float(lr), float(momentum),
+    def _tensor_table(self, cache: dict | None, columns: tuple) -> _TensorTable | None:
+        """The validated pointers of ``columns`` (``(params, state, ...)``, lists of arrays
+        updated in place; a state may be ``None``), from ``cache`` when it holds them, or
+        ``None`` when C cannot update these arrays (NumPy's turn)."""
+        key = tuple([id(a) for column in columns if column is not None for a in column])
+        table = cache.get(key) if cache is not None else None
+        if table is None:
+            table = _TensorTable.build(self.ffi, columns)
+            if table is not None and cache is not None:
+                if len(cache) >= 2:  # NOTE: at most two live sets per group (see SGD.step)
+                    cache.clear()
+                cache[key] = table
+        elif not table.unchanged():
+            return None
+        return table
+
+    def sgd_multi_step(self, params: list[np.ndarray], grads: list[np.ndarray],
+                       bufs: list[np.ndarray] | None, *, lr: float, momentum: float,
+                       dampening: float, nesterov: bool, weight_decay: float, maximize: bool,
+                       first: bool, cache: dict | None = None) -> None:
+        table = None
+        if (_real(lr, momentum, dampening, weight_decay) and len(grads) == len(params)
+                and (bufs is not None or not momentum)):
+            table = self._tensor_table(cache, (params, bufs if momentum else None))
+        found = table.grads(grads) if table is not None else None
+        if found is None:
+            return super().sgd_multi_step(params, grads, bufs, lr=lr, momentum=momentum,
+                                          dampening=dampening, nesterov=nesterov,
+                                          weight_decay=weight_decay, maximize=maximize,
+                                          first=first)
+        ptrs = table.pointers
+        self._run("nt_sgd_multi_step_f32", len(params), table.sizes, ptrs[0], found[0],
+                  ptrs[1] if momentum else self.ffi.NULL, float(lr), float(momentum),
                   float(dampening), int(bool(nesterov)), float(weight_decay),
                   int(bool(maximize)), int(bool(first)), get_num_threads())
 
-    def adam_step(self, param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray,
-                  exp_avg_sq: np.ndarray, max_exp_avg_sq: np.ndarray | None, *, step: int,
-                  lr: float, beta1: float, beta2: float, eps: float, weight_decay: float,
-                  decoupled: bool, maximize: bool) -> None:
-        g = self._step_args(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq)
-        if (g is None or exp_avg is None or exp_avg_sq is None
-                or not (isinstance(step, _INTS) and step >= 1)
-                or not _real(lr, beta1, beta2, eps, weight_decay)):
-            return super().adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq,
-                                     step=step, lr=lr, beta1=beta1, beta2=beta2, eps=eps,
-                                     weight_decay=weight_decay, decoupled=decoupled,
-                                     maximize=maximize)
-        self._run("nt_adam_step_f32", param.size, self._ptr(param), self._ptr(g),
-                  self._ptr(exp_avg), self._ptr(exp_avg_sq), self._ptr(max_exp_avg_sq),
+    def adam_multi_step(self, params: list[np.ndarray], grads: list[np.ndarray],
+                        exp_avgs: list[np.ndarray], exp_avg_sqs: list[np.ndarray],
+                        max_exp_avg_sqs: list[np.ndarray] | None, *, step: int, lr: float,
+                        beta1: float, beta2: float, eps: float, weight_decay: float,
+                        decoupled: bool, maximize: bool, cache: dict | None = None) -> None:
+        table = None
+        if (_real(lr, beta1, beta2, eps, weight_decay) and isinstance(step, _INTS)
+                and step >= 1 and len(grads) == len(params)
+                and exp_avgs is not None and exp_avg_sqs is not None):
+            table = self._tensor_table(cache, (params, exp_avgs, exp_avg_sqs, max_exp_avg_sqs))
+        found = table.grads(grads) if table is not None else None
+        if found is None:
+            return super().adam_multi_step(params, grads, exp_avgs, exp_avg_sqs,
+                                           max_exp_avg_sqs, step=step, lr=lr, beta1=beta1,
+                                           beta2=beta2, eps=eps, weight_decay=weight_decay,
+                                           decoupled=decoupled, maximize=maximize)
+        ptrs = table.pointers
+        self._run("nt_adam_multi_step_f32", len(params), table.sizes, ptrs[0], found[0], ptrs[1],
+                  ptrs[2], ptrs[3] if max_exp_avg_sqs is not None else self.ffi.NULL,
                   int(step), float(lr), float(beta1), float(beta2), float(eps),
                   float(weight_decay), int(bool(decoupled)), int(bool(maximize)),
                   get_num_threads())

@@ -372,6 +372,33 @@ class NumpyBackend:
         denom = np.sqrt(v) / bias2_sqrt + eps
         param -= (lr / bias1) * exp_avg / denom
 
+    def sgd_multi_step(self, params: list[np.ndarray], grads: list[np.ndarray],
+                       bufs: list[np.ndarray] | None, *, lr: float, momentum: float,
+                       dampening: float, nesterov: bool, weight_decay: float, maximize: bool,
+                       first: bool, cache: dict | None = None) -> None:
+        """``sgd_step`` on every ``(params[i], grads[i], bufs[i])`` (``bufs`` is ``None``
+        without momentum), all with the same options: one kernel call per optimizer step.
+        ``cache`` is a dict the caller keeps for these tensors between steps, where a
+        backend may keep what it prepared (the NumPy backend does not use it)."""
+        for i, (param, grad) in enumerate(zip(params, grads, strict=True)):
+            self.sgd_step(param, grad, None if bufs is None else bufs[i], lr=lr,
+                          momentum=momentum, dampening=dampening, nesterov=nesterov,
+                          weight_decay=weight_decay, maximize=maximize, first=first)
+
+    def adam_multi_step(self, params: list[np.ndarray], grads: list[np.ndarray],
+                        exp_avgs: list[np.ndarray], exp_avg_sqs: list[np.ndarray],
+                        max_exp_avg_sqs: list[np.ndarray] | None, *, step: int, lr: float,
+                        beta1: float, beta2: float, eps: float, weight_decay: float,
+                        decoupled: bool, maximize: bool, cache: dict | None = None) -> None:
+        """``adam_step`` on every parameter ``params[i]`` with its gradient and moments
+        (``max_exp_avg_sqs`` is ``None`` without amsgrad), all at the same ``step``; see
+        ``sgd_multi_step`` for ``cache``."""
+        for i, (param, grad) in enumerate(zip(params, grads, strict=True)):
+            self.adam_step(param, grad, exp_avgs[i], exp_avg_sqs[i],
+                           None if max_exp_avg_sqs is None else max_exp_avg_sqs[i], step=step,
+                           lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay,
+                           decoupled=decoupled, maximize=maximize)
+
     def rmsprop_step(self, param: np.ndarray, grad: np.ndarray, square_avg: np.ndarray,
                      buf: np.ndarray | None, grad_avg: np.ndarray | None, *, lr: float,
                      alpha: float, eps: float, weight_decay: float, momentum: float,

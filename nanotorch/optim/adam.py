@@ -10,7 +10,7 @@ from nanotorch.optim.optimizer import Optimizer, check_nonnegative
 
 
 class Adam(Optimizer):
-    """Adam as PyTorch computes it (the update is the backend's ``adam_step``).
+    """Adam as PyTorch computes it (the update is the backend's ``adam_multi_step``).
 
     At step ``t``, with ``g = grad`` (``-grad`` if maximize), plus ``weight_decay * p``
     unless the decay is decoupled (AdamW: ``p *= 1 - lr * weight_decay`` instead)::
@@ -44,19 +44,30 @@ class Adam(Optimizer):
     def step(self, closure: Callable | None = None):
         """One update of every parameter that has a gradient; returns ``closure()``, if given."""
         loss = self._evaluate(closure)
-        adam_step = backend.current().adam_step
-        for group in self.param_groups:
+        adam_multi_step = backend.current().adam_multi_step
+        for n, group in enumerate(self.param_groups):
             lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
             weight_decay, amsgrad, maximize = group["weight_decay"], group["amsgrad"], group["maximize"]
             decoupled = group["decoupled_weight_decay"]
             buffers = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq") if amsgrad else ("exp_avg", "exp_avg_sq")
+            params, grads, steps, states = [], [], [], []
             for p, grad in self._gradients(group):
                 state = self._param_state(p, buffers)
-                state["step"] = step = state["step"] + 1
-                adam_step(p.data, grad, state["exp_avg"], state["exp_avg_sq"],
-                          state["max_exp_avg_sq"] if amsgrad else None, step=step, lr=lr,
-                          beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay,
-                          decoupled=decoupled, maximize=maximize)
+                state["step"] += 1
+                params.append(p)
+                grads.append(grad)
+                steps.append(state["step"])
+                states.append(state)
+            # NOTE: one kernel call per group and step count (they differ only when some
+            # parameters skipped steps without a gradient)
+            for step, (ps, gs, ss) in self._split(steps, params, grads, states):
+                adam_multi_step([p.data for p in ps], gs, [s["exp_avg"] for s in ss],
+                                [s["exp_avg_sq"] for s in ss],
+                                [s["max_exp_avg_sq"] for s in ss] if amsgrad else None,
+                                step=step, lr=lr, beta1=beta1, beta2=beta2, eps=eps,
+                                weight_decay=weight_decay, decoupled=decoupled,
+                                maximize=maximize, cache=self._kernel_cache[n])
+            for p in params:
                 p._version[0] += 1
         return loss
 

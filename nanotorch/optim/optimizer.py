@@ -1,8 +1,10 @@
 """``Optimizer``: the parameter groups, per-parameter state and checkpointing every optimizer shares.
 
 A subclass writes ``step()``: for each group it reads the hyperparameters once, then hands
-each parameter's array, gradient and state buffers to one backend kernel
-(``nanotorch.backend.current().sgd_step`` ...), which updates the parameter in place.
+the parameters' arrays, gradients and state buffers to a backend kernel, which updates the
+parameters in place: one call for all the parameters of a group
+(``nanotorch.backend.current().sgd_multi_step``, ``adam_multi_step``) or one per parameter
+(``rmsprop_step``).
 """
 
 from __future__ import annotations
@@ -44,6 +46,9 @@ class Optimizer:
         self._check(self.defaults)
         self.state: defaultdict[Tensor, dict] = defaultdict(dict)
         self.param_groups: list[dict] = []
+        # NOTE: per group index, what a backend prepared for its multi-tensor kernel (the
+        # C backend's validated pointer tables); forgotten when the groups are replaced
+        self._kernel_cache: defaultdict[int, dict] = defaultdict(dict)
         groups = list(params)
         if not groups:
             raise ValueError("optimizer got an empty parameter list")
@@ -129,6 +134,18 @@ class Optimizer:
                 g = np.ascontiguousarray(g, dtype=data.dtype)
             yield p, g
 
+    @staticmethod
+    def _split(keys: list, *columns: list | None) -> Iterator[tuple]:
+        """``(key, (column[i] for the i with keys[i] == key, ...))`` per distinct key, in
+        order of first appearance; a ``None`` column stays ``None``."""
+        if not keys or all(k == keys[0] for k in keys):  # NOTE: the usual case: one call
+            if keys:
+                yield keys[0], columns
+            return
+        for key in dict.fromkeys(keys):
+            yield key, tuple(None if c is None else [v for v, k in zip(c, keys) if k == key]
+                             for c in columns)
+
     def _param_state(self, p: Tensor, buffers: tuple[str, ...]) -> dict:
         """``p``'s state with a ``step`` count and every named buffer (zeros the first time)."""
         state = self.state[p]
@@ -188,6 +205,7 @@ class Optimizer:
                 raise ValueError(f"the state_dict has state for parameter {key!r}, which is in no group")
             state[p] = {name: _restore(p, name, value) for name, value in param_state.items()}
         self.param_groups, self.state = groups, state
+        self._kernel_cache.clear()
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]

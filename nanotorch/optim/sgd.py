@@ -11,7 +11,7 @@ from nanotorch.optim.optimizer import Optimizer, check_nonnegative
 
 
 class SGD(Optimizer):
-    """SGD as PyTorch computes it (the update is the backend's ``sgd_step``).
+    """SGD as PyTorch computes it (the update is the backend's ``sgd_multi_step``).
 
     With ``g = grad (-grad if maximize) + weight_decay * p``: without momentum
     ``p -= lr * g``. With momentum the buffer starts as ``b = g`` and then follows
@@ -35,19 +35,28 @@ class SGD(Optimizer):
     def step(self, closure: Callable | None = None):
         """One update of every parameter that has a gradient; returns ``closure()``, if given."""
         loss = self._evaluate(closure)
-        sgd_step = backend.current().sgd_step
-        for group in self.param_groups:
+        sgd_multi_step = backend.current().sgd_multi_step
+        for n, group in enumerate(self.param_groups):
             lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
             weight_decay, nesterov, maximize = group["weight_decay"], group["nesterov"], group["maximize"]
+            params, grads, bufs, firsts = [], [], [], []
             for p, grad in self._gradients(group):
-                buf, first = None, False
+                params.append(p)
+                grads.append(grad)
                 if momentum:
                     state = self.state[p]
                     buf = state.get("momentum_buffer")
-                    first = buf is None
-                    if first:  # the kernel copies g into it
+                    firsts.append(buf is None)
+                    if buf is None:  # the kernel copies g into it
                         buf = state["momentum_buffer"] = np.zeros(p.data.shape, dtype=p.data.dtype)
-                sgd_step(p.data, grad, buf, lr=lr, momentum=momentum, dampening=dampening,
-                         nesterov=nesterov, weight_decay=weight_decay, maximize=maximize, first=first)
+                    bufs.append(buf)
+            # NOTE: one kernel call per group; two on the step where some parameters get
+            # their first gradient (their buffers start as g) while others already have one.
+            for first, (ps, gs, bs) in self._split(firsts or [False] * len(params), params,
+                                                    grads, bufs if momentum else None):
+                sgd_multi_step([p.data for p in ps], gs, bs, lr=lr, momentum=momentum,
+                               dampening=dampening, nesterov=nesterov, weight_decay=weight_decay,
+                               maximize=maximize, first=first, cache=self._kernel_cache[n])
+            for p in params:
                 p._version[0] += 1
         return loss
