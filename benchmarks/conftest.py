@@ -280,7 +280,7 @@ def wide_mlp(lib):
 
 def small_cnn(lib):
     """examples/train_cnn_mnist.py's SmallCNN: the example's own class for nanotorch, a
-    twin with the same state-dict keys for torch."""
+    twin with the same state-dict keys for torch (keep its layer sizes equal to the example's)."""
     if lib is nt:
         sys.path.insert(0, str(ROOT / "examples"))
         try:
@@ -294,10 +294,10 @@ def small_cnn(lib):
         def __init__(self) -> None:
             super().__init__()
             self.features = nn.Sequential(
-                nn.Conv2d(1, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
-                nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+                nn.Conv2d(1, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+                nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
             )
-            self.classifier = nn.Linear(32 * 7 * 7, 10)
+            self.classifier = nn.Linear(64 * 7 * 7, 10)
 
         def forward(self, x):
             x = x.reshape(-1, 1, 28, 28)
