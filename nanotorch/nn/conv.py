@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from nanotorch import _dtype
-from nanotorch.creation import empty
 from nanotorch.nn import functional as F
 from nanotorch.nn.functional import _pair
-from nanotorch.nn.linear import reset_weight_and_bias
+from nanotorch.nn.linear import add_weight_and_bias, reset_weight_and_bias
 from nanotorch.nn.module import Module
-from nanotorch.nn.parameter import Parameter
 from nanotorch.tensor import Tensor
 
 
@@ -26,12 +23,7 @@ class Conv2d(Module):
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size = _pair(kernel_size, "kernel_size")
         self.stride, self.padding = _pair(stride, "stride"), _pair(padding, "padding")
-        dtype = _dtype.to_dtype(dtype) or _dtype.DEFAULT_FLOAT
-        self.weight = Parameter(empty(out_channels, in_channels, *self.kernel_size, dtype=dtype))
-        if bias:
-            self.bias = Parameter(empty(out_channels, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        add_weight_and_bias(self, (out_channels, in_channels, *self.kernel_size), bias, dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:

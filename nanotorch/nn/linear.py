@@ -13,6 +13,17 @@ from nanotorch.nn.parameter import Parameter
 from nanotorch.tensor import Tensor
 
 
+def add_weight_and_bias(module: Module, weight_shape: tuple, bias: bool, dtype) -> None:
+    """Register ``module.weight[weight_shape]`` and ``module.bias[weight_shape[0]]`` (or a
+    ``None`` bias) as Linear and Conv2d do, uninitialised: ``reset_parameters`` fills them."""
+    dtype = _dtype.to_dtype(dtype) or _dtype.DEFAULT_FLOAT
+    module.weight = Parameter(empty(*weight_shape, dtype=dtype))
+    if bias:
+        module.bias = Parameter(empty(weight_shape[0], dtype=dtype))
+    else:
+        module.register_parameter("bias", None)
+
+
 def reset_weight_and_bias(weight: Parameter, bias: Parameter | None) -> None:
     """PyTorch's default init for Linear and Conv2d: ``kaiming_uniform_(a=sqrt(5))`` for the
     weight and the bias, both ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))``."""
@@ -43,12 +54,7 @@ class Linear(Module):
     def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=None) -> None:
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
-        dtype = _dtype.to_dtype(dtype) or _dtype.DEFAULT_FLOAT
-        self.weight = Parameter(empty(out_features, in_features, dtype=dtype))
-        if bias:
-            self.bias = Parameter(empty(out_features, dtype=dtype))
-        else:
-            self.register_parameter("bias", None)
+        add_weight_and_bias(self, (out_features, in_features), bias, dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
