@@ -123,6 +123,37 @@ static void channel_affine(int64_t n, int64_t c, int64_t hw, int64_t c0, int64_t
     }
 }
 
+/* The forward's work for the channels [c0, c1) (see nt_batchnorm_fwd_f32). */
+static void bn_fwd_channels(int64_t c0, int64_t c1, int64_t n, int64_t c, int64_t hw,
+                            const float *restrict x, const float *restrict gamma,
+                            const float *restrict beta, float *restrict running_mean,
+                            float *restrict running_var, int training, float keep, float mom,
+                            float unbias, float eps, float *restrict y, float *restrict mean,
+                            float *restrict invstd, double *restrict sums,
+                            float *restrict scale, float *restrict shift)
+{
+    int64_t count = n * hw;
+    if (training) {
+        channel_dot(n, c, hw, c0, c1, x, NULL, NULL, NULL, sums);
+        for (int64_t ch = c0; ch < c1; ++ch)
+            mean[ch] = (float)(sums[ch] / (double)count);
+        channel_dot(n, c, hw, c0, c1, x, mean, x, mean, sums);
+    }
+    for (int64_t ch = c0; ch < c1; ++ch) {
+        float var = training ? (float)(sums[ch] / (double)count) : running_var[ch];
+        if (!training)
+            mean[ch] = running_mean[ch];
+        else if (running_mean) {
+            running_mean[ch] = running_mean[ch] * keep + mom * mean[ch];
+            running_var[ch] = running_var[ch] * keep + mom * var * unbias;
+        }
+        invstd[ch] = 1.0f / sqrtf(var + eps);
+        scale[ch] = gamma ? invstd[ch] * gamma[ch] : invstd[ch];
+        shift[ch] = beta ? beta[ch] : 0.0f;
+    }
+    channel_affine(n, c, hw, c0, c1, shift, NULL, NULL, x, mean, scale, y);
+}
+
 /* Training: mean = sum(x)/M, var = sum((x - mean)^2)/M (two passes, biased), running
  * stats (when given) r = (1 - momentum)*r + momentum*stat with the unbiased variance
  * var*M/(M-1).  Eval: mean, var = the running stats.  Then invstd = 1/sqrt(var + eps),
@@ -153,33 +184,61 @@ int nt_batchnorm_fwd_f32(int64_t n, int64_t c, int64_t hw, const float *restrict
     float keep = (float)(1.0 - momentum), mom = (float)momentum;
     float unbias = (float)((double)count / (double)(count > 1 ? count - 1 : 1));
     int nt = bn_threads(n, c, hw, nthreads);
-    NT_PARALLEL(nt)
-    {
-        int64_t c0, c1;
-        nt_thread_range(c, &c0, &c1);
-        if (training) {
-            channel_dot(n, c, hw, c0, c1, x, NULL, NULL, NULL, sums);
-            for (int64_t ch = c0; ch < c1; ++ch)
-                mean[ch] = (float)(sums[ch] / (double)count);
-            channel_dot(n, c, hw, c0, c1, x, mean, x, mean, sums);
+    if (nt == 1) /* NOTE: no parallel region: entering one costs ~0.3 us even for one thread */
+        bn_fwd_channels(0, c, n, c, hw, x, gamma, beta, running_mean, running_var, training,
+                        keep, mom, unbias, (float)eps, y, mean, invstd, sums, scale, shift);
+    else {
+        NT_PARALLEL(nt) /* NOTE: braced: without OpenMP this macro is a statement */
+        {
+            int64_t c0, c1;
+            nt_thread_range(c, &c0, &c1);
+            bn_fwd_channels(c0, c1, n, c, hw, x, gamma, beta, running_mean, running_var,
+                            training, keep, mom, unbias, (float)eps, y, mean, invstd, sums,
+                            scale, shift);
         }
-        for (int64_t ch = c0; ch < c1; ++ch) {
-            float var = training ? (float)(sums[ch] / (double)count) : running_var[ch];
-            if (!training)
-                mean[ch] = running_mean[ch];
-            else if (running_mean) {
-                running_mean[ch] = running_mean[ch] * keep + mom * mean[ch];
-                running_var[ch] = running_var[ch] * keep + mom * var * unbias;
-            }
-            invstd[ch] = 1.0f / sqrtf(var + (float)eps);
-            scale[ch] = gamma ? invstd[ch] * gamma[ch] : invstd[ch];
-            shift[ch] = beta ? beta[ch] : 0.0f;
-        }
-        channel_affine(n, c, hw, c0, c1, shift, NULL, NULL, x, mean, scale, y);
     }
     free(sums);
     free(coef);
     return NT_OK;
+}
+
+/* The backward's work for the channels [c0, c1) (see nt_batchnorm_bwd_f32). */
+static void bn_bwd_channels(int64_t c0, int64_t c1, int64_t n, int64_t c, int64_t hw,
+                            const float *restrict dy, const float *restrict x,
+                            const float *restrict gamma, const float *restrict mean,
+                            const float *restrict invstd, int training, float *restrict dx,
+                            float *restrict dgamma, float *restrict dbeta,
+                            double *restrict sum_dy, double *restrict sum_dyxc,
+                            float *restrict k0, float *restrict k1, float *restrict k2)
+{
+    int64_t count = n * hw;
+    if (hw == 1) { /* [N, C]: both sums in one pass over dy and x, each as channel_dot's */
+        for (int64_t ch = c0; ch < c1; ++ch)
+            sum_dy[ch] = sum_dyxc[ch] = 0.0;
+        for (int64_t i = 0; i < n; ++i) {
+            const float *dyi = dy + i * c, *xi = x + i * c;
+            for (int64_t ch = c0; ch < c1; ++ch) {
+                sum_dy[ch] += dyi[ch];
+                sum_dyxc[ch] += dyi[ch] * (xi[ch] - mean[ch]);
+            }
+        }
+    } else {
+        channel_dot(n, c, hw, c0, c1, dy, NULL, NULL, NULL, sum_dy);
+        channel_dot(n, c, hw, c0, c1, dy, NULL, x, mean, sum_dyxc);
+    }
+    for (int64_t ch = c0; ch < c1; ++ch) {
+        float db = (float)sum_dy[ch], dg = (float)sum_dyxc[ch] * invstd[ch];
+        if (dbeta)
+            dbeta[ch] = db;
+        if (dgamma)
+            dgamma[ch] = dg;
+        float s = gamma ? invstd[ch] * gamma[ch] : invstd[ch];
+        k1[ch] = s;
+        k0[ch] = training ? -s * (db / (float)count) : 0.0f;
+        k2[ch] = -s * invstd[ch] * (dg / (float)count);
+    }
+    if (dx)
+        channel_affine(n, c, hw, c0, c1, k0, dy, k1, training ? x : NULL, mean, k2, dx);
 }
 
 /* With xhat = (x - mean)*invstd, s = gamma*invstd: dbeta = sum(dy), dgamma = sum(dy*xhat);
@@ -198,7 +257,6 @@ int nt_batchnorm_bwd_f32(int64_t n, int64_t c, int64_t hw, const float *restrict
         return NT_OK;
     if (!mean || !invstd || (n * hw > 0 && (!dy || !x)))
         return NT_EINVAL;
-    int64_t count = n * hw;
     double *sums = malloc(2 * (size_t)c * sizeof(double));
     float *coef = malloc(3 * (size_t)c * sizeof(float));
     if (!sums || !coef) {
@@ -209,25 +267,17 @@ int nt_batchnorm_bwd_f32(int64_t n, int64_t c, int64_t hw, const float *restrict
     double *sum_dy = sums, *sum_dyxc = sums + c; /* sum(dy), sum(dy*(x - mean)) */
     float *k0 = coef, *k1 = coef + c, *k2 = coef + 2 * c;
     int nt = bn_threads(n, c, hw, nthreads);
-    NT_PARALLEL(nt)
-    {
-        int64_t c0, c1;
-        nt_thread_range(c, &c0, &c1);
-        channel_dot(n, c, hw, c0, c1, dy, NULL, NULL, NULL, sum_dy);
-        channel_dot(n, c, hw, c0, c1, dy, NULL, x, mean, sum_dyxc);
-        for (int64_t ch = c0; ch < c1; ++ch) {
-            float db = (float)sum_dy[ch], dg = (float)sum_dyxc[ch] * invstd[ch];
-            if (dbeta)
-                dbeta[ch] = db;
-            if (dgamma)
-                dgamma[ch] = dg;
-            float s = gamma ? invstd[ch] * gamma[ch] : invstd[ch];
-            k1[ch] = s;
-            k0[ch] = training ? -s * (db / (float)count) : 0.0f;
-            k2[ch] = -s * invstd[ch] * (dg / (float)count);
+    if (nt == 1)
+        bn_bwd_channels(0, c, n, c, hw, dy, x, gamma, mean, invstd, training, dx, dgamma,
+                        dbeta, sum_dy, sum_dyxc, k0, k1, k2);
+    else {
+        NT_PARALLEL(nt) /* NOTE: braced: without OpenMP this macro is a statement */
+        {
+            int64_t c0, c1;
+            nt_thread_range(c, &c0, &c1);
+            bn_bwd_channels(c0, c1, n, c, hw, dy, x, gamma, mean, invstd, training, dx, dgamma,
+                            dbeta, sum_dy, sum_dyxc, k0, k1, k2);
         }
-        if (dx)
-            channel_affine(n, c, hw, c0, c1, k0, dy, k1, training ? x : NULL, mean, k2, dx);
     }
     free(sums);
     free(coef);

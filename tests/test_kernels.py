@@ -654,6 +654,26 @@ def test_cross_entropy_matches_numpy(n, c, reduction, smoothing, scale, ignore, 
         rtol=1e-5, atol=1e-7)
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # NumPy: -inf * 0 in ignored rows
+def test_cross_entropy_extreme_logits_match_numpy():
+    """The C forward's own expf: -inf, NaN, huge spreads and underflow (a probability below
+    float32's smallest normal may come out 0), in both backward paths."""
+    logits = np.array([[0, -np.inf, 1, 2], [np.nan, 0, 1, 2], [-200, 0, -90, -87.5],
+                       [1e30, -1e30, 0, 5], [88, 0, -88, 1]], np.float32)
+    target = np.array([0, 1, 1, 3, -100])
+    for reduction in ("none", "mean", "sum"):
+        loss_c, probs_c = C.cross_entropy_forward(logits, target, reduction, 0.1, -100)
+        loss_np, probs_np = NP.cross_entropy_forward(logits, target, reduction, 0.1, -100)
+        np.testing.assert_allclose(loss_c, loss_np, rtol=2e-5, atol=2e-5)
+        np.testing.assert_allclose(probs_c, probs_np, rtol=2e-5, atol=1e-7)
+        for dloss in (np.ones(loss_np.shape, np.float32), np.full(loss_np.shape, -np.inf,
+                                                                   np.float32)):
+            np.testing.assert_allclose(
+                C.cross_entropy_backward(dloss, probs_np, target, reduction, 0.1, -100),
+                NP.cross_entropy_backward(dloss, probs_np, target, reduction, 0.1, -100),
+                rtol=1e-5, atol=1e-7)
+
+
 @pytest.mark.parametrize("bad", [5, -1, 7])
 def test_cross_entropy_refuses_labels_out_of_range_before_c(bad, recorder):
     logits, target = np.zeros((3, 5), np.float32), np.array([0, bad, 1])
