@@ -278,30 +278,45 @@ def wide_mlp(lib):
                              lib.nn.ReLU(), lib.nn.Linear(1024, 10))
 
 
+def _torch_twin(layer, nn):
+    """The PyTorch layer with the same hyperparameters as a nanotorch layer (so the same
+    state-dict keys and shapes)."""
+    kind = type(layer).__name__
+    if kind == "Conv2d":
+        return nn.Conv2d(layer.in_channels, layer.out_channels, layer.kernel_size, layer.stride,
+                         layer.padding, bias=layer.bias is not None)
+    if kind == "BatchNorm2d":
+        return nn.BatchNorm2d(layer.num_features, layer.eps, layer.momentum)
+    if kind == "MaxPool2d":
+        return nn.MaxPool2d(layer.kernel_size, layer.stride, layer.padding)
+    if kind == "Linear":
+        return nn.Linear(layer.in_features, layer.out_features, bias=layer.bias is not None)
+    if kind == "ReLU":
+        return nn.ReLU()
+    raise TypeError(f"no PyTorch twin for {kind}")
+
+
 def small_cnn(lib):
-    """examples/train_cnn_mnist.py's SmallCNN: the example's own class for nanotorch, a
-    twin with the same state-dict keys for torch (keep its layer sizes equal to the example's)."""
+    """examples/train_cnn_mnist.py's SmallCNN: the example's own class for nanotorch; for
+    torch, a twin built layer by layer from it (same state-dict keys)."""
+    sys.path.insert(0, str(ROOT / "examples"))
+    try:
+        from train_cnn_mnist import SmallCNN
+    finally:
+        sys.path.remove(str(ROOT / "examples"))
+    model = SmallCNN()
     if lib is nt:
-        sys.path.insert(0, str(ROOT / "examples"))
-        try:
-            from train_cnn_mnist import SmallCNN
-        finally:
-            sys.path.remove(str(ROOT / "examples"))
-        return SmallCNN()
+        return model
     nn = lib.nn
 
     class TorchSmallCNN(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.features = nn.Sequential(
-                nn.Conv2d(1, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
-                nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
-            )
-            self.classifier = nn.Linear(64 * 7 * 7, 10)
+            self.features = nn.Sequential(*[_torch_twin(layer, nn) for layer in model.features])
+            self.classifier = _torch_twin(model.classifier, nn)
 
         def forward(self, x):
-            x = x.reshape(-1, 1, 28, 28)
-            return self.classifier(self.features(x).flatten(1))
+            return SmallCNN.forward(self, x)  # the example's forward: reshape, features, flatten
 
     return TorchSmallCNN()
 
