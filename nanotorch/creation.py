@@ -88,7 +88,13 @@ def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> 
 
 
 def linspace(start, end, steps: int, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _new(np.linspace(start, end, steps, dtype=_float(dtype)), requires_grad)
+    """``steps`` evenly spaced values from ``start`` to ``end``; an integer ``dtype`` truncates
+    them toward zero, as PyTorch (NumPy's ``linspace`` would round toward -inf)."""
+    dtype = _float(dtype)
+    values = np.linspace(start, end, steps, dtype=np.float64)
+    if not _dtype.is_floating(dtype):
+        values = np.trunc(values)
+    return _new(values.astype(dtype), requires_grad)
 
 
 def zeros_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:

@@ -340,14 +340,73 @@ class Tensor:
 
     eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
 
-    def __invert__(self) -> Tensor:
-        return Tensor._make(np.logical_not(self.data) if self.data.dtype.kind == "b" else ~self.data, False)
+    def _bitwise(self, ufunc, other, reflected: builtins.bool = False) -> Tensor:
+        """``& | ^`` of integer or bool tensors (bitwise; on bools, logical), as PyTorch."""
+        other = other.data if isinstance(other, Tensor) else np.asarray(other)
+        if self.data.dtype.kind not in "biu" or other.dtype.kind not in "biu":
+            raise TypeError(f"{ufunc.__name__} needs integer or bool tensors, got {self.dtype} "
+                            f"and {other.dtype}")
+        if other.ndim == 0 and self.data.dtype.kind != "b":
+            other = other.astype(self.data.dtype)  # a number keeps the tensor's integer dtype
+        return Tensor._make(np.asarray(ufunc(other, self.data) if reflected else ufunc(self.data, other)),
+                            False)
 
     def __and__(self, other) -> Tensor:
-        return self._compare(np.logical_and, other)
+        return self._bitwise(np.bitwise_and, other)
 
     def __or__(self, other) -> Tensor:
-        return self._compare(np.logical_or, other)
+        return self._bitwise(np.bitwise_or, other)
+
+    def __xor__(self, other) -> Tensor:
+        return self._bitwise(np.bitwise_xor, other)
+
+    def __rand__(self, other) -> Tensor:
+        return self._bitwise(np.bitwise_and, other, reflected=True)
+
+    def __ror__(self, other) -> Tensor:
+        return self._bitwise(np.bitwise_or, other, reflected=True)
+
+    def __rxor__(self, other) -> Tensor:
+        return self._bitwise(np.bitwise_xor, other, reflected=True)
+
+    def __invert__(self) -> Tensor:
+        if self.data.dtype.kind not in "biu":
+            raise TypeError(f"~ (bitwise not) needs an integer or bool tensor, got {self.dtype}")
+        return Tensor._make(np.asarray(~self.data), False)
+
+    def logical_not(self) -> Tensor:
+        return Tensor._make(np.asarray(np.logical_not(self.data)), False)
+
+    def isnan(self) -> Tensor:
+        return Tensor._make(np.asarray(np.isnan(self.data)), False)
+
+    def isinf(self) -> Tensor:
+        return Tensor._make(np.asarray(np.isinf(self.data)), False)
+
+    def isfinite(self) -> Tensor:
+        return Tensor._make(np.asarray(np.isfinite(self.data)), False)
+
+    def any(self, dim=None, keepdim: builtins.bool = False) -> Tensor:
+        return Tensor._make(np.asarray(self.data.any(axis=_dims(dim, self.ndim), keepdims=keepdim)), False)
+
+    def all(self, dim=None, keepdim: builtins.bool = False) -> Tensor:
+        return Tensor._make(np.asarray(self.data.all(axis=_dims(dim, self.ndim), keepdims=keepdim)), False)
+
+    def __mod__(self, other) -> Tensor:
+        return Remainder.apply(*self._operands(other))
+
+    def __rmod__(self, other) -> Tensor:
+        a, b = self._operands(other)
+        return Remainder.apply(b, a)
+
+    def __floordiv__(self, other) -> Tensor:
+        return FloorDivide.apply(*self._operands(other))
+
+    def __rfloordiv__(self, other) -> Tensor:
+        a, b = self._operands(other)
+        return FloorDivide.apply(b, a)
+
+    remainder, floor_divide = __mod__, __floordiv__
 
     # ------------------------------------------------------------------ in place
     # With grad mode on and either side requiring grad, an in-place change is recorded
@@ -425,7 +484,8 @@ class Tensor:
                                    isinstance(value, Tensor) and value.requires_grad):
             self._record_inplace(lambda old, v: SetItem.apply(old, v, index=index), value)
             return
-        self.data[index] = value.data if isinstance(value, Tensor) else value
+        view, rest = _locate(self.data, index)
+        view[rest] = value.data if isinstance(value, Tensor) else value
         self._version[0] += 1
 
     # ------------------------------------------------------------- pointwise
@@ -494,10 +554,10 @@ class Tensor:
 
     # -------------------------------------------------------------- reductions
     def sum(self, dim=None, keepdim: builtins.bool = False, *, keepdims=None) -> Tensor:
-        return Sum.apply(self, dim=_dims(dim), keepdim=_keep(keepdim, keepdims))
+        return Sum.apply(self, dim=_dims(dim, self.ndim), keepdim=_keep(keepdim, keepdims))
 
     def mean(self, dim=None, keepdim: builtins.bool = False, *, keepdims=None) -> Tensor:
-        return Mean.apply(self._floating(), dim=_dims(dim), keepdim=_keep(keepdim, keepdims))
+        return Mean.apply(self._floating(), dim=_dims(dim, self.ndim), keepdim=_keep(keepdim, keepdims))
 
     def var(self, dim=None, unbiased: builtins.bool = True, keepdim: builtins.bool = False, *,
             correction=None, keepdims=None):
@@ -524,7 +584,7 @@ class Tensor:
         return _arg_extreme(self.data, np.argmin, dim, keepdim)
 
     def logsumexp(self, dim=None, keepdim: builtins.bool = False, *, keepdims=None) -> Tensor:
-        return LogSumExp.apply(self._floating(), dim=_dims(dim), keepdim=_keep(keepdim, keepdims))
+        return LogSumExp.apply(self._floating(), dim=_dims(dim, self.ndim), keepdim=_keep(keepdim, keepdims))
 
     # ------------------------------------------------------------------ shape
     def reshape(self, *shape) -> Tensor:
@@ -600,11 +660,17 @@ def _keep(keepdim, keepdims) -> builtins.bool:
     return builtins.bool(keepdim if keepdims is None else keepdims)
 
 
-def _dims(dim):
-    """``dim`` as NumPy's ``axis``: None, an int, or a tuple of ints."""
-    if dim is None or isinstance(dim, builtins.int):
-        return dim
-    return tuple(dim)
+def _dims(dim, ndim: builtins.int = -1):
+    """``dim`` as NumPy's ``axis``: None, an int, or a tuple of ints. On a 0-d tensor
+    (``ndim == 0``) dims 0 and -1 mean the whole tensor, as in PyTorch."""
+    if dim is None:
+        return None
+    if ndim == 0:
+        dims = (dim,) if isinstance(dim, builtins.int) else tuple(dim)
+        if any(d not in (0, -1) for d in dims):
+            raise IndexError(f"dimension out of range (expected to be in range of [-1, 0], but got {dim})")
+        return None
+    return dim if isinstance(dim, builtins.int) else tuple(dim)
 
 
 def _shape_arg(shape) -> tuple:
@@ -628,7 +694,7 @@ def _index_arrays(index):
 def _spread(t: Tensor, op, dim, unbiased, keepdim, correction, keepdims) -> Tensor:
     """``var``/``std`` with ``ddof = correction``, or ``1`` if ``unbiased`` (else ``0``)."""
     ddof = int(unbiased) if correction is None else int(correction)
-    return op.apply(t._floating(), dim=_dims(dim), ddof=ddof, keepdim=_keep(keepdim, keepdims))
+    return op.apply(t._floating(), dim=_dims(dim, t.ndim), ddof=ddof, keepdim=_keep(keepdim, keepdims))
 
 
 def _arg_extreme(data: np.ndarray, argfn, dim, keepdim) -> Tensor:
@@ -682,7 +748,19 @@ def chunk(t: Tensor, chunks: int, dim: int = 0) -> list[Tensor]:
 
 
 from nanotorch.autograd.engine import run_backward  # noqa: E402
-from nanotorch.ops.arithmetic import Add, Div, MatMul, Mul, Neg, Pow, PowScalar, RSub, Sub  # noqa: E402
+from nanotorch.ops.arithmetic import (  # noqa: E402
+    Add,
+    Div,
+    FloorDivide,
+    MatMul,
+    Mul,
+    Neg,
+    Pow,
+    PowScalar,
+    Remainder,
+    RSub,
+    Sub,
+)
 from nanotorch.ops.pointwise import (  # noqa: E402
     Abs,
     Cast,
@@ -698,7 +776,17 @@ from nanotorch.ops.pointwise import (  # noqa: E402
     Tanh,
 )
 from nanotorch.ops.reduction import LogSoftmax, LogSumExp, Max, Mean, Min, Softmax, Std, Sum, Var  # noqa: E402
-from nanotorch.ops.shape import Expand, GetItem, Permute, Reshape, SetItem, Squeeze, TakeAlongDim, Unsqueeze  # noqa: E402
+from nanotorch.ops.shape import (  # noqa: E402
+    Expand,
+    GetItem,
+    Permute,
+    Reshape,
+    SetItem,
+    Squeeze,
+    TakeAlongDim,
+    Unsqueeze,
+    _locate,
+)
 
 _INPLACE_OPS = {np.add: Add.apply, np.subtract: Sub.apply,
                 np.multiply: Mul.apply, np.true_divide: Div.apply}

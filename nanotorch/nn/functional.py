@@ -15,6 +15,7 @@ from nanotorch.ops.loss import (
     BinaryCrossEntropyWithLogits,
     CrossEntropy,
     NLLLoss,
+    check_class_indices,
     check_reduction,
 )
 from nanotorch.ops.nn import BatchNorm, Dropout, LeakyReLU, Linear
@@ -151,6 +152,8 @@ def _class_rows(input: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
 
 def _class_loss(op, input: Tensor, target: Tensor, *args, reduction: str, **options) -> Tensor:
     """Run a class-index loss op on the rows of ``input``; ``"none"`` keeps ``target``'s shape."""
+    name = "cross_entropy" if op is CrossEntropy else "nll_loss"
+    check_class_indices(name, target.data if isinstance(target, Tensor) else target)
     scores, labels = _class_rows(input, target)
     loss = op.apply(scores, labels, *args, reduction=reduction, **options)
     return loss if reduction != "none" or input.ndim == 2 else loss.reshape(target.shape)

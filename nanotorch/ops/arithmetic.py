@@ -162,3 +162,33 @@ class MatMul(Function):
         da = unbroadcast(g @ np.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape) if na else None
         db = unbroadcast(np.swapaxes(a2, -1, -2) @ g, b2.shape).reshape(b.shape) if nb else None
         return da, db
+
+
+class Remainder(Function):
+    """``out = a - floor(a / b) * b`` (the sign of ``b``, Python's ``%``, as PyTorch);
+    ``da = g``, ``db = -g * floor(a / b)``."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.remainder(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        na, nb = ctx.needs_input_grad
+        return (unbroadcast(grad, shape_of(a)) if na else None,
+                unbroadcast(-grad * np.floor_divide(a, b), shape_of(b)) if nb else None)
+
+
+class FloorDivide(Function):
+    """``out = floor(a / b)``; not differentiable (PyTorch raises too: the gradient would be
+    0 almost everywhere and undefined at the steps)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return np.floor_divide(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise RuntimeError("the derivative for floor_divide (//) is not implemented")

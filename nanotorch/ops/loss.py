@@ -16,6 +16,14 @@ def check_reduction(reduction: str) -> None:
         raise ValueError(f"reduction={reduction!r} is not valid; use 'mean', 'sum' or 'none'")
 
 
+def check_class_indices(op: str, target) -> None:
+    """Raise ``TypeError`` unless ``target`` is an integer array (class indices)."""
+    if not isinstance(target, np.ndarray) or target.dtype.kind not in "iu":
+        kind = target.dtype if isinstance(target, np.ndarray) else type(target).__name__
+        raise TypeError(f"{op}: target must be an integer tensor of class indices, got {kind} "
+                        "(class-probability targets are not supported)")
+
+
 def _check_class_target(op: str, scores, target, ignore_index: int) -> np.ndarray:
     """Check ``scores[N, C]`` and ``target[N]`` and return the target as contiguous int64.
 
@@ -25,10 +33,7 @@ def _check_class_target(op: str, scores, target, ignore_index: int) -> np.ndarra
     check_float(op, "input", scores)
     if scores.ndim != 2:
         raise ValueError(f"{op}: input must be [N, C] scores, got shape {scores.shape}")
-    if not isinstance(target, np.ndarray) or target.dtype.kind not in "iu":
-        kind = target.dtype if isinstance(target, np.ndarray) else type(target).__name__
-        raise TypeError(f"{op}: target must be an integer tensor of class indices, got {kind} "
-                        "(class-probability targets are not supported)")
+    check_class_indices(op, target)
     n, c = scores.shape
     if target.shape != (n,):
         raise ValueError(f"{op}: target of shape {target.shape} does not match input of shape "

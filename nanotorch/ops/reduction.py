@@ -71,7 +71,11 @@ class Var(Function):
         a = ctx.saved_tensors[0]
         g = _expand_back(grad, a.shape, ctx.dim, ctx.keepdim)
         centered = a - a.mean(axis=ctx.dim, keepdims=True)
-        return (g * centered * (2 / (_count(a.shape, ctx.dim) - ctx.ddof))).astype(grad.dtype, copy=False)
+        # NOTE: with n - ddof <= 0 the forward is inf or nan (NumPy warns), and so is the
+        # gradient (2 / 0 = inf), as in PyTorch, instead of a ZeroDivisionError.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = np.float64(2) / max(_count(a.shape, ctx.dim) - ctx.ddof, 0)
+            return (g * centered * scale).astype(grad.dtype, copy=False)
 
 
 class Std(Var):

@@ -49,7 +49,7 @@ class Squeeze(Function):
     @staticmethod
     def forward(ctx, a, dim=None):
         ctx.shape = a.shape
-        if dim is None:
+        if dim is None or a.ndim == 0:  # NOTE: squeeze(0) of a 0-d tensor is the tensor, as PyTorch
             return a.squeeze()
         dims = (dim,) if isinstance(dim, int) else tuple(dim)
         return a.squeeze(tuple(d for d in dims if a.shape[d] == 1))
@@ -100,6 +100,35 @@ def _is_basic(index) -> bool:
     return all(p is None or p is Ellipsis or isinstance(p, (int, np.integer, slice)) for p in parts)
 
 
+def _is_int(p) -> bool:
+    return isinstance(p, (int, np.integer)) and not isinstance(p, (bool, np.bool_))
+
+
+def _locate(a: np.ndarray, index) -> tuple:
+    """``(view, rest)`` with ``a[index]`` equal to ``view[rest]`` under PyTorch's rule.
+
+    NOTE: PyTorch applies integer indices first, as basic indexing, and index arrays after;
+    NumPy treats an int as an index array, so ``x[0, :, [0, 1]]`` would put the list's dim
+    first. When an index mixes ints and arrays, the ints are applied first here (a view).
+    """
+    parts = index if isinstance(index, tuple) else (index,)
+    arrays = [isinstance(p, (list, np.ndarray)) and np.ndim(p) > 0 for p in parts]
+    if not any(arrays) or not any(_is_int(p) for p in parts):
+        return a, index
+    first, rest = [], []
+    for p, is_array in zip(parts, arrays):
+        if is_array:
+            dims = np.ndim(p) if np.asarray(p).dtype == np.bool_ else 1
+            first += [slice(None)] * dims
+            rest.append(p)
+        elif _is_int(p):
+            first.append(p)
+        else:
+            first.append(p)
+            rest.append(p if p is Ellipsis else slice(None))
+    return a[tuple(first)], tuple(rest)
+
+
 class GetItem(Function):
     """``out = a[index]``;  ``da`` = zeros with ``g`` added at the indexed places.
 
@@ -117,7 +146,8 @@ class GetItem(Function):
             if Ellipsis not in parts:
                 index = (*parts, Ellipsis)  # a[0, ...] is a 0-d view where a[0] is a scalar
         ctx.shape, ctx.index = a.shape, index
-        return a[index]
+        view, rest = _locate(a, index)
+        return view[rest]
 
     @staticmethod
     def backward(ctx, grad):
@@ -125,7 +155,7 @@ class GetItem(Function):
         if _is_basic(ctx.index) or getattr(ctx.index, "dtype", None) == np.bool_:
             out[ctx.index] = grad
         else:
-            np.add.at(out, ctx.index, grad)
+            np.add.at(*_locate(out, ctx.index), grad)
         return out
 
 
@@ -137,7 +167,8 @@ class SetItem(Function):
     def forward(ctx, a, v, index):
         ctx.index, ctx.v_shape = index, shape_of(v)
         out = a.copy()
-        out[index] = v
+        view, rest = _locate(out, index)
+        view[rest] = v
         return out
 
     @staticmethod
@@ -146,8 +177,12 @@ class SetItem(Function):
         da = None
         if na:
             da = grad.copy()
-            da[ctx.index] = 0
-        return da, unbroadcast(grad[ctx.index], ctx.v_shape) if nv else None
+            view, rest = _locate(da, ctx.index)
+            view[rest] = 0
+        if not nv:
+            return da, None
+        view, rest = _locate(grad, ctx.index)
+        return da, unbroadcast(view[rest], ctx.v_shape)
 
 
 class TakeAlongDim(Function):

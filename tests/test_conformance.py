@@ -1,0 +1,152 @@
+"""Cases where NanoTorch once differed from PyTorch (issue 9), checked against hand-computed
+values, and against PyTorch itself where it is installed."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import nanotorch as nt
+import nanotorch.nn.functional as F
+
+
+@pytest.mark.parametrize("expr, expected", [
+    (lambda m: m.tensor([1, -8, 6]) & m.tensor([1, -8, 3]), [1, -8, 2]),
+    (lambda m: m.tensor([1, 2, 3]) | 4, [5, 6, 7]),
+    (lambda m: 1 & m.tensor([3, 2]), [1, 0]),
+    (lambda m: 6 | m.tensor([1]), [7]),
+    (lambda m: m.tensor([5, 3]) ^ m.tensor([1, 1]), [4, 2]),
+    (lambda m: 2 ^ m.tensor([3]), [1]),
+    (lambda m: ~m.tensor([0, 5, -1]), [-1, -6, 0]),
+    (lambda m: m.tensor([True, False]) & m.tensor([True, True]), [True, False]),
+    (lambda m: m.tensor([True, False]) ^ True, [False, True]),
+    (lambda m: ~m.tensor([True, False]), [False, True]),
+    (lambda m: m.tensor([True, False]).logical_not(), [False, True]),
+    (lambda m: m.tensor([-7, 7]) % 3, [2, 1]),
+    (lambda m: m.tensor([-7, 7]) // 2, [-4, 3]),
+    (lambda m: 7 % m.tensor([-3, 3]), [-2, 1]),
+])
+def test_integer_and_bool_operators(expr, expected):
+    got = expr(nt)
+    assert got.dtype.kind == np.asarray(expected).dtype.kind
+    np.testing.assert_array_equal(got.numpy(), expected)
+
+
+def test_integer_and_bool_operators_match_torch(torch):
+    a, b = np.array([1, -8, 6, 0, 13]), np.array([1, -8, 3, 7, -2])
+    for op in (lambda x, y: x & y, lambda x, y: x | y, lambda x, y: x ^ y, lambda x, y: ~x,
+               lambda x, y: x % y, lambda x, y: x // y, lambda x, y: 5 & x, lambda x, y: 5 | y):
+        np.testing.assert_array_equal(op(nt.tensor(a), nt.tensor(b)).numpy(),
+                                      op(torch.tensor(a), torch.tensor(b)).numpy())
+
+
+def test_bitwise_operators_on_floats_raise():
+    with pytest.raises(TypeError, match="integer or bool"):
+        nt.tensor([1.0]) & nt.tensor([1.0])
+    with pytest.raises(TypeError, match="integer or bool"):
+        ~nt.tensor([1.0])
+
+
+def test_floor_divide_has_no_gradient():
+    x = nt.tensor([3.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="floor_divide"):
+        (x // 2).sum().backward()
+
+
+@pytest.mark.parametrize("index, shape", [
+    ((0, slice(None), [0, 1]), (3, 2)),
+    (([0, 1], slice(None), 0), (2, 3)),
+    ((slice(None), 0, [0, 1]), (2, 2)),
+    ((0, Ellipsis, [1, 2]), (3, 2)),
+    ((None, 0, slice(None), [1, 2]), (1, 3, 2)),
+    ((0, [0, 1], [1, 2]), (2,)),
+])
+def test_int_and_list_index_follows_pytorch(index, shape):
+    """PyTorch applies the ints first: ``x[0, :, [0, 1]]`` is ``x[0][:, [0, 1]]``."""
+    a = np.arange(24.0).reshape(2, 3, 4)
+    x = nt.tensor(a, requires_grad=True)
+    out = x[index]
+    assert out.shape == shape
+    ints_first = a[index[0]][index[1:]] if index[0] == 0 else None
+    if ints_first is not None:
+        np.testing.assert_array_equal(out.detach().numpy(), ints_first)
+    out.sum().backward()
+    assert x.grad.sum().item() == out.numel()  # each picked element got its 1
+    y = nt.zeros(2, 3, 4)
+    y[index] = nt.ones(shape)
+    assert y.sum().item() == out.numel()
+
+
+def test_int_and_list_index_matches_torch(torch):
+    a = np.arange(24.0).reshape(2, 3, 4)
+    for index in [(0, slice(None), [0, 3]), ([1, 0], slice(None), 2), (1, Ellipsis, [3, 0, 3])]:
+        x, t = nt.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+        np.testing.assert_array_equal(x[index].detach().numpy(), t[index].detach().numpy())
+        x[index].sum().backward()
+        t[index].sum().backward()
+        np.testing.assert_array_equal(x.grad.numpy(), t.grad.numpy())
+
+
+def _var_grads(lib, data, **kw):
+    x = lib.tensor(data, requires_grad=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out = x.var(**kw) if "std" not in kw else None
+        if out is None:
+            kw.pop("std")
+            out = x.std(**kw)
+        out.sum().backward()
+    return out.detach().numpy(), x.grad.numpy()
+
+
+@pytest.mark.parametrize("data, kw", [
+    ([[1.0, 2.0, 3.0]], {"dim": 0}),
+    ([1.0, 2.0, 3.0], {"correction": 3}),
+    ([1.0, 2.0, 3.0], {"correction": 3, "std": True}),
+    ([[1.0, 2.0, 3.0]], {"dim": 0, "std": True}),
+])
+def test_var_std_with_no_degrees_of_freedom_give_nan_gradients(data, kw):
+    out, grad = _var_grads(nt, data, **dict(kw))
+    assert not np.isfinite(out).any()
+    assert not np.isfinite(grad).any()  # nan (inf where x differs from the mean and the var is 0/0)
+
+
+def test_var_std_with_no_degrees_of_freedom_match_torch(torch):
+    for data, kw in [([[1.0, 2.0, 3.0]], {"dim": 0}), ([1.0, 2.0, 3.0], {"correction": 3, "std": True})]:
+        for got, expected in zip(_var_grads(nt, data, **dict(kw)), _var_grads(torch, data, **dict(kw))):
+            np.testing.assert_array_equal(got, expected)
+
+
+def test_integer_linspace_truncates_toward_zero():
+    np.testing.assert_array_equal(
+        nt.linspace(5, -5, 20, dtype=nt.int32).numpy(),
+        [5, 4, 3, 3, 2, 2, 1, 1, 0, 0, 0, 0, -1, -1, -2, -2, -3, -3, -4, -5])
+    assert nt.linspace(5, -5, 20, dtype=nt.int32).dtype == nt.int32
+
+
+def test_integer_linspace_matches_torch(torch):
+    for start, end, steps in [(5, -5, 20), (-3, 7, 9), (0, 10, 7), (-10, -1, 4)]:
+        np.testing.assert_array_equal(nt.linspace(start, end, steps, dtype=nt.int64).numpy(),
+                                      torch.linspace(start, end, steps, dtype=torch.int64).numpy())
+
+
+@pytest.mark.parametrize("op", [lambda x: x.logsumexp(0), lambda x: x.logsumexp(-1, keepdim=True),
+                                lambda x: x.sum(0), lambda x: x.mean(-1), lambda x: x.squeeze(0),
+                                lambda x: x.squeeze(-1)])
+def test_dim_0_and_minus_1_on_a_0d_tensor(op):
+    x = nt.tensor(2.0, requires_grad=True)
+    out = op(x)
+    assert out.shape == () and out.item() == 2.0
+    out.backward()
+    assert x.grad.item() == 1.0
+    with pytest.raises(IndexError, match="dimension out of range"):
+        x.sum(1)
+
+
+@pytest.mark.parametrize("shape", [(5,), (2, 5), (2, 5, 3, 3)])
+def test_class_probability_targets_say_not_supported(shape):
+    for loss in (F.cross_entropy, F.nll_loss):
+        with pytest.raises(TypeError, match="class-probability targets are not supported"):
+            loss(nt.randn(*shape), nt.rand(*shape))
