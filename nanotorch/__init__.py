@@ -17,7 +17,7 @@ from nanotorch.creation import (  # noqa: F401
     arange, as_tensor, empty, eye, from_numpy, full, full_like, linspace, ones, ones_like, rand,
     rand_like, randint, randn, randn_like, randperm, tensor, zeros, zeros_like)
 from nanotorch.functions import *  # noqa: F401,F403
-from nanotorch.functions import abs, max, min, sum  # noqa: F401
+from nanotorch.functions import abs, all, any, max, min, round, sum  # noqa: F401
 from nanotorch.random import manual_seed, seed  # noqa: F401
 from nanotorch.serialization import load, save  # noqa: F401
 from nanotorch.threads import get_num_threads, set_num_threads  # noqa: F401

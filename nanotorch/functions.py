@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from nanotorch.ops.einsum import Einsum
 from nanotorch.ops.pointwise import Where
 from nanotorch.ops.shape import Cat, Stack
 from nanotorch.tensor import Tensor, chunk, split
@@ -37,6 +38,67 @@ def transpose(x: Tensor, dim0: int, dim1: int) -> Tensor: return _t(x).transpose
 def permute(x: Tensor, dims: tuple) -> Tensor: return _t(x).permute(dims)              # noqa: E704
 def squeeze(x: Tensor, dim: _Dim = None) -> Tensor: return _t(x).squeeze(dim)          # noqa: E704
 def unsqueeze(x: Tensor, dim: int) -> Tensor: return _t(x).unsqueeze(dim)              # noqa: E704
+
+
+def add(a: Tensor, b, *, alpha: float = 1) -> Tensor: return _t(a) + (b if alpha == 1 else b * alpha)  # noqa: E704
+def sub(a: Tensor, b, *, alpha: float = 1) -> Tensor: return _t(a) - (b if alpha == 1 else b * alpha)  # noqa: E704
+def mul(a: Tensor, b) -> Tensor: return _t(a) * b                                      # noqa: E704
+def div(a: Tensor, b) -> Tensor: return _t(a) / b                                      # noqa: E704
+def remainder(a: Tensor, b) -> Tensor: return _t(a) % b                                # noqa: E704
+def floor_divide(a: Tensor, b) -> Tensor: return _t(a) // b                            # noqa: E704
+def sin(x: Tensor) -> Tensor: return _t(x).sin()                                       # noqa: E704
+def cos(x: Tensor) -> Tensor: return _t(x).cos()                                       # noqa: E704
+def log1p(x: Tensor) -> Tensor: return _t(x).log1p()                                   # noqa: E704
+def expm1(x: Tensor) -> Tensor: return _t(x).expm1()                                   # noqa: E704
+def log2(x: Tensor) -> Tensor: return _t(x).log2()                                     # noqa: E704
+def erf(x: Tensor) -> Tensor: return _t(x).erf()                                       # noqa: E704
+def rsqrt(x: Tensor) -> Tensor: return _t(x).rsqrt()                                   # noqa: E704
+def reciprocal(x: Tensor) -> Tensor: return _t(x).reciprocal()                         # noqa: E704
+def square(x: Tensor) -> Tensor: return _t(x).square()                                 # noqa: E704
+def floor(x: Tensor) -> Tensor: return _t(x).floor()                                   # noqa: E704
+def ceil(x: Tensor) -> Tensor: return _t(x).ceil()                                     # noqa: E704
+def round(x: Tensor) -> Tensor: return _t(x).round()                                   # noqa: A001,E704
+def trunc(x: Tensor) -> Tensor: return _t(x).trunc()                                   # noqa: E704
+def sign(x: Tensor) -> Tensor: return _t(x).sign()                                     # noqa: E704
+def lerp(x: Tensor, end, weight) -> Tensor: return _t(x).lerp(end, weight)             # noqa: E704
+def isnan(x: Tensor) -> Tensor: return _t(x).isnan()                                   # noqa: E704
+def isinf(x: Tensor) -> Tensor: return _t(x).isinf()                                   # noqa: E704
+def isfinite(x: Tensor) -> Tensor: return _t(x).isfinite()                             # noqa: E704
+def logical_not(x: Tensor) -> Tensor: return _t(x).logical_not()                       # noqa: E704
+def any(x: Tensor, dim=None, keepdim: bool = False) -> Tensor: return _t(x).any(dim, keepdim)  # noqa: A001,E704
+def all(x: Tensor, dim=None, keepdim: bool = False) -> Tensor: return _t(x).all(dim, keepdim)  # noqa: A001,E704
+def prod(x: Tensor, dim=None, keepdim: bool = False) -> Tensor: return _t(x).prod(dim, keepdim)  # noqa: E704
+def cumsum(x: Tensor, dim: int) -> Tensor: return _t(x).cumsum(dim)                    # noqa: E704
+def amax(x: Tensor, dim=(), keepdim: bool = False) -> Tensor: return _t(x).amax(dim, keepdim)  # noqa: E704
+def amin(x: Tensor, dim=(), keepdim: bool = False) -> Tensor: return _t(x).amin(dim, keepdim)  # noqa: E704
+def flip(x: Tensor, dims) -> Tensor: return _t(x).flip(dims)                           # noqa: E704
+def roll(x: Tensor, shifts, dims=None) -> Tensor: return _t(x).roll(shifts, dims)      # noqa: E704
+def tril(x: Tensor, diagonal: int = 0) -> Tensor: return _t(x).tril(diagonal)          # noqa: E704
+def triu(x: Tensor, diagonal: int = 0) -> Tensor: return _t(x).triu(diagonal)          # noqa: E704
+def gather(x: Tensor, dim: int, index: Tensor) -> Tensor: return _t(x).gather(dim, index)  # noqa: E704
+def index_select(x: Tensor, dim: int, index: Tensor) -> Tensor: return _t(x).index_select(dim, index)  # noqa: E704
+def masked_fill(x: Tensor, mask: Tensor, value) -> Tensor: return _t(x).masked_fill(mask, value)  # noqa: E704
+
+
+def scatter(x: Tensor, dim: int, index: Tensor, src) -> Tensor:
+    return _t(x).scatter(dim, index, src)
+
+
+def scatter_add(x: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
+    return _t(x).scatter_add(dim, index, src)
+
+
+def einsum(equation: str, *operands) -> Tensor:
+    """Einstein summation, e.g. ``einsum("bij,bjk->bik", a, b)``, with ``...`` and the implicit
+    output as ``np.einsum``; the operands may also be passed as one list."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    tensors = [_t(o) for o in operands]
+    floats = [t.dtype for t in tensors if t.dtype.kind == "f"]
+    if floats:
+        dtype = np.result_type(*floats)
+        tensors = [t.to(dtype) for t in tensors]
+    return Einsum.apply(*tensors, equation=equation)
 
 
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
@@ -118,4 +180,9 @@ def stack(tensors, dim: int = 0) -> Tensor:
 __all__ = ["exp", "log", "sqrt", "abs", "relu", "sigmoid", "tanh", "clamp", "maximum",
            "minimum", "matmul", "softmax", "log_softmax", "logsumexp", "flatten", "reshape",
            "transpose", "permute", "squeeze", "unsqueeze", "argmax", "argmin", "sum", "mean",
-           "var", "std", "max", "min", "where", "cat", "concatenate", "stack", "split", "chunk"]
+           "var", "std", "max", "min", "where", "cat", "concatenate", "stack", "split", "chunk",
+           "add", "sub", "mul", "div", "remainder", "floor_divide", "sin", "cos", "log1p", "expm1",
+           "log2", "erf", "rsqrt", "reciprocal", "square", "floor", "ceil", "round", "trunc", "sign",
+           "lerp", "isnan", "isinf", "isfinite", "logical_not", "any", "all", "prod", "cumsum", "amax",
+           "amin", "flip", "roll", "tril", "triu", "gather", "index_select", "masked_fill", "scatter",
+           "scatter_add", "einsum"]

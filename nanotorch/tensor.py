@@ -514,6 +514,53 @@ class Tensor:
     def tanh(self) -> Tensor:
         return Tanh.apply(self._floating())
 
+    def sin(self) -> Tensor:
+        return Sin.apply(self._floating())
+
+    def cos(self) -> Tensor:
+        return Cos.apply(self._floating())
+
+    def log1p(self) -> Tensor:
+        return Log1p.apply(self._floating())
+
+    def expm1(self) -> Tensor:
+        return Expm1.apply(self._floating())
+
+    def log2(self) -> Tensor:
+        return self.log() * (1 / np.log(2))
+
+    def erf(self) -> Tensor:
+        return Erf.apply(self._floating())
+
+    def rsqrt(self) -> Tensor:
+        return self._floating() ** -0.5
+
+    def reciprocal(self) -> Tensor:
+        return 1 / self._floating()
+
+    def square(self) -> Tensor:
+        return self * self if self.data.dtype.kind != "f" else self ** 2
+
+    def floor(self) -> Tensor:
+        return Step.apply(self, fn=np.floor)
+
+    def ceil(self) -> Tensor:
+        return Step.apply(self, fn=np.ceil)
+
+    def round(self) -> Tensor:
+        """Round half to even, as PyTorch."""
+        return Step.apply(self, fn=np.round)
+
+    def trunc(self) -> Tensor:
+        return Step.apply(self, fn=np.trunc)
+
+    def sign(self) -> Tensor:
+        return Step.apply(self, fn=np.sign)
+
+    def lerp(self, end, weight) -> Tensor:
+        """``self + weight * (end - self)``; ``weight`` a number or a tensor."""
+        return self + weight * (end - self)
+
     def clamp(self, min=None, max=None):  # noqa: A002 - PyTorch's names
         return Clamp.apply(self, lo=min, hi=max)
 
@@ -583,6 +630,20 @@ class Tensor:
     def argmin(self, dim=None, keepdim: builtins.bool = False) -> Tensor:
         return _arg_extreme(self.data, np.argmin, dim, keepdim)
 
+    def prod(self, dim=None, keepdim: builtins.bool = False) -> Tensor:
+        return Prod.apply(self, dim=_dims(dim, self.ndim), keepdim=keepdim)
+
+    def cumsum(self, dim: builtins.int) -> Tensor:
+        return CumSum.apply(self, dim=dim) if self.ndim else self.clone()
+
+    def amax(self, dim=(), keepdim: builtins.bool = False) -> Tensor:
+        """Largest value over ``dim`` (all dims when empty); ties share the gradient."""
+        return AMax.apply(self, dim=_dims(dim or None, self.ndim), keepdim=keepdim, reduce=np.max)
+
+    def amin(self, dim=(), keepdim: builtins.bool = False) -> Tensor:
+        """Smallest value over ``dim`` (all dims when empty); ties share the gradient."""
+        return AMax.apply(self, dim=_dims(dim or None, self.ndim), keepdim=keepdim, reduce=np.min)
+
     def logsumexp(self, dim=None, keepdim: builtins.bool = False, *, keepdims=None) -> Tensor:
         return LogSumExp.apply(self._floating(), dim=_dims(dim, self.ndim), keepdim=_keep(keepdim, keepdims))
 
@@ -639,6 +700,53 @@ class Tensor:
     def chunk(self, chunks: int, dim: int = 0) -> list[Tensor]:
         return chunk(self, chunks, dim)
 
+    def flip(self, *dims) -> Tensor:
+        return Flip.apply(self, dims=_shape_arg(dims))
+
+    def roll(self, shifts, dims=None) -> Tensor:
+        """Shift by ``shifts`` along ``dims``, wrapping around (``dims=None``: the flat tensor)."""
+        if dims is None:
+            return Roll.apply(self.flatten(), shifts=shifts, dims=0).view(self.shape)
+        return Roll.apply(self, shifts=shifts, dims=dims)
+
+    def repeat(self, *repeats) -> Tensor:
+        return Repeat.apply(self, repeats=_shape_arg(repeats))
+
+    def tril(self, diagonal: builtins.int = 0) -> Tensor:
+        return Triangle.apply(self, diagonal=diagonal, upper=False)
+
+    def triu(self, diagonal: builtins.int = 0) -> Tensor:
+        return Triangle.apply(self, diagonal=diagonal, upper=True)
+
+    def gather(self, dim: builtins.int, index: Tensor) -> Tensor:
+        """``out[i][j] = self[index[i][j]][j]`` for ``dim=0`` (and so on for other dims)."""
+        return Gather.apply(self, dim=dim, index=_array(index))
+
+    def scatter(self, dim: builtins.int, index: Tensor, src) -> Tensor:
+        """A copy with ``out[index[i][j]][j] = src[i][j]`` for ``dim=0``; ``src`` may be a number."""
+        return Scatter.apply(self, self._same_kind(src), dim=dim, index=_array(index))
+
+    def scatter_add(self, dim: builtins.int, index: Tensor, src: Tensor) -> Tensor:
+        """A copy with ``out[index[i][j]][j] += src[i][j]`` for ``dim=0``."""
+        return Scatter.apply(self, self._same_kind(src), dim=dim, index=_array(index), add=True)
+
+    def index_select(self, dim: builtins.int, index: Tensor) -> Tensor:
+        index = _array(index)
+        if index.ndim > 1:
+            raise ValueError(f"index_select: index must be 0-d or 1-D, got shape {index.shape}")
+        return Take.apply(self, index.reshape(-1), dim=dim)
+
+    def masked_fill(self, mask: Tensor, value) -> Tensor:
+        """``value`` where ``mask`` is True, else ``self`` (``value``: a number or a 0-d tensor)."""
+        value = value.item() if isinstance(value, Tensor) else value
+        return MaskedFill.apply(self, _array(mask), value=value)
+
+    def _same_kind(self, src):
+        """``src`` (a number or tensor) as a tensor of ``self``'s dtype when it is data."""
+        if isinstance(src, _Scalar) or isinstance(src, Tensor) and src.dtype == self.dtype:
+            return src
+        return Tensor(src).to(self.dtype)
+
     def __getitem__(self, index) -> Tensor:
         return GetItem.apply(self, index=_index_arrays(index))
 
@@ -654,6 +762,11 @@ def _as_array(data, dtype) -> np.ndarray:
     if dtype is None and array.dtype != _dtype.default_dtype_for(array):
         array = array.astype(_dtype.default_dtype_for(array))
     return array
+
+
+def _array(x) -> np.ndarray:
+    """A tensor's array; other data (lists, arrays) as an array."""
+    return x.data if isinstance(x, Tensor) else np.asarray(x)
 
 
 def _keep(keepdim, keepdims) -> builtins.bool:
@@ -761,6 +874,7 @@ from nanotorch.ops.arithmetic import (  # noqa: E402
     RSub,
     Sub,
 )
+from nanotorch.ops.indexing import Gather, MaskedFill, Scatter, Take  # noqa: E402
 from nanotorch.ops.pointwise import (  # noqa: E402
     Abs,
     Cast,
@@ -775,7 +889,21 @@ from nanotorch.ops.pointwise import (  # noqa: E402
     Sqrt,
     Tanh,
 )
-from nanotorch.ops.reduction import LogSoftmax, LogSumExp, Max, Mean, Min, Softmax, Std, Sum, Var  # noqa: E402
+from nanotorch.ops.reduction import (  # noqa: E402
+    AMax,
+    CumSum,
+    LogSoftmax,
+    LogSumExp,
+    Max,
+    Mean,
+    Min,
+    Prod,
+    Softmax,
+    Std,
+    Sum,
+    Var,
+)
+from nanotorch.ops.reorder import Flip, Repeat, Roll, Triangle  # noqa: E402
 from nanotorch.ops.shape import (  # noqa: E402
     Expand,
     GetItem,
@@ -787,6 +915,7 @@ from nanotorch.ops.shape import (  # noqa: E402
     Unsqueeze,
     _locate,
 )
+from nanotorch.ops.unary import Cos, Erf, Expm1, Log1p, Sin, Step  # noqa: E402
 
 _INPLACE_OPS = {np.add: Add.apply, np.subtract: Sub.apply,
                 np.multiply: Mul.apply, np.true_divide: Div.apply}

@@ -187,3 +187,62 @@ class LogSoftmax(Function):
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
         return grad - np.exp(out) * grad.sum(axis=ctx.dim, keepdims=True)
+
+
+class CumSum(Function):
+    """``out[i] = sum_{j<=i} a[j]`` along ``dim``;  ``da[j] = sum_{i>=j} g[i]`` (a reversed cumsum)."""
+
+    @staticmethod
+    def forward(ctx, a, dim):
+        ctx.dim = dim
+        return np.cumsum(a, axis=dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return np.flip(np.cumsum(np.flip(grad, ctx.dim), axis=ctx.dim), ctx.dim)
+
+
+class Prod(Function):
+    """``out = prod(a, dim)``;  ``da_j = g * prod_{i != j} a_i``, the products of the elements
+    before and after ``j`` (NOTE: exclusive cumulative products, so a zero is no 0/0)."""
+
+    @staticmethod
+    def forward(ctx, a, dim=None, keepdim=False):
+        ctx.save_for_backward(a)
+        ctx.dim, ctx.keepdim = dim, keepdim
+        return np.prod(a, axis=dim, keepdims=keepdim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (a,) = ctx.saved_tensors
+        g = _expand_back(grad, a.shape, ctx.dim, ctx.keepdim)
+        flat = a.reshape(-1) if ctx.dim is None else a
+        axis = 0 if ctx.dim is None else ctx.dim
+        ones = np.ones_like(np.take(flat, [0], axis=axis))
+        before = np.cumprod(np.concatenate([ones, np.delete(flat, -1, axis=axis)], axis=axis), axis=axis)
+        after = np.flip(np.cumprod(np.concatenate([ones, np.delete(np.flip(flat, axis), -1, axis=axis)],
+                                                  axis=axis), axis=axis), axis)
+        return g * (before * after).reshape(a.shape)
+
+
+class AMax(Function):
+    """``out = max(a, dim)`` (``dim`` an int, a tuple or None);  ``da = g`` at the maxima.
+
+    NOTE: the gradient is shared evenly among tied elements of a slice, as PyTorch's ``amax``
+    (``max(dim)`` instead gives it all to the one ``argmax`` picks). ``reduce``: np.max or np.min.
+    """
+
+    @staticmethod
+    def forward(ctx, a, dim=None, keepdim=False, reduce=np.max):
+        if a.size == 0:
+            raise RuntimeError(f"{reduce.__name__}: reduction of an empty tensor")
+        out = reduce(a, axis=dim, keepdims=True)
+        ctx.save_for_backward(a, out)
+        ctx.dim, ctx.keepdim = dim, keepdim
+        return out if keepdim else np.squeeze(out, axis=dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, out = ctx.saved_tensors
+        hit = (a == out).astype(grad.dtype)
+        return _expand_back(grad, a.shape, ctx.dim, ctx.keepdim) * hit / hit.sum(axis=ctx.dim, keepdims=True)
