@@ -1,4 +1,4 @@
-"""``Conv2d``."""
+"""``Conv2d`` and ``Conv1d``."""
 
 from __future__ import annotations
 
@@ -36,5 +36,33 @@ class Conv2d(Module):
         text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
                 f"stride={self.stride}")
         if self.padding != (0, 0):
+            text += f", padding={self.padding}"
+        return text + (", bias=False" if self.bias is None else "")
+
+
+class Conv1d(Module):
+    """1-D convolution (cross-correlation): ``[N, in, L] -> [N, out, Lo]``,
+    ``Lo = (L + 2*padding - k) // stride + 1``. ``weight[out_channels, in_channels, k]`` and
+    ``bias[out_channels]``, initialised as ``Conv2d``'s with ``fan_in = in_channels*k``."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
+                 padding: int = 0, *, bias: bool = True, dtype=None) -> None:
+        super().__init__()
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size = (F._single(kernel_size, "kernel_size"),)
+        self.stride, self.padding = (F._single(stride, "stride"),), (F._single(padding, "padding"),)
+        add_weight_and_bias(self, (out_channels, in_channels, *self.kernel_size), bias, dtype)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        reset_weight_and_bias(self.weight, self.bias)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.conv1d(input, self.weight, self.bias, self.stride[0], self.padding[0])
+
+    def extra_repr(self) -> str:
+        text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}")
+        if self.padding != (0,):
             text += f", padding={self.padding}"
         return text + (", bias=False" if self.bias is None else "")

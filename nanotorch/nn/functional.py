@@ -9,7 +9,13 @@ from __future__ import annotations
 import warnings
 from numbers import Integral
 
-from nanotorch.ops.conv import AvgPool2d, Conv2d, MaxPool2d
+import numpy as np
+
+from nanotorch.functions import where
+from nanotorch.ops.activation import ELU, GELU, Hardtanh, LogSigmoid, SiLU, Softplus
+from nanotorch.ops.conv import AvgPool2d, Conv2d, MaxPool2d, max_pool2d_indices
+from nanotorch.ops.indexing import Take
+from nanotorch.ops.layer_norm import LayerNorm
 from nanotorch.ops.loss import (
     BinaryCrossEntropy,
     BinaryCrossEntropyWithLogits,
@@ -19,12 +25,15 @@ from nanotorch.ops.loss import (
     check_reduction,
 )
 from nanotorch.ops.nn import BatchNorm, Dropout, LeakyReLU, Linear
+from nanotorch.ops.reorder import Pad
 from nanotorch.tensor import Tensor
 
 __all__ = [
     "avg_pool2d", "batch_norm", "binary_cross_entropy", "binary_cross_entropy_with_logits", "conv2d",
     "cross_entropy", "dropout", "l1_loss", "leaky_relu", "linear", "log_softmax", "max_pool2d",
     "mse_loss", "nll_loss", "relu", "sigmoid", "softmax", "tanh",
+    "adaptive_avg_pool2d", "conv1d", "elu", "embedding", "gelu", "hardtanh", "huber_loss", "kl_div",
+    "layer_norm", "logsigmoid", "normalize", "one_hot", "pad", "relu6", "silu", "smooth_l1_loss", "softplus",
 ]
 
 
@@ -51,20 +60,33 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, 
                         padding=_pair(padding, "padding"))
 
 
-def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0) -> Tensor:
+def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, *, return_indices: bool = False):
     """Max over ``kernel_size`` windows of ``input[N, C, H, W]`` (``stride`` defaults to the
-    kernel size; the padding is -inf)."""
+    kernel size; the padding is -inf). ``return_indices=True`` also gives each max's position
+    in its ``H*W`` plane (int64, as PyTorch); the values are then gathered at those positions."""
     kernel = _pair(kernel_size, "kernel_size")
     stride = kernel if stride is None else _pair(stride, "stride")
-    return MaxPool2d.apply(input, kernel, stride, _pair(padding, "padding"))
+    if not return_indices:
+        return MaxPool2d.apply(input, kernel, stride, _pair(padding, "padding"))
+    indices = Tensor._make(max_pool2d_indices(input.data, kernel, stride, _pair(padding, "padding")), False)
+    n, c = input.shape[:2]
+    values = input.reshape(n, c, -1).gather(2, indices.reshape(n, c, -1))
+    return values.reshape(indices.shape), indices
 
 
-def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0) -> Tensor:
+def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, *,
+               count_include_pad: bool = True) -> Tensor:
     """Mean over ``kernel_size`` windows of ``input[N, C, H, W]`` (``stride`` defaults to the
-    kernel size; zero padding counts in the mean)."""
+    kernel size). The zero padding counts in the mean unless ``count_include_pad=False``: then
+    each window's sum is divided by the number of input elements it covers."""
     kernel = _pair(kernel_size, "kernel_size")
     stride = kernel if stride is None else _pair(stride, "stride")
-    return AvgPool2d.apply(input, kernel, stride, _pair(padding, "padding"))
+    padding = _pair(padding, "padding")
+    out = AvgPool2d.apply(input, kernel, stride, padding)
+    if count_include_pad or padding == (0, 0):
+        return out
+    ones = Tensor._make(np.ones((1, 1, *input.shape[2:]), dtype=input.dtype), False)
+    return out / AvgPool2d.apply(ones, kernel, stride, padding)  # the share of each window inside
 
 
 def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
@@ -219,7 +241,189 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
 
 
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
-                                     reduction: str = "mean") -> Tensor:
+                                     reduction: str = "mean", *, pos_weight: Tensor | None = None) -> Tensor:
     """``binary_cross_entropy(sigmoid(input), target)`` computed stably from the logits:
-    ``max(x, 0) - x * y + log(1 + exp(-|x|))``."""
-    return _weighted(BinaryCrossEntropyWithLogits.apply(input, target), weight, reduction)
+    ``max(x, 0) - x * y + log(1 + exp(-|x|))``. With ``pos_weight`` ``p`` (per class, broadcast
+    over the last dim) the positive term is weighted: ``-p * y * log s(x) - (1 - y) * log(1 - s(x))``
+    ``= (1 - y) * x - (1 + (p - 1) * y) * logsigmoid(x)``."""
+    if pos_weight is None:
+        return _weighted(BinaryCrossEntropyWithLogits.apply(input, target), weight, reduction)
+    y = _elementwise_target(input, target, "binary_cross_entropy_with_logits")
+    loss = (1 - y) * input - (1 + (pos_weight - 1) * y) * logsigmoid(input)
+    return _weighted(loss, weight, reduction)
+
+
+# --------------------------------------------------------- more layers and activations
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int = 1,
+           padding: int = 0) -> Tensor:
+    """1-D cross-correlation ``input[N, C, L], weight[O, C, k], bias[O] -> [N, O, Lo]``,
+    ``Lo = (L + 2*padding - k) // stride + 1``: ``conv2d`` on a height-1 image."""
+    if input.ndim != 3 or weight.ndim != 3:
+        raise ValueError(f"conv1d: expected input [N, C, L] and weight [O, C, k], got {input.shape} "
+                         f"and {weight.shape}")
+    stride, padding = _single(stride, "stride"), _single(padding, "padding")
+    out = conv2d(input.unsqueeze(2), weight.unsqueeze(2), bias, (1, stride), (0, padding))
+    return out.squeeze(2)
+
+
+def _single(value, name: str) -> int:
+    if isinstance(value, (tuple, list)) and len(value) == 1:
+        value = value[0]
+    if not isinstance(value, Integral):
+        raise ValueError(f"{name} must be an int, got {value!r}")
+    return int(value)
+
+
+def _pool_matrix(size: int, out: int, dtype) -> Tensor:
+    """``P[out, size]``: row ``i`` averages ``[floor(i*size/out), ceil((i+1)*size/out))``."""
+    rows = np.arange(out)
+    start, end = rows * size // out, -(-(rows + 1) * size // out)
+    cols = np.arange(size)
+    inside = (cols >= start[:, None]) & (cols < end[:, None])
+    return Tensor._make((inside / (end - start)[:, None]).astype(dtype), False)
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
+    """Average ``input[..., H, W]`` into ``output_size = (Ho, Wo)`` windows (an int for both; None
+    keeps a side): output ``i`` covers rows ``floor(i*H/Ho)`` to ``ceil((i+1)*H/Ho)``. Computed as
+    ``P_h @ x @ P_w.T`` with the averaging matrices, so the gradient is two matmuls."""
+    if input.ndim not in (3, 4) or 0 in input.shape[-2:]:
+        raise ValueError(f"adaptive_avg_pool2d: expected [N, C, H, W] or [C, H, W] with H, W > 0, "
+                         f"got {input.shape}")
+    sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size, output_size)
+    h, w = input.shape[-2:]
+    ho, wo = (h if sizes[0] is None else sizes[0]), (w if sizes[1] is None else sizes[1])
+    if len(sizes) != 2 or not all(isinstance(v, Integral) and v > 0 for v in (ho, wo)):
+        raise ValueError("adaptive_avg_pool2d: output_size must be a positive int or pair, "
+                         f"got {output_size!r}")
+    x = input if input.dtype.kind == "f" else input.float()
+    return _pool_matrix(h, ho, x.dtype) @ x @ _pool_matrix(w, wo, x.dtype).T
+
+
+def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-5) -> Tensor:
+    """Normalize over the last dims ``normalized_shape``: ``(x - mean) / sqrt(var + eps) * weight + bias``
+    (biased variance, per sample)."""
+    shape = (normalized_shape,) if isinstance(normalized_shape, Integral) else tuple(normalized_shape)
+    return LayerNorm.apply(input, weight, bias, normalized_shape=shape, eps=eps)
+
+
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+    """Rows of ``weight[num_embeddings, dim]`` at the integer indices ``input[*]`` -> ``[*, dim]``;
+    row ``padding_idx`` gets no gradient."""
+    if weight.ndim != 2:
+        raise ValueError(f"embedding: weight must be 2-D [num_embeddings, embedding_dim], got {weight.shape}")
+    if padding_idx is not None:
+        if not -weight.shape[0] <= padding_idx < weight.shape[0]:
+            raise ValueError(f"embedding: padding_idx {padding_idx} is out of range for "
+                             f"{weight.shape[0]} rows")
+        padding_idx %= weight.shape[0]
+    index = input.data if isinstance(input, Tensor) else np.asarray(input)
+    return Take.apply(weight, index, dim=0, padding_idx=padding_idx)
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """``[*]`` class indices -> ``[*, num_classes]`` int64 of 0s and a 1 at each index
+    (``num_classes=-1``: the largest index + 1)."""
+    labels = tensor.data
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: expected an integer tensor of class indices, got {labels.dtype}")
+    if num_classes == -1:
+        if labels.size == 0:
+            raise ValueError("one_hot: can not infer the number of classes from an empty tensor")
+        num_classes = int(labels.max()) + 1
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(f"one_hot: class values must be in [0, {num_classes}), got "
+                         f"{labels.min()} to {labels.max()}")
+    return Tensor._make((labels[..., None] == np.arange(num_classes)).astype(np.int64), False)
+
+
+def pad(input: Tensor, pad: tuple, mode: str = "constant", value: float = 0.0) -> Tensor:
+    """Pad the last dims: ``pad = (left, right)`` for the last dim, then ``(top, bottom)`` for the
+    one before, and so on; negative amounts crop. Only ``mode="constant"`` (``value``)."""
+    if mode != "constant":
+        raise NotImplementedError(f"pad: mode={mode!r}; only 'constant' is implemented")
+    return Pad.apply(input, pad=tuple(int(p) for p in pad), value=value)
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    """``x * Phi(x)`` with ``Phi`` the normal CDF; ``approximate="tanh"`` uses the tanh formula."""
+    return GELU.apply(input, approximate=approximate)
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    """``x * sigmoid(x)`` (``inplace``: see ``relu``)."""
+    return SiLU.apply(input)
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """``x`` where positive, else ``alpha * (exp(x) - 1)`` (``inplace``: see ``relu``)."""
+    return ELU.apply(input, alpha=alpha)
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """``log(1 + exp(beta * x)) / beta``; ``x`` itself where ``beta * x > threshold``."""
+    return Softplus.apply(input, beta=beta, threshold=threshold)
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
+    """``clamp(x, min_val, max_val)`` with zero gradient at and outside the limits."""
+    return Hardtanh.apply(input, lo=min_val, hi=max_val)
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    """``min(max(x, 0), 6)``."""
+    return Hardtanh.apply(input, lo=0.0, hi=6.0)
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    """``log(sigmoid(x))``, stable for large ``|x|``."""
+    return LogSigmoid.apply(input)
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
+    """``x / max(||x||_p, eps)`` along ``dim``."""
+    if p == 2:
+        norm = (input * input).sum(dim, keepdim=True).sqrt()
+    else:
+        norm = (input.abs() ** p).sum(dim, keepdim=True) ** (1 / p)
+    return input / norm.clamp(min=eps)
+
+
+def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    """``0.5 d^2 / beta`` where ``|d| < beta``, else ``|d| - 0.5 beta``, ``d = input - target``
+    (``beta = 0``: the L1 loss)."""
+    if beta < 0:
+        raise ValueError(f"smooth_l1_loss: beta must be >= 0, got {beta}")
+    d = (input - _elementwise_target(input, target, "smooth_l1_loss")).abs()
+    if beta == 0:
+        return _reduce(d, reduction)
+
+    return _reduce(where(d < beta, 0.5 * d * d / beta, d - 0.5 * beta), reduction)
+
+
+def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+    """``0.5 d^2`` where ``|d| < delta``, else ``delta * (|d| - 0.5 delta)``: ``delta *
+    smooth_l1_loss`` with ``beta = delta``."""
+    if delta <= 0:
+        raise ValueError(f"huber_loss: delta must be > 0, got {delta}")
+    d = (input - _elementwise_target(input, target, "huber_loss")).abs()
+
+    return _reduce(where(d < delta, 0.5 * d * d, delta * (d - 0.5 * delta)), reduction)
+
+
+def kl_div(input: Tensor, target: Tensor, reduction: str = "mean", log_target: bool = False) -> Tensor:
+    """``target * (log target - input)`` elementwise, for log-probabilities ``input`` (0 where
+    ``target == 0``); ``log_target=True``: ``exp(t) * (t - input)``. ``reduction="batchmean"``
+    divides the sum by the batch size (the true KL divergence; ``"mean"`` divides by every element)."""
+    t = target if isinstance(target, Tensor) and target.dtype == input.dtype \
+        else Tensor(target, dtype=input.dtype)
+    if log_target:
+        loss = t.exp() * (t - input)
+    else:
+        from nanotorch.functions import where
+        safe = where(t > 0, t, 1.0)
+        loss = where(t > 0, t * (safe.log() - input), 0.0)
+    if reduction == "batchmean":
+        return loss.sum() / (input.shape[0] if input.ndim else 1)
+    return _reduce(loss, reduction)

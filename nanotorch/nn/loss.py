@@ -75,7 +75,14 @@ class BCELoss(_WeightedLoss):
 
 
 class BCEWithLogitsLoss(_WeightedLoss):
-    """Binary cross-entropy of logits (a sigmoid and ``BCELoss`` in one stable formula)."""
+    """Binary cross-entropy of logits (a sigmoid and ``BCELoss`` in one stable formula);
+    ``pos_weight`` (per class, a buffer) weights the positive term."""
+
+    def __init__(self, weight: Tensor | None = None, reduction: str = "mean", *,
+                 pos_weight: Tensor | None = None) -> None:
+        super().__init__(weight, reduction)
+        self.register_buffer("pos_weight", pos_weight)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.binary_cross_entropy_with_logits(input, target, self.weight, self.reduction)
+        return F.binary_cross_entropy_with_logits(input, target, self.weight, self.reduction,
+                                                  pos_weight=self.pos_weight)

@@ -1,4 +1,5 @@
-"""``BatchNorm1d`` and ``BatchNorm2d`` (also spelled ``BatchNorm1D``/``BatchNorm2D``, the seed's names)."""
+"""``BatchNorm1d``, ``BatchNorm2d`` (also spelled ``BatchNorm1D``/``BatchNorm2D``, the seed's
+names) and ``LayerNorm``."""
 
 from __future__ import annotations
 
@@ -89,3 +90,26 @@ class BatchNorm2d(_BatchNorm):
 
 BatchNorm1D = BatchNorm1d
 BatchNorm2D = BatchNorm2d
+
+
+class LayerNorm(Module):
+    """Normalize each sample over its last dims ``normalized_shape``:
+    ``y = (x - mean) / sqrt(var + eps) * weight + bias`` (biased variance), with
+    ``weight`` (ones) and ``bias`` (zeros) of shape ``normalized_shape`` when
+    ``elementwise_affine``. The same in training and eval (no running statistics)."""
+
+    def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True, *,
+                 bias: bool = True, dtype=None) -> None:
+        super().__init__()
+        shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        self.normalized_shape, self.eps, self.elementwise_affine = shape, eps, elementwise_affine
+        dtype = _dtype.to_dtype(dtype) or _dtype.DEFAULT_FLOAT
+        affine = elementwise_affine
+        self.register_parameter("weight", Parameter(ones(*shape, dtype=dtype)) if affine else None)
+        self.register_parameter("bias", Parameter(zeros(*shape, dtype=dtype)) if affine and bias else None)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"

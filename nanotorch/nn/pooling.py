@@ -1,4 +1,4 @@
-"""``MaxPool2d`` and ``AvgPool2d``."""
+"""``MaxPool2d``, ``AvgPool2d`` and ``AdaptiveAvgPool2d``."""
 
 from __future__ import annotations
 
@@ -21,14 +21,39 @@ class _Pool2d(Module):
 
 
 class MaxPool2d(_Pool2d):
-    """The max of each window (padding is -inf)."""
+    """The max of each window (padding is -inf); ``return_indices=True`` also returns where
+    each max is in its ``H*W`` plane."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, *, return_indices: bool = False) -> None:
+        super().__init__(kernel_size, stride, padding)
+        self.return_indices = return_indices
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.max_pool2d(input, self.kernel_size, self.stride, self.padding)
+        return F.max_pool2d(input, self.kernel_size, self.stride, self.padding,
+                            return_indices=self.return_indices)
 
 
 class AvgPool2d(_Pool2d):
-    """The mean of each window (zero padding counts in the mean)."""
+    """The mean of each window (zero padding counts in the mean unless ``count_include_pad=False``)."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, *, count_include_pad: bool = True) -> None:
+        super().__init__(kernel_size, stride, padding)
+        self.count_include_pad = count_include_pad
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding)
+        return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding,
+                            count_include_pad=self.count_include_pad)
+
+
+class AdaptiveAvgPool2d(Module):
+    """Average ``[N, C, H, W]`` into ``output_size`` windows (``functional.adaptive_avg_pool2d``)."""
+
+    def __init__(self, output_size) -> None:
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.adaptive_avg_pool2d(input, self.output_size)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"

@@ -101,3 +101,12 @@ class AvgPool2d(Function):
     def backward(ctx, grad):
         return ctx.backend.avg_pool2d_backward(contiguous(grad), ctx.x_shape, ctx.kernel,
                                                ctx.stride, ctx.padding)
+
+
+def max_pool2d_indices(x, kernel_size: tuple, stride: tuple, padding: tuple):
+    """Where each window's max is in its ``H*W`` plane (``return_indices=True``): the same
+    checks and kernel as ``MaxPool2d``, outside the graph (indices have no gradient)."""
+    from nanotorch import backend
+
+    _check_pool("max_pool2d", x, kernel_size, stride, padding)
+    return backend.state.current.max_pool2d_forward(contiguous(x), kernel_size, stride, padding)[1]

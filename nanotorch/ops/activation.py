@@ -1,0 +1,134 @@
+"""Activation functions beyond ReLU and its family in ``nn.py``: GELU, SiLU, ELU, Softplus,
+Hardtanh (and ReLU6), LogSigmoid."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from nanotorch.autograd.function import Function
+from nanotorch.ops.nn import check_float
+from nanotorch.ops.unary import erf
+
+
+def sigmoid(a: np.ndarray) -> np.ndarray:
+    """``1 / (1 + e^-a)``; NOTE: from ``e^-|a|``, which never overflows."""
+    e = np.exp(-np.abs(a))
+    return np.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
+
+
+_TANH_C = math.sqrt(2 / math.pi)
+
+
+class GELU(Function):
+    """``y = x * Phi(x)``, ``Phi(x) = (1 + erf(x / sqrt 2)) / 2`` (the normal CDF);
+    ``dx = g * (Phi(x) + x * phi(x))``, ``phi(x) = e^(-x^2/2) / sqrt(2 pi)``.
+    ``approximate="tanh"``: ``Phi(x) ~ (1 + tanh(u)) / 2``, ``u = sqrt(2/pi) (x + 0.044715 x^3)``,
+    and ``dx = g * ((1 + t) / 2 + x (1 - t^2) / 2 * du/dx)``."""
+
+    @staticmethod
+    def forward(ctx, x, approximate="none"):
+        check_float("gelu", "input", x)
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+        ctx.save_for_backward(x)
+        ctx.approximate = approximate
+        if approximate == "tanh":
+            return 0.5 * x * (1 + np.tanh(_TANH_C * (x + 0.044715 * x ** 3)))
+        return 0.5 * x * (1 + erf(x * x.dtype.type(1 / math.sqrt(2))))
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        if ctx.approximate == "tanh":
+            t = np.tanh(_TANH_C * (x + 0.044715 * x ** 3))
+            du = _TANH_C * (1 + 3 * 0.044715 * x * x)
+            return grad * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du)
+        cdf = 0.5 * (1 + erf(x * x.dtype.type(1 / math.sqrt(2))))
+        return grad * (cdf + x * np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi))
+
+
+class SiLU(Function):
+    """``y = x * sigmoid(x)``;  ``dx = g * s * (1 + x * (1 - s))``, ``s = sigmoid(x)``."""
+
+    @staticmethod
+    def forward(ctx, x):
+        check_float("silu", "input", x)
+        s = sigmoid(x)
+        ctx.save_for_backward(x, s)
+        return x * s
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, s = ctx.saved_tensors
+        return grad * s * (1 + x * (1 - s))
+
+
+class ELU(Function):
+    """``y = x if x > 0 else alpha * (e^x - 1)``;  ``dx = g if x > 0 else g * alpha * e^x``."""
+
+    @staticmethod
+    def forward(ctx, x, alpha=1.0):
+        check_float("elu", "input", x)
+        ctx.save_for_backward(x)
+        ctx.alpha = alpha
+        return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0))).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return np.where(x > 0, grad, grad * ctx.alpha * np.exp(np.minimum(x, 0)))
+
+
+class Softplus(Function):
+    """``y = log(1 + e^(beta x)) / beta``, and ``y = x`` where ``beta x > threshold``;
+    ``dx = g * sigmoid(beta x)`` (``g`` past the threshold). NOTE: computed as
+    ``max(z, 0) + log1p(e^-|z|)``, which never overflows."""
+
+    @staticmethod
+    def forward(ctx, x, beta=1.0, threshold=20.0):
+        check_float("softplus", "input", x)
+        z = x * beta
+        ctx.save_for_backward(z)
+        ctx.threshold = threshold
+        soft = (np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))) / beta
+        return np.where(z > threshold, x, soft).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (z,) = ctx.saved_tensors
+        return np.where(z > ctx.threshold, grad, grad * sigmoid(z))
+
+
+class Hardtanh(Function):
+    """``y = min(max(x, lo), hi)``;  ``dx = g`` where ``lo < x < hi``, else 0 (ReLU6: 0 and 6)."""
+
+    @staticmethod
+    def forward(ctx, x, lo=-1.0, hi=1.0):
+        check_float("hardtanh", "input", x)
+        if lo > hi:
+            raise ValueError(f"hardtanh: min_val {lo} must not be greater than max_val {hi}")
+        ctx.save_for_backward(x)
+        ctx.lo, ctx.hi = lo, hi
+        return np.clip(x, lo, hi).astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return np.where((x > ctx.lo) & (x < ctx.hi), grad, np.zeros((), dtype=grad.dtype))
+
+
+class LogSigmoid(Function):
+    """``y = log sigmoid(x) = min(x, 0) - log1p(e^-|x|)`` (never overflows);
+    ``dx = g * (1 - sigmoid(x))``."""
+
+    @staticmethod
+    def forward(ctx, x):
+        check_float("logsigmoid", "input", x)
+        ctx.save_for_backward(x)
+        return np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * sigmoid(-ctx.saved_tensors[0])
