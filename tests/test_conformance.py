@@ -150,3 +150,112 @@ def test_class_probability_targets_say_not_supported(shape):
     for loss in (F.cross_entropy, F.nll_loss):
         with pytest.raises(TypeError, match="class-probability targets are not supported"):
             loss(nt.randn(*shape), nt.rand(*shape))
+
+
+# ------------------------------------------------------------ ops with no gradient
+def test_predicates_and_boolean_reductions():
+    x = nt.tensor([[1.0, float("nan")], [float("inf"), -2.0]])
+    np.testing.assert_array_equal(x.isnan().numpy(), [[False, True], [False, False]])
+    np.testing.assert_array_equal(nt.isinf(x).numpy(), [[False, False], [True, False]])
+    np.testing.assert_array_equal(nt.isfinite(x).numpy(), [[True, False], [False, True]])
+    b = nt.tensor([[True, False], [True, True]])
+    assert nt.any(b).item() and not nt.all(b).item()
+    np.testing.assert_array_equal(b.all(1).numpy(), [False, True])
+    np.testing.assert_array_equal(b.any(0, keepdim=True).numpy(), [[True, True]])
+    np.testing.assert_array_equal(nt.logical_not(nt.tensor([0, 3])).numpy(), [True, False])
+    assert nt.tensor(0).any().dtype == nt.bool
+
+
+def test_predicates_match_torch(torch):
+    a = np.array([[1.0, np.nan, 0.0], [np.inf, -2.0, -np.inf]])
+    for name in ("isnan", "isinf", "isfinite", "logical_not", "any", "all"):
+        np.testing.assert_array_equal(getattr(nt.tensor(a), name)().numpy(),
+                                      getattr(torch.tensor(a), name)().numpy())
+    np.testing.assert_array_equal(nt.tensor(a).any(1).numpy(), torch.tensor(a).any(1).numpy())
+
+
+def test_one_hot():
+    out = F.one_hot(nt.tensor([[0, 2], [1, 0]]), 4)
+    assert out.dtype == nt.int64 and out.shape == (2, 2, 4)
+    np.testing.assert_array_equal(out.numpy()[0, 1], [0, 0, 1, 0])
+    assert F.one_hot(nt.tensor([3, 1])).shape == (2, 4)
+    with pytest.raises(ValueError, match=r"class values must be in \[0, 3\)"):
+        F.one_hot(nt.tensor([3]), 3)
+    with pytest.raises(TypeError, match="integer tensor"):
+        F.one_hot(nt.tensor([1.0]))
+
+
+def test_one_hot_matches_torch(torch):
+    labels = np.array([[0, 2], [4, 1]])
+    np.testing.assert_array_equal(F.one_hot(nt.tensor(labels), 6).numpy(),
+                                  torch.nn.functional.one_hot(torch.tensor(labels), 6).numpy())
+
+
+def test_step_functions_keep_integer_dtype():
+    x = nt.tensor([-3, 0, 2])
+    assert x.floor().dtype == nt.int64
+    np.testing.assert_array_equal(x.sign().numpy(), [-1, 0, 1])
+    np.testing.assert_array_equal(nt.tensor([0.5, 1.5, 2.5, -0.5]).round().numpy(), [0, 2, 2, -0])
+
+
+# -------------------------------------------------- gradients at awkward points
+def test_prod_gradient_with_zeros_matches_torch(torch):
+    a = np.array([[2.0, 0.0, 3.0], [0.0, 0.0, 5.0], [1.0, 4.0, -2.0]])
+    for fn in (lambda t: t.prod(1), lambda t: t.prod(), lambda t: t.prod(0, keepdim=True)):
+        x, t = nt.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+        fn(x).sum().backward()
+        fn(t).sum().backward()
+        np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy())
+
+
+def test_prod_gradient_with_one_zero():
+    x = nt.tensor([2.0, 0.0, 3.0], requires_grad=True)
+    x.prod().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 6.0, 0.0])
+
+
+def test_amax_shares_the_gradient_among_ties():
+    x = nt.tensor([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]], requires_grad=True)
+    x.amax(1).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [[0, 0.5, 0.5], [1 / 3, 1 / 3, 1 / 3]])
+
+
+def test_amax_ties_match_torch(torch):
+    a = np.array([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]])
+    for fn in (lambda t: t.amax(1), lambda t: t.amin(), lambda t: t.amax((0, 1), keepdim=True)):
+        x, t = nt.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+        fn(x).sum().backward()
+        fn(t).sum().backward()
+        np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy())
+
+
+# -------------------------------------------------------------- bad input
+@pytest.mark.parametrize("call, error, words", [
+    (lambda x: x.gather(1, nt.tensor([[4]])), IndexError, "index 4 is out of bounds for size 4"),
+    (lambda x: x.gather(1, nt.tensor([[-1]])), IndexError, "out of bounds"),
+    (lambda x: x.gather(1, nt.tensor([0, 1])), ValueError, "does not fit"),
+    (lambda x: x.gather(1, nt.tensor([[0.0]])), TypeError, "integer tensor"),
+    (lambda x: x.gather(2, nt.tensor([[0]])), IndexError, "dim 2 is out of range"),
+    (lambda x: x.scatter(0, nt.tensor([[3]]), 1.0), IndexError, "out of bounds for size 3"),
+    (lambda x: x.scatter_add(1, nt.tensor([[0, 1]]), nt.ones(1, 1)), ValueError, "smaller than index"),
+    (lambda x: x.index_select(0, nt.tensor([0, 3])), IndexError, "index 3 is out of bounds"),
+    (lambda x: x.index_select(0, nt.tensor([[0]])), ValueError, "0-d or 1-D"),
+    (lambda x: x.masked_fill(nt.tensor([1, 0, 1, 0]), 0.0), TypeError, "bool tensor"),
+    (lambda x: x.masked_fill(nt.ones(2, 4) > 0, 0.0), ValueError, "does not broadcast"),
+    (lambda x: x.repeat(2), ValueError, "at least one per dim"),
+    (lambda x: x[0].tril(), ValueError, "at least 2 dims"),
+    (lambda x: F.pad(x, (1,)), ValueError, "even number"),
+    (lambda x: F.pad(x, (-2, -2)), ValueError, "crop away"),
+    (lambda x: F.pad(x, (1, 1), mode="reflect"), NotImplementedError, "reflect"),
+    (lambda x: F.embedding(nt.tensor([3]), x), IndexError, "index 3 is out of bounds"),
+    (lambda x: F.layer_norm(x, (3,)), ValueError, "does not end with normalized_shape"),
+    (lambda x: F.gelu(x, approximate="fast"), ValueError, "approximate"),
+    (lambda x: F.conv1d(x, nt.ones(2, 3, 3)), ValueError, "expected input"),
+    (lambda x: F.adaptive_avg_pool2d(x, 0), ValueError, "adaptive_avg_pool2d"),
+    (lambda x: nt.einsum("ij,jk", x), ValueError, "has 2 operands"),
+    (lambda x: nt.einsum("ijk", x), ValueError, "do not match"),
+])
+def test_bad_input_is_a_clear_error(call, error, words):
+    x = nt.ones(3, 4, requires_grad=True)
+    with pytest.raises(error, match=words):
+        call(x)

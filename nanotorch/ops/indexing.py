@@ -127,7 +127,7 @@ class MaskedFill(Function):
     def forward(ctx, a, mask, value):
         if not isinstance(mask, np.ndarray) or mask.dtype != np.bool_:
             raise TypeError("masked_fill: mask must be a bool tensor")
-        if np.broadcast_shapes(mask.shape, a.shape) != a.shape:
+        if mask.ndim > a.ndim or any(m not in (1, n) for m, n in zip(mask.shape[::-1], a.shape[::-1])):
             raise ValueError(f"masked_fill: mask of shape {mask.shape} does not broadcast to {a.shape}")
         ctx.mask = mask
         return np.where(mask, np.asarray(value, dtype=a.dtype), a)
