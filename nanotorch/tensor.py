@@ -738,7 +738,11 @@ class Tensor:
 
     def masked_fill(self, mask: Tensor, value) -> Tensor:
         """``value`` where ``mask`` is True, else ``self`` (``value``: a number or a 0-d tensor)."""
-        value = value.item() if isinstance(value, Tensor) else value
+        if isinstance(value, Tensor):
+            if value.requires_grad:
+                raise NotImplementedError("masked_fill: a value that requires grad is not supported; "
+                                          "use nanotorch.where(mask, value, x)")
+            value = value.item()
         return MaskedFill.apply(self, _array(mask), value=value)
 
     def _same_kind(self, src):
