@@ -701,7 +701,11 @@ class Tensor:
         return chunk(self, chunks, dim)
 
     def flip(self, *dims) -> Tensor:
-        return Flip.apply(self, dims=_shape_arg(dims))
+        dims = _shape_arg(dims)
+        if self.ndim == 0:
+            _dims(dims, 0)  # only checks them: a 0-d tensor flipped is itself, as PyTorch
+            return self.clone()
+        return Flip.apply(self, dims=dims)
 
     def roll(self, shifts, dims=None) -> Tensor:
         """Shift by ``shifts`` along ``dims``, wrapping around (``dims=None``: the flat tensor)."""

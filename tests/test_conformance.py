@@ -259,3 +259,15 @@ def test_bad_input_is_a_clear_error(call, error, words):
     x = nt.ones(3, 4, requires_grad=True)
     with pytest.raises(error, match=words):
         call(x)
+
+
+def test_integer_division_by_zero_raises():
+    with pytest.raises(ZeroDivisionError):
+        nt.tensor([1, 2]) % 0
+    with pytest.raises(ZeroDivisionError):
+        nt.tensor([1, 2]) // nt.tensor([1, 0])
+    assert np.isnan((nt.tensor([1.0]) % 0).item())
+
+
+def test_flip_of_a_0d_tensor_is_itself():
+    assert nt.tensor(2.0).flip(0).item() == 2.0

@@ -170,6 +170,7 @@ class Remainder(Function):
 
     @staticmethod
     def forward(ctx, a, b):
+        _check_integer_divisor(a, b)
         ctx.save_for_backward(a, b)
         return np.remainder(a, b)
 
@@ -187,8 +188,16 @@ class FloorDivide(Function):
 
     @staticmethod
     def forward(ctx, a, b):
+        _check_integer_divisor(a, b)
         return np.floor_divide(a, b)
 
     @staticmethod
     def backward(ctx, grad):
         raise RuntimeError("the derivative for floor_divide (//) is not implemented")
+
+
+def _check_integer_divisor(a, b) -> None:
+    """Integer ``%`` and ``//`` by zero raise (NumPy would give 0 with a warning)."""
+    b = np.asarray(b)
+    if np.asarray(a).dtype.kind in "iub" and b.dtype.kind in "iub" and not b.all():
+        raise ZeroDivisionError("integer division or modulo by zero")
