@@ -1,4 +1,5 @@
-"""Layer normalization, in NumPy (no C kernel: see benchmarks/RESULTS.md)."""
+"""Layer normalization, in NumPy (no C kernel; ``benchmarks/test_bench_layer_norm.py`` times it
+against PyTorch)."""
 
 from __future__ import annotations
 
