@@ -271,3 +271,15 @@ def test_integer_division_by_zero_raises():
 
 def test_flip_of_a_0d_tensor_is_itself():
     assert nt.tensor(2.0).flip(0).item() == 2.0
+
+
+def test_int_and_list_index_when_the_sizes_agree():
+    """``x[0, :, [0, 1, 2]]`` on ``[3, 3, 3]``: NumPy's rule gives the transpose, same shape."""
+    a = np.arange(27.0).reshape(3, 3, 3)
+    x = nt.tensor(a, requires_grad=True)
+    np.testing.assert_array_equal(x[0, :, [0, 1, 2]].detach().numpy(), a[0][:, [0, 1, 2]])
+    w = np.arange(9.0).reshape(3, 3)
+    (x[0, :, [2, 1, 0]] * nt.tensor(w, dtype=nt.float64)).sum().backward()
+    expected = np.zeros_like(a)
+    expected[0][:, [2, 1, 0]] = w
+    np.testing.assert_array_equal(x.grad.numpy(), expected)
