@@ -172,14 +172,16 @@ class Remainder(Function):
     def forward(ctx, a, b):
         _check_integer_divisor(a, b)
         ctx.save_for_backward(a, b)
-        return np.remainder(a, b)
+        with np.errstate(divide="ignore", invalid="ignore"):  # a float % 0 is nan, as PyTorch
+            return np.remainder(a, b)
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
-        return (unbroadcast(grad, shape_of(a)) if na else None,
-                unbroadcast(-grad * np.floor_divide(a, b), shape_of(b)) if nb else None)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (unbroadcast(grad, shape_of(a)) if na else None,
+                    unbroadcast(-grad * np.floor_divide(a, b), shape_of(b)) if nb else None)
 
 
 class FloorDivide(Function):
@@ -189,7 +191,8 @@ class FloorDivide(Function):
     @staticmethod
     def forward(ctx, a, b):
         _check_integer_divisor(a, b)
-        return np.floor_divide(a, b)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.floor_divide(a, b)
 
     @staticmethod
     def backward(ctx, grad):
