@@ -9,14 +9,8 @@ import numpy as np
 
 from nanotorch.autograd.function import Function
 from nanotorch.ops.nn import check_float
+from nanotorch.ops.pointwise import sigmoid
 from nanotorch.ops.unary import erf
-
-
-def sigmoid(a: np.ndarray) -> np.ndarray:
-    """``1 / (1 + e^-a)``; NOTE: from ``e^-|a|``, which never overflows."""
-    e = np.exp(-np.abs(a))
-    return np.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
-
 
 _TANH_C = math.sqrt(2 / math.pi)
 

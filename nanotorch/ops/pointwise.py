@@ -76,14 +76,18 @@ class ReLU(Function):
         return ctx.backend.relu_backward(grad, ctx.saved_tensors[0])
 
 
+def sigmoid(a: np.ndarray) -> np.ndarray:
+    """``1 / (1 + e^-a)``. NOTE: e^-|a| never overflows; the two branches are the same function."""
+    e = np.exp(-np.abs(a))
+    return np.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
+
+
 class Sigmoid(Function):
     """``out = 1 / (1 + e^-a)``;  ``da = g * out * (1 - out)``."""
 
     @staticmethod
     def forward(ctx, a):
-        # NOTE: e^-|a| never overflows; the two branches are the same function.
-        e = np.exp(-np.abs(a))
-        out = np.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
+        out = sigmoid(a)
         ctx.save_for_backward(out)
         return out
 
