@@ -9,6 +9,7 @@ from __future__ import annotations
 import warnings
 from numbers import Integral
 
+from nanotorch import _dtype
 from nanotorch.ops.conv import AvgPool2d, Conv2d, MaxPool2d
 from nanotorch.ops.loss import (
     BinaryCrossEntropy,
@@ -151,6 +152,14 @@ def _class_rows(input: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
 
 def _class_loss(op, input: Tensor, target: Tensor, *args, reduction: str, **options) -> Tensor:
     """Run a class-index loss op on the rows of ``input``; ``"none"`` keeps ``target``'s shape."""
+    if isinstance(input, Tensor) and not _dtype.is_floating(input.dtype):
+        name = "cross_entropy" if op is CrossEntropy else "nll_loss"
+        swapped = isinstance(target, Tensor) and _dtype.is_floating(target.dtype)
+        raise TypeError(
+            f"{name}: input must be floating point scores [N, C] (the model's output), got {input.dtype} of "
+            f"shape {tuple(input.shape)}" + (
+                f", and target is float of shape {tuple(target.shape)}: the arguments look swapped. "
+                "Call it as criterion(model(x), labels)." if swapped else ""))
     scores, labels = _class_rows(input, target)
     loss = op.apply(scores, labels, *args, reduction=reduction, **options)
     return loss if reduction != "none" or input.ndim == 2 else loss.reshape(target.shape)
