@@ -15,13 +15,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import nanotorch as nt
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 
 
 @pytest.fixture
 def examples(monkeypatch):
-    """Import an example module by name, with ``load_mnist`` giving 256/100 random images."""
+    """Import an example module by name, with ``load_mnist`` giving 256/100 random images.
+    The examples switch the backend (``--backend``, given as the one under test); it is put back."""
+    monkeypatch.setattr(nt.backend.state, "current", nt.backend.state.current)
+    monkeypatch.setattr(nt.backend.state, "reason", nt.backend.state.reason)
     monkeypatch.syspath_prepend(str(EXAMPLES))
     rng = np.random.default_rng(0)
     fake = (rng.random((256, 784), dtype=np.float32), rng.integers(0, 10, 256),
@@ -42,11 +47,13 @@ def has_matplotlib() -> bool:
 
 def test_train_mnist_writes_log_metrics_and_curves(examples, tmp_path, capsys):
     run_dir = tmp_path / "run"
-    examples("train_mnist").main(["--epochs", "2", "--limit", "128", "--run-dir", str(run_dir)])
+    examples("train_mnist").main(["--epochs", "2", "--limit", "128", "--run-dir", str(run_dir),
+                                  "--backend", nt.backend.current().name])
     out = capsys.readouterr().out
     assert out.startswith(f"run folder: {run_dir}")
     log = (run_dir / "log.txt").read_text()
     assert "MNIST (seed split): 128 train, 100 test" in log  # --limit cut the training set
+    assert f"backend: {nt.backend.current().name}" in log
     assert "epoch  2  loss" in log and "final test accuracy" in log
     rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in rows] == [1, 2]
@@ -88,7 +95,7 @@ def test_ablation_writes_its_run_folder_not_logs(examples, tmp_path, capsys):
     logs = {p.name: p.stat().st_mtime_ns for p in (ROOT / "logs").iterdir()}
     run_dir = tmp_path / "ablation"
     examples("train_mnist_ablation").main(["--ablation", "--epochs", "1", "--seeds", "1",
-                                           "--run-dir", str(run_dir)])
+                                           "--run-dir", str(run_dir), "--backend", nt.backend.current().name])
     assert {p.name: p.stat().st_mtime_ns for p in (ROOT / "logs").iterdir()} == logs
     table = (run_dir / "mnist_ablation_results.log").read_text()
     assert "seed split 256/100" in table and table.count("| Linear") == 4
