@@ -103,3 +103,14 @@ def test_ablation_writes_its_run_folder_not_logs(examples, tmp_path, capsys):
     assert len(cells) == 8 and all(len(c["accuracies"]) == 1 for c in cells)
     assert len((run_dir / "metrics.jsonl").read_text().splitlines()) == 8
     assert (run_dir / "mnist_ablation_results.png").exists() == has_matplotlib()
+
+
+def test_without_matplotlib_the_run_says_how_to_get_the_curves(examples, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now fails
+    run_dir = tmp_path / "run"
+    examples("train_mnist").main(["--epochs", "1", "--limit", "64", "--run-dir", str(run_dir),
+                                  "--backend", nt.backend.current().name])
+    assert not (run_dir / "curves.png").exists()
+    log = (run_dir / "log.txt").read_text()
+    assert 'curves: not drawn (matplotlib is not installed: pip install -e ".[plot]")' in log
+    assert len((run_dir / "metrics.jsonl").read_text().splitlines()) == 1
