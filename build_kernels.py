@@ -14,6 +14,11 @@ compiled into the module (``nt_build_info``), so ``python -m nanotorch`` can rep
 Options (in-place builds only): ``--sanitize`` builds with AddressSanitizer and
 UndefinedBehaviorSanitizer, ``--dest DIR`` puts the module in ``DIR`` instead of
 ``nanotorch/``.
+
+When the build fails (here or in ``pip install``), the reason (the compiler's own error
+when it can be had) and how to get the kernels are written to ``_kernels_not_built.txt``
+beside where the module would go; ``nanotorch.backend.info()`` and ``python -m nanotorch``
+quote it. A successful build deletes it.
 """
 
 from __future__ import annotations
@@ -24,17 +29,24 @@ import os
 import shlex
 import shutil
 import subprocess
+import sys
 import sysconfig
 import tempfile
 from pathlib import Path
 
-from cffi import FFI
+from cffi import FFI, VerificationError
 
 ROOT = Path(__file__).resolve().parent
 KERNELS = "kernels"  # the C sources and the header, under ROOT
 HEADER = "nanotorch_kernels.h"
 CDEF_BEGIN, CDEF_END = "/* cffi-cdef-begin */", "/* cffi-cdef-end */"
 MODULE = "nanotorch._kernels"
+NOT_BUILT = "_kernels_not_built.txt"  # the same name as nanotorch.backend.NOT_BUILT
+HOW_TO_BUILD = (
+    "To get them: install a C compiler (Debian/Ubuntu: sudo apt install gcc; Fedora: sudo dnf "
+    "install gcc; macOS: xcode-select --install), then run `python build_kernels.py` in the "
+    "repository (or `pip install -e .` again). Until then NanoTorch runs on its NumPy backend."
+)
 
 BASE_FLAGS = ["-O3", "-ffp-contract=fast", "-fno-math-errno"]
 SANITIZE_FLAGS = ["-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined",
@@ -81,6 +93,40 @@ def probe(flags: list[str], source: str = "int main(void) { return 0; }\n") -> b
     return True
 
 
+def diagnose() -> str:
+    """Why the compiler cannot compile a kernel file: what it printed (last lines), or that it
+    is missing; "" when it compiles (the failure was elsewhere: flags, linking)."""
+    cmd = compiler()
+    source = ROOT / KERNELS / "build_info.c"
+    with tempfile.TemporaryDirectory(prefix="nanotorch-probe-") as tmp:
+        try:
+            result = subprocess.run([*cmd, "-std=gnu11", "-I", str(ROOT / KERNELS), "-c", str(source),
+                                     "-o", str(Path(tmp) / "probe.o")],
+                                    capture_output=True, text=True, timeout=120, check=False)
+        except FileNotFoundError:
+            return f"no C compiler: {cmd[0]!r} was not found (set CC, or install gcc or clang)"
+        except (OSError, subprocess.SubprocessError) as exc:
+            return f"the C compiler {cmd[0]!r} could not run ({exc})"
+    if result.returncode == 0:
+        return ""
+    said = (result.stderr or result.stdout).strip().splitlines()[-3:]
+    return (f"the C compiler `{shlex.join(cmd)}` failed (exit status {result.returncode})"
+            + (": " + " | ".join(said) if said else " and printed nothing"))
+
+
+def record_failure(folder: Path, exc: BaseException) -> str:
+    """Write why the build failed, and how to get the kernels, to ``folder/NOT_BUILT``;
+    return the reason (one line)."""
+    reason = diagnose() or " ".join(str(exc).split())
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / NOT_BUILT).write_text(f"The C kernels were not built: {reason}\n\n{HOW_TO_BUILD}\n\n"
+                                        f"The build's error: {type(exc).__name__}: {exc}\n")
+    except OSError:
+        pass  # a read-only tree: the reason is still printed
+    return reason
+
+
 def build_flags(sanitize: bool = False) -> tuple[list[str], list[str]]:
     """(compile flags, link flags) for this machine."""
     cflags = list(SANITIZE_FLAGS if sanitize else BASE_FLAGS)
@@ -112,7 +158,7 @@ def make_builder(cflags: list[str], ldflags: list[str], absolute: bool = False) 
     return ffi
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sanitize", action="store_true", help="build with ASan + UBSan")
     parser.add_argument("--dest", type=Path, default=ROOT / "nanotorch",
@@ -120,9 +166,16 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     builder = make_builder(*(build_flags(sanitize=True) if args.sanitize else FLAGS),
                            absolute=True)
+    folder = args.dest.resolve()
     with tempfile.TemporaryDirectory(prefix="nanotorch-build-") as tmp:
-        built = Path(builder.compile(tmpdir=tmp, verbose=False))
-        dest = args.dest.resolve() / built.name
+        try:
+            built = Path(builder.compile(tmpdir=tmp, verbose=False))
+        except (VerificationError, OSError) as exc:  # cffi wraps the compiler's and linker's errors
+            reason = record_failure(folder, exc)
+            print(f"build_kernels: the C kernels were NOT built: {reason.rstrip('.')}. NanoTorch will "
+                  f"use its NumPy backend. How to fix it: {folder / NOT_BUILT}", file=sys.stderr)
+            return 1
+        dest = folder / built.name
         staged = dest.with_name(dest.name + ".tmp")
         shutil.copy2(built, staged)
         os.replace(staged, dest)  # atomic: running processes keep the old file
@@ -130,11 +183,13 @@ def main(argv: list[str] | None = None) -> None:
         other = dest.with_name("_kernels" + suffix)
         if other != dest and other.exists():
             other.unlink()
+    (folder / NOT_BUILT).unlink(missing_ok=True)
     print(f"built {dest}")
+    return 0
 
 
 FLAGS = build_flags()
 ffibuilder = make_builder(*FLAGS)  # what setup.py's cffi_modules builds
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

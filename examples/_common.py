@@ -26,26 +26,62 @@ def add_common_flags(parser: argparse.ArgumentParser, *, epochs: int, lr: float,
     parser.add_argument("--seed", type=int, default=42, help="nanotorch.manual_seed (default 42)")
     parser.add_argument("--backend", choices=["auto", "c", "numpy"], default="auto",
                         help="kernel backend (default: C if built, else NumPy)")
+    add_run_flags(parser)
+
+
+def add_run_flags(parser: argparse.ArgumentParser) -> None:
+    """Where the run's record goes, how often progress is printed, and a quick-trial subset."""
+    parser.add_argument("--run-dir", default=None,
+                        help="folder for log.txt, metrics.jsonl, curves.png (default runs/<example>-<time>)")
+    parser.add_argument("--log-every", type=int, default=None, metavar="N",
+                        help="when output is not a terminal, a progress line every N steps "
+                             "(default: one every 10 s; 0: none)")
+    parser.add_argument("--limit", type=int, default=None, metavar="N",
+                        help="train on the first N training images only (a quick trial run)")
+
+
+def limit(data: tuple, n: int | None) -> tuple:
+    """``data = (X_train, y_train, X_test, y_test)`` with only the first ``n`` training rows."""
+    if n is None:
+        return data
+    if n < 1:
+        raise SystemExit(f"--limit must be a positive number of images, got {n}")
+    X_train, y_train, X_test, y_test = data
+    return X_train[:n], y_train[:n], X_test, y_test
 
 
 class Progress:
-    """A one-line progress display on a terminal (nothing when output goes to a file)."""
+    """Progress within an epoch, on stderr: a bar redrawn in place on a terminal; otherwise
+    (output to a file, a pipe, a notebook) a plain line every ``every`` steps, or by default
+    one every 10 seconds (0: none)."""
 
-    def __init__(self, total: int, label: str) -> None:
-        self.total, self.label = total, label
-        self.enabled = sys.stderr.isatty()
-        self.last = 0.0
+    SECONDS = 10.0
+
+    def __init__(self, total: int, label: str, every: int | None = None) -> None:
+        self.total, self.label, self.every = total, label, every
+        self.tty = sys.stderr.isatty()
+        self.start = self.last = time.perf_counter()
 
     def update(self, done: int, loss: float) -> None:
         now = time.perf_counter()
-        if self.enabled and (now - self.last > 0.2 or done == self.total):
+        if self.tty:
+            if now - self.last > 0.2 or done == self.total:
+                self.last = now
+                bar = "#" * (30 * done // self.total)
+                print(f"\r{self.label} [{bar:<30}] {done}/{self.total} loss {loss:.4f}",
+                      end="", file=sys.stderr, flush=True)
+            return
+        if self.every is None:
+            due = now - self.last >= self.SECONDS
+        else:
+            due = self.every > 0 and done % self.every == 0
+        if due and done < self.total:
             self.last = now
-            bar = "#" * (30 * done // self.total)
-            print(f"\r{self.label} [{bar:<30}] {done}/{self.total} loss {loss:.4f}",
-                  end="", file=sys.stderr, flush=True)
+            print(f"{self.label} step {done}/{self.total}  loss {loss:.4f}  {now - self.start:.1f}s",
+                  file=sys.stderr, flush=True)
 
     def close(self) -> None:
-        if self.enabled:
+        if self.tty:
             print("\r" + " " * 80 + "\r", end="", file=sys.stderr, flush=True)
 
 
@@ -63,9 +99,13 @@ def accuracy(model: nt.nn.Module, X: np.ndarray, y: np.ndarray, batch_size: int 
 
 
 def train(model: nt.nn.Module, optimizer, data: tuple, *, epochs: int, batch_size: int,
-          schedule: str = "cosine", log=print, label: str = "") -> list[dict]:
+          schedule: str = "cosine", log=print, label: str = "", record=None,
+          log_every: int | None = None) -> list[dict]:
     """Train ``model`` on ``data = (X_train, y_train, X_test, y_test)`` with cross-entropy;
     print one line per epoch and return the per-epoch numbers.
+
+    With a ``record`` (``_record.RunRecord``) the lines go to its log and each epoch's numbers
+    to its metrics file. ``log_every``: see ``Progress``.
 
     ``schedule="cosine"`` anneals the learning rate from its initial value to 0 over the whole
     run (``CosineAnnealingLR``, stepped after every batch); ``"constant"`` keeps it.
@@ -75,12 +115,14 @@ def train(model: nt.nn.Module, optimizer, data: tuple, *, epochs: int, batch_siz
     scheduler = (nt.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs * len(loader))
                  if schedule == "cosine" else None)
     criterion = nt.nn.CrossEntropyLoss()
+    if record is not None:
+        log = record.log
     history = []
     for epoch in range(1, epochs + 1):
         model.train()
         start = time.perf_counter()
         total_loss, seen, correct = 0.0, 0, 0
-        progress = Progress(len(loader), f"{label}epoch {epoch}")
+        progress = Progress(len(loader), f"{label}epoch {epoch}", log_every)
         for step, (x, y) in enumerate(loader, 1):
             logits = model(x)
             loss = criterion(logits, y)
@@ -96,9 +138,13 @@ def train(model: nt.nn.Module, optimizer, data: tuple, *, epochs: int, batch_siz
             progress.update(step, total_loss / seen)
         progress.close()
         seconds = time.perf_counter() - start
-        row = {"epoch": epoch, "loss": total_loss / seen, "train_acc": 100.0 * correct / seen,
-               "test_acc": accuracy(model, X_test, y_test), "seconds": seconds}
+        row = {"epoch": epoch, "loss": round(total_loss / seen, 6),
+               "train_acc": round(100.0 * correct / seen, 4),
+               "test_acc": round(accuracy(model, X_test, y_test), 4),
+               "lr": float(f"{optimizer.param_groups[0]['lr']:.6g}"), "seconds": round(seconds, 3)}
         history.append(row)
+        if record is not None:
+            record.add_metrics({"label": label.strip(), **row} if label else row)
         log(f"{label}epoch {epoch:2d}  loss {row['loss']:.4f}  train {row['train_acc']:.2f}%  "
             f"test {row['test_acc']:.2f}%  {seconds:.1f}s")
     return history

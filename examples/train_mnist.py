@@ -12,7 +12,8 @@ from __future__ import annotations
 import argparse
 import time
 
-from _common import add_common_flags, train
+from _common import add_common_flags, limit, train
+from _record import RunRecord
 
 import nanotorch as nt
 from nanotorch.datasets import load_mnist
@@ -40,18 +41,19 @@ def main(argv: list[str] | None = None) -> float:
     args = parser.parse_args(argv)
     nt.backend.use(args.backend)
     nt.manual_seed(args.seed)
+    record = RunRecord("train_mnist", args.run_dir)
 
     start = time.perf_counter()
-    data = load_mnist(split="seed")
-    print(f"MNIST (seed split): {len(data[0])} train, {len(data[2])} test, "
+    data = limit(load_mnist(split="seed"), args.limit)
+    record.log(f"MNIST (seed split): {len(data[0])} train, {len(data[2])} test, "
           f"loaded in {time.perf_counter() - start:.1f}s; backend: {nt.backend.current().name}")
     model = SimpleNet()
     optimizer = SGD(model.parameters(), lr=args.lr, momentum=args.momentum)
     history = train(model, optimizer, data, epochs=args.epochs, batch_size=args.batch_size,
-                    schedule=args.schedule)
+                    schedule=args.schedule, record=record, log_every=args.log_every)
     final = history[-1]["test_acc"]
     total = sum(row["seconds"] for row in history)
-    print(f"final test accuracy: {final:.2f}%  (training time {total:.1f}s)")
+    record.finish(f"final test accuracy: {final:.2f}%  (training time {total:.1f}s)")
     return final
 
 

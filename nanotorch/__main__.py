@@ -1,10 +1,16 @@
 """``python -m nanotorch``: what runs the kernels here, and why.
 
-Prints the version, the backend in use and the reason it was chosen, the C build (module,
-compiler flags, SIMD, OpenMP, threads) or why it is missing, and NumPy's BLAS.
+Prints the version, Python and the CPU, the backend in use and the reason it was chosen, the
+C build (module, compiler flags, SIMD, OpenMP, threads) or why it is missing and how to get
+it, and NumPy's BLAS. ``--version`` prints the version line only.
 """
 
 from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
 
 import numpy as np
 
@@ -30,9 +36,28 @@ def numpy_blas() -> str:
         return "see numpy.show_config()"
 
 
+def cpu() -> str:
+    """The CPU's model name (from /proc/cpuinfo on Linux) and its logical core count."""
+    name = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            name = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")),
+                        name)
+    except OSError:
+        pass
+    return f"{name}, {os.cpu_count()} logical cores"
+
+
+def version() -> str:
+    return (f"NanoTorch {nanotorch.__version__} (Python {platform.python_version()}, "
+            f"NumPy {np.__version__}) from {os.path.dirname(nanotorch.__file__)}")
+
+
 def report() -> str:
     info = backend.info()
-    lines = [f"NanoTorch {nanotorch.__version__}",
+    lines = [version(),
+             f"Python:       {sys.version.split()[0]} ({sys.executable})",
+             f"CPU:          {cpu()}",
              f"backend:      {info['backend']}  ({info['reason']})"]
     if info["c_available"]:
         lines += [f"C kernels:    {info['library']}",
@@ -42,11 +67,27 @@ def report() -> str:
                   f"{info['num_threads']} thread(s) allowed "
                   "(NANOTORCH_NUM_THREADS, nanotorch.threads.set_num_threads)"]
     else:
-        lines += [f"C kernels:    not available ({info['c_error']})",
-                  "  build them: python build_kernels.py  (or pip install -e .)"]
+        lines += [f"C kernels:    not available ({info['c_error']})", "  " + how_to_build()]
     lines.append(f"NumPy:        {np.__version__}, BLAS: {numpy_blas()}")
     return "\n".join(lines)
 
 
-if __name__ == "__main__":
+def how_to_build() -> str:
+    """The failed build's advice (see build_kernels.py), or the command that builds the kernels."""
+    try:
+        advice = [line for line in backend.NOT_BUILT.read_text().splitlines() if line.startswith("To get")]
+    except OSError:
+        advice = []
+    return advice[0] if advice else "build them: python build_kernels.py  (or pip install -e .)"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m nanotorch", description=(
+        "What runs NanoTorch here: version, Python, CPU, backend and why, the C build, NumPy's BLAS."))
+    parser.add_argument("--version", action="version", version=version())
+    parser.parse_args(argv)
     print(report())
+
+
+if __name__ == "__main__":
+    main()

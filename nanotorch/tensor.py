@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from nanotorch import _dtype
+from nanotorch import _device, _dtype
 from nanotorch.autograd import grad_mode
 
 _Scalar = (int, float, builtins.bool)
@@ -189,8 +189,7 @@ class Tensor:
         """
         for a in (*args, device):
             if isinstance(a, str):
-                if a != "cpu":
-                    raise RuntimeError(f"nanotorch runs on the CPU only, not on {a!r}")
+                _device.check(a, f".to({a!r})")
             elif a is not None:
                 dtype = a
         if dtype is None:
@@ -228,6 +227,10 @@ class Tensor:
 
     def cpu(self) -> Tensor:
         return self
+
+    def cuda(self, *args, **kwargs) -> Tensor:
+        """Raises: there is no GPU (see ``to``)."""
+        _device.check("cuda", ".cuda()")
 
     # -------------------------------------------------------------- arithmetic
     def _operands(self, other, divide: builtins.bool = False) -> tuple:

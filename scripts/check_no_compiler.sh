@@ -43,8 +43,11 @@ print(f"check_no_compiler: import ok, backend {info['backend']!r} ({info['reason
 EOF
 
 "$PY" -m nanotorch > "$TMP/report.txt" || fail "python -m nanotorch failed"
-grep -q "C kernels: *not available" "$TMP/report.txt" \
-    || { cat "$TMP/report.txt"; fail "python -m nanotorch does not say the kernels are missing"; }
+grep -q "C kernels: *not available (not built: the C compiler .*/bin/false" "$TMP/report.txt" \
+    || { cat "$TMP/report.txt"; fail "python -m nanotorch does not say the kernels are missing and why"; }
+grep -q "To get them: install a C compiler" "$TMP/report.txt" \
+    || { cat "$TMP/report.txt"; fail "python -m nanotorch does not say how to get the kernels"; }
+say "python -m nanotorch says why the kernels are missing and how to get them"
 
 if NANOTORCH_BACKEND=c "$PY" -c "import nanotorch" > "$TMP/forced.log" 2>&1; then
     fail "NANOTORCH_BACKEND=c imported without the C kernels"
@@ -52,6 +55,14 @@ fi
 grep -q "C backend cannot be loaded" "$TMP/forced.log" \
     || { cat "$TMP/forced.log"; fail "NANOTORCH_BACKEND=c failed without a clear message"; }
 say "NANOTORCH_BACKEND=c refuses with a clear error"
+
+if (cd "$TMP/src" && CC=/bin/false "$PY" build_kernels.py) > "$TMP/build.log" 2>&1; then
+    fail "python build_kernels.py succeeded with CC=/bin/false"
+fi
+tail -n 1 "$TMP/build.log" | grep -q "^build_kernels: the C kernels were NOT built: the C compiler" \
+    && ! grep -q Traceback "$TMP/build.log" \
+    || { cat "$TMP/build.log"; fail "python build_kernels.py did not end with one clear line"; }
+say "python build_kernels.py without a compiler ends with: $(tail -n 1 "$TMP/build.log" | cut -c1-100)..."
 
 ARGS=()
 for t in "${TESTS[@]}"; do

@@ -367,7 +367,7 @@ def test_parse_csv_rejects_malformed_rows(body):
         mn._parse_csv(b"label,rest\n" + body, "t.csv")
 
 
-def test_mirror_source(tmp_path, raw, monkeypatch):
+def test_mirror_source(tmp_path, raw, monkeypatch, capsys):
     files = {name: gzip.compress(data) for name, data in idx_files(raw).items()}
     md5s = {name: hashlib.md5(gz).hexdigest() for name, gz in files.items()}
     monkeypatch.setattr(mn, "IDX_GZ_MD5", md5s)
@@ -385,6 +385,12 @@ def test_mirror_source(tmp_path, raw, monkeypatch):
     assert requested == [first + "train-images-idx3-ubyte.gz"] + [
         second + name + ".gz" for name in mn.IDX_FILES
     ]
+    said = capsys.readouterr().err.splitlines()  # a newcomer sees what is being fetched, and from where
+    cache = tmp_path / mn.CACHE_FILE
+    assert said[0] == f"MNIST: downloading 11.6 MB from mirror {first} (once: it is then cached in {cache})"
+    assert said[1].startswith("MNIST: that failed (ValueError") and "trying the next source" in said[1]
+    assert said[2].startswith(f"MNIST: downloading 11.6 MB from mirror {second}")
+    assert said[3:] == [f"MNIST: done; cached in {cache}"]
 
 
 def test_no_source_error_lists_what_was_tried(tmp_path, raw):

@@ -1,8 +1,10 @@
 """The seed README's Python blocks, verbatim, run as scripts (the README's contract).
 
 The optimizer block uses a ``MyModel``, ``criterion``, ``x`` and ``y`` it never defines; it is
-run with those supplied (its obvious intent). The MLP block uses ``BatchNorm1D`` without
-importing it; the name exists in ``nanotorch.nn``, so it runs with that import added.
+run with those supplied (its obvious intent: the MLP block's model, the quick start's loss, a
+batch of MNIST-shaped data) and must train one step. The MLP block uses ``BatchNorm1D``
+without importing it; the name exists in ``nanotorch.nn``, so with that import added the
+model is built and run.
 """
 
 from __future__ import annotations
@@ -137,21 +139,27 @@ def test_mlp_block_builds_and_runs_with_its_missing_import_added(tmp_path):
         "fc1.weight", "fc1.bias", "bn1.weight", "bn1.bias", "fc2.weight", "fc2.bias"]
 
 
-def test_optimizer_block_with_its_undefined_names_supplied(tmp_path):
+def test_optimizer_block_trains_the_mlp_block_one_step(tmp_path):
+    """The block's obvious intent: ``MyModel`` is the model of the block before it (the MLP),
+    ``criterion`` the quick start's ``CrossEntropyLoss``, ``x, y`` a batch of MNIST-shaped data;
+    the step must move every parameter by ``-lr * grad``."""
     import nanotorch as nt
     from nanotorch.loss import CrossEntropyLoss
-    from nanotorch.nn import Linear
 
+    MLPClass = run("from nanotorch.nn import BatchNorm1D\n" + MLP, tmp_path)["MLP"]
     start = {}
 
     def MyModel():  # noqa: N802 - the name the block uses
-        model = Linear(4, 3)
-        start["weight"] = model.weight.data.copy()
+        model = MLPClass()
+        start.update({name: p.data.copy() for name, p in model.named_parameters()})
         return model
 
     init = {"MyModel": MyModel, "criterion": CrossEntropyLoss(),
-            "x": nt.randn(5, 4), "y": nt.tensor([0, 1, 2, 0, 1])}
+            "x": nt.randn(32, 784), "y": nt.randint(0, 10, (32,))}
     ns = run(OPTIMIZER, tmp_path, init)
-    weight = ns["model"].weight
-    assert np.abs(weight.grad.data).sum() > 0
-    np.testing.assert_allclose(weight.data, start["weight"] - 0.01 * weight.grad.data, rtol=1e-6)
+    params = dict(ns["model"].named_parameters())
+    assert sorted(params) == sorted(start) and len(params) == 6
+    for name, p in params.items():
+        assert np.abs(p.grad.data).sum() > 0, name
+        np.testing.assert_allclose(p.data, start[name] - 0.01 * p.grad.data, rtol=1e-5, atol=1e-7,
+                                   err_msg=name)

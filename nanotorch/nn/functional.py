@@ -11,6 +11,7 @@ from numbers import Integral
 
 import numpy as np
 
+from nanotorch import _dtype
 from nanotorch.functions import where
 from nanotorch.ops.activation import ELU, GELU, Hardtanh, LogSigmoid, SiLU, Softplus
 from nanotorch.ops.conv import AvgPool2d, Conv2d, MaxPool2d, max_pool2d_indices
@@ -175,6 +176,13 @@ def _class_rows(input: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
 def _class_loss(op, input: Tensor, target: Tensor, *args, reduction: str, **options) -> Tensor:
     """Run a class-index loss op on the rows of ``input``; ``"none"`` keeps ``target``'s shape."""
     name = "cross_entropy" if op is CrossEntropy else "nll_loss"
+    if isinstance(input, Tensor) and not _dtype.is_floating(input.dtype):
+        swapped = isinstance(target, Tensor) and _dtype.is_floating(target.dtype)
+        raise TypeError(
+            f"{name}: input must be floating point scores [N, C] (the model's output), got {input.dtype} of "
+            f"shape {tuple(input.shape)}" + (
+                f", and target is float of shape {tuple(target.shape)}: the arguments look swapped. "
+                "Call it as criterion(model(x), labels)." if swapped else ""))
     check_class_indices(name, target.data if isinstance(target, Tensor) else target)
     scores, labels = _class_rows(input, target)
     loss = op.apply(scores, labels, *args, reduction=reduction, **options)

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from nanotorch import _dtype
+from nanotorch import _device, _dtype
 from nanotorch.autograd.grad_mode import no_grad
 from nanotorch.nn.parameter import Parameter
 from nanotorch.tensor import Tensor
@@ -240,8 +240,8 @@ class Module:
                 device = arg
             else:
                 dtype = arg
-        if device is not None and not str(device).startswith("cpu"):
-            raise RuntimeError(f"nanotorch runs on the CPU only, not on {device!r}")
+        if device is not None:
+            _device.check(device, f".to({str(device)!r})")
         if dtype is None:
             return self
         dtype = _dtype.to_dtype(dtype)
@@ -253,6 +253,13 @@ class Module:
                 if tensor.grad is not None:
                     tensor.grad.data = tensor.grad.data.astype(dtype, copy=False)
         return self
+
+    def cpu(self) -> Module:
+        return self
+
+    def cuda(self, *args, **kwargs) -> Module:
+        """Raises: there is no GPU (see ``to``)."""
+        _device.check("cuda", ".cuda()")
 
     def float(self) -> Module:
         return self.to(_dtype.float32)

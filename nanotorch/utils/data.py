@@ -138,13 +138,21 @@ class DataLoader:
     collate_fn : callable, optional
         Builds a batch from a list of samples (default: :func:`default_collate`); given,
         it is used for array-backed datasets too.
+    num_workers : int
+        Only 0: batches are made in the main process (accepted so PyTorch code that passes
+        ``num_workers=0`` runs; any other value raises and says why).
 
     The options after ``shuffle`` are keyword-only, as PyTorch's other arguments
     (``sampler``, ``num_workers`` ...) sit between them.
     """
 
     def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False, *, drop_last: bool = False,
-                 collate_fn: Callable | None = None, generator=None) -> None:
+                 collate_fn: Callable | None = None, generator=None, num_workers: int = 0) -> None:
+        if num_workers != 0:
+            raise ValueError(
+                f"DataLoader(num_workers={num_workers!r}): NanoTorch makes every batch in the main "
+                "process, with no worker processes (an array dataset's batch is one slice of its "
+                "arrays, already fast). Leave num_workers out, or pass num_workers=0.")
         if not (hasattr(dataset, "__getitem__") and hasattr(dataset, "__len__")):
             raise TypeError(f"a DataLoader needs a dataset with __getitem__ and __len__, "
                             f"not {type(dataset).__name__}")
