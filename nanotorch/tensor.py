@@ -159,6 +159,12 @@ class Tensor:
                 raise RuntimeError(f"gradient has shape {seed.shape}, the tensor has shape {self.shape}")
         run_backward(self, seed, retain_graph)
 
+    def register_post_accumulate_grad_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(self)`` in each backward once this leaf's ``.grad`` has received all
+        of that backward's gradient (``hook`` returns None); ``.remove()`` the returned handle
+        to stop. Used by ``DistributedDataParallel`` to start all-reduces during backward."""
+        return register_post_accumulate_grad_hook(self, hook)
+
     def detach(self) -> Tensor:
         """The same data (shared memory) without a graph."""
         t = Tensor._make(self.data, False)
@@ -681,7 +687,7 @@ def chunk(t: Tensor, chunks: int, dim: int = 0) -> list[Tensor]:
     return split(t, -(-t.shape[dim] // chunks), dim)
 
 
-from nanotorch.autograd.engine import run_backward  # noqa: E402
+from nanotorch.autograd.engine import RemovableHandle, register_post_accumulate_grad_hook, run_backward  # noqa: E402
 from nanotorch.ops.arithmetic import Add, Div, MatMul, Mul, Neg, Pow, PowScalar, RSub, Sub  # noqa: E402
 from nanotorch.ops.pointwise import (  # noqa: E402
     Abs,

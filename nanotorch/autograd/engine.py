@@ -7,14 +7,57 @@
    ``backward``, send each input's gradient along its edge, summing where several meet.
    A consumer may send ``None`` (no gradient); a node that receives nothing is skipped.
 3. Leaves that require grad accumulate into ``.grad``; saved arrays are freed unless
-   ``retain_graph=True``.
+   ``retain_graph=True``. Once a leaf's last incoming edge has delivered, its ``.grad`` is
+   final for this backward and its post-accumulate-grad hooks run (DistributedDataParallel
+   starts a gradient all-reduce there, while the rest of backward goes on).
 """
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Callable
+
 import numpy as np
 
 from nanotorch.tensor import Tensor
+
+# id(leaf) -> the hooks registered on it (kept by id: a hook must not keep its tensor alive).
+_post_accumulate_hooks: dict[int, list[Callable]] = {}
+
+
+class RemovableHandle:
+    """Returned by ``register_post_accumulate_grad_hook``; ``remove()`` unregisters the hook."""
+
+    def __init__(self, key: int, hook: Callable) -> None:
+        self._key, self._hook = key, hook
+
+    def remove(self) -> None:
+        hooks = _post_accumulate_hooks.get(self._key)
+        if hooks is not None and self._hook in hooks:
+            hooks.remove(self._hook)
+            if not hooks:
+                del _post_accumulate_hooks[self._key]
+
+
+def register_post_accumulate_grad_hook(leaf: Tensor, hook: Callable[[Tensor], None]) -> RemovableHandle:
+    """Call ``hook(leaf)`` in every backward, once ``leaf.grad`` holds all of that backward's
+    contributions (as PyTorch's ``Tensor.register_post_accumulate_grad_hook``)."""
+    if not callable(hook):
+        raise TypeError(f"hook must be callable, got {type(hook).__name__}")
+    if not leaf.requires_grad or leaf.grad_fn is not None:
+        raise RuntimeError("post accumulate grad hooks can only be registered on leaf tensors "
+                           "that require grad")
+    key = id(leaf)
+    if key not in _post_accumulate_hooks:
+        _post_accumulate_hooks[key] = []
+        weakref.finalize(leaf, _post_accumulate_hooks.pop, key, None)
+    _post_accumulate_hooks[key].append(hook)
+    return RemovableHandle(key, hook)
+
+
+def _run_hooks(leaf: Tensor) -> None:
+    for hook in tuple(_post_accumulate_hooks.get(id(leaf), ())):
+        hook(leaf)
 
 
 def _accumulate_leaf(leaf: Tensor, g: np.ndarray, handed_out: set) -> None:
@@ -41,15 +84,21 @@ def run_backward(root: Tensor, gradient: np.ndarray, retain_graph: bool) -> None
     handed_out = {id(gradient)}
     if root.grad_fn is None:
         _accumulate_leaf(root, gradient, handed_out)
+        _run_hooks(root)
         return
 
     consumers: dict = {}
+    hooked: dict = {}  # id(leaf with hooks) -> [edges still to deliver, got a gradient]
     stack = [root.grad_fn]
     seen = {root.grad_fn}
     while stack:
         node = stack.pop()
         for edge in node.edges:
-            if edge is None or isinstance(edge, Tensor):
+            if edge is None:
+                continue
+            if isinstance(edge, Tensor):
+                if _post_accumulate_hooks and id(edge) in _post_accumulate_hooks:
+                    hooked.setdefault(id(edge), [0, False])[0] += 1
                 continue
             consumers[edge] = consumers.get(edge, 0) + 1
             if edge not in seen:
@@ -79,6 +128,8 @@ def run_backward(root: Tensor, gradient: np.ndarray, retain_graph: bool) -> None
             if isinstance(edge, Tensor):
                 if g is not None:
                     _accumulate_leaf(edge, g, handed_out)
+                if hooked and id(edge) in hooked:
+                    _leaf_delivered(edge, hooked[id(edge)], g is not None)
                 continue
             if g is not None:
                 prev = grads.get(edge)
@@ -88,6 +139,15 @@ def run_backward(root: Tensor, gradient: np.ndarray, retain_graph: bool) -> None
                 ready.append(edge)
         if not retain_graph and node.saved_tensors:
             node.saved_tensors = None
+
+
+def _leaf_delivered(leaf: Tensor, state: list, got_grad: bool) -> None:
+    """Count one delivered edge of a hooked leaf; after the last, run its hooks if any edge
+    carried a gradient."""
+    state[0] -= 1
+    state[1] = state[1] or got_grad
+    if state[0] == 0 and state[1]:
+        _run_hooks(leaf)
 
 
 def _one_per_input(node, grads: tuple) -> tuple:
