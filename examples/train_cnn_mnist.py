@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from _common import add_common_flags, train
+from _common import add_common_flags, setup_distributed, train
 
 import nanotorch as nt
 from nanotorch import nn
@@ -38,16 +38,19 @@ def main(argv: list[str] | None = None) -> float:
     args = parser.parse_args(argv)
     nt.backend.use(args.backend)
     nt.manual_seed(args.seed)
+    log, world_size = setup_distributed(args)
 
     data = load_mnist(split="standard")
-    print(f"MNIST (standard split): {len(data[0])} train, {len(data[2])} test; "
-          f"backend: {nt.backend.current().name}")
+    log(f"MNIST (standard split): {len(data[0])} train, {len(data[2])} test; "
+        f"backend: {nt.backend.current().name}; world size {world_size}")
     model = SmallCNN()
+    if args.distributed:
+        model = nn.parallel.DistributedDataParallel(model)
     optimizer = nt.optim.Adam(model.parameters(), lr=args.lr)
     start = time.perf_counter()
     history = train(model, optimizer, data, epochs=args.epochs, batch_size=args.batch_size,
-                    schedule=args.schedule)
-    print(f"final test accuracy: {history[-1]['test_acc']:.2f}%  "
+                    schedule=args.schedule, log=log)
+    log(f"final test accuracy: {history[-1]['test_acc']:.2f}%  "
           f"(training time {time.perf_counter() - start:.1f}s)")
     return history[-1]["test_acc"]
 

@@ -1,0 +1,148 @@
+"""Data-parallel benchmark: training throughput at 1 and 2 ranks, all-reduce time vs bytes.
+
+    python benchmarks/distributed.py                 # runs mpiexec -n 1 and -n 2 itself, prints tables
+    python benchmarks/distributed.py --ranks 1 2 4   # other world sizes (oversubscribed beyond the cores)
+
+Each world size runs this file under ``mpiexec -n k ... --worker``; rank 0 prints one JSON
+line that the driver turns into the Markdown tables of README's "Distributed training".
+Training uses synthetic MNIST-shaped data (the speed does not depend on the values), the
+global batch of 64 split over the ranks, and each machine's cores shared among its ranks.
+"comm/step" is the time DDP adds to a step: the median step time minus the median of the
+same step under ``no_sync()`` (no communication at all), timed in alternating blocks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "examples")]
+
+import nanotorch as nt  # noqa: E402
+import nanotorch.distributed as dist  # noqa: E402
+from nanotorch.nn.parallel import DistributedDataParallel  # noqa: E402
+
+GLOBAL_BATCH = 64
+
+
+def _models() -> dict:
+    from train_cnn_mnist import SmallCNN
+    from train_mnist import SimpleNet
+    return {"seed MLP": (SimpleNet, 700), "CNN": (SmallCNN, 42)}
+
+
+def _step_ms(model, opt, x, y, steps: int, blocks: int = 7) -> tuple[float, float]:
+    """Median milliseconds per training step with DDP's all-reduce and under ``no_sync()``,
+    timed in alternating blocks so that a burst of load elsewhere hits both alike."""
+    loss_fn = nt.nn.CrossEntropyLoss()
+
+    def step() -> None:
+        opt.zero_grad()
+        loss_fn(model(x), y).backward()
+        opt.step()
+
+    def block(n: int, sync: bool) -> float:
+        dist.barrier()
+        start = time.perf_counter()
+        for _ in range(n):
+            if sync:
+                step()
+            else:
+                with model.no_sync():
+                    step()
+        dist.barrier()
+        return 1e3 * (time.perf_counter() - start) / n
+
+    block(max(3, steps // 10), True)  # warm-up
+    per = max(1, steps // blocks)
+    times = [(block(per, True), block(per, False)) for _ in range(blocks)]
+    return float(np.median([t[0] for t in times])), float(np.median([t[1] for t in times]))
+
+
+def _allreduce_seconds(nbytes: int) -> float:
+    t = nt.ones(nbytes // 4)
+    reps = int(np.clip(2e7 / max(nbytes, 1), 5, 200))
+    for _ in range(3):
+        dist.all_reduce(t)
+    times = []
+    for _ in range(reps):
+        dist.barrier()
+        start = time.perf_counter()
+        dist.all_reduce(t)
+        times.append(time.perf_counter() - start)
+    slowest = [0.0] * dist.get_world_size()
+    dist.all_gather_object(slowest, float(np.median(times)))
+    return max(slowest)
+
+
+def worker() -> None:
+    dist.init_process_group("mpi")
+    world, rank = dist.get_world_size(), dist.get_rank()
+    if "NANOTORCH_NUM_THREADS" not in os.environ:
+        nt.set_num_threads(max(1, nt.get_num_threads() // world))
+    rng = np.random.default_rng(rank)
+    result = {"world_size": world, "threads_per_rank": nt.get_num_threads(), "training": [], "allreduce": []}
+    for name, (cls, steps) in _models().items():
+        nt.manual_seed(0)
+        model = DistributedDataParallel(cls())
+        opt = nt.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+        x = nt.from_numpy(rng.standard_normal((GLOBAL_BATCH // world, 784)).astype(np.float32))
+        y = nt.from_numpy(rng.integers(0, 10, GLOBAL_BATCH // world))
+        synced, local = _step_ms(model, opt, x, y, steps)
+        nbytes = sum(p.data.nbytes for p in model.parameters())
+        result["training"].append({"model": name, "samples_per_s": 1e3 * GLOBAL_BATCH / synced,
+                                   "step_ms": synced, "comm_ms": synced - local,
+                                   "grad_bytes": nbytes, "buckets": len(model._buckets)})
+    for nbytes in [2**k for k in range(12, 25, 2)]:
+        result["allreduce"].append({"bytes": nbytes, "ms": 1e3 * _allreduce_seconds(nbytes)})
+    result["load_average"] = os.getloadavg()[0]
+    if rank == 0:
+        print("RESULT " + json.dumps(result), flush=True)
+    dist.destroy_process_group()
+
+
+def driver(ranks: list[int]) -> None:
+    mpiexec = shutil.which("mpiexec", path=str(Path(sys.executable).parent)) or shutil.which("mpiexec")
+    if mpiexec is None:
+        raise SystemExit('mpiexec not found: pip install -e ".[distributed]"')
+    runs = []
+    for k in ranks:
+        out = subprocess.run([mpiexec, "-n", str(k), sys.executable, __file__, "--worker"],
+                             capture_output=True, text=True, timeout=1800)
+        if out.returncode:
+            raise SystemExit(f"mpiexec -n {k} failed:\n{out.stdout}\n{out.stderr}")
+        line = next(s for s in out.stdout.splitlines() if s.startswith("RESULT "))
+        runs.append(json.loads(line[len("RESULT "):]))
+    print("| model | ranks | threads/rank | samples/s | step (ms) | comm/step (ms) "
+          "| grad bytes all-reduced/step |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for i in range(len(runs[0]["training"])):
+        for run in runs:
+            row = run["training"][i]
+            print(f"| {row['model']} | {run['world_size']} | {run['threads_per_rank']} | "
+                  f"{row['samples_per_s']:,.0f} | {row['step_ms']:.2f} | {row['comm_ms']:.2f} | "
+                  f"{row['grad_bytes']:,} ({row['buckets']} bucket{'s' * (row['buckets'] > 1)}) |")
+    loads = ", ".join(f"{r['load_average']:.1f}" for r in runs)
+    print(f"\n(1-minute load average at the end of each run: {loads})\n")
+    multi = [r for r in runs if r["world_size"] > 1]
+    print("| bytes | " + " | ".join(f"all-reduce, {r['world_size']} ranks (ms)" for r in multi) + " |")
+    print("|---:|" + "---:|" * len(multi))
+    for j, row in enumerate(runs[0]["allreduce"]):
+        print(f"| {row['bytes']:,} | " + " | ".join(f"{r['allreduce'][j]['ms']:.3f}" for r in multi) + " |")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ranks", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    worker() if args.worker else driver(args.ranks)
