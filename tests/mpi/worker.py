@@ -133,6 +133,12 @@ def no_sync(rank: int, world: int) -> None:
     model = DDP(_model())
     loss_fn = nn.CrossEntropyLoss()
     mine = [slice(6 * rank + 2 * k, 6 * rank + 2 * k + 2) for k in range(3)]
+
+    def local_grad(s: slice) -> np.ndarray:
+        twin = _model()
+        twin.load_state_dict(model.state_dict())
+        loss_fn(twin(nt.from_numpy(X[s])), nt.from_numpy(y[s])).backward()
+        return twin[0].bias.grad.data
     with model.no_sync():
         for s in mine[:2]:
             loss_fn(model(nt.from_numpy(X[s])), nt.from_numpy(y[s])).backward()
@@ -151,6 +157,10 @@ def no_sync(rank: int, world: int) -> None:
     everyone = [None] * world
     dist.all_gather_object(everyone, float(local[0].sum()))
     assert len(set(everyone)) == world, everyone
+    # the wrapped module trained on its own (or wrapped again) communicates nothing
+    model.module.zero_grad()
+    loss_fn(model.module(nt.from_numpy(X[mine[0]])), nt.from_numpy(y[mine[0]])).backward()
+    close(model.module[0].bias.grad.data, local_grad(mine[0]), 1e-6)
     if rank == 0:
         print("no_sync accumulated 2 local micro-batches, then averaged")
 

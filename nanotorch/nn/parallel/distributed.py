@@ -14,6 +14,8 @@ hook tests the buckets in flight to give them that chance.
 
 from __future__ import annotations
 
+import functools
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -39,6 +41,12 @@ class _Bucket:
         self.views = [self.flat[a:b].reshape(p.shape) for p, a, b in zip(params, offsets[:-1], offsets[1:])]
         self.waiting = len(params)  # parameters whose gradient is not final yet
         self.work: Work | None = None
+
+
+def _grad_ready(ddp_ref: weakref.ref, param: Tensor) -> None:
+    ddp = ddp_ref()
+    if ddp is not None:
+        ddp._grad_ready(param)
 
 
 class DistributedDataParallel(Module):
@@ -70,7 +78,6 @@ class DistributedDataParallel(Module):
         self.broadcast_buffers = bool(broadcast_buffers)
         self._require_backward_grad_sync = True
         self._armed = False  # a synchronized forward ran; its backward has not reduced yet
-        self._reduced = False  # ... and that backward has reduced
         self._check_same_model()
         with no_grad():
             for t in self._state_tensors():
@@ -79,11 +86,11 @@ class DistributedDataParallel(Module):
         self._next = 0  # the bucket to launch next: every rank launches them in this order
         self._counted: set[int] = set()  # ids of the parameters whose gradient is final
         self._bucket_of = {}
-        self._handles = []
+        hook = functools.partial(_grad_ready, weakref.ref(self))  # the hooks don't keep DDP alive
         for bucket in self._buckets:
             for p in bucket.params:
                 self._bucket_of[id(p)] = bucket
-                self._handles.append(p.register_post_accumulate_grad_hook(self._grad_ready))
+                p.register_post_accumulate_grad_hook(hook)
 
     # ------------------------------------------------------------------ public API
     def forward(self, *args, **kwargs):
@@ -155,11 +162,12 @@ class DistributedDataParallel(Module):
     def _grad_ready(self, param: Tensor) -> None:
         """The post-accumulate-grad hook: count the parameter in, launch the buckets that are
         full (in order), test the ones in flight, and finish when the last is launched."""
-        if not self._armed:
-            if self._reduced:
-                raise RuntimeError("DistributedDataParallel: gradients became ready twice after one "
-                                   "forward (backward called twice?); run forward again first")
+        if not self._armed:  # no_sync(), or a backward that did not follow this wrapper's forward
             return
+        if id(param) in self._counted:
+            raise RuntimeError("DistributedDataParallel: a gradient became ready twice after one forward "
+                               "(a second backward before the first reduced every gradient); run "
+                               "forward again first")
         self._counted.add(id(param))
         self._bucket_of[id(param)].waiting -= 1
         while self._next < len(self._buckets) and self._buckets[self._next].waiting == 0:
@@ -168,7 +176,7 @@ class DistributedDataParallel(Module):
         if self._next == len(self._buckets):
             for b in self._buckets:
                 b.work.wait()
-            self._armed, self._reduced = False, True
+            self._armed = False
             self._counted.clear()
         else:
             for b in self._buckets[:self._next]:
@@ -192,4 +200,3 @@ class DistributedDataParallel(Module):
             b.waiting, b.work = len(b.params), None
         self._next = 0
         self._counted.clear()
-        self._reduced = False
