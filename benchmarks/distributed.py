@@ -8,7 +8,10 @@ line that the driver turns into the Markdown tables of README's "Distributed tra
 Training uses synthetic MNIST-shaped data (the speed does not depend on the values), the
 global batch of 64 split over the ranks, and each machine's cores shared among its ranks.
 "comm/step" is the time DDP adds to a step: the median step time minus the median of the
-same step under ``no_sync()`` (no communication at all), timed in alternating blocks.
+same step under ``no_sync()`` (no communication at all), timed in alternating blocks. The
+all-reduce table gives the best and the median of many calls (on a shared machine the
+median includes waiting for a descheduled rank) and the bus bandwidth of the best,
+``2 (k-1)/k * bytes / time``: the bytes each rank sends in a ring all-reduce, per second.
 """
 
 from __future__ import annotations
@@ -68,7 +71,8 @@ def _step_ms(model, opt, x, y, steps: int, blocks: int = 7) -> tuple[float, floa
     return float(np.median([t[0] for t in times])), float(np.median([t[1] for t in times]))
 
 
-def _allreduce_seconds(nbytes: int) -> float:
+def _allreduce_seconds(nbytes: int) -> tuple[float, float]:
+    """(best, median) seconds of one all-reduce of ``nbytes``, each the slowest rank's."""
     t = nt.ones(nbytes // 4)
     reps = int(np.clip(2e7 / max(nbytes, 1), 5, 200))
     for _ in range(3):
@@ -79,9 +83,9 @@ def _allreduce_seconds(nbytes: int) -> float:
         start = time.perf_counter()
         dist.all_reduce(t)
         times.append(time.perf_counter() - start)
-    slowest = [0.0] * dist.get_world_size()
-    dist.all_gather_object(slowest, float(np.median(times)))
-    return max(slowest)
+    everyone = [None] * dist.get_world_size()
+    dist.all_gather_object(everyone, (min(times), float(np.median(times))))
+    return max(t[0] for t in everyone), max(t[1] for t in everyone)
 
 
 def worker() -> None:
@@ -103,7 +107,8 @@ def worker() -> None:
                                    "step_ms": synced, "comm_ms": synced - local,
                                    "grad_bytes": nbytes, "buckets": len(model._buckets)})
     for nbytes in [2**k for k in range(12, 25, 2)]:
-        result["allreduce"].append({"bytes": nbytes, "ms": 1e3 * _allreduce_seconds(nbytes)})
+        best, median = _allreduce_seconds(nbytes)
+        result["allreduce"].append({"bytes": nbytes, "best_ms": 1e3 * best, "median_ms": 1e3 * median})
     result["load_average"] = os.getloadavg()[0]
     if rank == 0:
         print("RESULT " + json.dumps(result), flush=True)
@@ -134,10 +139,16 @@ def driver(ranks: list[int]) -> None:
     loads = ", ".join(f"{r['load_average']:.1f}" for r in runs)
     print(f"\n(1-minute load average at the end of each run: {loads})\n")
     multi = [r for r in runs if r["world_size"] > 1]
-    print("| bytes | " + " | ".join(f"all-reduce, {r['world_size']} ranks (ms)" for r in multi) + " |")
-    print("|---:|" + "---:|" * len(multi))
+    print("| bytes | " + " | ".join(f"{r['world_size']} ranks: best, median (ms) | bus GB/s (best)"
+                                   for r in multi) + " |")
+    print("|---:|" + "---:|---:|" * len(multi))
     for j, row in enumerate(runs[0]["allreduce"]):
-        print(f"| {row['bytes']:,} | " + " | ".join(f"{r['allreduce'][j]['ms']:.3f}" for r in multi) + " |")
+        cells = []
+        for r in multi:
+            k, cell = r["world_size"], r["allreduce"][j]
+            bus = 2 * (k - 1) / k * cell["bytes"] / (cell["best_ms"] * 1e-3) / 1e9  # ring all-reduce traffic
+            cells.append(f"{cell['best_ms']:.3f}, {cell['median_ms']:.3f} | {bus:.2f}")
+        print(f"| {row['bytes']:,} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":
