@@ -97,6 +97,8 @@ class DistributedDataParallel(Module):
         if self._armed and self._counted:
             names = [n for n, p in self.module.named_parameters()
                      if p.requires_grad and id(p) not in self._counted]
+            self._reset()
+            self._armed = False
             raise RuntimeError(
                 "DistributedDataParallel: the previous backward did not reduce every gradient; "
                 f"these parameters got none: {', '.join(names[:8])}{' ...' if len(names) > 8 else ''}. "
