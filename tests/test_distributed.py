@@ -188,9 +188,10 @@ def test_under_mpiexec(case):
 
 
 @mpi
-def test_a_failing_rank_stops_the_others():
+@pytest.mark.parametrize("case", ["fault", "fault_in_finally"])
+def test_a_failing_rank_stops_the_others(case):
     """Rank 1 raises while rank 0 waits in an all-reduce: the job ends, it does not hang."""
-    result = run_mpi("fault", timeout=60)
+    result = run_mpi(case, timeout=60)
     assert result.returncode != 0
     assert "rank 1 raised an exception; aborting all 2 ranks" in result.stderr
     assert "ValueError: rank 1 fails on purpose" in result.stderr

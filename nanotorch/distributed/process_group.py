@@ -2,9 +2,11 @@
 
 ``init_process_group("mpi")`` duplicates ``MPI.COMM_WORLD`` (so the library's messages never
 mix with the user's own mpi4py traffic) and, when there is more than one rank, installs the
-fault rule: an exception that reaches the top of any rank prints its traceback and aborts the
-communicator, which makes ``mpiexec`` stop every rank instead of leaving them waiting forever
-in a collective that the failed rank will never join.
+fault rule: an exception that reaches the top of any rank prints its traceback and aborts
+``MPI.COMM_WORLD``, which makes ``mpiexec`` stop every rank instead of leaving them waiting
+forever in a collective that the failed rank will never join (a rank that merely exits does
+not stop the others). The rule stays until the process ends, also after
+``destroy_process_group`` (which a ``finally:`` clause may call on the way out).
 """
 
 from __future__ import annotations
@@ -17,13 +19,12 @@ _INSTALL_HINT = ('nanotorch.distributed needs mpi4py and an MPI library: pip ins
 
 
 class _Group:
-    """What ``init_process_group`` sets up: the communicator and the previous excepthook."""
+    """What ``init_process_group`` sets up: the communicator, this rank, the world size."""
 
-    def __init__(self, comm, previous_excepthook) -> None:
+    def __init__(self, comm) -> None:
         self.comm = comm
         self.rank = comm.Get_rank()
         self.size = comm.Get_size()
-        self.previous_excepthook = previous_excepthook
 
 
 _group: _Group | None = None
@@ -74,18 +75,15 @@ def init_process_group(backend: str = "mpi", init_method: str | None = None, wor
             comm.Free()
             raise ValueError(f"init_process_group: {name}={given}, but mpiexec started this process "
                              f"with {name} {actual}")
-    _group = _Group(comm, sys.excepthook)
-    if _group.size > 1:
+    _group = _Group(comm)
+    if _group.size > 1 and sys.excepthook is not _abort_on_exception:
         sys.excepthook = _abort_on_exception
 
 
 def destroy_process_group() -> None:
     """Leave the default process group (the MPI library itself stays up until exit)."""
     global _group
-    group = _current()
-    if sys.excepthook is _abort_on_exception:
-        sys.excepthook = group.previous_excepthook
-    group.comm.Free()
+    _current().comm.Free()
     _group = None
 
 
@@ -112,12 +110,10 @@ def _current() -> _Group:
 
 
 def _abort_on_exception(kind, value, tb) -> None:
-    """``sys.excepthook`` while the group is up: report, then abort every rank."""
-    group = _group
-    rank = group.rank if group else "?"
+    """``sys.excepthook`` of a multi-rank job: report, then abort every rank."""
+    world = mpi().COMM_WORLD
     text = "".join(traceback.format_exception(kind, value, tb))
-    sys.stderr.write(f"nanotorch.distributed: rank {rank} raised an exception; aborting all "
-                     f"{group.size if group else '?'} ranks (MPI_Abort)\n{text}")
+    sys.stderr.write(f"nanotorch.distributed: rank {world.Get_rank()} raised an exception; aborting "
+                     f"all {world.Get_size()} ranks (MPI_Abort)\n{text}")
     sys.stderr.flush()
-    if group is not None:
-        group.comm.Abort(1)
+    world.Abort(1)

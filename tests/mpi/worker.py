@@ -228,6 +228,17 @@ def fault(rank: int, world: int) -> None:
     raise AssertionError("the all-reduce finished without rank 1")
 
 
+def fault_in_finally(rank: int, world: int) -> None:
+    """As ``fault``, but the failing rank leaves the process group in a ``finally:`` first."""
+    if rank == 1:
+        try:
+            raise ValueError("rank 1 fails on purpose")
+        finally:
+            dist.destroy_process_group()
+    dist.all_reduce(nt.ones(3))
+    raise AssertionError("the all-reduce finished without rank 1")
+
+
 if __name__ == "__main__":
     dist.init_process_group("mpi")
     case = globals()[sys.argv[1]]
