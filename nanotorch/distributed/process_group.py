@@ -53,7 +53,7 @@ def is_initialized() -> bool:
     return _group is not None
 
 
-def init_process_group(backend: str = "mpi", init_method: str | None = None, world_size: int = -1,
+def init_process_group(backend: str = "mpi", init_method: str | None = None, *, world_size: int = -1,
                        rank: int = -1) -> None:
     """Join the default process group. Only the ``"mpi"`` backend exists: the ranks and the
     world size come from ``mpiexec``; ``world_size``/``rank``, if given, must agree with them.
