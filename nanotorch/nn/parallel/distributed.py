@@ -190,10 +190,10 @@ class DistributedDataParallel(Module):
         MPI = mpi()
         request = self._group.comm.Iallreduce(MPI.IN_PLACE, bucket.flat, MPI.SUM)
 
-        def finish() -> None:
-            bucket.flat *= bucket.flat.dtype.type(1.0 / self._group.size)
+        def finish() -> None:  # the sum over the ranks, divided by their number, into each .grad
+            scale = bucket.flat.dtype.type(1.0 / self._group.size)
             for p, view in zip(bucket.params, bucket.views):
-                np.copyto(p.grad.data, view)
+                np.multiply(view, scale, out=p.grad.data)
 
         bucket.work = Work(request, finish)
 
