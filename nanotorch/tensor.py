@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import builtins
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -159,7 +159,7 @@ class Tensor:
                 raise RuntimeError(f"gradient has shape {seed.shape}, the tensor has shape {self.shape}")
         run_backward(self, seed, retain_graph)
 
-    def register_post_accumulate_grad_hook(self, hook) -> RemovableHandle:
+    def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], None]) -> RemovableHandle:
         """Call ``hook(self)`` in each backward once this leaf's ``.grad`` has received all
         of that backward's gradient (``hook`` returns None); ``.remove()`` the returned handle
         to stop. Used by ``DistributedDataParallel`` to start all-reduces during backward."""
