@@ -7,8 +7,9 @@ Each world size runs this file under ``mpiexec -n k ... --worker``; rank 0 print
 line that the driver turns into the Markdown tables of README's "Distributed training".
 Training uses synthetic MNIST-shaped data (the speed does not depend on the values), the
 global batch of 64 split over the ranks, and each machine's cores shared among its ranks.
-"comm/step" is the time DDP adds to a step: the median step time minus the median of the
-same step under ``no_sync()`` (no communication at all), timed in alternating blocks. The
+Each step is timed with DDP's all-reduce and under ``no_sync()`` (no communication at all),
+in alternating blocks; "in DDP's hooks" is the time backward spends in DDP's gradient hooks
+(copies, all-reduce, waiting for the other ranks). The
 all-reduce table gives the best and the median of many calls (on a shared machine the
 median includes waiting for a descheduled rank) and the bus bandwidth of the best,
 ``2 (k-1)/k * bytes / time``: the bytes each rank sends in a ring all-reduce, per second.
@@ -43,10 +44,21 @@ def _models() -> dict:
     return {"seed MLP": (SimpleNet, 700), "CNN": (SmallCNN, 42)}
 
 
-def _step_ms(model, opt, x, y, steps: int, blocks: int = 7) -> tuple[float, float]:
-    """Median milliseconds per training step with DDP's all-reduce and under ``no_sync()``,
-    timed in alternating blocks so that a burst of load elsewhere hits both alike."""
+def _step_ms(model, opt, x, y, steps: int, blocks: int = 7) -> tuple[float, float, float]:
+    """Median milliseconds per training step with DDP's all-reduce and under ``no_sync()``
+    (timed in alternating blocks, so that a burst of load elsewhere hits both alike), and the
+    mean milliseconds per step spent inside DDP's gradient hooks (copy into the buckets,
+    all-reduce, wait for the other ranks, average back into ``.grad``)."""
     loss_fn = nt.nn.CrossEntropyLoss()
+    in_hooks = [0.0]
+    hook = model._grad_ready
+
+    def timed_hook(param) -> None:
+        start = time.perf_counter()
+        hook(param)
+        in_hooks[0] += time.perf_counter() - start
+
+    model._grad_ready = timed_hook
 
     def step() -> None:
         opt.zero_grad()
@@ -66,9 +78,11 @@ def _step_ms(model, opt, x, y, steps: int, blocks: int = 7) -> tuple[float, floa
         return 1e3 * (time.perf_counter() - start) / n
 
     block(max(3, steps // 10), True)  # warm-up
+    in_hooks[0] = 0.0
     per = max(1, steps // blocks)
     times = [(block(per, True), block(per, False)) for _ in range(blocks)]
-    return float(np.median([t[0] for t in times])), float(np.median([t[1] for t in times]))
+    return (float(np.median([t[0] for t in times])), float(np.median([t[1] for t in times])),
+            1e3 * in_hooks[0] / (per * blocks))
 
 
 def _allreduce_seconds(nbytes: int) -> tuple[float, float]:
@@ -101,10 +115,10 @@ def worker() -> None:
         opt = nt.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
         x = nt.from_numpy(rng.standard_normal((GLOBAL_BATCH // world, 784)).astype(np.float32))
         y = nt.from_numpy(rng.integers(0, 10, GLOBAL_BATCH // world))
-        synced, local = _step_ms(model, opt, x, y, steps)
+        synced, local, hooks = _step_ms(model, opt, x, y, steps)
         nbytes = sum(p.data.nbytes for p in model.parameters())
         result["training"].append({"model": name, "samples_per_s": 1e3 * GLOBAL_BATCH / synced,
-                                   "step_ms": synced, "comm_ms": synced - local,
+                                   "step_ms": synced, "no_sync_ms": local, "hooks_ms": hooks,
                                    "grad_bytes": nbytes, "buckets": len(model._buckets)})
     for nbytes in [2**k for k in range(12, 25, 2)]:
         best, median = _allreduce_seconds(nbytes)
@@ -127,14 +141,15 @@ def driver(ranks: list[int]) -> None:
             raise SystemExit(f"mpiexec -n {k} failed:\n{out.stdout}\n{out.stderr}")
         line = next(s for s in out.stdout.splitlines() if s.startswith("RESULT "))
         runs.append(json.loads(line[len("RESULT "):]))
-    print("| model | ranks | threads/rank | samples/s | step (ms) | comm/step (ms) "
-          "| grad bytes all-reduced/step |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("| model | ranks | threads/rank | samples/s | step (ms) | step under no_sync (ms) "
+          "| in DDP's hooks (ms/step) | grad bytes all-reduced/step |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for i in range(len(runs[0]["training"])):
         for run in runs:
             row = run["training"][i]
             print(f"| {row['model']} | {run['world_size']} | {run['threads_per_rank']} | "
-                  f"{row['samples_per_s']:,.0f} | {row['step_ms']:.2f} | {row['comm_ms']:.2f} | "
+                  f"{row['samples_per_s']:,.0f} | {row['step_ms']:.2f} | {row['no_sync_ms']:.2f} | "
+                  f"{row['hooks_ms']:.2f} | "
                   f"{row['grad_bytes']:,} ({row['buckets']} bucket{'s' * (row['buckets'] > 1)}) |")
     loads = ", ".join(f"{r['load_average']:.1f}" for r in runs)
     print(f"\n(1-minute load average at the end of each run: {loads})\n")
