@@ -60,6 +60,24 @@ def collectives(rank: int, world: int) -> None:
         else:
             raise AssertionError(f"no {error.__name__}")
     dist.barrier()
+    # the group's life cycle: no second init, the sizes must agree with mpiexec's, re-init works
+    try:
+        dist.init_process_group("mpi")
+    except RuntimeError as e:
+        assert "twice" in str(e), e
+    else:
+        raise AssertionError("a second init_process_group was accepted")
+    dist.destroy_process_group()
+    assert not dist.is_initialized()
+    for kwargs in ({"world_size": world + 1}, {"rank": world}):
+        try:
+            dist.init_process_group("mpi", **kwargs)
+        except ValueError as e:
+            assert "mpiexec started this process" in str(e), e
+        else:
+            raise AssertionError(f"init_process_group accepted {kwargs}")
+    dist.init_process_group("mpi", world_size=world, rank=rank)
+    assert dist.is_initialized() and dist.get_rank() == rank
 
 
 def _model() -> nn.Module:
