@@ -687,7 +687,8 @@ def chunk(t: Tensor, chunks: int, dim: int = 0) -> list[Tensor]:
     return split(t, -(-t.shape[dim] // chunks), dim)
 
 
-from nanotorch.autograd.engine import RemovableHandle, register_post_accumulate_grad_hook, run_backward  # noqa: E402
+from nanotorch.autograd.engine import run_backward  # noqa: E402
+from nanotorch.autograd.hooks import RemovableHandle, register_post_accumulate_grad_hook  # noqa: E402
 from nanotorch.ops.arithmetic import Add, Div, MatMul, Mul, Neg, Pow, PowScalar, RSub, Sub  # noqa: E402
 from nanotorch.ops.pointwise import (  # noqa: E402
     Abs,

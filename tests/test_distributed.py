@@ -66,13 +66,13 @@ def test_post_accumulate_grad_hook_rejects_non_leaves_and_non_callables():
 
 
 def test_post_accumulate_grad_hook_does_not_keep_its_tensor_alive():
-    from nanotorch.autograd import engine
+    from nanotorch.autograd import hooks
     w = nt.ones(2, requires_grad=True)
     w.register_post_accumulate_grad_hook(lambda t: None)
     key = id(w)
-    assert key in engine._post_accumulate_hooks
+    assert key in hooks.post_accumulate_hooks
     del w
-    assert key not in engine._post_accumulate_hooks
+    assert key not in hooks.post_accumulate_hooks
 
 
 # --------------------------------------------------------- DistributedSampler

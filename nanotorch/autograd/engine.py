@@ -8,56 +8,15 @@
    A consumer may send ``None`` (no gradient); a node that receives nothing is skipped.
 3. Leaves that require grad accumulate into ``.grad``; saved arrays are freed unless
    ``retain_graph=True``. Once a leaf's last incoming edge has delivered, its ``.grad`` is
-   final for this backward and its post-accumulate-grad hooks run (DistributedDataParallel
-   starts a gradient all-reduce there, while the rest of backward goes on).
+   final for this backward and its post-accumulate-grad hooks run (``hooks.py``).
 """
 
 from __future__ import annotations
 
-import weakref
-from collections.abc import Callable
-
 import numpy as np
 
+from nanotorch.autograd.hooks import post_accumulate_hooks, run_hooks
 from nanotorch.tensor import Tensor
-
-# id(leaf) -> the hooks registered on it (kept by id: a hook must not keep its tensor alive).
-_post_accumulate_hooks: dict[int, list[Callable]] = {}
-
-
-class RemovableHandle:
-    """Returned by ``register_post_accumulate_grad_hook``; ``remove()`` unregisters the hook."""
-
-    def __init__(self, key: int, hook: Callable) -> None:
-        self._key, self._hook = key, hook
-
-    def remove(self) -> None:
-        hooks = _post_accumulate_hooks.get(self._key)
-        if hooks is not None and self._hook in hooks:
-            hooks.remove(self._hook)
-            if not hooks:
-                del _post_accumulate_hooks[self._key]
-
-
-def register_post_accumulate_grad_hook(leaf: Tensor, hook: Callable[[Tensor], None]) -> RemovableHandle:
-    """Call ``hook(leaf)`` in every backward, once ``leaf.grad`` holds all of that backward's
-    contributions (as PyTorch's ``Tensor.register_post_accumulate_grad_hook``)."""
-    if not callable(hook):
-        raise TypeError(f"hook must be callable, got {type(hook).__name__}")
-    if not leaf.requires_grad or leaf.grad_fn is not None:
-        raise RuntimeError("post accumulate grad hooks can only be registered on leaf tensors "
-                           "that require grad")
-    key = id(leaf)
-    if key not in _post_accumulate_hooks:
-        _post_accumulate_hooks[key] = []
-        weakref.finalize(leaf, _post_accumulate_hooks.pop, key, None)
-    _post_accumulate_hooks[key].append(hook)
-    return RemovableHandle(key, hook)
-
-
-def _run_hooks(leaf: Tensor) -> None:
-    for hook in tuple(_post_accumulate_hooks.get(id(leaf), ())):
-        hook(leaf)
 
 
 def _accumulate_leaf(leaf: Tensor, g: np.ndarray, handed_out: set) -> None:
@@ -84,7 +43,7 @@ def run_backward(root: Tensor, gradient: np.ndarray, retain_graph: bool) -> None
     handed_out = {id(gradient)}
     if root.grad_fn is None:
         _accumulate_leaf(root, gradient, handed_out)
-        _run_hooks(root)
+        run_hooks(root)
         return
 
     consumers: dict = {}
@@ -97,7 +56,7 @@ def run_backward(root: Tensor, gradient: np.ndarray, retain_graph: bool) -> None
             if edge is None:
                 continue
             if isinstance(edge, Tensor):
-                if _post_accumulate_hooks and id(edge) in _post_accumulate_hooks:
+                if post_accumulate_hooks and id(edge) in post_accumulate_hooks:
                     hooked.setdefault(id(edge), [0, False])[0] += 1
                 continue
             consumers[edge] = consumers.get(edge, 0) + 1
@@ -147,7 +106,7 @@ def _leaf_delivered(leaf: Tensor, state: list, got_grad: bool) -> None:
     state[0] -= 1
     state[1] = state[1] or got_grad
     if state[0] == 0 and state[1]:
-        _run_hooks(leaf)
+        run_hooks(leaf)
 
 
 def _one_per_input(node, grads: tuple) -> tuple:
