@@ -12,6 +12,7 @@ not stop the others). The rule stays until the process ends, also after
 from __future__ import annotations
 
 import sys
+import time
 import traceback
 
 _INSTALL_HINT = ('nanotorch.distributed needs mpi4py and an MPI library: pip install -e ".[distributed]" '
@@ -116,4 +117,7 @@ def _abort_on_exception(kind, value, tb) -> None:
     sys.stderr.write(f"nanotorch.distributed: rank {world.Get_rank()} raised an exception; aborting "
                      f"all {world.Get_size()} ranks (MPI_Abort)\n{text}")
     sys.stderr.flush()
+    # NOTE: mpiexec forwards a rank's output through a proxy process that MPI_Abort tears
+    # down; without a moment to drain the pipe, the traceback above is sometimes lost.
+    time.sleep(0.5)
     world.Abort(1)
