@@ -7,13 +7,18 @@ arrays, ``optimizer.zero_grad(); loss.backward(); optimizer.step()``.
 from __future__ import annotations
 
 import argparse
+import os
+import socket
 import sys
 import time
 
 import numpy as np
 
 import nanotorch as nt
-from nanotorch.utils.data import DataLoader, Dataset
+import nanotorch.distributed as dist
+from nanotorch.nn.parallel import DistributedDataParallel
+from nanotorch.random import default_generator
+from nanotorch.utils.data import DataLoader, Dataset, DistributedSampler
 
 
 def add_common_flags(parser: argparse.ArgumentParser, *, epochs: int, lr: float,
@@ -26,7 +31,26 @@ def add_common_flags(parser: argparse.ArgumentParser, *, epochs: int, lr: float,
     parser.add_argument("--seed", type=int, default=42, help="nanotorch.manual_seed (default 42)")
     parser.add_argument("--backend", choices=["auto", "c", "numpy"], default="auto",
                         help="kernel backend (default: C if built, else NumPy)")
+    parser.add_argument("--distributed", action="store_true",
+                        help="data-parallel over the ranks of `mpiexec -n N`: the same global batch, "
+                             "each rank trains on batch-size/N of it")
     add_run_flags(parser)
+
+
+def setup_distributed(args: argparse.Namespace) -> tuple[bool, int]:
+    """``(logs, world_size)``: whether this process writes the run's record, and how many
+    processes train. With ``--distributed``: join the MPI process group, share this machine's
+    CPUs among its ranks (unless ``NANOTORCH_NUM_THREADS`` says otherwise); only rank 0 logs."""
+    if not args.distributed:
+        return True, 1
+    dist.init_process_group("mpi")
+    hosts = [None] * dist.get_world_size()
+    dist.all_gather_object(hosts, socket.gethostname())
+    if "NANOTORCH_NUM_THREADS" not in os.environ:
+        nt.set_num_threads(max(1, nt.get_num_threads() // hosts.count(socket.gethostname())))
+    if args.batch_size % dist.get_world_size():
+        raise SystemExit(f"--batch-size {args.batch_size} must divide among {dist.get_world_size()} ranks")
+    return dist.get_rank() == 0, dist.get_world_size()
 
 
 def add_run_flags(parser: argparse.ArgumentParser) -> None:
@@ -53,13 +77,13 @@ def limit(data: tuple, n: int | None) -> tuple:
 class Progress:
     """Progress within an epoch, on stderr: a bar redrawn in place on a terminal; otherwise
     (output to a file, a pipe, a notebook) a plain line every ``every`` steps, or by default
-    one every 10 seconds (0: none)."""
+    one every 10 seconds (0: none, on a terminal too)."""
 
     SECONDS = 10.0
 
     def __init__(self, total: int, label: str, every: int | None = None) -> None:
         self.total, self.label, self.every = total, label, every
-        self.tty = sys.stderr.isatty()
+        self.tty = sys.stderr.isatty() and every != 0
         self.start = self.last = time.perf_counter()
 
     def update(self, done: int, loss: float) -> None:
@@ -109,9 +133,17 @@ def train(model: nt.nn.Module, optimizer, data: tuple, *, epochs: int, batch_siz
 
     ``schedule="cosine"`` anneals the learning rate from its initial value to 0 over the whole
     run (``CosineAnnealingLR``, stepped after every batch); ``"constant"`` keeps it.
+    With ``model`` a ``DistributedDataParallel``, each rank trains on its share of every
+    global batch of ``batch_size`` (a ``DistributedSampler``) and the logged loss and
+    training accuracy are over all ranks.
     """
     X_train, y_train, X_test, y_test = data
-    loader = DataLoader(Dataset(X_train, y_train), batch_size=batch_size, shuffle=True)
+    sampler = None
+    if isinstance(model, DistributedDataParallel):
+        sampler = DistributedSampler(Dataset(X_train, y_train), seed=int(default_generator().integers(2**31)))
+        batch_size //= dist.get_world_size()
+    loader = DataLoader(Dataset(X_train, y_train), batch_size=batch_size, shuffle=sampler is None,
+                        sampler=sampler)
     scheduler = (nt.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs * len(loader))
                  if schedule == "cosine" else None)
     criterion = nt.nn.CrossEntropyLoss()
@@ -120,9 +152,12 @@ def train(model: nt.nn.Module, optimizer, data: tuple, *, epochs: int, batch_siz
     history = []
     for epoch in range(1, epochs + 1):
         model.train()
+        if sampler is not None:
+            sampler.set_epoch(epoch)
         start = time.perf_counter()
         total_loss, seen, correct = 0.0, 0, 0
-        progress = Progress(len(loader), f"{label}epoch {epoch}", log_every)
+        progress = Progress(len(loader), f"{label}epoch {epoch}",
+                            log_every if sampler is None or dist.get_rank() == 0 else 0)
         for step, (x, y) in enumerate(loader, 1):
             logits = model(x)
             loss = criterion(logits, y)
@@ -137,6 +172,10 @@ def train(model: nt.nn.Module, optimizer, data: tuple, *, epochs: int, batch_siz
             correct += int((logits.data.argmax(axis=1) == y.data).sum())
             progress.update(step, total_loss / seen)
         progress.close()
+        if sampler is not None:  # the epoch's figures over every rank's share
+            totals = nt.tensor([total_loss, seen, correct], dtype=nt.float64)
+            dist.all_reduce(totals)
+            total_loss, seen, correct = totals.tolist()
         seconds = time.perf_counter() - start
         row = {"epoch": epoch, "loss": round(total_loss / seen, 6),
                "train_acc": round(100.0 * correct / seen, 4),

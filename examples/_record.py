@@ -88,6 +88,19 @@ class RunRecord:
         self.log(f"log: {self.log_path}\nmetrics: {self.metrics_path}")
 
 
+class SilentRecord:
+    """The record of a distributed run's ranks other than 0: rank 0 writes the run's record."""
+
+    def log(self, line: str) -> None:
+        """Nothing: rank 0 logs."""
+
+    def add_metrics(self, row: dict) -> None:
+        """Nothing: rank 0 keeps the metrics."""
+
+    def finish(self, line: str) -> None:
+        """Nothing: rank 0 reports."""
+
+
 def plot_curves(rows: list[dict], path: Path, title: str = "") -> bool:
     """Training loss, and train/test accuracy, per epoch, side by side; False without matplotlib."""
     plt = matplotlib_pyplot()

@@ -8,8 +8,8 @@ from __future__ import annotations
 import argparse
 import time
 
-from _common import add_common_flags, limit, train
-from _record import RunRecord
+from _common import add_common_flags, limit, setup_distributed, train
+from _record import RunRecord, SilentRecord
 
 import nanotorch as nt
 from nanotorch import nn
@@ -39,18 +39,21 @@ def main(argv: list[str] | None = None) -> float:
     args = parser.parse_args(argv)
     nt.backend.use(args.backend)
     nt.manual_seed(args.seed)
-    record = RunRecord("train_cnn_mnist", args.run_dir)
+    logs, world_size = setup_distributed(args)
+    record = RunRecord("train_cnn_mnist", args.run_dir) if logs else SilentRecord()
 
     data = limit(load_mnist(split="standard"), args.limit)
     record.log(f"MNIST (standard split): {len(data[0])} train, {len(data[2])} test; "
-          f"backend: {nt.backend.current().name}")
+               f"backend: {nt.backend.current().name}; world size {world_size}")
     model = SmallCNN()
+    if args.distributed:
+        model = nn.parallel.DistributedDataParallel(model)
     optimizer = nt.optim.Adam(model.parameters(), lr=args.lr)
     start = time.perf_counter()
     history = train(model, optimizer, data, epochs=args.epochs, batch_size=args.batch_size,
                     schedule=args.schedule, record=record, log_every=args.log_every)
     record.finish(f"final test accuracy: {history[-1]['test_acc']:.2f}%  "
-          f"(training time {time.perf_counter() - start:.1f}s)")
+                  f"(training time {time.perf_counter() - start:.1f}s)")
     return history[-1]["test_acc"]
 
 

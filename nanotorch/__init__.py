@@ -21,7 +21,7 @@ from nanotorch.functions import abs, all, any, max, min, round, sum  # noqa: F40
 from nanotorch.random import manual_seed, seed  # noqa: F401
 from nanotorch.serialization import load, save  # noqa: F401
 from nanotorch.threads import get_num_threads, set_num_threads  # noqa: F401
-from nanotorch import datasets, nn, optim, utils  # noqa: F401
+from nanotorch import datasets, distributed, nn, optim, utils  # noqa: F401
 import nanotorch.utils.data  # noqa: F401
 
 __version__ = "0.1.0"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import builtins
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -158,6 +158,12 @@ class Tensor:
             if seed.shape != self.data.shape:
                 raise RuntimeError(f"gradient has shape {seed.shape}, the tensor has shape {self.shape}")
         run_backward(self, seed, retain_graph)
+
+    def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], None]) -> RemovableHandle:
+        """Call ``hook(self)`` in each backward once this leaf's ``.grad`` has received all
+        of that backward's gradient (``hook`` returns None); ``.remove()`` the returned handle
+        to stop. Used by ``DistributedDataParallel`` to start all-reduces during backward."""
+        return register_post_accumulate_grad_hook(self, hook)
 
     def detach(self) -> Tensor:
         """The same data (shared memory) without a graph."""
@@ -872,6 +878,7 @@ def chunk(t: Tensor, chunks: int, dim: int = 0) -> list[Tensor]:
 
 
 from nanotorch.autograd.engine import run_backward  # noqa: E402
+from nanotorch.autograd.hooks import RemovableHandle, register_post_accumulate_grad_hook  # noqa: E402
 from nanotorch.ops.arithmetic import (  # noqa: E402
     Add,
     Div,

@@ -12,7 +12,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PYTHON="${PYTHON:-python3}"
 TESTS=("$@")
-[ ${#TESTS[@]} -gt 0 ] || TESTS=(tests/test_tensor.py tests/test_autograd.py tests/test_ops.py tests/test_nn.py tests/test_kernels.py)
+[ ${#TESTS[@]} -gt 0 ] || TESTS=(tests/test_tensor.py tests/test_autograd.py tests/test_ops.py tests/test_nn.py tests/test_kernels.py
+                                  tests/test_distributed.py)
 
 TMP="$(mktemp -d /tmp/nanotorch-nocc.XXXXXX)"
 trap 'rm -rf "$TMP"' EXIT

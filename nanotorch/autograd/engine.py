@@ -7,13 +7,15 @@
    ``backward``, send each input's gradient along its edge, summing where several meet.
    A consumer may send ``None`` (no gradient); a node that receives nothing is skipped.
 3. Leaves that require grad accumulate into ``.grad``; saved arrays are freed unless
-   ``retain_graph=True``.
+   ``retain_graph=True``. Once a leaf's last incoming edge has delivered, its ``.grad`` is
+   final for this backward and its post-accumulate-grad hooks run (``hooks.py``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from nanotorch.autograd.hooks import post_accumulate_hooks, run_hooks
 from nanotorch.tensor import Tensor
 
 
@@ -41,15 +43,21 @@ def run_backward(root: Tensor, gradient: np.ndarray, retain_graph: bool) -> None
     handed_out = {id(gradient)}
     if root.grad_fn is None:
         _accumulate_leaf(root, gradient, handed_out)
+        run_hooks(root)
         return
 
     consumers: dict = {}
+    hooked: dict = {}  # id(leaf with hooks) -> [edges still to deliver, got a gradient]
     stack = [root.grad_fn]
     seen = {root.grad_fn}
     while stack:
         node = stack.pop()
         for edge in node.edges:
-            if edge is None or isinstance(edge, Tensor):
+            if edge is None:
+                continue
+            if isinstance(edge, Tensor):
+                if post_accumulate_hooks and id(edge) in post_accumulate_hooks:
+                    hooked.setdefault(id(edge), [0, False])[0] += 1
                 continue
             consumers[edge] = consumers.get(edge, 0) + 1
             if edge not in seen:
@@ -79,6 +87,8 @@ def run_backward(root: Tensor, gradient: np.ndarray, retain_graph: bool) -> None
             if isinstance(edge, Tensor):
                 if g is not None:
                     _accumulate_leaf(edge, g, handed_out)
+                if hooked and id(edge) in hooked:
+                    _leaf_delivered(edge, hooked[id(edge)], g is not None)
                 continue
             if g is not None:
                 prev = grads.get(edge)
@@ -88,6 +98,15 @@ def run_backward(root: Tensor, gradient: np.ndarray, retain_graph: bool) -> None
                 ready.append(edge)
         if not retain_graph and node.saved_tensors:
             node.saved_tensors = None
+
+
+def _leaf_delivered(leaf: Tensor, state: list, got_grad: bool) -> None:
+    """Count one delivered edge of a hooked leaf; after the last, run its hooks if any edge
+    carried a gradient."""
+    state[0] -= 1
+    state[1] = state[1] or got_grad
+    if state[0] == 0 and state[1]:
+        run_hooks(leaf)
 
 
 def _one_per_input(node, grads: tuple) -> tuple:

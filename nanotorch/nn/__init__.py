@@ -4,7 +4,7 @@
 has the same layers as functions, and ``init`` the weight initializations.
 """
 
-from nanotorch.nn import functional, init  # noqa: F401
+from nanotorch.nn import functional, init, parallel  # noqa: F401
 from nanotorch.nn.activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Tanh  # noqa: F401
 from nanotorch.nn.container import ModuleList, Sequential  # noqa: F401
 from nanotorch.nn.conv import Conv1d, Conv2d  # noqa: F401

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from nanotorch import _dtype
+from nanotorch import _dtype, distributed
 from nanotorch import backend as _backend
 from nanotorch.creation import from_numpy
 from nanotorch.functions import stack
@@ -133,6 +133,9 @@ class DataLoader:
     shuffle : bool
         Draw a new permutation of the samples at the start of each epoch, from
         ``generator`` (a ``numpy.random.Generator``) or else the global generator.
+    sampler : iterable of int, optional
+        The sample indices of one epoch, in order (e.g. a :class:`DistributedSampler`);
+        it needs ``__len__``, and excludes ``shuffle``.
     drop_last : bool
         Leave out the last batch when it is smaller than ``batch_size``.
     collate_fn : callable, optional
@@ -142,12 +145,13 @@ class DataLoader:
         Only 0: batches are made in the main process (accepted so PyTorch code that passes
         ``num_workers=0`` runs; any other value raises and says why).
 
-    The options after ``shuffle`` are keyword-only, as PyTorch's other arguments
-    (``sampler``, ``num_workers`` ...) sit between them.
+    The options after ``sampler`` are keyword-only, as PyTorch's other arguments
+    (``batch_sampler``, ``num_workers`` ...) sit between them.
     """
 
-    def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False, *, drop_last: bool = False,
-                 collate_fn: Callable | None = None, generator=None, num_workers: int = 0) -> None:
+    def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False, sampler=None, *,
+                 drop_last: bool = False, collate_fn: Callable | None = None, generator=None,
+                 num_workers: int = 0) -> None:
         if num_workers != 0:
             raise ValueError(
                 f"DataLoader(num_workers={num_workers!r}): NanoTorch makes every batch in the main "
@@ -162,9 +166,16 @@ class DataLoader:
             raise TypeError("collate_fn must be callable")
         if generator is not None and not callable(getattr(generator, "permutation", None)):
             raise TypeError("generator must be a numpy.random.Generator (something with .permutation)")
+        if sampler is not None:
+            if shuffle:
+                raise ValueError("sampler option is mutually exclusive with shuffle")
+            if not (hasattr(sampler, "__iter__") and hasattr(sampler, "__len__")):
+                raise TypeError(f"sampler must be an iterable of indices with __len__, "
+                                f"not {type(sampler).__name__}")
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
+        self.sampler = sampler
         self.drop_last = bool(drop_last)
         self.collate_fn = collate_fn
         self.generator = generator
@@ -174,16 +185,21 @@ class DataLoader:
                     raise TypeError(f"can't batch an array of dtype {a.dtype} into a Tensor")
 
     def __len__(self) -> int:
-        n = len(self.dataset)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def __iter__(self) -> Iterator:
         n, size = len(self.dataset), self.batch_size
-        starts = range(0, n - n % size if self.drop_last else n, size)
         arrays, rows = _array_source(self.dataset) if self.collate_fn is None else (None, None)
+        order = None
         if self.shuffle:
             order = _permutation(self.generator, n)
+        elif self.sampler is not None:
+            order = _sampled_indices(self.sampler, n)
+        if order is not None:
+            n = len(order)
             rows = order if rows is None else rows[order]
+        starts = range(0, n - n % size if self.drop_last else n, size)
         if arrays is None:  # one sample at a time
             collate = self.collate_fn or default_collate
             for s in starts:
@@ -197,6 +213,55 @@ class DataLoader:
             for s in starts:
                 index = rows[s:s + size]
                 yield tuple(_to_tensor(take_rows(a, index)) for a in arrays)
+
+
+class DistributedSampler:
+    """The share of each epoch's samples that one rank of a data-parallel job trains on.
+
+    Every rank builds the same epoch order (a permutation drawn from ``seed + epoch`` when
+    ``shuffle``, else ``0 .. N-1``) and takes every ``num_replicas``-th index from ``rank`` on,
+    so the ranks' shares are disjoint and together cover the epoch. Each rank gets
+    ``ceil(N / num_replicas)`` indices, the order padded with its own first indices when
+    ``N`` does not divide (a few samples then count twice), or, with ``drop_last``,
+    ``floor(N / num_replicas)`` with the tail left out. Call ``set_epoch(epoch)`` before each
+    epoch so the shuffle changes (the same on every rank). ``num_replicas`` and ``rank``
+    default to the process group's.
+    """
+
+    def __init__(self, dataset, num_replicas: int | None = None, rank: int | None = None,
+                 shuffle: bool = True, seed: int = 0, drop_last: bool = False) -> None:
+        if num_replicas is None or rank is None:
+            num_replicas = distributed.get_world_size() if num_replicas is None else num_replicas
+            rank = distributed.get_rank() if rank is None else rank
+        if not _is_int(num_replicas) or num_replicas < 1:
+            raise ValueError(f"num_replicas must be a positive integer, got {num_replicas!r}")
+        if not _is_int(rank) or not 0 <= rank < num_replicas:
+            raise ValueError(f"Invalid rank {rank!r}, rank should be in the interval [0, {num_replicas - 1}]")
+        self.dataset = dataset
+        self.num_replicas, self.rank = int(num_replicas), int(rank)
+        self.shuffle, self.seed, self.drop_last = bool(shuffle), int(seed), bool(drop_last)
+        self.epoch = 0
+        n = len(dataset)
+        self.num_samples = n // self.num_replicas if drop_last else -(-n // self.num_replicas)
+        self.total_size = self.num_samples * self.num_replicas
+
+    def set_epoch(self, epoch: int) -> None:
+        """Use epoch ``epoch``'s order from now on (call it on every rank)."""
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return self.num_samples
+
+    def __iter__(self) -> Iterator[int]:
+        n = len(self.dataset)
+        if self.shuffle:
+            order = np.random.default_rng(self.seed + self.epoch).permutation(n)
+        else:
+            order = np.arange(n)
+        if self.total_size > n:  # pad (repeating the order as often as needed) to divide evenly
+            order = np.resize(order, self.total_size)
+        order = order[:self.total_size]
+        return iter(order[self.rank::self.num_replicas].tolist())
 
 
 def default_collate(batch: list):
@@ -250,6 +315,19 @@ def _array_source(dataset) -> tuple[tuple[np.ndarray, ...] | None, np.ndarray | 
     if getattr(dataset, "arrays", None) and type(dataset).__getitem__ in _ARRAY_GETITEMS:
         return dataset.arrays, rows
     return None, None
+
+
+def _is_int(x) -> bool:
+    return isinstance(x, (int, np.integer)) and not isinstance(x, bool)
+
+
+def _sampled_indices(sampler, n: int) -> np.ndarray:
+    """One epoch of ``sampler`` as int64 indices, each checked to be in ``0 .. n-1``."""
+    index = np.fromiter(iter(sampler), dtype=np.int64)
+    if index.size and (index.min() < 0 or index.max() >= n):
+        bad = index[(index < 0) | (index >= n)][0]
+        raise IndexError(f"sampler gave index {bad}, out of range for a dataset of {n} samples")
+    return index
 
 
 def _permutation(generator, n: int) -> np.ndarray:
