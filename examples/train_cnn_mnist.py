@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> float:
     optimizer = nt.optim.Adam(model.parameters(), lr=args.lr)
     start = time.perf_counter()
     history = train(model, optimizer, data, epochs=args.epochs, batch_size=args.batch_size,
-                    schedule=args.schedule)
+                    schedule=args.schedule, compile=args.compile)
     print(f"final test accuracy: {history[-1]['test_acc']:.2f}%  "
           f"(training time {time.perf_counter() - start:.1f}s)")
     return history[-1]["test_acc"]

@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> float:
     model = SimpleNet()
     optimizer = SGD(model.parameters(), lr=args.lr, momentum=args.momentum)
     history = train(model, optimizer, data, epochs=args.epochs, batch_size=args.batch_size,
-                    schedule=args.schedule)
+                    schedule=args.schedule, compile=args.compile)
     final = history[-1]["test_acc"]
     total = sum(row["seconds"] for row in history)
     print(f"final test accuracy: {final:.2f}%  (training time {total:.1f}s)")

@@ -22,8 +22,9 @@ Tensor, graph node or backward walk is made on replay; the kernels run back to b
 traced order. ``source`` holds the text, for reading.
 
 Guards: ``state()`` gives the shape, dtype and ``requires_grad`` of every tensor the plan
-reads by identity, and the plain attributes (``training``, ``momentum``, ``p`` ...) of every
-module the step called; the plan runs only when it equals the value recorded at trace time.
+reads by identity, and the plain attributes (``training``, ``momentum``, ``p`` ...) and the
+identity of the parameters and buffers of every module the step called; the plan runs only
+when it equals the value recorded at trace time.
 """
 
 from __future__ import annotations
@@ -47,9 +48,11 @@ class Plan:
         for i, m in enumerate(modules):
             namespace[f"M{i}"] = m.__dict__
             state += [f"M{i}.get({k!r})" for k, v in m.__dict__.items() if type(v) in _PLAIN]
+            state += [f"tuple(map(id, M{i}[{k!r}].values()))" for k in ("_parameters", "_buffers")
+                      if isinstance(m.__dict__.get(k), dict)]
         self.source = ("def replay(A):\n" + "".join(f"    {line}\n" for line in lines)
                        + f"    return {result}\n\n\n"
-                       + "def state():\n    return (" + ",\n            ".join(state) + ",)\n")
+                       + "def state():\n    return (" + "".join(f"{e},\n            " for e in state) + ")\n")
         exec(compile(self.source, "<nanotorch.compile plan>", "exec"), namespace)
         self.replay = namespace["replay"]
         self.state = namespace["state"]
