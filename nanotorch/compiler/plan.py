@@ -57,7 +57,7 @@ class Plan:
         self.replay = namespace["replay"]
         self.state = namespace["state"]
         self.expected = self.state()
-        self.n_ops = sum(1 for line in lines if "= asarray(F" in line or "= B" in line)
+        self.n_ops = sum(1 for line in lines if line.endswith(("forward", "backward")))
 
     def __repr__(self) -> str:
         return f"<nanotorch.compile plan: {self.n_ops} forward/backward calls>\n{self.source}"

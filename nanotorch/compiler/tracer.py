@@ -154,7 +154,8 @@ class Tracer:
             ctx.backward = functools.partial(self.backward_of, cls)
         self.ctxs.append(ctx)
         call = ", ".join([self.name(ctx, "C")] + exprs + [f"{k}={v}" for k, v in kw.items()])
-        self.emit(f"{self._new_var(result.data)} = asarray({self.name(cls.forward, 'F')}({call}))")
+        self.emit(f"{self._new_var(result.data)} = asarray({self.name(cls.forward, 'F')}({call}))"
+                  f"  # {cls.__name__}.forward")
         return result
 
     def backward_of(self, cls, node, grad):
@@ -164,7 +165,8 @@ class Tracer:
             g = self.array(grad)
             if g is not None:
                 result = self._new_var(out)
-                self.emit(f"{result} = {self.name(cls.backward, 'B')}({self.name(node, 'C')}, {g})")
+                self.emit(f"{result} = {self.name(cls.backward, 'B')}({self.name(node, 'C')}, {g})"
+                          f"  # {cls.__name__}.backward")
                 for i, gi in enumerate(out if isinstance(out, tuple) else ()):
                     if gi is not None:
                         self.emit(f"{self._new_var(gi)} = {result}[{i}]")
@@ -190,7 +192,7 @@ class Tracer:
         if self.recording:
             t, var = self.tensor(leaf), self.array(g)
             if t is not None and var is not None:
-                self.emit(f"{self.name(orig, 'E')}({t}, {var}, H)")
+                self.emit(f"{self.name(orig, 'E')}({t}, {var}, H)  # .grad += gradient")
         return orig(leaf, g, handed_out)
 
     def sum_grads(self, orig, a, b):
@@ -209,7 +211,7 @@ class Tracer:
                 self.fail(f"{what} is called with a tensor or function argument (e.g. a closure)")
             else:
                 call = functools.partial(orig, obj, *args, **kwargs)
-                self.emit(f"{self.name(call, 'W')}()")
+                self.emit(f"{self.name(call, 'W')}()  # {what}")
         self.depth += 1
         try:
             return orig(obj, *args, **kwargs)
