@@ -258,3 +258,13 @@ def test_compile_is_a_decorator_and_checks_its_argument():
     assert double.__name__ == "double"
     with pytest.raises(TypeError, match="expects a function"):
         nt.compile(3)
+
+
+def test_replays_leave_the_traced_calls_graph_alone():
+    """The traced (eager) call's loss keeps its own graph: replays don't refill its nodes."""
+    run = Run("mlp", "sgd", True)
+    data = list(batches((12,), 3))
+    first = run.step(*data[0])
+    run.step(*data[1])
+    with pytest.raises(RuntimeError, match="second time"):
+        first.backward()

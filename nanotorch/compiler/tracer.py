@@ -60,7 +60,7 @@ class Tracer:
         self.created: set[int] = set()  # ids of tensors made during the step
         self.live: list[Tensor] = []  # tensors read by identity: guarded on shape and dtype
         self.modules: list[Module] = []  # modules called: guarded on their plain attributes
-        self.ctxs: list[Function] = []
+        self.nodes: list[Function] = []  # graph nodes of the traced call (their backward is wrapped)
         self.cause: str | None = None
         self.depth = 0  # > 0 inside a call that replays as a whole (optimizer.step ...)
         self._n = 0
@@ -145,27 +145,29 @@ class Tracer:
         result = orig(cls, *args, **kwargs)
         if not self.recording:
             return result
-        ctx = result.grad_fn
-        if ctx is None:  # no graph node was kept: replay still needs a ctx for forward
-            ctx = cls.__new__(cls)
-            ctx.backend = backend.state.current
-            ctx.needs_input_grad = (False,) * len(args)
-        else:
-            ctx.backward = functools.partial(self.backward_of, cls)
-        self.ctxs.append(ctx)
+        # NOTE: the plan gets contexts of its own (forward fills them on each replay), so
+        # the graph of the traced call is never rewritten by a later replay.
+        node = result.grad_fn
+        ctx = cls.__new__(cls)
+        ctx.backend = backend.state.current if node is None else node.backend
+        ctx.needs_input_grad = (False,) * len(args) if node is None else node.needs_input_grad
+        if node is not None:
+            node.backward = functools.partial(self.backward_of, cls, ctx)
+            self.nodes.append(node)
         call = ", ".join([self.name(ctx, "C")] + exprs + [f"{k}={v}" for k, v in kw.items()])
         self.emit(f"{self._new_var(result.data)} = asarray({self.name(cls.forward, 'F')}({call}))"
                   f"  # {cls.__name__}.forward")
         return result
 
-    def backward_of(self, cls, node, grad):
-        """A node's ``backward`` while tracing: record it, and name each gradient it returns."""
+    def backward_of(self, cls, ctx, node, grad):
+        """A node's ``backward`` while tracing: record it on the plan's ``ctx`` for that node,
+        and name each gradient it returns."""
         out = cls.backward(node, grad)
         if self.recording:
             g = self.array(grad)
             if g is not None:
                 result = self._new_var(out)
-                self.emit(f"{result} = {self.name(cls.backward, 'B')}({self.name(node, 'C')}, {g})"
+                self.emit(f"{result} = {self.name(cls.backward, 'B')}({self.name(ctx, 'C')}, {g})"
                           f"  # {cls.__name__}.backward")
                 for i, gi in enumerate(out if isinstance(out, tuple) else ()):
                     if gi is not None:
@@ -275,8 +277,8 @@ class Tracer:
         finally:
             for owner, attr, old in reversed(saved):
                 setattr(owner, attr, old)
-            for ctx in self.ctxs:
-                ctx.__dict__.pop("backward", None)
+            for node in self.nodes:
+                node.__dict__.pop("backward", None)
 
     def _patches(self) -> list:
         tr = self
