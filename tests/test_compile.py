@@ -268,3 +268,13 @@ def test_replays_leave_the_traced_calls_graph_alone():
     run.step(*data[1])
     with pytest.raises(RuntimeError, match="second time"):
         first.backward()
+
+
+def test_non_finite_constants_are_bound_not_written_out():
+    @nt.compile
+    def clamp(x):
+        return x.clamp(-float("inf"), 1.0) * float("inf")
+
+    x = nt.randn(5)
+    for _ in range(2):
+        assert np.array_equal(clamp(x).data, (x.clamp(-float("inf"), 1.0) * float("inf")).data)

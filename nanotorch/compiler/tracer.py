@@ -22,6 +22,7 @@ The run being traced is always a complete, ordinary eager run: the tracer only w
 from __future__ import annotations
 
 import functools
+import math
 import sys
 
 import numpy as np
@@ -36,6 +37,11 @@ from nanotorch.tensor import Tensor
 
 _tensor_module = sys.modules["nanotorch.tensor"]  # (``nanotorch.tensor`` is also a function)
 _PLAIN = (int, float, bool, str, type(None))
+
+
+def _literal(value) -> bool:
+    """Whether ``repr(value)`` is Python source for it (NaN and infinities are not)."""
+    return type(value) in _PLAIN and (type(value) is not float or math.isfinite(value))
 
 
 def _subclasses(cls: type) -> list[type]:
@@ -126,11 +132,9 @@ class Tracer:
             return None if t is None else f"{t}.data"
         if isinstance(a, np.ndarray):
             return self.array(a)
-        if isinstance(a, _PLAIN):
+        if _literal(a) or isinstance(a, (tuple, list)) and all(_literal(v) for v in a):
             return repr(a)
-        if isinstance(a, (tuple, list)) and all(isinstance(v, _PLAIN) for v in a):
-            return repr(a)
-        return self.name(a, "K")  # options such as dtypes and ufuncs, used as they are
+        return self.name(a, "K")  # options such as dtypes, ufuncs, inf: used as they are
 
     def emit(self, line: str) -> None:
         self.lines.append(line)
