@@ -278,3 +278,17 @@ def test_non_finite_constants_are_bound_not_written_out():
     x = nt.randn(5)
     for _ in range(2):
         assert np.array_equal(clamp(x).data, (x.clamp(-float("inf"), 1.0) * float("inf")).data)
+
+
+def test_guards_that_fail_every_call_end_in_eager_mode():
+    lin = nn.Linear(3, 2)
+    f = nt.compile(lambda x: lin(x))
+    x = nt.randn(4, 3)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for i in range(12):
+            lin.calls = i  # a plain attribute of a module the step calls: guarded
+            assert np.array_equal(f(x).data, lin(x).data)
+    [plans] = f.plans.values()
+    assert plans.startswith("its guards failed")
+    assert [str(w.message) for w in caught if "guards failed" in str(w.message)] != []
