@@ -345,7 +345,7 @@ def torch_or_skip():
 
 
 def describe(system: str) -> dict:
-    """``extra_info`` fields naming a system."""
+    """``extra_info`` fields naming a system (``nanotorch-c-compiled``: backend ``c-compiled``)."""
     if system.startswith("nanotorch-"):
         return {"system": "nanotorch", "backend": system.split("-", 1)[1]}
     return {"system": "torch", "backend": system}
@@ -355,13 +355,14 @@ class Trainer:
     """A model, its optimizer and its loss in one system, all from the same initial weights.
 
     ``step(x, y)`` is the user's loop body: forward, loss, ``zero_grad``, ``backward``,
-    ``step``, on the system's tensors (see ``tensors``).
+    ``step``, on the system's tensors (see ``tensors``); for ``nanotorch-<backend>-compiled``
+    it runs through ``nanotorch.compile``.
     """
 
     def __init__(self, system: str, model: str, optimizer: str) -> None:
         self.system = system
         self.lib = nt if system.startswith("nanotorch") else torch_or_skip()
-        self.backend = system.split("-", 1)[1] if self.lib is nt else None
+        self.backend = system.split("-")[1] if self.lib is nt else None
         with self.active():
             self.model = MODELS[model](self.lib)
             state = initial_state(model)
@@ -375,6 +376,8 @@ class Trainer:
             name, options = OPTIMIZERS[optimizer]
             self.optimizer = getattr(self.lib.optim, name)(self.model.parameters(), **options)
         self.criterion = self.lib.nn.CrossEntropyLoss()
+        if system.endswith("-compiled"):
+            self.step = nt.compile(self.step)
 
     @contextmanager
     def active(self) -> Iterator[None]:

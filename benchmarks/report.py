@@ -24,7 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PEAK_GFLOPS = float(os.environ.get("NANOTORCH_PEAK_GFLOPS", "228"))  # per core, float32 FMA
-SYSTEMS = ("nanotorch-numpy", "nanotorch-c", "torch", "torch-prebatched")
+SYSTEMS = ("nanotorch-numpy", "nanotorch-c", "torch", "torch-prebatched")  # the training tables
 
 
 # ------------------------------------------------------------------ the targets
@@ -57,6 +57,16 @@ def training_targets(info: dict) -> list[tuple[str, str, float]]:
     if w.startswith("wide-mlp"):
         return [("wide MLP (batch 512) epoch, C backend: <= 1.2x PyTorch's time", "nanotorch-c", 1.2)]
     return []
+
+
+COMPILED_TARGETS = {  # issue 12: (kind, workload prefix) -> [(description, backend, max ratio to torch)]
+    ("compiled-epoch", "seed-mlp"): [("seed MLP epoch ({opt}), compiled, C backend: <= 0.35x PyTorch's "
+                                      "pre-batched loop", "c-compiled", 0.35),
+                                     ("seed MLP epoch ({opt}), compiled, NumPy backend: <= 0.7x PyTorch's "
+                                      "pre-batched loop", "numpy-compiled", 0.7)],
+    ("compiled-step", "cnn"): [("CNN step ({opt}), compiled, C backend: <= 0.6x PyTorch's",
+                                "c-compiled", 0.6)],
+}
 
 
 # -------------------------------------------------------------------- formatting
@@ -193,6 +203,54 @@ def training_section(benchmarks: list[dict], results: list) -> list[str]:
     return lines
 
 
+def compiled_section(benchmarks: list[dict], results: list) -> list[str]:
+    """nanotorch.compile: compiled rows against eager C and PyTorch on the same pre-made
+    batches, and the seed MLP's replay overhead (step time minus its kernels' time)."""
+    lines = []
+    for kind, title in (("compiled-epoch", "one epoch, pre-made batches"), ("compiled-step", "one step")):
+        groups = _grouped(benchmarks, kind, lambda i: i["workload"])
+        if not groups:
+            continue
+        lines += [f"### nanotorch.compile, {title} (median)", "",
+                  "| workload | NumPy compiled | C compiled | C eager | PyTorch | NumPy compiled / PyTorch "
+                  "| C compiled / PyTorch | matched | others | target |",
+                  "|---|---:|---:|---:|---:|---:|---:|---|---:|---|"]
+        for workload, rows in groups.items():
+            info = rows[0]["extra_info"]
+            t = {b: _stat(rows, b) for b in ("numpy-compiled", "c-compiled", "c", "torch")}
+            ratio = {b: t[b] / t["torch"] if t[b] and t["torch"] else None for b in t}
+            cells = []
+            for (k, prefix), targets in COMPILED_TARGETS.items():
+                if k != kind or not workload.startswith(prefix):
+                    continue
+                for description, backend, limit in targets:
+                    best = [_stat(rows, b, "min") for b in (backend, "torch")]
+                    best_ratio = best[0] / best[1] if all(best) else None
+                    value = ratio[backend]
+                    ok = None if value is None else value <= limit
+                    cells.append(status(ok, f"{backend} <= {limit:g}x"))
+                    results.append((description.format(opt=info["optimizer"]), fmt_ratio(value),
+                                    fmt_ratio(best_ratio), ok,
+                                    None if best_ratio is None else best_ratio <= limit, others(rows)))
+            times = " | ".join(fmt_time(t[b]) for b in ("numpy-compiled", "c-compiled", "c", "torch"))
+            lines.append(f"| {workload} | {times} | {fmt_ratio(ratio['numpy-compiled'])} | "
+                         f"{fmt_ratio(ratio['c-compiled'])} | {matched_cell(rows)} | {others(rows)} | "
+                         f"{'<br>'.join(cells)} |")
+        lines.append("")
+    for rows in _grouped(benchmarks, "compiled-overhead", lambda i: i["workload"]).values():
+        r = rows[0]
+        kernels, median = r["extra_info"]["kernel_seconds"], r["stats"]["median"]
+        overhead, ratio = median - kernels, median / kernels
+        lines += ["### nanotorch.compile, replay overhead (seed MLP, SGD, C backend)", "",
+                  f"step {fmt_time(median)}, its kernels {fmt_time(kernels)}: overhead {fmt_time(overhead)} "
+                  f"per step, step / kernels {ratio:.2f}x", ""]
+        results.append(("replay overhead per step (seed MLP): <= 20 us", fmt_time(overhead), "",
+                        overhead <= 20e-6, None, others(rows)))
+        results.append(("compiled step <= 1.3x the sum of its kernels' times", f"{ratio:.2f}x", "",
+                        ratio <= 1.3, None, others(rows)))
+    return lines
+
+
 def header(data: dict, command: str) -> list[str]:
     """Date, machine, library versions and configuration, command."""
     m = data.get("machine_info", {})
@@ -261,7 +319,8 @@ def render(data: dict, command: str, memory_results: list[dict] | None) -> str:
     """The whole markdown report."""
     benchmarks = data.get("benchmarks", [])
     results: list = []
-    body = kernel_section(benchmarks, results) + training_section(benchmarks, results)
+    body = (kernel_section(benchmarks, results) + training_section(benchmarks, results)
+            + compiled_section(benchmarks, results))
     summary = ["### Targets (status from the medians; all ratios measured in one run)", "",
                "| target | median | best (min) | status | others |", "|---|---:|---:|---|---:|"]
     verdict = {True: "met", False: "**MISSED**", None: "not measured"}

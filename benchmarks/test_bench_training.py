@@ -13,11 +13,14 @@ from __future__ import annotations
 
 import itertools
 import os
+import time
 from dataclasses import dataclass
 
 import numpy as np
 import pytest
-from conftest import THREADS, Trainer, describe, mnist_train, step_matches, systems
+from conftest import BACKENDS, THREADS, Trainer, describe, mnist_train, step_matches, systems
+
+import nanotorch as nt
 
 ROUNDS = os.environ.get("NANOTORCH_BENCH_EPOCH_ROUNDS")  # overrides each workload's rounds
 
@@ -104,3 +107,103 @@ def test_epoch(benchmark, workload: Workload, system: str) -> None:
         # NOTE: the warm-up epoch absorbs first-touch costs (page faults of a fresh heap, which
         # are slow in a VM, lazy library initialization), so the medians compare steady states.
         benchmark.pedantic(epoch, rounds=int(ROUNDS or workload.rounds), iterations=1, warmup_rounds=1)
+
+
+# ---------------------------------------------------------------- nanotorch.compile
+# Compiled steps (issue 12) against PyTorch's fastest plain loop: every system gets the same
+# pre-made batches (index_select of a shuffled order, no DataLoader), rows adjacent.
+COMPILED_EPOCHS = [Workload("seed-mlp", "sgd", 64), Workload("seed-mlp", "adam", 64)]
+COMPILED_STEPS = [Workload("cnn", "adam", 64)]
+
+
+def _compiled_systems(with_eager_c: bool = True) -> list[str]:
+    names = [f"nanotorch-{b}-compiled" for b in BACKENDS]
+    return names + (["nanotorch-c"] if with_eager_c and "c" in BACKENDS else []) + ["torch"]
+
+
+def _prebatched(trainer: Trainer, X: np.ndarray, y: np.ndarray, batch_size: int) -> list:
+    order = np.random.default_rng(0).permutation(len(X))
+    return [trainer.tensors(X[i], y[i]) for i in np.array_split(order, range(batch_size, len(X), batch_size))]
+
+
+@pytest.mark.parametrize(("workload", "system"), [pytest.param(w, s, id=f"{w.id}-{s}")
+                                                   for w in COMPILED_EPOCHS for s in _compiled_systems()])
+def test_compiled_epoch(benchmark, workload: Workload, system: str) -> None:
+    """One epoch of pre-made batches: nanotorch compiled (each backend), eager C, PyTorch."""
+    X, y, source = mnist_train()
+    bs = workload.batch_size
+    matched = step_matches(system, workload.model, workload.optimizer, X[:bs], y[:bs])
+    trainer = Trainer(system, workload.model, workload.optimizer)
+    batches = _prebatched(trainer, X, y, bs)
+    _info(benchmark, "compiled-epoch", workload, system, matched, source, samples=len(X),
+          steps=len(batches), loop="pre-batched")
+
+    def epoch() -> None:
+        for x, t in batches:
+            trainer.step(x, t)
+
+    with trainer.active():
+        benchmark.pedantic(epoch, rounds=int(ROUNDS or workload.rounds), iterations=1, warmup_rounds=1)
+
+
+@pytest.mark.parametrize(("workload", "system"), [pytest.param(w, s, id=f"{w.id}-{s}")
+                                                   for w in COMPILED_STEPS for s in _compiled_systems()])
+def test_compiled_step(benchmark, workload: Workload, system: str) -> None:
+    """One step of the CNN example, pre-made batches in order: compiled, eager C, PyTorch."""
+    X, y, source = mnist_train()
+    bs = workload.batch_size
+    matched = step_matches(system, workload.model, workload.optimizer, X[:bs], y[:bs])
+    trainer = Trainer(system, workload.model, workload.optimizer)
+    batches = itertools.cycle([trainer.tensors(X[i:i + bs], y[i:i + bs])
+                               for i in range(0, 64 * bs, bs)])
+    _info(benchmark, "compiled-step", workload, system, matched, source)
+
+    def step():
+        return trainer.step(*next(batches))
+
+    with trainer.active():
+        benchmark(step)
+
+
+def kernel_seconds(trainer: Trainer, batches: list) -> float:
+    """Seconds per step spent inside the backend's kernel methods (``*_forward``,
+    ``*_backward``, ``*_step``), timed one call at a time on a replay of each batch."""
+    be = nt.backend.current()
+    names = [n for n in dir(type(be)) if n.endswith(("_forward", "_backward", "_step"))]
+    total = [0.0]
+
+    def timed(method):
+        def call(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                total[0] += time.perf_counter() - start
+        return call
+
+    for n in names:
+        setattr(be, n, timed(getattr(be, n)))
+    try:
+        for x, t in batches:
+            trainer.step(x, t)
+    finally:
+        for n in names:
+            delattr(be, n)
+    return total[0] / len(batches)
+
+
+@pytest.mark.parametrize("backend", [b for b in BACKENDS if b == "c"])
+def test_compiled_overhead(benchmark, backend: str) -> None:
+    """The seed MLP's compiled step (SGD), with ``extra_info["kernel_seconds"]``: the time of
+    its kernels, so the replay overhead is ``median - kernel_seconds``."""
+    X, y, source = mnist_train()
+    workload = Workload("seed-mlp", "sgd", 64)
+    trainer = Trainer(f"nanotorch-{backend}-compiled", workload.model, workload.optimizer)
+    batches = _prebatched(trainer, X, y, workload.batch_size)[:200]
+    with trainer.active():
+        trainer.step(*batches[0])  # traced
+        kernels = min(kernel_seconds(trainer, batches) for _ in range(3))
+        cycle = itertools.cycle(batches)
+        _info(benchmark, "compiled-overhead", workload, f"nanotorch-{backend}-compiled", True, source,
+              kernel_seconds=kernels)
+        benchmark(lambda: trainer.step(*next(cycle)))

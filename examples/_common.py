@@ -34,6 +34,8 @@ def add_common_flags(parser: argparse.ArgumentParser, *, epochs: int, lr: float,
     parser.add_argument("--distributed", action="store_true",
                         help="data-parallel over the ranks of `mpiexec -n N`: the same global batch, "
                              "each rank trains on batch-size/N of it")
+    parser.add_argument("--compile", action="store_true",
+                        help="trace the training step once and replay it (nanotorch.compile)")
     add_run_flags(parser)
 
 
@@ -124,7 +126,7 @@ def accuracy(model: nt.nn.Module, X: np.ndarray, y: np.ndarray, batch_size: int 
 
 def train(model: nt.nn.Module, optimizer, data: tuple, *, epochs: int, batch_size: int,
           schedule: str = "cosine", log=print, label: str = "", record=None,
-          log_every: int | None = None) -> list[dict]:
+          log_every: int | None = None, compile: bool = False) -> list[dict]:
     """Train ``model`` on ``data = (X_train, y_train, X_test, y_test)`` with cross-entropy;
     print one line per epoch and return the per-epoch numbers.
 
@@ -136,6 +138,7 @@ def train(model: nt.nn.Module, optimizer, data: tuple, *, epochs: int, batch_siz
     With ``model`` a ``DistributedDataParallel``, each rank trains on its share of every
     global batch of ``batch_size`` (a ``DistributedSampler``) and the logged loss and
     training accuracy are over all ranks.
+    ``compile=True`` runs the step through ``nanotorch.compile`` (same numbers, less Python).
     """
     X_train, y_train, X_test, y_test = data
     sampler = None
@@ -149,6 +152,18 @@ def train(model: nt.nn.Module, optimizer, data: tuple, *, epochs: int, batch_siz
     criterion = nt.nn.CrossEntropyLoss()
     if record is not None:
         log = record.log
+
+    def train_step(x, y):
+        logits = model(x)
+        loss = criterion(logits, y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+        return loss, logits
+
+    step_fn = nt.compile(train_step) if compile else train_step
     history = []
     for epoch in range(1, epochs + 1):
         model.train()
@@ -159,13 +174,7 @@ def train(model: nt.nn.Module, optimizer, data: tuple, *, epochs: int, batch_siz
         progress = Progress(len(loader), f"{label}epoch {epoch}",
                             log_every if sampler is None or dist.get_rank() == 0 else 0)
         for step, (x, y) in enumerate(loader, 1):
-            logits = model(x)
-            loss = criterion(logits, y)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            if scheduler is not None:
-                scheduler.step()
+            loss, logits = step_fn(x, y)
             n = len(y)
             total_loss += loss.item() * n
             seen += n

@@ -51,7 +51,8 @@ def main(argv: list[str] | None = None) -> float:
     optimizer = nt.optim.Adam(model.parameters(), lr=args.lr)
     start = time.perf_counter()
     history = train(model, optimizer, data, epochs=args.epochs, batch_size=args.batch_size,
-                    schedule=args.schedule, record=record, log_every=args.log_every)
+                    schedule=args.schedule, record=record, log_every=args.log_every,
+                    compile=args.compile)
     record.finish(f"final test accuracy: {history[-1]['test_acc']:.2f}%  "
                   f"(training time {time.perf_counter() - start:.1f}s)")
     return history[-1]["test_acc"]

@@ -56,7 +56,8 @@ def main(argv: list[str] | None = None) -> float:
         model = DistributedDataParallel(model)
     optimizer = SGD(model.parameters(), lr=args.lr, momentum=args.momentum)
     history = train(model, optimizer, data, epochs=args.epochs, batch_size=args.batch_size,
-                    schedule=args.schedule, record=record, log_every=args.log_every)
+                    schedule=args.schedule, record=record, log_every=args.log_every,
+                    compile=args.compile)
     final = history[-1]["test_acc"]
     total = sum(row["seconds"] for row in history)
     record.finish(f"final test accuracy: {final:.2f}%  (training time {total:.1f}s)")

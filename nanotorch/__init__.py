@@ -22,6 +22,7 @@ from nanotorch.random import manual_seed, seed  # noqa: F401
 from nanotorch.serialization import load, save  # noqa: F401
 from nanotorch.threads import get_num_threads, set_num_threads  # noqa: F401
 from nanotorch import datasets, distributed, nn, optim, utils  # noqa: F401
+from nanotorch.compiler import compile  # noqa: F401,E402  (nt.compile, issue 12)
 import nanotorch.utils.data  # noqa: F401
 
 __version__ = "0.1.0"

@@ -35,6 +35,12 @@ def _accumulate_leaf(leaf: Tensor, g: np.ndarray, handed_out: set) -> None:
         leaf.grad.data = leaf.grad.data + g
 
 
+def _sum_grads(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Two gradients meeting at one node. NOTE: a function of its own so that
+    ``nanotorch.compiler`` can record the sum when it traces a step."""
+    return a + b
+
+
 def run_backward(root: Tensor, gradient: np.ndarray, retain_graph: bool) -> None:
     """Propagate ``gradient`` (the d(something)/d(root), shaped like ``root``) to the leaves.
 
@@ -92,7 +98,7 @@ def run_backward(root: Tensor, gradient: np.ndarray, retain_graph: bool) -> None
                 continue
             if g is not None:
                 prev = grads.get(edge)
-                grads[edge] = g if prev is None else prev + g
+                grads[edge] = g if prev is None else _sum_grads(prev, g)
             consumers[edge] -= 1
             if consumers[edge] == 0:
                 ready.append(edge)
