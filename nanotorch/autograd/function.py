@@ -82,16 +82,19 @@ class Function:
 
 
 def _versions_of_saved(saved: tuple, args: tuple, result: Tensor) -> tuple:
-    """(counter, 0, value) for every input or output tensor whose array backward will read.
+    """(counter, 0, value) for every input or output tensor whose memory backward will read.
 
-    An in-place change bumps the counter, and the engine then refuses to run backward.
+    A saved array counts when it is the tensor's array or shares its memory (a reshape or
+    ``x[..., None]`` of an input is a NumPy view of it). An in-place change bumps the
+    counter, and the engine then refuses to run backward.
     """
     versions = []
     for t in (*args, result):
         if isinstance(t, Tensor):
             data = t.data
             for s in saved:
-                if s is data:
+                if s is data or (type(s) is np.ndarray and (s.base is not None or data.base is not None)
+                                 and np.may_share_memory(s, data)):
                     versions.append((t._version, 0, t._version[0]))
                     break
     return tuple(versions)
