@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from nanotorch import backend as _backend
-from nanotorch.autograd import grad_mode
+from nanotorch.autograd.grad_mode import state as _grad
 from nanotorch.tensor import Tensor
 
 
@@ -59,7 +59,7 @@ class Function:
         ctx = cls.__new__(cls)
         ctx.backend = _backend.state.current
         record = False
-        if grad_mode._enabled:
+        if _grad.enabled:
             needs = tuple([isinstance(a, Tensor) and a.requires_grad for a in args])
             record = True in needs
             ctx.needs_input_grad = needs
