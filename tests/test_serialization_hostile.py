@@ -107,10 +107,10 @@ def _with_member(tmp_path: Path, name: str, write) -> Path:
 
 
 def _write_bomb(zout: zipfile.ZipFile, name: str) -> None:
-    """A deflated npy member: 256 MiB of float32 zeros, about 256 KiB compressed."""
+    """A deflated npy member: 64 MiB of float32 zeros, about 64 KiB compressed."""
     info = zipfile.ZipInfo(name)
     info.compress_type = zipfile.ZIP_DEFLATED
-    n = 1 << 26
+    n = 1 << 24
     with zout.open(info, "w", force_zip64=True) as out:
         out.write(_npy_header("<f4", (n,)))
         chunk = bytes(1 << 22)

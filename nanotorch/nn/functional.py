@@ -45,25 +45,33 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
 def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0) -> Tensor:
     """2-D cross-correlation ``input[N, C, H, W], weight[O, C, kh, kw], bias[O] -> [N, O, Ho, Wo]``,
-    ``Ho = (H + 2*padding - kh) // stride + 1``. ``stride`` and ``padding``: an int or a pair."""
-    return Conv2d.apply(input, weight, bias, stride=_pair(stride, "stride"),
-                        padding=_pair(padding, "padding"))
+    ``Ho = (H + 2*padding - kh) // stride + 1``. ``stride`` and ``padding``: an int or a pair.
+    An unbatched ``input[C, H, W]`` gives ``[O, Ho, Wo]``, as PyTorch."""
+    return _unbatched(input, lambda x: Conv2d.apply(x, weight, bias, stride=_pair(stride, "stride"),
+                                                    padding=_pair(padding, "padding")))
+
+
+def _unbatched(input: Tensor, fn):
+    """``fn(input)`` for ``[N, C, H, W]``; a 3-D ``[C, H, W]`` goes through as a batch of one."""
+    if isinstance(input, Tensor) and input.ndim == 3:
+        return fn(input.unsqueeze(0)).squeeze(0)
+    return fn(input)
 
 
 def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0) -> Tensor:
-    """Max over ``kernel_size`` windows of ``input[N, C, H, W]`` (``stride`` defaults to the
-    kernel size; the padding is -inf)."""
+    """Max over ``kernel_size`` windows of ``input[N, C, H, W]`` or ``[C, H, W]`` (``stride``
+    defaults to the kernel size; the padding is -inf)."""
     kernel = _pair(kernel_size, "kernel_size")
     stride = kernel if stride is None else _pair(stride, "stride")
-    return MaxPool2d.apply(input, kernel, stride, _pair(padding, "padding"))
+    return _unbatched(input, lambda x: MaxPool2d.apply(x, kernel, stride, _pair(padding, "padding")))
 
 
 def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0) -> Tensor:
-    """Mean over ``kernel_size`` windows of ``input[N, C, H, W]`` (``stride`` defaults to the
-    kernel size; zero padding counts in the mean)."""
+    """Mean over ``kernel_size`` windows of ``input[N, C, H, W]`` or ``[C, H, W]`` (``stride``
+    defaults to the kernel size; zero padding counts in the mean)."""
     kernel = _pair(kernel_size, "kernel_size")
     stride = kernel if stride is None else _pair(stride, "stride")
-    return AvgPool2d.apply(input, kernel, stride, _pair(padding, "padding"))
+    return _unbatched(input, lambda x: AvgPool2d.apply(x, kernel, stride, _pair(padding, "padding")))
 
 
 def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
