@@ -116,3 +116,11 @@ def test_a_custom_backward_returning_a_numpy_scalar_is_accepted():
     x = nt.tensor(3.0, requires_grad=True)
     Square.apply(x).backward()
     assert x.grad.item() == 6.0
+
+
+def test_binary_cross_entropy_refuses_nan_probabilities(backend, torch):
+    p, y = [float("nan"), 0.5], [1.0, 0.0]
+    with pytest.raises(RuntimeError, match="between 0 and 1"):
+        torch.nn.functional.binary_cross_entropy(torch.tensor(p), torch.tensor(y))
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        nt.nn.functional.binary_cross_entropy(nt.tensor(p), nt.tensor(y))

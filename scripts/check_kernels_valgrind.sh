@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# Run the C kernel tests under valgrind's memcheck: reads of uninitialised memory, reads
+# and writes outside a malloc'd block, bad frees. Only errors with a frame in the kernels'
+# module (nanotorch/_kernels*.so) count: CPython and NumPy have their own known reports.
+#
+#   scripts/check_kernels_valgrind.sh            the CI subset (see SUBSET below)
+#   scripts/check_kernels_valgrind.sh --all      every test in tests/test_kernels.py
+#   scripts/check_kernels_valgrind.sh -k EXPR    any pytest selection of tests/test_kernels.py
+#
+# The kernels are built portably (NANOTORCH_PORTABLE=1: no -march=native, so valgrind
+# knows every instruction) with -O3 as shipped, into a temporary copy of the package, and
+# run on 2 threads so the OpenMP paths are exercised. PYTHON picks the interpreter
+# (default: the repo's .venv, else python3).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+if [ -z "${PYTHON:-}" ]; then
+    PYTHON=python3
+    [ -x "$ROOT/.venv/bin/python" ] && PYTHON="$ROOT/.venv/bin/python"
+fi
+say() { echo "check_kernels_valgrind: $*"; }
+fail() { say "FAIL: $*" >&2; exit 1; }
+command -v valgrind > /dev/null || fail "valgrind is not installed"
+
+# The CI subset: every kernel family forward and backward, small shapes (memcheck runs
+# the code 20-50x slower; importing PyTorch under memcheck alone takes minutes): it leaves
+# out the PyTorch comparison, the two-model training runs and the large blocked-GEMM
+# shapes, which --all includes.
+SUBSET="not pytorchs and not mlp_training and not blocks_and_strides"
+if [ "${1:-}" = "--all" ]; then
+    shift
+    SELECT=()
+elif [ "$#" -gt 0 ]; then
+    SELECT=()
+else
+    SELECT=(-k "$SUBSET")
+fi
+
+TMP="$(mktemp -d /tmp/nanotorch-valgrind.XXXXXX)"
+trap 'rm -rf "$TMP"' EXIT
+mkdir "$TMP/src"
+tar -C "$ROOT" --exclude='*.so' -cf - nanotorch tests pyproject.toml | tar -C "$TMP/src" -xf -
+say "building the kernels (portable, -O3)"
+NANOTORCH_PORTABLE=1 "$PYTHON" "$ROOT/build_kernels.py" --dest "$TMP/src/nanotorch" \
+    > "$TMP/build.log" 2>&1 || { cat "$TMP/build.log"; fail "build failed"; }
+
+cd "$TMP"
+export PYTHONPATH="$TMP/src" NANOTORCH_BACKEND=c NANOTORCH_NUM_THREADS=2
+"$PYTHON" -c "
+import nanotorch
+assert nanotorch.backend.current().name == 'c'
+assert nanotorch.backend.info()['library'].startswith('$TMP/src/'), nanotorch.backend.info()
+" || fail "the freshly built module is not the one loaded"
+
+# the interpreter itself, not a wrapper script (pyenv shims) that memcheck would stop at
+EXE="$("$PYTHON" -c 'import sys; print(sys.executable)')"
+say "running tests/test_kernels.py under memcheck ${SELECT[*]:-} $*"
+status=0
+PYTHONMALLOC=malloc valgrind --tool=memcheck --error-exitcode=0 --leak-check=no \
+    --track-origins=no --num-callers=30 --xml=yes --xml-file="$TMP/memcheck.xml" \
+    "$EXE" -m pytest -q -p no:cacheprovider "$TMP/src/tests/test_kernels.py" \
+    "${SELECT[@]}" "$@" 2>&1 | tee "$TMP/pytest.log" || status=$?
+
+"$PYTHON" - "$TMP/memcheck.xml" <<'PY' || fail "memcheck errors in the kernels (see above)"
+import sys
+import xml.etree.ElementTree as ET
+
+errors = ET.parse(sys.argv[1]).getroot().findall("error")
+ours = [e for e in errors if any("_kernels" in (f.findtext("obj") or "") for f in e.iter("frame"))]
+for e in ours:
+    print(e.findtext("kind"), e.findtext("what") or e.findtext("xwhat/text"))
+    for f in e.iter("frame"):
+        print("   ", f.findtext("fn"), f.findtext("file") or "", f.findtext("line") or "",
+              f.findtext("obj") or "")
+print(f"check_kernels_valgrind: {len(errors)} memcheck reports in all, {len(ours)} in the kernels")
+sys.exit(1 if ours else 0)
+PY
+[ "$status" -eq 0 ] || fail "tests failed (status $status)"
+grep -qE "[0-9]+ passed" "$TMP/pytest.log" || fail "no test ran"
+say "OK: no memcheck errors in the kernels"
