@@ -23,17 +23,22 @@ fail() { say "FAIL: $*" >&2; exit 1; }
 command -v valgrind > /dev/null || fail "valgrind is not installed"
 
 # The CI subset: every kernel family forward and backward, small shapes (memcheck runs
-# the code 20-50x slower; importing PyTorch under memcheck alone takes minutes): it leaves
-# out the PyTorch comparison, the two-model training runs and the large blocked-GEMM
-# shapes, which --all includes.
-SUBSET="not pytorchs and not mlp_training and not blocks_and_strides"
+# the code 20-50x slower): every kernel family against NumPy (on 1 and 2 threads where the
+# test varies them) and the C-level size checks. --all runs the whole file (importing
+# PyTorch under memcheck alone takes minutes).
+# Left out everywhere: the two tests of flush-to-zero (memcheck does not emulate the FTZ/DAZ
+# bits, so subnormals stay; a valgrind limitation, not a kernel bug).
+SUBSET="matches_numpy or bit_for_bit or c_level"
+NO_FTZ="not flushes"
+EXAMPLES=5  # hypothesis examples per property in the CI subset (the normal suite runs 40)
 if [ "${1:-}" = "--all" ]; then
     shift
-    SELECT=()
+    SELECT=(-k "$NO_FTZ")
+    EXAMPLES=40
 elif [ "$#" -gt 0 ]; then
-    SELECT=()
+    SELECT=(-k "$NO_FTZ")
 else
-    SELECT=(-k "$SUBSET")
+    SELECT=(-k "($SUBSET) and $NO_FTZ")
 fi
 
 TMP="$(mktemp -d /tmp/nanotorch-valgrind.XXXXXX)"
@@ -46,6 +51,7 @@ NANOTORCH_PORTABLE=1 "$PYTHON" "$ROOT/build_kernels.py" --dest "$TMP/src/nanotor
 
 cd "$TMP"
 export PYTHONPATH="$TMP/src" NANOTORCH_BACKEND=c NANOTORCH_NUM_THREADS=2
+export NANOTORCH_TEST_EXAMPLES="$EXAMPLES"
 "$PYTHON" -c "
 import nanotorch
 assert nanotorch.backend.current().name == 'c'
@@ -54,19 +60,28 @@ assert nanotorch.backend.info()['library'].startswith('$TMP/src/'), nanotorch.ba
 
 # the interpreter itself, not a wrapper script (pyenv shims) that memcheck would stop at
 EXE="$("$PYTHON" -c 'import sys; print(sys.executable)')"
-say "running tests/test_kernels.py under memcheck ${SELECT[*]:-} $*"
+say "running tests/test_kernels.py under memcheck ${SELECT[*]} $* ($EXAMPLES examples per property)"
 status=0
-PYTHONMALLOC=malloc valgrind --tool=memcheck --error-exitcode=0 --leak-check=no \
-    --track-origins=no --num-callers=30 --xml=yes --xml-file="$TMP/memcheck.xml" \
+PYTHONMALLOC=malloc valgrind --tool=memcheck --error-exitcode=0 --leak-check=no --show-leak-kinds=none \
+    --track-origins=no --num-callers=30 --xml=yes --xml-file="$TMP/memcheck.%p.xml" \
     "$EXE" -m pytest -q -p no:cacheprovider "$TMP/src/tests/test_kernels.py" \
     "${SELECT[@]}" "$@" 2>&1 | tee "$TMP/pytest.log" || status=$?
 
-"$PYTHON" - "$TMP/memcheck.xml" <<'PY' || fail "memcheck errors in the kernels (see above)"
+"$PYTHON" - "$TMP"/memcheck.*.xml <<'PY' || fail "memcheck errors in the kernels (see above)"
 import sys
 import xml.etree.ElementTree as ET
 
-errors = ET.parse(sys.argv[1]).getroot().findall("error")
-ours = [e for e in errors if any("_kernels" in (f.findtext("obj") or "") for f in e.iter("frame"))]
+# one file per process (a fork before exec writes its own); read each up to where it ends
+errors = []
+for path in sys.argv[1:]:
+    try:
+        for _, elem in ET.iterparse(path):
+            if elem.tag == "error":
+                errors.append(elem)
+    except ET.ParseError:
+        pass
+ours = [e for e in errors if not (e.findtext("kind") or "").startswith("Leak")  # CPython keeps memory
+        and any("_kernels" in (f.findtext("obj") or "") for f in e.iter("frame"))]
 for e in ours:
     print(e.findtext("kind"), e.findtext("what") or e.findtext("xwhat/text"))
     for f in e.iter("frame"):
