@@ -11,13 +11,20 @@ key: ``{"list": [NODE, ...]}``, ``{"tuple": [NODE, ...]}``, ``{"dict": [[KEY, NO
 ``{"array": REF}`` / ``{"tensor": REF}`` with ``REF = {"member": "0", "dtype": "<f4",
 "shape": [3, 4], "sha256": "..."}``. Loading checks every member against its REF, so a
 replaced, truncated or tampered file raises ValueError; nothing in the file is executed.
+Each member's npy header is checked against its REF before its data is decompressed, and
+no member is read past the size its REF implies, so a small file can't make ``load``
+allocate more than the description and the archive's real size allow (a zip bomb whose
+header disagrees is refused with next to no memory).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
+import secrets
+import tokenize
 import zipfile
 import zlib
 from typing import BinaryIO
@@ -33,15 +40,23 @@ HEADER = "__nanotorch__"  # the member holding the JSON description
 _ARRAY_KINDS = "biuf"  # bool, ints, floats: what a state dict holds
 _CONTAINERS = ("list", "tuple", "dict")
 _ZIP_MAGIC = b"PK\x03\x04"  # how an .npz file (a zip archive) starts
+_MAX_HEADER_BYTES = 64 << 20  # the JSON description of a state dict is far smaller
+_MAX_NPY_HEADER = 1 << 16  # numpy writes npy headers of at most 64 KiB for our dtypes
+_DEFLATE_MAX_RATIO = 1032  # no deflate stream expands more than ~1032:1 (RFC 1951)
+_CHUNK = 1 << 24  # decompress in 16 MiB steps
+_TMP_SUFFIX = ".nanotorch-tmp"
 
 
 def save(obj: object, f: str | os.PathLike | BinaryIO) -> None:
     """Write a state dict (or any nesting of dicts, lists, tuples, Tensors, arrays, numbers,
     strings, bools and None) to ``f``, a path or a binary file object.
 
-    A path is written through a temporary file and renamed, so an interrupted save never
-    leaves a half-written checkpoint in its place. Tensors come back from :func:`load` as
-    Tensors (without grad), arrays as arrays.
+    A path is written through a temporary file ``<path>.<pid>.<random>.nanotorch-tmp`` and
+    renamed, so an interrupted save never leaves a half-written checkpoint in its place, and
+    saves to one path from several threads or processes each leave a whole file (the last
+    rename wins). Temporary files of this naming left by a process that no longer runs (a
+    save killed mid-way) are removed by the next save to the same path. Tensors come back
+    from :func:`load` as Tensors (without grad), arrays as arrays.
     """
     arrays: list[np.ndarray] = []
     root = _encode(obj, arrays)
@@ -51,14 +66,46 @@ def save(obj: object, f: str | os.PathLike | BinaryIO) -> None:
     if not isinstance(f, (str, os.PathLike)):
         np.savez(f, **members)
         return
-    tmp = f"{os.fspath(f)}.{os.getpid()}.tmp"
+    path = os.fspath(f)
+    _remove_stale_temps(path)
+    tmp = f"{path}.{os.getpid()}.{secrets.token_hex(8)}{_TMP_SUFFIX}"
     try:
-        with open(tmp, "wb") as out:
+        with open(tmp, "xb") as out:  # "x": never write into another save's file
             np.savez(out, **members)
-        os.replace(tmp, f)
+        os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def _remove_stale_temps(path: str) -> None:
+    """Delete ``<path>.<pid>.<hex>.nanotorch-tmp`` files whose process has exited."""
+    folder, base = os.path.split(os.path.abspath(path))
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for entry in names:
+        parts = entry[len(base) + 1:-len(_TMP_SUFFIX)].split(".")
+        if (not entry.startswith(base + ".") or not entry.endswith(_TMP_SUFFIX) or len(parts) != 2
+                or not parts[0].isdigit() or _process_alive(int(parts[0]))):
+            continue
+        try:
+            os.remove(os.path.join(folder, entry))
+        except OSError:
+            pass  # another save removed it first, or it is not ours to remove
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True  # someone else's process, or we can't tell: leave its file alone
+    return True
 
 
 def load(f: str | os.PathLike | BinaryIO) -> object:
@@ -77,21 +124,48 @@ def _load(fh: BinaryIO, name: str) -> object:
     try:
         start = fh.tell()
         magic = fh.read(len(_ZIP_MAGIC))
+        size = fh.seek(0, os.SEEK_END) - start
         fh.seek(start)
         if magic != _ZIP_MAGIC:  # checked first: np.load would take other bytes for a pickle
             raise ValueError("it is not an .npz (zip) archive")
-        with np.load(fh, allow_pickle=False) as npz:
-            root = _read_header(npz)
-            members = set(npz.files) - {HEADER}
+        with zipfile.ZipFile(fh) as zf:
+            members = _members(zf, size)
+            root = _read_header(zf, members)
             used: set[str] = set()
-            obj = _decode(root, npz, members, used)
-            if members - used:
-                raise ValueError(f"unexpected members {sorted(members - used)}")
+            obj = _decode(root, zf, members, used)
+            if set(members) - used - {HEADER}:
+                raise ValueError(f"unexpected members {sorted(set(members) - used - {HEADER})}")
             return obj
     except (ValueError, KeyError, TypeError, EOFError, OSError, RecursionError, NotImplementedError,
-            zipfile.BadZipFile, zlib.error) as exc:
+            RuntimeError, SyntaxError, OverflowError, tokenize.TokenError, zipfile.BadZipFile,
+            zlib.error) as exc:
         raise ValueError(f"{name} is not a valid nanotorch checkpoint: "
                          f"{type(exc).__name__}: {exc}") from exc
+
+
+def _members(zf: zipfile.ZipFile, size: int) -> dict[str, zipfile.ZipInfo]:
+    """``{"0": ZipInfo of "0.npy", ...}``, after checking that no member claims more than the
+    archive can hold: stored members no larger than the file, deflated ones no larger than
+    deflate can expand them, no other compression."""
+    members = {}
+    for info in zf.infolist():
+        if not info.filename.endswith(".npy") or info.filename[:-4] in members:
+            raise ValueError(f"unexpected or repeated member {info.filename!r}")
+        if info.compress_size > size:
+            raise ValueError(f"member {info.filename!r} claims {info.compress_size} bytes in a "
+                             f"file of {size}")
+        if info.compress_type == zipfile.ZIP_STORED:
+            plausible = info.file_size == info.compress_size
+        elif info.compress_type == zipfile.ZIP_DEFLATED:
+            plausible = info.file_size <= _DEFLATE_MAX_RATIO * info.compress_size + 1024
+        else:
+            raise ValueError(f"member {info.filename!r} uses compression {info.compress_type} "
+                             "(only stored or deflated members are read)")
+        if not plausible:
+            raise ValueError(f"member {info.filename!r} declares {info.file_size} bytes from "
+                             f"{info.compress_size} compressed")
+        members[info.filename[:-4]] = info
+    return members
 
 
 # ------------------------------------------------------------------- encode
@@ -136,13 +210,14 @@ def _digest(a: np.ndarray) -> str:
 
 
 # ------------------------------------------------------------------- decode
-def _read_header(npz) -> object:
+def _read_header(zf: zipfile.ZipFile, members: dict) -> object:
     """The ``root`` node of the file's JSON description, after checking format and version."""
-    if HEADER not in npz.files:
+    if HEADER not in members:
         raise ValueError(f"it has no {HEADER} member (not written by nanotorch.save)")
-    raw = npz[HEADER]
-    if not isinstance(raw, np.ndarray) or raw.dtype != np.uint8 or raw.ndim != 1:
-        raise ValueError(f"its {HEADER} member is not a 1-d uint8 array")
+    size = members[HEADER].file_size
+    if size > _MAX_HEADER_BYTES:
+        raise ValueError(f"its {HEADER} member is {size} bytes (at most {_MAX_HEADER_BYTES} are read)")
+    raw = _read_npy(zf, members[HEADER], np.dtype(np.uint8), None)
     header = json.loads(raw.tobytes().decode("utf-8"))
     if not isinstance(header, dict) or header.get("format") != FORMAT or "root" not in header:
         raise ValueError("its description is not in the nanotorch format")
@@ -151,8 +226,8 @@ def _read_header(npz) -> object:
     return header["root"]
 
 
-def _decode(node, npz, members: set[str], used: set[str]):
-    """The object a JSON node describes, reading arrays from ``npz``."""
+def _decode(node, zf: zipfile.ZipFile, members: dict, used: set[str]):
+    """The object a JSON node describes, reading arrays from the archive ``zf``."""
     if node is None or isinstance(node, (bool, int, float, str)):
         return node
     if not isinstance(node, dict) or len(node) != 1:
@@ -161,15 +236,15 @@ def _decode(node, npz, members: set[str], used: set[str]):
     if kind in _CONTAINERS and not isinstance(body, list):
         raise ValueError(f"malformed {kind} node")
     if kind == "list":
-        return [_decode(x, npz, members, used) for x in body]
+        return [_decode(x, zf, members, used) for x in body]
     if kind == "tuple":
-        return tuple(_decode(x, npz, members, used) for x in body)
+        return tuple(_decode(x, zf, members, used) for x in body)
     if kind == "dict":
         if not all(isinstance(pair, list) and len(pair) == 2 for pair in body):
             raise ValueError("malformed dict node")
-        return {_decode_key(k): _decode(v, npz, members, used) for k, v in body}
+        return {_decode_key(k): _decode(v, zf, members, used) for k, v in body}
     if kind in ("array", "tensor"):
-        a = _read_array(body, npz, members)
+        a = _read_array(body, zf, members)
         used.add(body["member"])
         return from_numpy(a) if kind == "tensor" else a
     raise ValueError(f"unknown node kind {kind!r}")
@@ -183,20 +258,59 @@ def _decode_key(node):
     raise ValueError(f"malformed dict key {str(node)[:80]}")
 
 
-def _read_array(ref, npz, members: set[str]) -> np.ndarray:
+def _read_array(ref, zf: zipfile.ZipFile, members: dict) -> np.ndarray:
     """The member ``ref`` names, checked against its recorded dtype, shape and digest."""
     if not isinstance(ref, dict) or set(ref) != {"member", "dtype", "shape", "sha256"}:
         raise ValueError(f"malformed array reference {str(ref)[:80]}")
-    member = ref["member"]
-    if member not in members:
+    member, shape = ref["member"], ref["shape"]
+    if not isinstance(member, str) or member == HEADER or member not in members:
         raise ValueError(f"array member {member!r} is missing")
-    a = npz[member]
-    if not isinstance(a, np.ndarray) or a.dtype.kind not in _ARRAY_KINDS:
-        raise ValueError(f"member {member!r} is not a bool, integer or float array")
-    if a.dtype.str != ref["dtype"] or list(a.shape) != ref["shape"]:
-        raise ValueError(f"member {member!r} is {a.dtype.str} {list(a.shape)}, the description "
-                         f"says {ref['dtype']} {ref['shape']}")
-    a = np.asarray(a, order="C")  # as it was saved
+    if not isinstance(ref["dtype"], str) or not isinstance(shape, list) or not all(
+            type(n) is int and n >= 0 for n in shape):
+        raise ValueError(f"malformed array reference {str(ref)[:80]}")
+    dtype = np.dtype(ref["dtype"])
+    if dtype.kind not in _ARRAY_KINDS or dtype.str != ref["dtype"]:
+        raise ValueError(f"member {member!r} is described as {ref['dtype']!r}, not a bool, "
+                         "integer or float array")
+    a = _read_npy(zf, members[member], dtype, tuple(shape))
     if _digest(a) != ref["sha256"]:
         raise ValueError(f"member {member!r} does not match its SHA-256 digest")
+    return a
+
+
+def _read_npy(zf: zipfile.ZipFile, info: zipfile.ZipInfo, dtype: np.dtype,
+              shape: tuple | None) -> np.ndarray:
+    """The array in npy member ``info``, which must be a C-order ``dtype`` array of ``shape``
+    (``None``: any 1-d shape). The npy header is compared before any data is decompressed;
+    then exactly the described bytes are read, never more than the member declares."""
+    what = f"member {info.filename[:-4]!r}"
+    with zf.open(info) as f:
+        version = np.lib.format.read_magic(f)
+        if version not in ((1, 0), (2, 0)):
+            raise ValueError(f"{what}: npy format version {version} is not read")
+        read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                       else np.lib.format.read_array_header_2_0)
+        got_shape, fortran, got_dtype = read_header(f, max_header_size=_MAX_NPY_HEADER)
+        if got_dtype.kind not in _ARRAY_KINDS:
+            raise ValueError(f"{what} is not a bool, integer or float array ({got_dtype})")
+        if shape is None:
+            if got_dtype != dtype or len(got_shape) != 1:
+                raise ValueError(f"{what} is not a 1-d {dtype} array")
+            shape = got_shape
+        if fortran or got_dtype != dtype or got_dtype.str != dtype.str or got_shape != shape:
+            raise ValueError(f"{what} is {got_dtype.str} {list(got_shape)}"
+                             f"{' (Fortran order)' if fortran else ''}, the description says "
+                             f"{dtype.str} {list(shape)}")
+        nbytes = dtype.itemsize * math.prod(shape)
+        if info.file_size != f.tell() + nbytes:
+            raise ValueError(f"{what} holds {info.file_size - f.tell()} data bytes, "
+                             f"{list(shape)} {dtype.str} needs {nbytes}")
+        a = np.empty(shape, dtype=dtype)
+        buf = a.reshape(-1).view(np.uint8)
+        for pos in range(0, nbytes, _CHUNK):
+            step = f.readinto(buf[pos:pos + _CHUNK])
+            if step != min(_CHUNK, nbytes - pos):
+                raise ValueError(f"{what} is truncated")
+        if f.read(1):
+            raise ValueError(f"{what} has data after its array")
     return a

@@ -425,7 +425,7 @@ class Tensor:
 
     def _inplace(self, ufunc, other) -> Tensor:
         """``self = ufunc(self, other)`` in the same memory (``ufunc``: ``np.add`` ...)."""
-        if grad_mode._enabled and (self.requires_grad or
+        if grad_mode.state.enabled and (self.requires_grad or
                                    isinstance(other, Tensor) and other.requires_grad):
             return self._record_inplace(_INPLACE_OPS[ufunc], other)
         ufunc(self.data, other.data if isinstance(other, Tensor) else other, out=self.data,
@@ -489,7 +489,7 @@ class Tensor:
 
     def __setitem__(self, index, value) -> None:
         index = _index_arrays(index)
-        if grad_mode._enabled and (self.requires_grad or
+        if grad_mode.state.enabled and (self.requires_grad or
                                    isinstance(value, Tensor) and value.requires_grad):
             self._record_inplace(lambda old, v: SetItem.apply(old, v, index=index), value)
             return

@@ -311,7 +311,8 @@ def test_inplace_change_through_a_view_is_detected(make_view):
 def test_inplace_change_of_a_viewed_tensor_is_detected(make_view):
     x = nt.tensor([1.0, 2.0, 3.0], requires_grad=True)
     h = x * 1
-    loss = (make_view(h) * 2).sum()  # saves the view
+    v = make_view(h)
+    loss = (v * v).sum()  # saves the view (``v * 2`` would not: PyTorch saves no operand there)
     with nt.no_grad():
         h.add_(1)
     with pytest.raises(RuntimeError, match="in-place"):

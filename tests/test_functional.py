@@ -192,7 +192,7 @@ def test_conv2d_rejects_bad_input():
     with pytest.raises(ValueError, match="larger than the padded input"):
         F.conv2d(nt.randn(1, 2, 2, 2), nt.randn(4, 2, 3, 3))
     with pytest.raises(ValueError, match=r"\[N, C, H, W\]"):
-        F.conv2d(nt.randn(2, 5, 5), nt.randn(4, 2, 3, 3))
+        F.conv2d(nt.randn(5, 5), nt.randn(4, 2, 3, 3))  # [C, H, W] is accepted, unbatched
 
 
 def _pool_reference(x, k, s, p, reduce, fill):

@@ -9,6 +9,8 @@ the C kernels are not built.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -26,7 +28,9 @@ C = backend.get("c")
 NP = NumpyBackend()
 EPS = float(np.finfo(np.float32).eps)
 SIZES = [1, 2, 3, 5, 7, 11, 12, 13, 16, 17, 31, 32, 33, 47, 64, 97, 128, 129, 385]
-SETTINGS = settings(max_examples=40, deadline=None, derandomize=True,
+# NANOTORCH_TEST_EXAMPLES: fewer examples per property for slow runs (valgrind's memcheck).
+SETTINGS = settings(max_examples=int(os.environ.get("NANOTORCH_TEST_EXAMPLES", "40")),
+                    deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow])
 
 

@@ -87,6 +87,10 @@ def run_backward(root: Tensor, gradient: np.ndarray, retain_graph: bool) -> None
                 input_grads = (input_grads,)
             if len(input_grads) != len(node.edges):
                 input_grads = _one_per_input(node, input_grads)
+            for g in input_grads:
+                if g is not None and type(g) is not np.ndarray:
+                    input_grads = _as_arrays(node, input_grads)
+                    break
         for edge, g in zip(node.edges, input_grads):
             if edge is None:
                 continue
@@ -123,6 +127,20 @@ def _one_per_input(node, grads: tuple) -> tuple:
         raise RuntimeError(f"{type(node).__name__}.backward returned {len(grads)} gradients "
                            f"for {n} inputs")
     return grads + (None,) * (n - len(grads))
+
+
+def _as_arrays(node, grads: tuple) -> tuple:
+    """NumPy scalars (what NumPy gives for 0-d results) as 0-d arrays; anything else that is
+    not an array or ``None`` is the custom Function's mistake: say so, as PyTorch does."""
+    out = []
+    for i, g in enumerate(grads):
+        if g is not None and type(g) is not np.ndarray:
+            if not isinstance(g, (np.ndarray, np.generic)):
+                raise TypeError(f"{type(node).__name__}.backward returned a {type(g).__name__} as the "
+                                f"gradient of input {i}; expected a NumPy array or None")
+            g = np.asarray(g)
+        out.append(g)
+    return tuple(out)
 
 
 def _retain(out: Tensor | None, grad: np.ndarray) -> None:

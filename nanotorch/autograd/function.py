@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from nanotorch import backend as _backend
-from nanotorch.autograd import grad_mode
+from nanotorch.autograd.grad_mode import state as _grad
 from nanotorch.tensor import Tensor
 
 
@@ -59,7 +59,7 @@ class Function:
         ctx = cls.__new__(cls)
         ctx.backend = _backend.state.current
         record = False
-        if grad_mode._enabled:
+        if _grad.enabled:
             needs = tuple([isinstance(a, Tensor) and a.requires_grad for a in args])
             record = True in needs
             ctx.needs_input_grad = needs
@@ -82,16 +82,19 @@ class Function:
 
 
 def _versions_of_saved(saved: tuple, args: tuple, result: Tensor) -> tuple:
-    """(counter, 0, value) for every input or output tensor whose array backward will read.
+    """(counter, 0, value) for every input or output tensor whose memory backward will read.
 
-    An in-place change bumps the counter, and the engine then refuses to run backward.
+    A saved array counts when it is the tensor's array or shares its memory (a reshape or
+    ``x[..., None]`` of an input is a NumPy view of it). An in-place change bumps the
+    counter, and the engine then refuses to run backward.
     """
     versions = []
     for t in (*args, result):
         if isinstance(t, Tensor):
             data = t.data
             for s in saved:
-                if s is data:
+                if s is data or (type(s) is np.ndarray and (s.base is not None or data.base is not None)
+                                 and np.may_share_memory(s, data)):
                     versions.append((t._version, 0, t._version[0]))
                     break
     return tuple(versions)

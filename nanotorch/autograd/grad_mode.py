@@ -1,49 +1,85 @@
 """Whether operations record the graph: ``no_grad``, ``enable_grad``, ``set_grad_enabled``.
 
-The flag is process-wide (PyTorch keeps one per thread); ``Function.apply`` reads it.
+The mode is per thread, as in PyTorch: ``state.enabled`` lives in a ``threading.local``,
+so a ``no_grad()`` block in one thread leaves the others recording, and every new thread
+starts with grad mode on. ``Function.apply`` reads it once per op (one attribute lookup).
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
+import threading
 from collections.abc import Callable
 
-_enabled = True
+
+class _State(threading.local):
+    enabled = True  # the class attribute is every thread's starting value
+
+
+state = _State()
 
 
 def is_grad_enabled() -> bool:
-    """True when new operations are recorded for backward."""
-    return _enabled
+    """True when new operations are recorded for backward (in the calling thread)."""
+    return state.enabled
 
 
 class _GradMode:
     """Sets grad mode to ``mode`` in a ``with`` block or a decorated function, then
-    restores the previous mode."""
+    restores the previous mode. A decorated generator function runs each of its steps in
+    ``mode`` and gives the caller its own mode back at every ``yield``, as PyTorch does."""
 
     mode = True
 
     def __enter__(self) -> None:
-        global _enabled
-        self.prev = _enabled
-        _enabled = self.mode
+        self.prev, state.enabled = state.enabled, self.mode
 
     def __exit__(self, *exc) -> None:
-        global _enabled
-        _enabled = self.prev
+        state.enabled = self.prev
 
     def __call__(self, fn: Callable) -> Callable:
         mode = self.mode
+        if inspect.isgeneratorfunction(fn):
+            return _wrap_generator(fn, mode)
 
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            global _enabled
-            prev, _enabled = _enabled, mode
+            prev, state.enabled = state.enabled, mode
             try:
                 return fn(*args, **kwargs)
             finally:
-                _enabled = prev
+                state.enabled = prev
 
         return wrapper
+
+
+def _wrap_generator(fn: Callable, mode: bool) -> Callable:
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        gen = fn(*args, **kwargs)
+        step, value = gen.send, None
+        while True:
+            prev, state.enabled = state.enabled, mode
+            try:
+                item = step(value)
+            except StopIteration as stop:
+                return stop.value
+            finally:
+                state.enabled = prev
+            try:
+                step, value = gen.send, (yield item)
+            except GeneratorExit:
+                prev, state.enabled = state.enabled, mode
+                try:
+                    gen.close()
+                finally:
+                    state.enabled = prev
+                raise
+            except BaseException as exc:  # thrown into us: pass it on to fn's generator
+                step, value = gen.throw, exc
+
+    return wrapper
 
 
 class _FixedGradMode(_GradMode):
@@ -70,15 +106,12 @@ class set_grad_enabled(_GradMode):
     """Set grad mode now (``set_grad_enabled(False)``), or for a ``with`` block or a function."""
 
     def __init__(self, mode: bool) -> None:
-        global _enabled
         self.mode = bool(mode)
-        self.prev = _enabled
-        _enabled = self.mode
+        self.prev, state.enabled = state.enabled, self.mode
 
     def __enter__(self) -> None:
         """The constructor already set the mode (and kept the previous one for ``__exit__``)."""
 
     def __call__(self, fn: Callable) -> Callable:
-        global _enabled
-        _enabled = self.prev  # as a decorator it must not change the mode now
+        state.enabled = self.prev  # as a decorator it must not change the mode now
         return super().__call__(fn)

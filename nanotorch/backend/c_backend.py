@@ -515,6 +515,10 @@ class CBackend(NumpyBackend):
         if dy.shape != (n, o, ho, wo) or cols.shape != (n, c * kh * kw, ho * wo):
             raise ValueError(f"conv2d_backward: dy {list(dy.shape)} and cols {list(cols.shape)} "
                              f"do not match x {list(x_shape)} and w {list(w.shape)}")
+        if n == 0:  # NOTE: nothing to sum; the kernel would still size its scratch by H*W
+            return (np.empty((0, c, h, wd), dtype=_F32) if need_dx else None,
+                    np.zeros(w.shape, dtype=_F32) if need_dw else None,
+                    np.zeros(o, dtype=_F32) if need_db else None)
         dy, cols, w = _contiguous(dy), _contiguous(cols), _contiguous(w)
         dx = np.empty((n, c, h, wd), dtype=_F32) if need_dx else None
         dw = np.empty(w.shape, dtype=_F32) if need_dw else None

@@ -66,7 +66,7 @@ class CompiledFunction:
         return self._trace(key, flat, args, kwargs)
 
     def _signature(self, flat: tuple, kwargs: dict):
-        parts = [backend.state.current, grad_mode._enabled, tuple(sorted(kwargs))]
+        parts = [backend.state.current, grad_mode.state.enabled, tuple(sorted(kwargs))]
         for a in flat:
             parts.append((a.data.shape, a.data.dtype, a.requires_grad) if isinstance(a, Tensor) else a)
         key = tuple(parts)

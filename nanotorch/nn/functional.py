@@ -56,15 +56,27 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
 def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0) -> Tensor:
     """2-D cross-correlation ``input[N, C, H, W], weight[O, C, kh, kw], bias[O] -> [N, O, Ho, Wo]``,
-    ``Ho = (H + 2*padding - kh) // stride + 1``. ``stride`` and ``padding``: an int or a pair."""
-    return Conv2d.apply(input, weight, bias, stride=_pair(stride, "stride"),
-                        padding=_pair(padding, "padding"))
+    ``Ho = (H + 2*padding - kh) // stride + 1``. ``stride`` and ``padding``: an int or a pair.
+    An unbatched ``input[C, H, W]`` gives ``[O, Ho, Wo]``, as PyTorch."""
+    return _unbatched(input, lambda x: Conv2d.apply(x, weight, bias, stride=_pair(stride, "stride"),
+                                                    padding=_pair(padding, "padding")))
+
+
+def _unbatched(input: Tensor, fn):
+    """``fn(input)`` for ``[N, C, H, W]``; a 3-D ``[C, H, W]`` goes through as a batch of one."""
+    if isinstance(input, Tensor) and input.ndim == 3:
+        return fn(input.unsqueeze(0)).squeeze(0)
+    return fn(input)
 
 
 def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, *, return_indices: bool = False):
-    """Max over ``kernel_size`` windows of ``input[N, C, H, W]`` (``stride`` defaults to the
-    kernel size; the padding is -inf). ``return_indices=True`` also gives each max's position
-    in its ``H*W`` plane (int64, as PyTorch); the values are then gathered at those positions."""
+    """Max over ``kernel_size`` windows of ``input[N, C, H, W]`` or ``[C, H, W]`` (``stride``
+    defaults to the kernel size; the padding is -inf). ``return_indices=True`` also gives each
+    max's position in its ``H*W`` plane (int64, as PyTorch); the values are then gathered at
+    those positions."""
+    if isinstance(input, Tensor) and input.ndim == 3:
+        out = max_pool2d(input.unsqueeze(0), kernel_size, stride, padding, return_indices=return_indices)
+        return tuple(t.squeeze(0) for t in out) if return_indices else out.squeeze(0)
     kernel = _pair(kernel_size, "kernel_size")
     stride = kernel if stride is None else _pair(stride, "stride")
     if not return_indices:
@@ -77,17 +89,22 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, *, return_ind
 
 def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, *,
                count_include_pad: bool = True) -> Tensor:
-    """Mean over ``kernel_size`` windows of ``input[N, C, H, W]`` (``stride`` defaults to the
-    kernel size). The zero padding counts in the mean unless ``count_include_pad=False``: then
-    each window's sum is divided by the number of input elements it covers."""
+    """Mean over ``kernel_size`` windows of ``input[N, C, H, W]`` or ``[C, H, W]`` (``stride``
+    defaults to the kernel size). The zero padding counts in the mean unless
+    ``count_include_pad=False``: then each window's sum is divided by the number of input
+    elements it covers."""
     kernel = _pair(kernel_size, "kernel_size")
     stride = kernel if stride is None else _pair(stride, "stride")
     padding = _pair(padding, "padding")
-    out = AvgPool2d.apply(input, kernel, stride, padding)
-    if count_include_pad or padding == (0, 0):
-        return out
-    ones = Tensor._make(np.ones((1, 1, *input.shape[2:]), dtype=input.dtype), False)
-    return out / AvgPool2d.apply(ones, kernel, stride, padding)  # the share of each window inside
+
+    def pool(x: Tensor) -> Tensor:
+        out = AvgPool2d.apply(x, kernel, stride, padding)
+        if count_include_pad or padding == (0, 0):
+            return out
+        ones = Tensor._make(np.ones((1, 1, *x.shape[2:]), dtype=x.dtype), False)
+        return out / AvgPool2d.apply(ones, kernel, stride, padding)  # the share of each window inside
+
+    return _unbatched(input, pool)
 
 
 def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,

@@ -290,8 +290,9 @@ class Module:
 
         Values may be Tensors or anything ``numpy.asarray`` takes (NumPy arrays, so a
         PyTorch state dict converted with ``{k: v.numpy()}`` loads as it is). A shape
-        mismatch always raises; missing or unexpected keys raise when ``strict``. Nothing
-        is copied when anything raises.
+        mismatch or a value that is not numbers (strings, objects) always raises; missing or
+        unexpected keys raise when ``strict``. Every entry is checked before the first copy,
+        so nothing is copied when anything raises.
         """
         own = self.state_dict(keep_vars=True)
         missing = [key for key in own if key not in state_dict]
@@ -304,6 +305,9 @@ class Module:
                 if value.shape != target.shape:
                     errors.append(f"size mismatch for {key}: copying a param with shape {value.shape} "
                                   f"from checkpoint, the shape in current model is {target.shape}.")
+                elif value.dtype.kind not in "biuf":
+                    errors.append(f"dtype mismatch for {key}: a {value.dtype} value can't be copied "
+                                  f"into a {target.dtype} tensor (numbers only).")
                 updates.append((target, value))
         if strict:
             for label, keys in (("Unexpected", unexpected), ("Missing", missing)):

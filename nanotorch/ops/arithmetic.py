@@ -51,35 +51,38 @@ class RSub(Function):
 
 
 class Mul(Function):
-    """``out = a * b``;  ``da = g * b``, ``db = g * a``."""
+    """``out = a * b``;  ``da = g * b``, ``db = g * a``. Saves only the side a gradient reads."""
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        na, nb = ctx.needs_input_grad
+        ctx.save_for_backward(a if nb else None, b if na else None)
+        ctx.shapes = (shape_of(a), shape_of(b))
         return a * b
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
-        return (unbroadcast(grad * b, shape_of(a)) if na else None,
-                unbroadcast(grad * a, shape_of(b)) if nb else None)
+        return (unbroadcast(grad * b, ctx.shapes[0]) if na else None,
+                unbroadcast(grad * a, ctx.shapes[1]) if nb else None)
 
 
 class Div(Function):
-    """``out = a / b``;  ``da = g / b``, ``db = -g * a / b^2``."""
+    """``out = a / b``;  ``da = g / b``, ``db = -g * a / b^2``. ``a`` is saved only for ``db``."""
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)
+        ctx.shapes = (shape_of(a), shape_of(b))
         return a / b
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
-        return (unbroadcast(grad / b, shape_of(a)) if na else None,
-                unbroadcast(-grad * a / (b * b), shape_of(b)) if nb else None)
+        return (unbroadcast(grad / b, ctx.shapes[0]) if na else None,
+                unbroadcast(-grad * a / (b * b), ctx.shapes[1]) if nb else None)
 
 
 class PowScalar(Function):
@@ -148,19 +151,25 @@ class MatMul(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+        na, nb = ctx.needs_input_grad
+        ctx.save_for_backward(a if nb else None, b if na else None)  # only what backward reads
+        ctx.shapes = (a.shape, b.shape)
         return a @ b
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        a2 = a[None, :] if a.ndim == 1 else a
-        b2 = b[:, None] if b.ndim == 1 else b
-        g = grad[..., None] if b.ndim == 1 else grad
-        g = g[..., None, :] if a.ndim == 1 else g
+        a_shape, b_shape = ctx.shapes
+        a2_shape = (1,) + a_shape if len(a_shape) == 1 else a_shape
+        b2_shape = b_shape + (1,) if len(b_shape) == 1 else b_shape
+        g = grad[..., None] if len(b_shape) == 1 else grad
+        g = g[..., None, :] if len(a_shape) == 1 else g
         na, nb = ctx.needs_input_grad
-        da = unbroadcast(g @ np.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape) if na else None
-        db = unbroadcast(np.swapaxes(a2, -1, -2) @ g, b2.shape).reshape(b.shape) if nb else None
+        da = db = None
+        if na:
+            da = unbroadcast(g @ np.swapaxes(b.reshape(b2_shape), -1, -2), a2_shape).reshape(a_shape)
+        if nb:
+            db = unbroadcast(np.swapaxes(a.reshape(a2_shape), -1, -2) @ g, b2_shape).reshape(b_shape)
         return da, db
 
 

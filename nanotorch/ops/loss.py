@@ -131,7 +131,7 @@ class BinaryCrossEntropy(Function):
     @staticmethod
     def forward(ctx, p, y):
         _check_same_shape("binary_cross_entropy", p, y)
-        if p.size and (p.min() < 0 or p.max() > 1):
+        if p.size and not (p.min() >= 0 and p.max() <= 1):  # NaN fails both, as in PyTorch
             raise ValueError("binary_cross_entropy: all elements of input should be between 0 and 1")
         with np.errstate(divide="ignore"):
             log_p = np.maximum(np.log(p), -100)

@@ -7,6 +7,8 @@ Convolution and pooling are in ``conv.py``, the losses in ``loss.py``.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from nanotorch.autograd.function import Function
@@ -39,8 +41,11 @@ def check_vector(op: str, name: str, a, size: int, dtype: np.dtype) -> None:
 
 
 def _rows(a: np.ndarray, k: int) -> np.ndarray:
-    """``a[..., k]`` as C-contiguous ``[N, k]`` rows, without a copy when it already is."""
-    return a if a.ndim == 2 and a.flags.c_contiguous else np.ascontiguousarray(a.reshape(-1, k))
+    """``a[..., k]`` as C-contiguous ``[N, k]`` rows, without a copy when it already is.
+    (``N`` is computed, not ``-1``: NumPy can't infer it when ``k`` is 0.)"""
+    if a.ndim == 2 and a.flags.c_contiguous:
+        return a
+    return np.ascontiguousarray(a.reshape(math.prod(a.shape[:-1]), k))
 
 
 class Linear(Function):
@@ -100,23 +105,30 @@ class BatchNorm(Function):
         for name, v in (("weight", gamma), ("bias", beta),
                         ("running_mean", running_mean), ("running_var", running_var)):
             check_vector("batch_norm", name, v, c, x.dtype)
-        if training and x.size // max(c, 1) <= 1:
+        if training and x.size and x.size // max(c, 1) == 1:
             raise ValueError("Expected more than 1 value per channel when training, "
                              f"got input size {x.shape}")
         if not training and (running_mean is None or running_var is None):
             raise ValueError("batch_norm: running_mean and running_var are needed when training=False")
         # NOTE: the kernels take [N, C] or [N, C, H, W]; [N, C, L] is passed as [N, C, L, 1].
         x4 = contiguous(x[..., None] if x.ndim == 3 else x)
+        ctx.training = training
+        if x.size == 0:  # NOTE: an empty batch: an empty result, running stats untouched (PyTorch)
+            ctx.save_for_backward(x4, gamma)
+            return np.empty_like(x)
         y, mean, invstd = ctx.backend.batch_norm_forward(x4, gamma, beta, running_mean, running_var,
                                                          training, momentum, eps)
         ctx.save_for_backward(x4, gamma, mean, invstd)
-        ctx.training = training
         return y.reshape(x.shape)
 
     @staticmethod
     def backward(ctx, grad):
-        x4, gamma, mean, invstd = ctx.saved_tensors
         need_dx, need_dgamma, need_dbeta = ctx.needs_input_grad[:3]
+        if grad.size == 0:  # the empty batch above: nothing to sum
+            zeros = np.zeros(grad.shape[1], dtype=grad.dtype)
+            return (np.zeros_like(grad) if need_dx else None, zeros if need_dgamma else None,
+                    zeros.copy() if need_dbeta else None)
+        x4, gamma, mean, invstd = ctx.saved_tensors
         dx, dgamma, dbeta = ctx.backend.batch_norm_backward(
             contiguous(grad.reshape(x4.shape)), x4, gamma, mean, invstd, ctx.training,
             need_dx, need_dgamma, need_dbeta)
