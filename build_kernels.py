@@ -7,8 +7,11 @@ uses ``ffibuilder`` (``cffi_modules``) so that ``pip install`` builds the same m
 
 Flags: ``-O3 -ffp-contract=fast -fno-math-errno`` (FMA contraction; sqrtf/expf without
 errno so loops vectorize; no -ffast-math, whose startup code would set FTZ for the whole
-process), ``-march=native`` unless ``NANOTORCH_PORTABLE=1`` or the compiler refuses it,
-``-fopenmp`` only when a probe program compiles, links and runs with it. The flags are
+process) and ``-fopenmp`` only when a probe program compiles, links and runs with it. No
+``-march=native``: the module must run on any CPU of its architecture (a wheel, a shared
+home directory, a VM that moves), so it is built for the architecture's baseline and the
+GEMM, the one kernel bound by arithmetic, is compiled once per instruction set in
+``gemm_<isa>.c`` and picked at run time (``kernels/gemm.c``). The flags are
 compiled into the module (``nt_build_info``), so ``python -m nanotorch`` can report them.
 
 Options (in-place builds only): ``--sanitize`` builds with AddressSanitizer and
@@ -86,10 +89,6 @@ def build_flags(sanitize: bool = False) -> tuple[list[str], list[str]]:
     cflags = list(SANITIZE_FLAGS if sanitize else BASE_FLAGS)
     if sanitize:
         cflags += ["-ffp-contract=fast", "-fno-math-errno"]
-    if os.environ.get("NANOTORCH_PORTABLE", "") not in ("", "0") or not probe(["-march=native"]):
-        cflags.append("-mtune=generic")
-    else:
-        cflags.append("-march=native")
     ldflags = ["-fsanitize=address,undefined"] if sanitize else []
     if probe(["-fopenmp"], OPENMP_PROBE):
         cflags.append("-fopenmp")

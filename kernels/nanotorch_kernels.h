@@ -48,6 +48,15 @@ int nt_gemm_f32(int64_t m, int64_t n, int64_t k,
                 const float *a, int64_t lda, int trans_a,
                 const float *b, int64_t ldb, int trans_b,
                 float *c, int64_t ldc, const float *bias, int flags, int nthreads);
+/* gemm.c: the GEMM is compiled once per instruction set ("avx512", "avx2", "neon",
+ * "generic"); the first call picks the widest this CPU runs.  nt_isa_select forces one
+ * (NT_EINVAL, and no change, when it is unknown, not compiled in or not runnable here).
+ * nt_gemm_tuning fills info[8]: L1d, L2, L3 bytes read at run time (0: unknown), then the
+ * ISA's MR, NR and the KC, NC, direct-b bytes derived from those caches. */
+int nt_isa_supported(const char *name);
+int nt_isa_select(const char *name);
+const char *nt_isa_current(void);
+void nt_gemm_tuning(int64_t *info);
 
 /* linear.c: y[n,m] = x[n,k] @ w[m,k]^T + b[m] (relu); backward: dx, dw, db may be NULL. */
 int nt_linear_fwd_f32(int64_t n, int64_t k, int64_t m, const float *x, const float *w,
@@ -135,6 +144,8 @@ int nt_avg_pool2d_bwd_f32(int64_t n, int64_t c, int64_t h, int64_t w, int64_t kh
 #if defined(__SSE__)
 #include <xmmintrin.h>
 #define NT_HAVE_MXCSR 1
+#elif defined(__aarch64__) && defined(__GNUC__)
+#define NT_HAVE_FPCR 1
 #endif
 
 /* GCC/Clang hints, and nothing on other compilers. */
@@ -146,9 +157,9 @@ int nt_avg_pool2d_bwd_f32(int64_t n, int64_t c, int64_t h, int64_t w, int64_t kh
 #define NT_PREFETCH(p, write) ((void)(p))
 #endif
 
-/* SIMD width for GCC/Clang vector extensions (the compiler emits the instructions the
- * target has: -march=native picks AVX-512 here); plain scalars on other compilers.
- * -DNT_VL=1|4|8|16 forces a width, to test the fallbacks on any machine. */
+/* SIMD width for GCC/Clang vector extensions: the width of the target the file is compiled
+ * for (the baseline of the architecture, SSE2 or NEON, except in gemm_<isa>.c, which set
+ * their own); plain scalars on other compilers. */
 #ifndef NT_VL
 #if defined(__GNUC__) && defined(__AVX512F__)
 #define NT_VL 16
@@ -197,13 +208,19 @@ static inline void nt_vstore(float *p, nt_vf v)
 
 static inline int64_t nt_min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
-/* Flush-to-zero + denormals-are-zero for the calling thread; returns the old MXCSR. */
+/* Flush-to-zero + denormals-are-zero for the calling thread; returns the old MXCSR (x86)
+ * or FPCR (aarch64, whose FZ bit 24 flushes both inputs and results). */
 static inline unsigned nt_ftz_enter(void)
 {
 #ifdef NT_HAVE_MXCSR
     unsigned old = _mm_getcsr();
     _mm_setcsr(old | 0x8040u); /* FTZ (bit 15) | DAZ (bit 6) */
     return old;
+#elif defined(NT_HAVE_FPCR)
+    uint64_t old;
+    __asm__ __volatile__("mrs %0, fpcr" : "=r"(old));
+    __asm__ __volatile__("msr fpcr, %0" : : "r"(old | (1u << 24)));
+    return (unsigned)old; /* the defined FPCR bits are all below 32 */
 #else
     return 0;
 #endif
@@ -213,6 +230,8 @@ static inline void nt_ftz_leave(unsigned old)
 {
 #ifdef NT_HAVE_MXCSR
     _mm_setcsr(old);
+#elif defined(NT_HAVE_FPCR)
+    __asm__ __volatile__("msr fpcr, %0" : : "r"((uint64_t)old));
 #else
     (void)old;
 #endif

@@ -36,8 +36,8 @@ def report() -> str:
              f"backend:      {info['backend']}  ({info['reason']})"]
     if info["c_available"]:
         lines += [f"C kernels:    {info['library']}",
-                  f"  flags:      {info['cflags']}  ({info['target']} build)",
-                  f"  SIMD:       {info['simd']}",
+                  f"  flags:      {info['cflags']}",
+                  f"  GEMM ISA:   {info['isa']}  (NANOTORCH_ISA; other kernels: {info['simd']})",
                   f"  OpenMP:     {'on' if info['openmp'] else 'off'}, "
                   f"{info['num_threads']} thread(s) allowed "
                   "(NANOTORCH_NUM_THREADS, nanotorch.threads.set_num_threads)"]

@@ -36,6 +36,8 @@ def _load_c():
         try:
             from nanotorch.backend.c_backend import CBackend
             _c = CBackend()
+        except ValueError:  # a bad setting (NANOTORCH_ISA, NANOTORCH_NUM_THREADS): say so
+            raise
         except Exception as exc:  # ImportError, OSError from a broken .so, ...
             _c_error = f"{type(exc).__name__}: {exc}"
     return _c

@@ -48,8 +48,43 @@ _REALS = (float, int, np.floating, np.integer)
 _STATUS = {_kernels.lib.NT_EINVAL: "invalid argument", _kernels.lib.NT_ENOMEM: "out of memory"}
 SMALL_LINEAR_MACS = 300_000  # Linear products smaller than this run on NumPy (see _linear_args)
 _POOL_MAX_SIZE = (2**63 - 1) // 64  # padded pooling input elements the C kernels take (pool.c)
+ISAS = ("avx512", "avx2", "neon", "generic")  # the GEMM's instruction sets (kernels/gemm.c)
 _REDUCTIONS = {"none": _kernels.lib.NT_REDUCE_NONE, "mean": _kernels.lib.NT_REDUCE_MEAN,
                "sum": _kernels.lib.NT_REDUCE_SUM}
+
+
+def isa() -> str:
+    """The instruction set the GEMM runs on (the widest this CPU has, or ``select_isa``'s)."""
+    return _kernels.ffi.string(_lib.nt_isa_current()).decode()
+
+
+def supported_isas() -> list[str]:
+    """The instruction sets of ``ISAS`` this build and this CPU can run."""
+    return [name for name in ISAS if _lib.nt_isa_supported(name.encode())]
+
+
+def select_isa(name: str) -> None:
+    """Run the GEMM (and so linear and conv) on instruction set ``name`` from now on; the
+    ``NANOTORCH_ISA`` environment variable does this at import. Raises ValueError for a
+    name not in ``ISAS`` or one this CPU (or build) cannot run."""
+    if name not in ISAS:
+        raise ValueError(f"NANOTORCH_ISA / select_isa: unknown instruction set {name!r}; "
+                         f"choose one of {ISAS}")
+    if _lib.nt_isa_select(name.encode()) != 0:
+        raise ValueError(f"NANOTORCH_ISA / select_isa: this CPU cannot run the {name} kernels "
+                         f"(it runs: {', '.join(supported_isas())})")
+
+
+if os.environ.get("NANOTORCH_ISA", "").strip():
+    select_isa(os.environ["NANOTORCH_ISA"].strip().lower())
+
+
+def gemm_tuning() -> dict:
+    """The cache sizes the C side read at run time and the GEMM blocking derived from them."""
+    info = _kernels.ffi.new("int64_t[8]")
+    _lib.nt_gemm_tuning(info)
+    keys = ("l1d_bytes", "l2_bytes", "l3_bytes", "mr", "nr", "kc", "nc", "direct_b_bytes")
+    return dict(zip(keys, (int(v) for v in info)))
 
 
 def _f32(*arrays) -> bool:
@@ -247,7 +282,7 @@ class CBackend(NumpyBackend):
         fields = dict(item.split("=", 1) for item in text.split(";"))
         flags = fields.get("flags", "unknown")
         return {"library": _kernels.__file__, "cflags": flags,
-                "target": "native" if "-march=native" in flags.split() else "portable",
+                "isa": isa(), "gemm_tuning": gemm_tuning(),
                 "simd": fields.get("simd", "unknown"), "openmp": fields.get("openmp") == "1",
                 "num_threads": get_num_threads(),
                 "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", ""),
