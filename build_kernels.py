@@ -7,7 +7,7 @@ uses ``ffibuilder`` (``cffi_modules``) so that ``pip install`` builds the same m
 
 Flags: ``-O3 -ffp-contract=fast -fno-math-errno`` (FMA contraction; sqrtf/expf without
 errno so loops vectorize; no -ffast-math, whose startup code would set FTZ for the whole
-process) and ``-fopenmp`` only when a probe program compiles, links and runs with it. No
+process) and ``-pthread`` (the kernels' thread pool, ``kernels/threads.c``). No
 ``-march=native``: the module must run on any CPU of its architecture (a wheel, a shared
 home directory, a VM that moves), so it is built for the architecture's baseline and the
 GEMM, the one kernel bound by arithmetic, is compiled once per instruction set in
@@ -26,7 +26,6 @@ import importlib.machinery
 import os
 import shlex
 import shutil
-import subprocess
 import sysconfig
 import tempfile
 from pathlib import Path
@@ -43,16 +42,6 @@ BASE_FLAGS = ["-O3", "-ffp-contract=fast", "-fno-math-errno"]
 SANITIZE_FLAGS = ["-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined",
                   "-fno-sanitize-recover=all"]
 
-OPENMP_PROBE = """
-#include <omp.h>
-int main(void)
-{
-    int n = 0;
-#pragma omp parallel num_threads(2) reduction(+ : n)
-    n += omp_get_num_threads() >= 1;
-    return n >= 1 ? 0 : 1;
-}
-"""
 
 
 def cdef_text() -> str:
@@ -70,29 +59,14 @@ def compiler() -> list[str]:
     return shlex.split(os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc")
 
 
-def probe(flags: list[str], source: str = "int main(void) { return 0; }\n") -> bool:
-    """True when ``source`` compiles, links and runs with ``flags`` (False on any failure)."""
-    with tempfile.TemporaryDirectory(prefix="nanotorch-probe-") as tmp:
-        src, exe = Path(tmp) / "probe.c", Path(tmp) / "probe"
-        src.write_text(source)
-        try:
-            subprocess.run([*compiler(), *flags, str(src), "-o", str(exe)], check=True,
-                           capture_output=True, timeout=120)
-            subprocess.run([str(exe)], check=True, capture_output=True, timeout=60)
-        except (OSError, subprocess.SubprocessError):
-            return False
-    return True
-
-
 def build_flags(sanitize: bool = False) -> tuple[list[str], list[str]]:
     """(compile flags, link flags) for this machine."""
     cflags = list(SANITIZE_FLAGS if sanitize else BASE_FLAGS)
     if sanitize:
         cflags += ["-ffp-contract=fast", "-fno-math-errno"]
     ldflags = ["-fsanitize=address,undefined"] if sanitize else []
-    if probe(["-fopenmp"], OPENMP_PROBE):
-        cflags.append("-fopenmp")
-        ldflags.append("-fopenmp")
+    cflags.append("-pthread")
+    ldflags.append("-pthread")
     return cflags, ldflags
 
 

@@ -35,8 +35,8 @@
 
 /* ------------------------------------------------------------------ the caches */
 
-/* Size in bytes of the level-`level` data (or unified) cache of cpu0, from Linux's sysfs
- * (what glibc's sysconf does not know on ARM); 0 when unknown. */
+/* Size in bytes of the level-`level` data (or unified) cache of cpu0, from Linux's sysfs;
+ * 0 when unknown. */
 static int64_t sysfs_cache(int level)
 {
     for (int index = 0; index < 8; ++index) {
@@ -66,7 +66,8 @@ static int64_t sysfs_cache(int level)
 }
 
 /* sizes[0..2]: L1 data, L2, L3 cache bytes (per core for L1 and L2 on current CPUs), from
- * sysconf (glibc reads cpuid on x86), else sysfs, else 0. */
+ * sysfs (the kernel's view; in a VM, glibc's cpuid-based sysconf can be far off: 256 MiB
+ * of L3 for a 32 MiB one), else sysconf, else 0. */
 static void read_caches(int64_t sizes[3])
 {
     int64_t conf[3] = {0, 0, 0};
@@ -75,8 +76,11 @@ static void read_caches(int64_t sizes[3])
     conf[1] = sysconf(_SC_LEVEL2_CACHE_SIZE);
     conf[2] = sysconf(_SC_LEVEL3_CACHE_SIZE);
 #endif
-    for (int i = 0; i < 3; ++i)
-        sizes[i] = conf[i] > 0 ? conf[i] : sysfs_cache(i + 1);
+    for (int i = 0; i < 3; ++i) {
+        sizes[i] = sysfs_cache(i + 1);
+        if (!sizes[i])
+            sizes[i] = conf[i] > 0 ? conf[i] : 0;
+    }
 }
 
 static int64_t clamp64(int64_t v, int64_t lo, int64_t hi)
@@ -225,6 +229,31 @@ static void fill_bias(const nt_gemm_t *g, int64_t m, int64_t n)
         }
 }
 
+/* One product cut into stripes of whole tiles, one per thread. */
+typedef struct {
+    const nt_gemm_t *g;
+    const gemm_config_t *cfg;
+    int64_t m, n, tiles;
+    int by_cols;
+    int status;
+} split_t;
+
+static void gemm_share(void *ctx, int t, int nt)
+{
+    split_t *job = ctx;
+    const nt_gemm_isa_t *isa = job->cfg->isa;
+    int64_t lo, hi;
+    nt_range(job->tiles, t, nt, &lo, &hi);
+    if (lo == hi)
+        return;
+    int s = job->by_cols
+                ? isa->stripe(job->g, &job->cfg->blocking, 0, job->m, lo * isa->nr,
+                              nt_min64(hi * isa->nr, job->n))
+                : isa->stripe(job->g, &job->cfg->blocking, lo * isa->mr,
+                              nt_min64(hi * isa->mr, job->m), 0, job->n);
+    nt_fail(&job->status, s);
+}
+
 /* c[m,n] = op(a) @ op(b), or c += op(a) @ op(b) with NT_GEMM_ACCUMULATE; then + bias[n]
  * (bias[m] with NT_GEMM_ROW_BIAS) when bias is given, and relu with NT_GEMM_RELU.
  * a: [m,k] (lda >= k) or, with trans_a, [k,m] (lda >= m); b: [k,n] (ldb >= n) or, with
@@ -257,20 +286,7 @@ int nt_gemm_f32(int64_t m, int64_t n, int64_t k, const float *restrict a, int64_
     int64_t tiles = by_cols ? tiles_n : tiles_m;
     double flops = 2.0 * (double)m * (double)n * (double)k;
     int nt = flops < NT_PAR_MIN_FLOPS ? 1 : nt_threads_for(tiles, 1, nthreads);
-    int status = NT_OK;
-    NT_PARALLEL(nt)
-    {
-        int64_t lo, hi;
-        nt_thread_range(tiles, &lo, &hi);
-        int s = NT_OK;
-        if (by_cols)
-            s = isa->stripe(&g, &cfg->blocking, 0, m, lo * nr, nt_min64(hi * nr, n));
-        else
-            s = isa->stripe(&g, &cfg->blocking, lo * mr, nt_min64(hi * mr, m), 0, n);
-        if (s != NT_OK) {
-            NT_ATOMIC_WRITE
-            status = s;
-        }
-    }
-    return status;
+    split_t job = {&g, cfg, m, n, tiles, by_cols, NT_OK};
+    nt_parallel(nt, gemm_share, &job);
+    return job.status;
 }

@@ -11,8 +11,9 @@
  *   - every kernel returns NT_OK (0), NT_EINVAL (a size/pointer the kernel cannot take;
  *     Python is expected to have caught it already) or NT_ENOMEM (scratch allocation);
  *   - nthreads is the number of threads the caller allows (>= 1); kernels use fewer
- *     when the work is too small to pay for a second thread; without OpenMP they run
- *     on one.  No kernel keeps global or static state: cffi releases the GIL.
+ *     when the work is too small to pay for a second thread.  No kernel keeps global or
+ *     static state (cffi releases the GIL), except the thread pool (threads.c) and the
+ *     GEMM's choice of instruction set (gemm.c), each set up once, with its owner named.
  *
  * Flush-to-zero (FTZ/DAZ), decided per kernel and set/restored inside the call, per
  * thread (MXCSR is per thread), so NumPy outside the kernels is unaffected:
@@ -129,6 +130,10 @@ int nt_avg_pool2d_bwd_f32(int64_t n, int64_t c, int64_t h, int64_t w, int64_t kh
                           int64_t sh, int64_t sw, int64_t ph, int64_t pw, const float *dy,
                           float *dx, int nthreads);
 
+/* threads.c: stop and join the library's thread pool (restarted on the next parallel
+ * kernel); the Python side calls it at exit. */
+void nt_threads_shutdown(void);
+
 /* cffi-cdef-end */
 
 /* ------------------------------------------------------------------------------------
@@ -138,9 +143,6 @@ int nt_avg_pool2d_bwd_f32(int64_t n, int64_t c, int64_t h, int64_t w, int64_t kh
 
 #include <stddef.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 #if defined(__SSE__)
 #include <xmmintrin.h>
 #define NT_HAVE_MXCSR 1
@@ -263,53 +265,33 @@ static inline double nt_span_dot(const float *restrict a, float sa, const float 
     return total;
 }
 
-/* NT_PARALLEL(nt) { ... }: the block runs on nt threads (on one without OpenMP). */
-#ifdef _OPENMP
-#define NT_PRAGMA(x) _Pragma(#x)
-#define NT_PARALLEL(nt) NT_PRAGMA(omp parallel num_threads(nt) if ((nt) > 1))
-#define NT_ATOMIC_WRITE NT_PRAGMA(omp atomic write)
-#else
-#define NT_PARALLEL(nt) (void)(nt);
-#define NT_ATOMIC_WRITE
-#endif
+/* threads.c: nt_parallel(nt, fn, ctx) runs fn(ctx, t, nt) for every t < nt, share 0 on the
+ * calling thread, the others on the library's pool, and returns when all are done. */
+#define NT_MAX_THREADS 256
+typedef void (*nt_task_fn)(void *ctx, int t, int nt);
+void nt_parallel(int nt, nt_task_fn fn, void *ctx);
 
 /* Threads worth using for `work` units when each thread should get >= `min_per_thread`. */
 static inline int nt_threads_for(int64_t work, int64_t min_per_thread, int nthreads)
 {
-#ifdef _OPENMP
     int64_t useful = work / (min_per_thread > 0 ? min_per_thread : 1);
     if (useful < nthreads)
         nthreads = useful < 1 ? 1 : (int)useful;
-    return nthreads;
-#else
-    (void)work;
-    (void)min_per_thread;
-    (void)nthreads;
-    return 1;
-#endif
+    return nthreads < NT_MAX_THREADS ? nthreads : NT_MAX_THREADS;
 }
 
-/* The calling thread's number in its parallel region (0 outside one). */
-static inline int nt_thread_id(void)
+/* Share t of nt of [0, size): [*lo, *hi). */
+static inline void nt_range(int64_t size, int t, int nt, int64_t *lo, int64_t *hi)
 {
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
+    *lo = size / nt * t + nt_min64(t, size % nt);
+    *hi = *lo + size / nt + (t < size % nt);
 }
 
-/* This thread's share [*lo, *hi) of [0, size) in a parallel region (all of it outside). */
-static inline void nt_thread_range(int64_t size, int64_t *lo, int64_t *hi)
+/* A kernel's status from its shares: the first failure any share stores wins. */
+static inline void nt_fail(int *status, int s)
 {
-#ifdef _OPENMP
-    int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
-    *lo = size * t / nt;
-    *hi = size * (t + 1) / nt;
-#else
-    *lo = 0;
-    *hi = size;
-#endif
+    if (s != NT_OK)
+        __atomic_store_n(status, s, __ATOMIC_RELAXED);
 }
 
 #endif /* NT_KERNEL_SOURCE */

@@ -1,7 +1,7 @@
 """``python -m nanotorch``: what runs the kernels here, and why.
 
 Prints the version, the backend in use and the reason it was chosen, the C build (module,
-compiler flags, SIMD, OpenMP, threads) or why it is missing, and NumPy's BLAS.
+compiler flags, GEMM instruction set, caches, threads) or why it is missing, and NumPy's BLAS.
 """
 
 from __future__ import annotations
@@ -30,6 +30,14 @@ def numpy_blas() -> str:
         return "see numpy.show_config()"
 
 
+def caches(t: dict) -> str:
+    """The cache sizes read at run time and the GEMM blocking derived from them."""
+    def size(b: int) -> str:
+        return "?" if not b else f"{b // 1024} KiB" if b < 2**20 else f"{b // 2**20} MiB"
+    return (f"L1d {size(t['l1d_bytes'])}, L2 {size(t['l2_bytes'])}, L3 {size(t['l3_bytes'])} -> "
+            f"GEMM tile {t['mr']}x{t['nr']}, KC {t['kc']}, NC {t['nc']}")
+
+
 def report() -> str:
     info = backend.info()
     lines = [f"NanoTorch {nanotorch.__version__}",
@@ -38,9 +46,9 @@ def report() -> str:
         lines += [f"C kernels:    {info['library']}",
                   f"  flags:      {info['cflags']}",
                   f"  GEMM ISA:   {info['isa']}  (NANOTORCH_ISA; other kernels: {info['simd']})",
-                  f"  OpenMP:     {'on' if info['openmp'] else 'off'}, "
-                  f"{info['num_threads']} thread(s) allowed "
-                  "(NANOTORCH_NUM_THREADS, nanotorch.threads.set_num_threads)"]
+                  f"  caches:     {caches(info['gemm_tuning'])}",
+                  f"  threads:    {info['num_threads']} allowed (NANOTORCH_NUM_THREADS, "
+                  "nanotorch.set_num_threads), the library's own pthread pool"]
     else:
         lines += [f"C kernels:    not available ({info['c_error']})",
                   "  build them: python build_kernels.py  (or pip install -e .)"]

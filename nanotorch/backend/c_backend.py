@@ -14,29 +14,19 @@ is memory-bound already (19 us for a 64-image float32 MNIST batch). ``conv2d`` k
 
 from __future__ import annotations
 
+import atexit
 import bisect
 import math
 import os
 
 import numpy as np
 
+import nanotorch._kernels as _kernels  # ModuleNotFoundError when not built
 from nanotorch.backend.numpy_backend import NumpyBackend, check_pool_indices, pool_output_size
 from nanotorch.threads import get_num_threads
 
-# NOTE: OpenMP (libgomp) threads spin for a while after a parallel region, then sleep,
-# unless the user set OMP_WAIT_POLICY or GOMP_SPINCOUNT. libgomp's default spin (300,000
-# rounds) is a disaster when another process holds one of the cores: the spinning thread
-# takes the core's time from the thread the next region waits for, and the seed MLP epoch
-# took 18.6 s instead of 0.33. Sleeping at once (OMP_WAIT_POLICY=PASSIVE) fixed that
-# (0.42 s) but doubled the idle-machine epoch (0.63 s: every wake-up of a sleeping thread
-# costs ~100 us on this VM). 10,000 rounds keep the idle-machine time (0.34 s) and bound the
-# loaded one (0.96 s). libgomp reads this when it loads, with the kernels, below.
-if "OMP_WAIT_POLICY" not in os.environ:
-    os.environ.setdefault("GOMP_SPINCOUNT", "10000")
-
-import nanotorch._kernels as _kernels  # noqa: E402  (ModuleNotFoundError when not built)
-
 _lib = _kernels.lib
+atexit.register(_lib.nt_threads_shutdown)  # the kernels' thread pool (kernels/threads.c)
 _fb = _kernels.ffi.from_buffer  # NOTE: module globals: the hot methods call these directly
 _NULL = _kernels.ffi.NULL
 _F32 = np.dtype(np.float32)
@@ -277,16 +267,14 @@ class CBackend(NumpyBackend):
         _check(getattr(self.lib, kernel)(*args), kernel)
 
     def build_info(self) -> dict:
-        """The compiled module: its file, compiler flags, SIMD width, OpenMP and threads."""
+        """The compiled module: its file, compiler flags, GEMM instruction set and blocking,
+        SIMD width of the other kernels, and the threads the kernels may use."""
         text = self.ffi.string(self.lib.nt_build_info()).decode()
         fields = dict(item.split("=", 1) for item in text.split(";"))
         flags = fields.get("flags", "unknown")
         return {"library": _kernels.__file__, "cflags": flags,
                 "isa": isa(), "gemm_tuning": gemm_tuning(),
-                "simd": fields.get("simd", "unknown"), "openmp": fields.get("openmp") == "1",
-                "num_threads": get_num_threads(),
-                "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", ""),
-                "gomp_spincount": os.environ.get("GOMP_SPINCOUNT", "")}
+                "simd": fields.get("simd", "unknown"), "num_threads": get_num_threads()}
 
     # ----------------------------------------------------------------- linear
     @staticmethod
