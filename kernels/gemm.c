@@ -23,6 +23,7 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <time.h>
 #include <unistd.h>
 #if defined(__aarch64__) && defined(__linux__)
 #include <sys/auxv.h>
@@ -212,6 +213,21 @@ void nt_gemm_tuning(int64_t *info)
     int64_t values[8] = {caches[0], caches[1], caches[2], cfg->isa->mr, cfg->isa->nr,
                          cfg->blocking.kc, cfg->blocking.nc, cfg->blocking.direct_b_bytes};
     memcpy(info, values, sizeof values);
+}
+
+/* The float32 GFLOP/s of `rounds` rounds of the GEMM ISA's multiply-add chains on the
+ * calling thread (see fma_burst in gemm_kernel.h): the peak a report compares the GEMM with.
+ * *sink receives the chains' result, so the loop cannot be dropped. */
+double nt_fma_gflops(int64_t rounds, float *sink)
+{
+    const nt_gemm_isa_t *isa = config()->isa;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    *sink = isa->fma_burst(rounds);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    double flops = 2.0 * (double)rounds * isa->mr * isa->nr;
+    return seconds > 0 ? flops / seconds * 1e-9 : 0.0;
 }
 
 /* ------------------------------------------------------------------- the product */

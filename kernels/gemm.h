@@ -26,11 +26,16 @@ typedef struct {
 typedef int (*nt_gemm_stripe_fn)(const nt_gemm_t *g, const nt_blocking_t *bl, int64_t m0,
                                  int64_t m1, int64_t n0, int64_t n1);
 
+/* `rounds` rounds of MR*NV independent vector multiply-adds; returns a value that depends
+ * on all of them (so the compiler keeps the loop). */
+typedef float (*nt_fma_burst_fn)(int64_t rounds);
+
 /* One instruction set's GEMM: its tile (MR rows x NR columns of c in registers). */
 typedef struct {
     const char *name; /* "avx512", "avx2", "neon", "generic" */
     int mr, nr;
     nt_gemm_stripe_fn stripe;
+    nt_fma_burst_fn fma_burst; /* the core's peak: the same multiply-adds, no memory */
 } nt_gemm_isa_t;
 
 /* Defined by gemm_<isa>.c; an ISA the compiler or architecture lacks has stripe == NULL. */

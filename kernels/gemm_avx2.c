@@ -12,5 +12,5 @@
 #else
 #include "gemm.h"
 #include <stddef.h>
-const nt_gemm_isa_t nt_gemm_isa_avx2 = {"avx2", 0, 0, NULL};
+const nt_gemm_isa_t nt_gemm_isa_avx2 = {"avx2", 0, 0, NULL, NULL};
 #endif

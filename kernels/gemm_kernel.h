@@ -367,4 +367,26 @@ static int gemm_stripe(const nt_gemm_t *g, const nt_blocking_t *bl, int64_t m0, 
     return NT_OK;
 }
 
-const nt_gemm_isa_t NT_ISA = {NT_ISA_NAME, NT_MR, NT_NR, gemm_stripe};
+/* The micro-kernel's arithmetic without its memory: MR*NV independent chains of vector
+ * multiply-adds (as many as the tile's accumulators, enough to cover the FMA units'
+ * latency), so rounds * MR*NV*VL*2 / seconds is the core's float32 peak. */
+static float fma_burst(int64_t rounds)
+{
+    nt_vf acc[NT_MR * NT_NV];
+    const nt_vf x = NT_SPLAT(0.999f), y = NT_SPLAT(1e-3f);
+#pragma GCC unroll 32
+    for (int i = 0; i < NT_MR * NT_NV; ++i)
+        acc[i] = NT_SPLAT((float)i);
+    for (int64_t r = 0; r < rounds; ++r)
+#pragma GCC unroll 32
+        for (int i = 0; i < NT_MR * NT_NV; ++i)
+            acc[i] = acc[i] * x + y;
+    nt_vf sum = NT_SPLAT(0.0f);
+    for (int i = 0; i < NT_MR * NT_NV; ++i)
+        sum += acc[i];
+    float out;
+    memcpy(&out, &sum, sizeof out);
+    return out;
+}
+
+const nt_gemm_isa_t NT_ISA = {NT_ISA_NAME, NT_MR, NT_NR, gemm_stripe, fma_burst};

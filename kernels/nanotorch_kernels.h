@@ -58,6 +58,9 @@ int nt_isa_supported(const char *name);
 int nt_isa_select(const char *name);
 const char *nt_isa_current(void);
 void nt_gemm_tuning(int64_t *info);
+/* gemm.c: GFLOP/s of `rounds` rounds of the GEMM ISA's independent multiply-add chains on
+ * the calling thread: the core's measured float32 peak (*sink: their result). */
+double nt_fma_gflops(int64_t rounds, float *sink);
 
 /* linear.c: y[n,m] = x[n,k] @ w[m,k]^T + b[m] (relu); backward: dx, dw, db may be NULL. */
 int nt_linear_fwd_f32(int64_t n, int64_t k, int64_t m, const float *x, const float *w,

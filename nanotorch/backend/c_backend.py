@@ -77,6 +77,18 @@ def gemm_tuning() -> dict:
     return dict(zip(keys, (int(v) for v in info)))
 
 
+def fma_peak_gflops(seconds: float = 0.2) -> float:
+    """One core's float32 peak in GFLOP/s, measured now: the best of a few bursts of the GEMM
+    instruction set's independent multiply-adds (``nt_fma_gflops``), ~``seconds`` in all."""
+    sink = _kernels.ffi.new("float *")
+    rounds, best = 1 << 16, 0.0
+    while _lib.nt_fma_gflops(rounds, sink) * 1e9 * seconds / 10 > 2.0 * rounds * 192:
+        rounds *= 2  # until one burst takes ~seconds / 10 (192 flops per round at most)
+    for _ in range(10):
+        best = max(best, _lib.nt_fma_gflops(rounds, sink))
+    return best
+
+
 def _f32(*arrays) -> bool:
     """Every array given (``None`` skipped) is a float32 ndarray."""
     for a in arrays:  # NOTE: a plain loop: this runs before every kernel call
