@@ -217,8 +217,9 @@ def test_default_isa_is_the_widest_the_cpu_runs():
 def subprocess_isa(env: dict) -> str:
     """The ISA a fresh process with ``env`` added runs its GEMM on (its error text if none)."""
     code = "from nanotorch.backend import c_backend; print(c_backend.isa())"
+    base = {k: v for k, v in os.environ.items() if k != "NANOTORCH_ISA"}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env={**os.environ, "NANOTORCH_BACKEND": "c", **env}, timeout=120)
+                          env={**base, "NANOTORCH_BACKEND": "c", **env}, timeout=120)
     return done.stdout.strip() if done.returncode == 0 else done.stderr
 
 
