@@ -45,6 +45,10 @@ def kernel_target(info: dict, peak: float | None) -> tuple[str, str, float] | No
             return (f"GEMM 1024^3 C, 1 thread: >= 85% of the measured peak ({0.85 * peak:.0f} of "
                     f"{peak:.0f} GFLOP/s)", "gflops", 0.85 * peak)
         return f"GEMM 1024^3 C, {t} threads: >= 1.0x NumPy/OpenBLAS", "speedup", 1.0
+    if name.startswith("api"):
+        if not info["workload"]:
+            return None
+        return f"{name[4:]} {shape} through the API, C: >= 1.0x plain NumPy", "speedup", 1.0
     if name.startswith("gemm"):
         return (f"GEMM {name[5:]} {shape} C, {t} thread(s): >= 1.1x NumPy/OpenBLAS", "speedup",
                 1.1)
@@ -173,7 +177,10 @@ def kernel_section(benchmarks: list[dict], results: list, peak: float | None) ->
             short = f">= {threshold:g}x" if measure == "speedup" else f">= {threshold:.0f} GFLOP/s"
             cell = status(oks[0], short)
             results.append((description, *shown, *oks, others(rows)))
-        lines.append(f"| {kernel} | {shape} | {nthreads} | {fmt_time(t_np)} | {fmt_time(t_c)} | "
+        c_rows = [r for r in rows if r["extra_info"]["backend"] == "c"]
+        overhead = c_rows[0]["extra_info"].get("overhead_us") if c_rows else None
+        c_time = fmt_time(t_c) + (f" (Python {overhead:.0f} µs)" if overhead is not None else "")
+        lines.append(f"| {kernel} | {shape} | {nthreads} | {fmt_time(t_np)} | {c_time} | "
                      f"{fmt_ratio(speedup)} | {gflops} | {matched_cell(rows)} | {others(rows)} | {cell} |")
     return lines + [""]
 
