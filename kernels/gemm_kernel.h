@@ -223,37 +223,55 @@ micro(const int MR_, const int NV_, const int direct_a, int64_t kc, const float 
 }
 
 /* One specialized micro-kernel per row count (the last row panel may be short), per
- * width (NV vectors, or 1 for a last panel at most VL wide) and per way of reading a. */
-static void micro_any(int mr, int nv, int direct_a, int64_t kc, const float *a, int64_t lda,
-                      const float *b, int64_t ldb, float *c, int64_t ldc, int accumulate,
-                      const float *bias_col, const float *bias_row, int relu)
-{
+ * width (NV vectors, or 1 for a last panel at most VL wide) and per way of reading a: one
+ * small function per row count (one huge switch over all of them made the compiler take
+ * minutes under the sanitizers). */
+#define NT_MICRO_ARGS                                                                         \
+    int nv, int direct_a, int64_t kc, const float *a, int64_t lda, const float *b,            \
+        int64_t ldb, float *c, int64_t ldc, int accumulate, const float *bias_col,             \
+        const float *bias_row, int relu
 #define NT_CALL(R, V, D) micro(R, V, D, kc, a, lda, b, ldb, c, ldc, accumulate, bias_col, \
                                bias_row, relu)
-#define NT_CASE(R)                                                                    \
-    case R:                                                                           \
+#define NT_ROWS(R)                                                                    \
+    static void micro_rows_##R(NT_MICRO_ARGS)                                         \
+    {                                                                                 \
         if (nv == NT_NV)                                                              \
             direct_a ? NT_CALL(R, NT_NV, 1) : NT_CALL(R, NT_NV, 0);                   \
         else                                                                          \
             direct_a ? NT_CALL(R, 1, 1) : NT_CALL(R, 1, 0);                           \
-        break;
-    switch (mr) {
-        NT_CASE(1) NT_CASE(2) NT_CASE(3) NT_CASE(4)
+    }
+NT_ROWS(1) NT_ROWS(2) NT_ROWS(3) NT_ROWS(4)
 #if NT_MR >= 6
-        NT_CASE(5) NT_CASE(6)
+NT_ROWS(5) NT_ROWS(6)
 #endif
 #if NT_MR >= 8
-        NT_CASE(7) NT_CASE(8)
+NT_ROWS(7) NT_ROWS(8)
 #endif
 #if NT_MR >= 12
-        NT_CASE(9) NT_CASE(10) NT_CASE(11) NT_CASE(12)
+NT_ROWS(9) NT_ROWS(10) NT_ROWS(11) NT_ROWS(12)
 #endif
-    default:
-        break;
-    }
-#undef NT_CASE
+#undef NT_ROWS
 #undef NT_CALL
+
+static void (*const micro_rows[NT_MR + 1])(NT_MICRO_ARGS) = {
+    NULL, micro_rows_1, micro_rows_2, micro_rows_3, micro_rows_4,
+#if NT_MR >= 6
+    micro_rows_5, micro_rows_6,
+#endif
+#if NT_MR >= 8
+    micro_rows_7, micro_rows_8,
+#endif
+#if NT_MR >= 12
+    micro_rows_9, micro_rows_10, micro_rows_11, micro_rows_12,
+#endif
+};
+
+static void micro_any(int mr, NT_MICRO_ARGS)
+{
+    micro_rows[mr](nv, direct_a, kc, a, lda, b, ldb, c, ldc, accumulate, bias_col, bias_row,
+                   relu);
 }
+#undef NT_MICRO_ARGS
 
 /* One row panel of op(a) (one k block), as the tiles along it read it. */
 typedef struct {
