@@ -367,11 +367,15 @@ def run_passes(json_path: Path, pytest_args: list[str]) -> tuple[dict, str]:
         commands.append(run_suite(part, pytest_args, only))
         data = json.loads(part.read_text())
         if merged is None or only == "c":
-            benchmarks = merged["benchmarks"] if merged else []
+            benchmarks, torch = (merged["benchmarks"], merged["machine_info"]["nanotorch"].get(
+                "torch")) if merged else ([], None)
             merged = data
             merged["benchmarks"] = benchmarks + data["benchmarks"]
         else:
             merged["benchmarks"] += data["benchmarks"]
+            torch = data["machine_info"]["nanotorch"].get("torch")
+        if torch:  # PyTorch is imported by its own pass only
+            merged["machine_info"]["nanotorch"]["torch"] = torch
     merged["separation"] = ("one process per system (" + ", then ".join(PASSES)
                             + "), one after the other")
     json_path.write_text(json.dumps(merged))
