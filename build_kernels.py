@@ -7,8 +7,11 @@ uses ``ffibuilder`` (``cffi_modules``) so that ``pip install`` builds the same m
 
 Flags: ``-O3 -ffp-contract=fast -fno-math-errno`` (FMA contraction; sqrtf/expf without
 errno so loops vectorize; no -ffast-math, whose startup code would set FTZ for the whole
-process), ``-march=native`` unless ``NANOTORCH_PORTABLE=1`` or the compiler refuses it,
-``-fopenmp`` only when a probe program compiles, links and runs with it. The flags are
+process) and ``-pthread`` (the kernels' thread pool, ``kernels/threads.c``). No
+``-march=native``: the module must run on any CPU of its architecture (a wheel, a shared
+home directory, a VM that moves), so it is built for the architecture's baseline and the
+GEMM, the one kernel bound by arithmetic, is compiled once per instruction set in
+``gemm_<isa>.c`` and picked at run time (``kernels/gemm.c``). The flags are
 compiled into the module (``nt_build_info``), so ``python -m nanotorch`` can report them.
 
 Options (in-place builds only): ``--sanitize`` builds with AddressSanitizer and
@@ -49,19 +52,11 @@ HOW_TO_BUILD = (
 )
 
 BASE_FLAGS = ["-O3", "-ffp-contract=fast", "-fno-math-errno"]
-SANITIZE_FLAGS = ["-O1", "-g", "-fno-omit-frame-pointer", "-fsanitize=address,undefined",
-                  "-fno-sanitize-recover=all"]
+# NOTE: -fno-var-tracking: with it, GCC spent minutes on the debug info of the AVX-512 GEMM's
+# unrolled micro-kernels under the sanitizers; line numbers in reports are kept.
+SANITIZE_FLAGS = ["-O1", "-g", "-fno-var-tracking", "-fno-omit-frame-pointer",
+                  "-fsanitize=address,undefined", "-fno-sanitize-recover=all"]
 
-OPENMP_PROBE = """
-#include <omp.h>
-int main(void)
-{
-    int n = 0;
-#pragma omp parallel num_threads(2) reduction(+ : n)
-    n += omp_get_num_threads() >= 1;
-    return n >= 1 ? 0 : 1;
-}
-"""
 
 
 def cdef_text() -> str:
@@ -77,20 +72,6 @@ def cdef_text() -> str:
 def compiler() -> list[str]:
     """The C compiler command setuptools will use (``$CC`` wins, as in distutils)."""
     return shlex.split(os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc")
-
-
-def probe(flags: list[str], source: str = "int main(void) { return 0; }\n") -> bool:
-    """True when ``source`` compiles, links and runs with ``flags`` (False on any failure)."""
-    with tempfile.TemporaryDirectory(prefix="nanotorch-probe-") as tmp:
-        src, exe = Path(tmp) / "probe.c", Path(tmp) / "probe"
-        src.write_text(source)
-        try:
-            subprocess.run([*compiler(), *flags, str(src), "-o", str(exe)], check=True,
-                           capture_output=True, timeout=120)
-            subprocess.run([str(exe)], check=True, capture_output=True, timeout=60)
-        except (OSError, subprocess.SubprocessError):
-            return False
-    return True
 
 
 def diagnose() -> str:
@@ -132,14 +113,9 @@ def build_flags(sanitize: bool = False) -> tuple[list[str], list[str]]:
     cflags = list(SANITIZE_FLAGS if sanitize else BASE_FLAGS)
     if sanitize:
         cflags += ["-ffp-contract=fast", "-fno-math-errno"]
-    if os.environ.get("NANOTORCH_PORTABLE", "") not in ("", "0") or not probe(["-march=native"]):
-        cflags.append("-mtune=generic")
-    else:
-        cflags.append("-march=native")
     ldflags = ["-fsanitize=address,undefined"] if sanitize else []
-    if probe(["-fopenmp"], OPENMP_PROBE):
-        cflags.append("-fopenmp")
-        ldflags.append("-fopenmp")
+    cflags.append("-pthread")
+    ldflags.append("-pthread")
     return cflags, ldflags
 
 

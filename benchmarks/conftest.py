@@ -6,6 +6,10 @@
 Every comparison is a pair (or triple) of adjacent rows of one test function, so both sides
 are measured in the same run, seconds apart. ``NANOTORCH_BENCH_THREADS`` (default 2) is the
 thread count given to nanotorch's C kernels, NumPy's BLAS and PyTorch alike.
+``NANOTORCH_BENCH_ONLY=numpy|c|torch`` keeps only that system's rows: ``report.py`` runs the
+suite once per system, each in its own process, because idle threads of one library spin
+for a while after each call (OpenBLAS's ~100 ms, libgomp's in PyTorch) and take the core
+from whichever library runs next in the same process.
 """
 
 from __future__ import annotations
@@ -27,7 +31,9 @@ from nanotorch.backend.numpy_backend import NumpyBackend
 
 ROOT = Path(__file__).resolve().parent.parent
 THREADS = int(os.environ.get("NANOTORCH_BENCH_THREADS", "2"))
-BACKENDS = [name for name in ("numpy", "c") if name in nt.backend.available()]  # NumPy row first
+ONLY = os.environ.get("NANOTORCH_BENCH_ONLY", "").strip()  # numpy | c | torch | "" (all)
+BACKENDS = [name for name in ("numpy", "c")  # NumPy row first
+            if name in nt.backend.available() and ONLY in ("", name)]
 NUMPY = nt.backend.get("numpy")
 
 
@@ -204,6 +210,16 @@ def cpu_flags() -> list[str]:
     return [f for f in flags if f in ("avx", "avx2", "fma", "avx512f", "avx512_bf16", "amx_tile")]
 
 
+def gemm_info() -> dict:
+    """The C GEMM's instruction set, the caches it was blocked for, and one core's float32
+    FMA peak measured now (GFLOP/s), or {} without the C backend."""
+    if "c" not in nt.backend.available():
+        return {}
+    from nanotorch.backend import c_backend
+    return {"isa": c_backend.isa(), "tuning": c_backend.gemm_tuning(),
+            "peak_gflops": round(c_backend.fma_peak_gflops(), 1)}
+
+
 def pytest_benchmark_update_machine_info(config, machine_info: dict) -> None:
     """Add what the report needs: CPU, cores, BLAS, backends, thread count, command."""
     try:
@@ -215,6 +231,7 @@ def pytest_benchmark_update_machine_info(config, machine_info: dict) -> None:
         "cpus_usable": affinity, "bench_threads": THREADS, "backends": BACKENDS,
         "backend_info": nt.backend.info(), "numpy": np.__version__, "blas": BLAS.info(),
         "command": " ".join([Path(sys.executable).name, "-m", "pytest", *sys.argv[1:]]),
+        "gemm": gemm_info(),
     }
     torch = sys.modules.get("torch")
     if torch is not None:
@@ -330,7 +347,7 @@ OPTIMIZERS = {"sgd": ("SGD", {"lr": 0.1}), "adam": ("Adam", {"lr": 1e-3})}
 def systems(with_torch: bool = True, prebatched: bool = False) -> list[str]:
     """Row order of a workload: nanotorch's backends (NumPy first), then PyTorch."""
     names = [f"nanotorch-{b}" for b in BACKENDS]
-    if with_torch:
+    if with_torch and ONLY in ("", "torch"):
         names.append("torch")
         if prebatched:
             names.append("torch-prebatched")

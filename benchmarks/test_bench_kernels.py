@@ -216,8 +216,9 @@ def test_kernel(benchmark, case: str, backend_name: str) -> None:
         pytest.skip(f"{kernel.name}: the {backend_name} backend falls through to NumPy")
     inputs = kernel.make(np.random.default_rng(0))
     benchmark.group = f"kernel {kernel.name} {kernel.shape} threads={kernel.threads}"
-    with threads(kernel.threads):
+    with threads(1):  # NOTE: one BLAS thread: no OpenBLAS thread left spinning into the timing
         ref = kernel.run(NUMPY, *copy.deepcopy(inputs))
+    with threads(kernel.threads):
         out = kernel.run(backend, *copy.deepcopy(inputs))
         benchmark.extra_info.update(
             kind="kernel", kernel=kernel.name, shape=kernel.shape, threads=kernel.threads,

@@ -154,6 +154,27 @@ static void bn_fwd_channels(int64_t c0, int64_t c1, int64_t n, int64_t c, int64_
     channel_affine(n, c, hw, c0, c1, shift, NULL, NULL, x, mean, scale, y);
 }
 
+typedef struct {
+    int64_t n, c, hw;
+    const float *x, *gamma, *beta;
+    float *running_mean, *running_var;
+    int training;
+    float keep, mom, unbias, eps;
+    float *y, *mean, *invstd;
+    double *sums;
+    float *scale, *shift;
+} bn_fwd_job_t;
+
+static void bn_fwd_share(void *ctx, int t, int nt)
+{
+    const bn_fwd_job_t *j = ctx;
+    int64_t c0, c1;
+    nt_range(j->c, t, nt, &c0, &c1);
+    bn_fwd_channels(c0, c1, j->n, j->c, j->hw, j->x, j->gamma, j->beta, j->running_mean,
+                    j->running_var, j->training, j->keep, j->mom, j->unbias, j->eps, j->y,
+                    j->mean, j->invstd, j->sums, j->scale, j->shift);
+}
+
 /* Training: mean = sum(x)/M, var = sum((x - mean)^2)/M (two passes, biased), running
  * stats (when given) r = (1 - momentum)*r + momentum*stat with the unbiased variance
  * var*M/(M-1).  Eval: mean, var = the running stats.  Then invstd = 1/sqrt(var + eps),
@@ -184,19 +205,9 @@ int nt_batchnorm_fwd_f32(int64_t n, int64_t c, int64_t hw, const float *restrict
     float keep = (float)(1.0 - momentum), mom = (float)momentum;
     float unbias = (float)((double)count / (double)(count > 1 ? count - 1 : 1));
     int nt = bn_threads(n, c, hw, nthreads);
-    if (nt == 1) /* NOTE: no parallel region: entering one costs ~0.3 us even for one thread */
-        bn_fwd_channels(0, c, n, c, hw, x, gamma, beta, running_mean, running_var, training,
-                        keep, mom, unbias, (float)eps, y, mean, invstd, sums, scale, shift);
-    else {
-        NT_PARALLEL(nt) /* NOTE: braced: without OpenMP this macro is a statement */
-        {
-            int64_t c0, c1;
-            nt_thread_range(c, &c0, &c1);
-            bn_fwd_channels(c0, c1, n, c, hw, x, gamma, beta, running_mean, running_var,
-                            training, keep, mom, unbias, (float)eps, y, mean, invstd, sums,
-                            scale, shift);
-        }
-    }
+    bn_fwd_job_t job = {n, c, hw, x, gamma, beta, running_mean, running_var, training, keep, mom,
+                        unbias, (float)eps, y, mean, invstd, sums, scale, shift};
+    nt_parallel(nt, bn_fwd_share, &job);
     free(sums);
     free(coef);
     return NT_OK;
@@ -241,6 +252,25 @@ static void bn_bwd_channels(int64_t c0, int64_t c1, int64_t n, int64_t c, int64_
         channel_affine(n, c, hw, c0, c1, k0, dy, k1, training ? x : NULL, mean, k2, dx);
 }
 
+typedef struct {
+    int64_t n, c, hw;
+    const float *dy, *x, *gamma, *mean, *invstd;
+    int training;
+    float *dx, *dgamma, *dbeta;
+    double *sum_dy, *sum_dyxc;
+    float *k0, *k1, *k2;
+} bn_bwd_job_t;
+
+static void bn_bwd_share(void *ctx, int t, int nt)
+{
+    const bn_bwd_job_t *j = ctx;
+    int64_t c0, c1;
+    nt_range(j->c, t, nt, &c0, &c1);
+    bn_bwd_channels(c0, c1, j->n, j->c, j->hw, j->dy, j->x, j->gamma, j->mean, j->invstd,
+                    j->training, j->dx, j->dgamma, j->dbeta, j->sum_dy, j->sum_dyxc, j->k0,
+                    j->k1, j->k2);
+}
+
 /* With xhat = (x - mean)*invstd, s = gamma*invstd: dbeta = sum(dy), dgamma = sum(dy*xhat);
  * training: dx = s*(dy - dbeta/M - xhat*dgamma/M) (the batch statistics depend on x);
  * eval: dx = s*dy.  dx, dgamma, dbeta may each be NULL.
@@ -267,18 +297,9 @@ int nt_batchnorm_bwd_f32(int64_t n, int64_t c, int64_t hw, const float *restrict
     double *sum_dy = sums, *sum_dyxc = sums + c; /* sum(dy), sum(dy*(x - mean)) */
     float *k0 = coef, *k1 = coef + c, *k2 = coef + 2 * c;
     int nt = bn_threads(n, c, hw, nthreads);
-    if (nt == 1)
-        bn_bwd_channels(0, c, n, c, hw, dy, x, gamma, mean, invstd, training, dx, dgamma,
-                        dbeta, sum_dy, sum_dyxc, k0, k1, k2);
-    else {
-        NT_PARALLEL(nt) /* NOTE: braced: without OpenMP this macro is a statement */
-        {
-            int64_t c0, c1;
-            nt_thread_range(c, &c0, &c1);
-            bn_bwd_channels(c0, c1, n, c, hw, dy, x, gamma, mean, invstd, training, dx, dgamma,
-                            dbeta, sum_dy, sum_dyxc, k0, k1, k2);
-        }
-    }
+    bn_bwd_job_t job = {n, c, hw, dy, x, gamma, mean, invstd, training, dx, dgamma, dbeta,
+                        sum_dy, sum_dyxc, k0, k1, k2};
+    nt_parallel(nt, bn_bwd_share, &job);
     free(sums);
     free(coef);
     return NT_OK;

@@ -112,6 +112,28 @@ static int conv_threads(int64_t n, const conv_t *d, int nthreads)
 
 /* Per image: cols_n = im2col(x_n); y_n[O, P] = W2 @ cols_n + bias (per row, in the GEMM's
  * epilogue).  Saves: NumPy's strided window copies and the NHWC -> NCHW transpose of y. */
+typedef struct {
+    const conv_t *d;
+    int64_t n, p, k;
+    const float *x, *weight, *bias;
+    float *y, *cols;
+    int status;
+} conv_fwd_job_t;
+
+static void conv_fwd_share(void *ctx, int t, int nt)
+{
+    conv_fwd_job_t *j = ctx;
+    const conv_t *d = j->d;
+    int64_t lo, hi, p = j->p, k = j->k, o = d->o;
+    nt_range(j->n, t, nt, &lo, &hi);
+    for (int64_t i = lo; i < hi; ++i) {
+        float *cols_i = j->cols + i * p * k;
+        im2col(d, j->x + i * d->c * d->h * d->w, cols_i);
+        nt_fail(&j->status, nt_gemm_f32(o, p, k, j->weight, k, 0, cols_i, p, 0, j->y + i * o * p,
+                                        p, j->bias, NT_GEMM_ROW_BIAS, 1));
+    }
+}
+
 int nt_conv2d_fwd_f32(int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int64_t kh,
                       int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw,
                       const float *restrict x, const float *restrict weight,
@@ -123,23 +145,42 @@ int nt_conv2d_fwd_f32(int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int
         || (n > 0 && (!x || !weight || !y || !cols)))
         return NT_EINVAL;
     int64_t p = d.ho * d.wo, k = c * kh * kw;
-    int status = NT_OK, nt = conv_threads(n, &d, nthreads);
-    NT_PARALLEL(nt)
-    {
-        int64_t lo, hi;
-        nt_thread_range(n, &lo, &hi);
-        for (int64_t i = lo; i < hi; ++i) {
-            float *cols_i = cols + i * p * k;
-            im2col(&d, x + i * c * h * w, cols_i);
-            int s = nt_gemm_f32(o, p, k, weight, k, 0, cols_i, p, 0, y + i * o * p, p, bias,
-                                NT_GEMM_ROW_BIAS, 1);
-            if (s != NT_OK) {
-                NT_ATOMIC_WRITE
-                status = s;
-            }
+    conv_fwd_job_t job = {&d, n, p, k, x, weight, bias, y, cols, NT_OK};
+    nt_parallel(conv_threads(n, &d, nthreads), conv_fwd_share, &job);
+    return job.status;
+}
+
+typedef struct {
+    const conv_t *d;
+    int64_t n, p, k, part;
+    const float *dy, *cols, *weight;
+    float *dx, *dw, *db, *parts, *dcols;
+    int status;
+} conv_bwd_job_t;
+
+static void conv_bwd_share(void *ctx, int t, int nt)
+{
+    conv_bwd_job_t *j = ctx;
+    const conv_t *d = j->d;
+    int64_t lo, hi, p = j->p, k = j->k, o = d->o;
+    nt_range(j->n, t, nt, &lo, &hi);
+    float *dw_t = j->parts + t * j->part, *db_t = dw_t + o * k;
+    for (int64_t i = lo; i < hi; ++i) {
+        const float *dy_i = j->dy + i * o * p, *cols_i = j->cols + i * p * k;
+        int s = NT_OK;
+        if (j->dw)
+            s = nt_gemm_f32(o, k, p, dy_i, p, 0, cols_i, p, 1, dw_t, k, NULL, NT_GEMM_ACCUMULATE,
+                            1);
+        if (j->db)
+            for (int64_t q = 0; q < o; ++q)
+                db_t[q] += (float)nt_span_dot(dy_i + q * p, 0.0f, NULL, 0.0f, p);
+        if (j->dx && s == NT_OK) {
+            float *dcols_t = j->dcols + t * p * k;
+            s = nt_gemm_f32(k, p, o, j->weight, k, 1, dy_i, p, 0, dcols_t, p, NULL, 0, 1);
+            col2im(d, dcols_t, j->dx + i * d->c * d->h * d->w);
         }
+        nt_fail(&j->status, s);
     }
-    return status;
 }
 
 /* Per image, with dy_n[O, P]: dW2 += dy_n @ cols_n^T, db += row sums of dy_n,
@@ -166,32 +207,9 @@ int nt_conv2d_bwd_f32(int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int
         free(dcols);
         return NT_ENOMEM;
     }
-    int status = NT_OK;
-    NT_PARALLEL(nt)
-    {
-        int64_t lo, hi, t = nt_thread_id();
-        nt_thread_range(n, &lo, &hi);
-        float *dw_t = parts + t * part, *db_t = dw_t + o * k;
-        for (int64_t i = lo; i < hi; ++i) {
-            const float *dy_i = dy + i * o * p, *cols_i = cols + i * p * k;
-            int s = NT_OK;
-            if (dw)
-                s = nt_gemm_f32(o, k, p, dy_i, p, 0, cols_i, p, 1, dw_t, k, NULL,
-                                NT_GEMM_ACCUMULATE, 1);
-            if (db)
-                for (int64_t q = 0; q < o; ++q)
-                    db_t[q] += (float)nt_span_dot(dy_i + q * p, 0.0f, NULL, 0.0f, p);
-            if (dx && s == NT_OK) {
-                float *dcols_t = dcols + t * p * k;
-                s = nt_gemm_f32(k, p, o, weight, k, 1, dy_i, p, 0, dcols_t, p, NULL, 0, 1);
-                col2im(&d, dcols_t, dx + i * c * h * w);
-            }
-            if (s != NT_OK) {
-                NT_ATOMIC_WRITE
-                status = s;
-            }
-        }
-    }
+    conv_bwd_job_t job = {&d, n, p, k, part, dy, cols, weight, dx, dw, db, parts, dcols, NT_OK};
+    nt_parallel(nt, conv_bwd_share, &job);
+    int status = job.status;
     for (int64_t j = 0; j < part && status == NT_OK; ++j) {
         float sum = 0.0f;
         for (int t = 0; t < nt; ++t)

@@ -1,384 +1,239 @@
-/* gemm.c -- single-precision matrix multiply, cache-blocked and register-tiled.
+/* gemm.c -- single-precision matrix multiply: the entry point, the choice of micro-kernel
+ * for this CPU, the block sizes for its caches, and the split over threads.
  *
  *   c[m,n] = (c +) op(a)[m,k] @ op(b)[k,n] (+ bias[n] or bias[m]) (then relu)
  *
- * Structure (the Goto/BLIS scheme, with the rows of c vectorized):
- *   for each block of NC columns of c, for each block of KC steps of k:
- *       pack op(b)[KC, NC] as panels of NR columns, k-major            (L2-resident)
- *       for each MR rows of c:
- *           pack op(a)[MR, KC] k-major                                 (L1-resident)
- *           for each NR columns: the micro-kernel updates an MR x NR tile of c held
- *           in MR*NR/VL vector registers; per k step: NR/VL loads of b, MR broadcasts
- *           of a, MR*NR/VL fused multiply-adds.
- * Packing reads a and b in whichever layout they come (transposed or not), so the three
- * products of a Linear layer need no transposed copies, and it zero-pads the last panel
- * of b, so the micro-kernel never reads past the caller's arrays.  When an operand is
- * already in the micro-kernel's order and its row stride is not a multiple of 4 KB (which
- * would make its rows fight for the same cache sets), the micro-kernel reads it in place
- * where packing would cost more than it saves: a row-major b whose KC-row block fits in
- * L2, a row-major a when c's stripe is at most 8 tiles wide (each packed a panel would
- * serve few tiles).  Measured on the small products of an MLP: 64x784x128 from 157 to
- * 190 GFLOP/s, y = x W^T (64x784 -> 128) from 150 to 180.
+ * The blocked algorithm itself is gemm_kernel.h, compiled once per instruction set
+ * (gemm_avx512.c, gemm_avx2.c, gemm_neon.c, gemm_generic.c), each file for its own target
+ * whatever flags the rest of the library was built with.  So one build runs on any CPU of
+ * its architecture (no -march=native, whose build can die on an illegal instruction on
+ * another machine), and the first GEMM call picks the widest instruction set this CPU
+ * supports; nt_isa_select (NANOTORCH_ISA) forces another, to test every path on one host.
+ * The chosen ISA and its block sizes are the only state here, set once (pthread_once) or
+ * by nt_isa_select, and read by every call.
+ *
  * Threads: c is cut into one stripe per thread (along n when there are enough column
  * tiles, else along m); each thread packs what its stripe needs and runs the serial
  * algorithm, so threads share nothing and never wait for each other.  Products under
- * NT_PAR_MIN_FLOPS stay on one thread.  FTZ/DAZ is on inside (see nanotorch_kernels.h).
+ * NT_PAR_MIN_FLOPS stay on one thread.
  */
 #define NT_KERNEL_SOURCE
 #include "nanotorch_kernels.h"
+#include "gemm.h"
 
-#include <stdlib.h>
-
-/* Tile and block sizes for each vector width (MR x NR accumulators fill the registers). */
-#if NT_VL == 16
-#define NT_MR 12 /* 24 of the 32 zmm registers accumulate */
-#define NT_NV 2
-#elif NT_VL == 8 || NT_VL == 4
-#define NT_MR 6 /* 12 of the 16 ymm/xmm registers accumulate */
-#define NT_NV 2
-#else
-#define NT_MR 4
-#define NT_NV 4
+#include <pthread.h>
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+#if defined(__aarch64__) && defined(__linux__)
+#include <sys/auxv.h>
 #endif
-#define NT_NR (NT_NV * NT_VL)
-#define NT_KC 384   /* k block: an MR x KC panel of a (18 KB with AVX-512) stays in L1 */
-#define NT_NC 1024  /* n block: a KC x NC panel of b (1.5 MB) stays in the 2 MB L2 */
-#define NT_DIRECT_B_BYTES (1 << 20) /* b read in place when its KC-row block spans <= 1 MB */
-#define NT_DIRECT_A_COLS (8 * NT_NR) /* a read in place for stripes of c up to 8 tiles wide */
-#define NT_PREFETCH_K 8 /* prefetch b this many k steps ahead (+6% at 1024^3) */
-#define NT_ALIGN 64
-/* 64x128x64 (1 MFLOP): 7.0 us on 1 thread, 4.1 on 2 on an idle machine, but a parallel
- * region also waits for its second thread to be scheduled, which takes long when another
- * process holds a core: products go parallel from ~25 us of work (12 per thread) on. */
+
+/* 64x128x64 (1 MFLOP): 7.0 us on 1 thread, 4.1 on 2 on an idle machine, but waking a
+ * second thread takes long when another process holds a core: products go parallel from
+ * ~25 us of work (12 per thread) on. */
 #define NT_PAR_MIN_FLOPS 4000000
 
-/* One product: its operands, strides and epilogue. */
+/* ------------------------------------------------------------------ the caches */
+
+/* Size in bytes of the level-`level` data (or unified) cache of cpu0, from Linux's sysfs;
+ * 0 when unknown. */
+static int64_t sysfs_cache(int level)
+{
+    for (int index = 0; index < 8; ++index) {
+        char path[96], text[32];
+        int lvl = 0;
+        long kib = 0;
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/level", index);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            break;
+        int ok = fscanf(f, "%d", &lvl) == 1;
+        fclose(f);
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/type", index);
+        if (!ok || lvl != level || !(f = fopen(path, "r")))
+            continue;
+        ok = fscanf(f, "%31s", text) == 1 && strcmp(text, "Instruction") != 0;
+        fclose(f);
+        snprintf(path, sizeof path, "/sys/devices/system/cpu/cpu0/cache/index%d/size", index);
+        if (!ok || !(f = fopen(path, "r")))
+            continue;
+        ok = fscanf(f, "%ldK", &kib) == 1;
+        fclose(f);
+        if (ok && kib > 0)
+            return (int64_t)kib * 1024;
+    }
+    return 0;
+}
+
+/* sizes[0..2]: L1 data, L2, L3 cache bytes (per core for L1 and L2 on current CPUs), from
+ * sysfs (the kernel's view; in a VM, glibc's cpuid-based sysconf can be far off: 256 MiB
+ * of L3 for a 32 MiB one), else sysconf, else 0. */
+static void read_caches(int64_t sizes[3])
+{
+    int64_t conf[3] = {0, 0, 0};
+#if defined(_SC_LEVEL1_DCACHE_SIZE) && defined(_SC_LEVEL2_CACHE_SIZE) && defined(_SC_LEVEL3_CACHE_SIZE)
+    conf[0] = sysconf(_SC_LEVEL1_DCACHE_SIZE);
+    conf[1] = sysconf(_SC_LEVEL2_CACHE_SIZE);
+    conf[2] = sysconf(_SC_LEVEL3_CACHE_SIZE);
+#endif
+    for (int i = 0; i < 3; ++i) {
+        sizes[i] = sysfs_cache(i + 1);
+        if (!sizes[i])
+            sizes[i] = conf[i] > 0 ? conf[i] : 0;
+    }
+}
+
+static int64_t clamp64(int64_t v, int64_t lo, int64_t hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* Block sizes for a tile of mr x nr from the cache sizes (unknown ones: 32 KB L1, 256 KB L2,
+ * the smallest of current x86 and ARM cores).
+ *  - kc: the micro-kernel walks one packed A panel (mr x kc floats) across every tile of
+ *    its row, while each tile's B panel (kc x nr) streams through once, prefetched.  The
+ *    A panel is the data worth keeping close: it gets half of L1, leaving the rest to the
+ *    B stream and c.  Between 128 (under that, loading and storing c's tile every kc steps
+ *    costs more than 2% of the multiply-adds) and 384 (longer panels gained nothing on
+ *    the machines measured).  32 KB L1: AVX2's 6-row panel gets kc = 384 (9 KB), AVX-512's
+ *    12 rows kc = 336 (16 KB).
+ *  - nc: the packed B block (kc x nc) is read again by every row panel of A, so it should
+ *    stay in L2: nc = L2 / (4 kc).  But each block of nc columns packs all of A again, so
+ *    nc is at least 512 (packing then costs ~1% of the multiply-adds); a B block larger
+ *    than L2 comes from L3, which the prefetch in the micro-kernel hides.  At most 4096.
+ *    512 KB L2 (Zen 3) with kc = 384: nc = 512; 2 MB L2 with AVX-512 (kc = 336): 1536.
+ *  - direct_b_bytes: a row-major b is read in place, unpacked, when kc of its rows fit in
+ *    L2, where a packed block would sit too. */
+static nt_blocking_t choose_blocking(int mr, int nr, const int64_t caches[3])
+{
+    int64_t l1 = caches[0] > 0 ? caches[0] : 32 * 1024, l2 = caches[1] > 0 ? caches[1] : 256 * 1024;
+    nt_blocking_t bl;
+    bl.kc = clamp64(l1 / 2 / (mr * (int64_t)sizeof(float)), 128, 384) / 8 * 8;
+    bl.nc = clamp64(l2 / (bl.kc * (int64_t)sizeof(float)), 512, 4096) / nr * nr;
+    bl.direct_b_bytes = l2;
+    return bl;
+}
+
+/* ------------------------------------------------------- the instruction sets */
+
 typedef struct {
-    int64_t k;
-    const float *a, *b, *bias;
-    int64_t lda, ldb, ldc;
-    int trans_a, trans_b, flags;
-    float *c;
-} gemm_t;
+    const nt_gemm_isa_t *isa;
+    nt_blocking_t blocking;
+} gemm_config_t;
 
-#if NT_VL > 1 && defined(__GNUC__) && !defined(__clang__)
-#define NT_FAST_TRANSPOSE 1
-#if NT_VL == 16
-#define NT_ZIP_LO {0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23}
-#define NT_ZIP_HI {8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31}
-#elif NT_VL == 8
-#define NT_ZIP_LO {0, 8, 1, 9, 2, 10, 3, 11}
-#define NT_ZIP_HI {4, 12, 5, 13, 6, 14, 7, 15}
-#else
-#define NT_ZIP_LO {0, 4, 1, 5}
-#define NT_ZIP_HI {2, 6, 3, 7}
+static const nt_gemm_isa_t *const isas[] = {&nt_gemm_isa_avx512, &nt_gemm_isa_avx2,
+                                            &nt_gemm_isa_neon, &nt_gemm_isa_generic};
+#define NT_NISA ((int)(sizeof isas / sizeof isas[0]))
+static gemm_config_t configs[NT_NISA];
+static int64_t caches[3];
+static const gemm_config_t *volatile current; /* the config every call uses */
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+
+/* Whether this CPU (and its OS, which must save the wider registers) runs `isa`. */
+static int cpu_runs(const nt_gemm_isa_t *isa)
+{
+    if (!isa->stripe)
+        return 0; /* not compiled for this architecture */
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    __builtin_cpu_init();
+    if (isa == &nt_gemm_isa_avx512)
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2")
+               && __builtin_cpu_supports("fma");
+    if (isa == &nt_gemm_isa_avx2)
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #endif
-
-/* In registers: r[VL][VL] becomes its transpose.  Each round interleaves row i with row
- * i + VL/2; log2(VL) rounds of this perfect shuffle transpose the block. */
-static NT_ALWAYS_INLINE void transpose_block(nt_vf r[NT_VL])
-{
-    const nt_vi lo = NT_ZIP_LO, hi = NT_ZIP_HI;
-    for (int round = NT_VL; round > 1; round /= 2) {
-        nt_vf t[NT_VL];
-#pragma GCC unroll 16
-        for (int i = 0; i < NT_VL / 2; ++i) {
-            t[2 * i] = __builtin_shuffle(r[i], r[i + NT_VL / 2], lo);
-            t[2 * i + 1] = __builtin_shuffle(r[i], r[i + NT_VL / 2], hi);
-        }
-#pragma GCC unroll 16
-        for (int i = 0; i < NT_VL; ++i)
-            r[i] = t[i];
-    }
-}
-
-/* dst[q*ld_dst + i] = src[i*ld_src + q] for i < rows (<= VL), q < VL. */
-static NT_ALWAYS_INLINE void
-transpose_rows(const int rows, const float *restrict src, int64_t ld_src, float *restrict dst,
-               int64_t ld_dst)
-{
-    nt_vf r[NT_VL];
-#pragma GCC unroll 16
-    for (int i = 0; i < NT_VL; ++i)
-        r[i] = i < rows ? nt_vload(src + i * ld_src) : NT_SPLAT(0.0f);
-    transpose_block(r);
-#pragma GCC unroll 16
-    for (int q = 0; q < NT_VL; ++q)
-        memcpy(dst + q * ld_dst, &r[q], (size_t)rows * sizeof(float));
-}
-#else
-#define NT_FAST_TRANSPOSE 0
+#if defined(__aarch64__) && defined(__linux__) && defined(HWCAP_ASIMD)
+    if (isa == &nt_gemm_isa_neon)
+        return (getauxval(AT_HWCAP) & HWCAP_ASIMD) != 0;
 #endif
-
-/* Pack op(b)[p0:p0+kc, j0:j0+nc] as panels of NR columns: panel jr holds
- * bp[jr*kc + p*NR + j] = op(b)[p0+p, j0+jr+j], zero where j0+jr+j >= j0+nc. */
-static void pack_b_block(const gemm_t *g, int64_t p0, int64_t kc, int64_t j0, int64_t nc,
-                         float *restrict bp)
-{
-    if (!g->trans_b) { /* row by row, so b is read sequentially */
-        for (int64_t p = 0; p < kc; ++p) {
-            const float *src = g->b + (p0 + p) * g->ldb + j0;
-            for (int64_t jr = 0; jr < nc; jr += NT_NR) {
-                float *dst = bp + jr * kc + p * NT_NR;
-                int64_t nr = nt_min64(NT_NR, nc - jr);
-                if (nr == NT_NR) {
-                    memcpy(dst, src + jr, NT_NR * sizeof(float));
-                } else {
-                    memcpy(dst, src + jr, (size_t)nr * sizeof(float));
-                    memset(dst + nr, 0, (size_t)(NT_NR - nr) * sizeof(float));
-                }
-            }
-        }
-        return;
-    }
-    for (int64_t jr = 0; jr < nc; jr += NT_NR) { /* b is [n, k]: transpose panel by panel */
-        int64_t nr = nt_min64(NT_NR, nc - jr), p = 0, done = 0;
-        const float *src = g->b + (j0 + jr) * g->ldb + p0;
-        float *dst = bp + jr * kc;
-#if NT_FAST_TRANSPOSE /* VL x VL blocks in registers: columns [0, done), rows [0, p) */
-        done = nr / NT_VL * NT_VL;
-        for (; done > 0 && p + NT_VL <= kc; p += NT_VL)
-            for (int64_t v = 0; v < done; v += NT_VL)
-                transpose_rows(NT_VL, src + v * g->ldb + p, g->ldb, dst + p * NT_NR + v, NT_NR);
-#endif
-        int64_t width = nr <= NT_VL ? NT_VL : NT_NR; /* what the micro-kernel will read */
-        for (int64_t q = 0; q < kc; ++q) { /* the rest, and the zero padding */
-            float *row = dst + q * NT_NR;
-            for (int64_t j = q < p ? done : 0; j < nr; ++j)
-                row[j] = src[j * g->ldb + q];
-            for (int64_t j = nr; j < width; ++j)
-                row[j] = 0.0f;
-        }
-    }
+    return isa == &nt_gemm_isa_generic || isa == &nt_gemm_isa_neon;
 }
 
-/* ap[p*MR_ + i] = op(a)[i0+i, p0+p] for p < kc, i < MR_. */
-static NT_ALWAYS_INLINE void
-pack_a_rows(const int MR_, const gemm_t *g, int64_t i0, int64_t p0, int64_t kc,
-            float *restrict ap)
+static void init_isas(void)
 {
-    if (g->trans_a) {
-        for (int64_t p = 0; p < kc; ++p)
-            memcpy(ap + p * MR_, g->a + (p0 + p) * g->lda + i0, MR_ * sizeof(float));
-        return;
+    read_caches(caches);
+    for (int i = 0; i < NT_NISA; ++i) {
+        configs[i].isa = isas[i];
+        configs[i].blocking = choose_blocking(isas[i]->mr > 0 ? isas[i]->mr : 1,
+                                              isas[i]->nr > 0 ? isas[i]->nr : 1, caches);
     }
-    const float *a = g->a + i0 * g->lda + p0;
-    int64_t p = 0;
-#if NT_FAST_TRANSPOSE
-    for (; p + NT_VL <= kc; p += NT_VL)
-#pragma GCC unroll 4
-        for (int i = 0; i < MR_; i += NT_VL)
-            transpose_rows(MR_ - i < NT_VL ? MR_ - i : NT_VL, a + i * g->lda + p, g->lda,
-                           ap + p * MR_ + i, MR_);
-#endif
-    for (; p < kc; ++p)
-        for (int i = 0; i < MR_; ++i)
-            ap[p * MR_ + i] = a[i * g->lda + p];
-}
-
-/* Full row panels get the unrolled packer; the last, shorter one the generic loop. */
-static void pack_a_panel(const gemm_t *g, int64_t i0, int mr, int64_t p0, int64_t kc,
-                         float *restrict ap)
-{
-    if (mr == NT_MR) {
-        pack_a_rows(NT_MR, g, i0, p0, kc, ap);
-        return;
-    }
-    for (int64_t p = 0; p < kc; ++p)
-        for (int i = 0; i < mr; ++i)
-            ap[p * mr + i] = g->trans_a ? g->a[(p0 + p) * g->lda + i0 + i]
-                                        : g->a[(i0 + i) * g->lda + p0 + p];
-}
-
-/* The micro-kernel: c[MR_, NV_*VL] (+)= A[MR_, kc] @ B[kc, NV_*VL], then + bias_col or
- * + bias_row[MR_] (either may be NULL), then relu.
- * A is a packed panel (a[p*MR_ + i]) or, with direct_a, the caller's rows (a[i*lda + p]);
- * row p of B starts at b[p*ldb].  MR_, NV_ (NV, or 1 for a narrow last panel) and
- * direct_a are compile-time constants at every call site, so the accumulators live in
- * registers. */
-static NT_ALWAYS_INLINE void
-micro(const int MR_, const int NV_, const int direct_a, int64_t kc, const float *restrict a,
-      int64_t lda, const float *restrict b, int64_t ldb, float *restrict c, int64_t ldc,
-      int accumulate, const float *restrict bias_col, const float *restrict bias_row, int relu)
-{
-    nt_vf acc[NT_MR][NT_NV];
-#pragma GCC unroll 16
-    for (int i = 0; i < MR_; ++i) {
-        NT_PREFETCH(c + i * ldc, 1);
-        NT_PREFETCH(c + i * ldc + NT_NR - 1, 1);
-#pragma GCC unroll 4
-        for (int v = 0; v < NV_; ++v)
-            acc[i][v] = NT_SPLAT(0.0f);
-    }
-    for (int64_t p = 0; p < kc; ++p) {
-        nt_vf bv[NT_NV];
-#pragma GCC unroll 4
-        for (int v = 0; v < NV_; ++v)
-            bv[v] = nt_vload(b + p * ldb + v * NT_VL);
-        if (p + NT_PREFETCH_K < kc) { /* b's rows may be far apart when read in place */
-            NT_PREFETCH(b + (p + NT_PREFETCH_K) * ldb, 0);
-            NT_PREFETCH(b + (p + NT_PREFETCH_K) * ldb + NT_NR - 1, 0);
-        }
-#pragma GCC unroll 16
-        for (int i = 0; i < MR_; ++i) {
-            nt_vf av = NT_SPLAT(direct_a ? a[i * lda + p] : a[p * MR_ + i]);
-#pragma GCC unroll 4
-            for (int v = 0; v < NV_; ++v)
-                acc[i][v] += av * bv[v];
-        }
-    }
-#pragma GCC unroll 16
-    for (int i = 0; i < MR_; ++i)
-#pragma GCC unroll 4
-        for (int v = 0; v < NV_; ++v) {
-            float *dst = c + i * ldc + v * NT_VL;
-            nt_vf r = acc[i][v];
-            if (accumulate)
-                r += nt_vload(dst);
-            if (bias_col)
-                r += nt_vload(bias_col + v * NT_VL);
-            if (bias_row)
-                r += NT_SPLAT(bias_row[i]);
-            if (relu)
-                r = NT_VRELU(r);
-            nt_vstore(dst, r);
+    for (int i = 0; i < NT_NISA; ++i) /* isas[] runs from the widest to the generic one */
+        if (cpu_runs(isas[i])) {
+            current = &configs[i];
+            break;
         }
 }
 
-/* One specialized micro-kernel per row count (the last row panel may be short), per
- * width (NV vectors, or 1 for a last panel at most VL wide) and per way of reading a. */
-static void micro_any(int mr, int nv, int direct_a, int64_t kc, const float *a, int64_t lda,
-                      const float *b, int64_t ldb, float *c, int64_t ldc, int accumulate,
-                      const float *bias_col, const float *bias_row, int relu)
+static const gemm_config_t *config(void)
 {
-#define NT_CALL(R, V, D) micro(R, V, D, kc, a, lda, b, ldb, c, ldc, accumulate, bias_col, \
-                               bias_row, relu)
-#define NT_CASE(R)                                                                    \
-    case R:                                                                           \
-        if (nv == NT_NV)                                                              \
-            direct_a ? NT_CALL(R, NT_NV, 1) : NT_CALL(R, NT_NV, 0);                   \
-        else                                                                          \
-            direct_a ? NT_CALL(R, 1, 1) : NT_CALL(R, 1, 0);                           \
-        break;
-    switch (mr) {
-        NT_CASE(1) NT_CASE(2) NT_CASE(3) NT_CASE(4)
-#if NT_MR >= 6
-        NT_CASE(5) NT_CASE(6)
-#endif
-#if NT_MR >= 12
-        NT_CASE(7) NT_CASE(8) NT_CASE(9) NT_CASE(10) NT_CASE(11) NT_CASE(12)
-#endif
-    default:
-        break;
-    }
-#undef NT_CASE
-#undef NT_CALL
+    pthread_once(&init_once, init_isas);
+    return current;
 }
 
-/* One row panel of op(a) (one k block), as the tiles along it read it. */
-typedef struct {
-    const gemm_t *g;
-    int64_t kc;
-    const float *a; /* the A panel: packed, or the caller's rows when direct_a */
-    int direct_a;
-    int accumulate;        /* add to c: not the first k block, or NT_GEMM_ACCUMULATE */
-    int relu;              /* the last k block of a product with NT_GEMM_RELU */
-    const float *bias_row; /* the last k block with NT_GEMM_ROW_BIAS: bias of these rows */
-} panel_t;
-
-/* One tile; a tile narrower than NR runs on a padded copy so no store leaves c (b must
- * then be a zero-padded packed panel), with one vector of columns when that is enough. */
-static void tile(const panel_t *pa, int mr, int64_t nr, const float *b, int64_t ldb,
-                 float *c, const float *bias_col)
+static int isa_index(const char *name)
 {
-    const gemm_t *g = pa->g;
-    if (nr == NT_NR) {
-        micro_any(mr, NT_NV, pa->direct_a, pa->kc, pa->a, g->lda, b, ldb, c, g->ldc,
-                  pa->accumulate, bias_col, pa->bias_row, pa->relu);
-        return;
-    }
-    float tmp[NT_MR * NT_NR], btmp[NT_NR] = {0};
-    for (int i = 0; i < mr; ++i)
-        for (int64_t j = 0; j < nr; ++j)
-            tmp[i * NT_NR + j] = pa->accumulate ? c[i * g->ldc + j] : 0.0f;
-    if (bias_col)
-        memcpy(btmp, bias_col, (size_t)nr * sizeof(float));
-    micro_any(mr, nr <= NT_VL ? 1 : NT_NV, pa->direct_a, pa->kc, pa->a, g->lda, b, ldb, tmp,
-              NT_NR, pa->accumulate, bias_col ? btmp : NULL, pa->bias_row, pa->relu);
-    for (int i = 0; i < mr; ++i)
-        memcpy(c + i * g->ldc, tmp + i * NT_NR, (size_t)nr * sizeof(float));
+    for (int i = 0; name && i < NT_NISA; ++i)
+        if (strcmp(isas[i]->name, name) == 0)
+            return i;
+    return -1;
 }
 
-static float *alloc_floats(int64_t count)
+/* 1 when the GEMM for `name` is compiled in and this CPU runs it, else 0. */
+int nt_isa_supported(const char *name)
 {
-    size_t bytes = (size_t)count * sizeof(float);
-    bytes = (bytes + NT_ALIGN - 1) / NT_ALIGN * NT_ALIGN;
-    return aligned_alloc(NT_ALIGN, bytes ? bytes : NT_ALIGN);
+    config();
+    int i = isa_index(name);
+    return i >= 0 && cpu_runs(isas[i]);
 }
 
-/* A row stride that is a multiple of 4 KB maps every row to the same cache sets. */
-static int aliasing_stride(int64_t ld)
+/* Use the GEMM for `name` from now on: NT_OK, or NT_EINVAL (unknown, not compiled in, or
+ * not runnable on this CPU: nothing changes). */
+int nt_isa_select(const char *name)
 {
-    return ld % (4096 / (int64_t)sizeof(float)) == 0;
-}
-
-/* The serial blocked algorithm on the stripe c[m0:m1, n0:n1]. */
-static int gemm_stripe(const gemm_t *g, int64_t m0, int64_t m1, int64_t n0, int64_t n1)
-{
-    int64_t kc_max = nt_min64(g->k, NT_KC);
-    int64_t nc_max = nt_min64((n1 - n0 + NT_NR - 1) / NT_NR * NT_NR, NT_NC);
-    int direct_a = !g->trans_a && !aliasing_stride(g->lda) && n1 - n0 <= NT_DIRECT_A_COLS;
-    int direct_b = !g->trans_b && !aliasing_stride(g->ldb)
-                   && kc_max * g->ldb * (int64_t)sizeof(float) <= NT_DIRECT_B_BYTES;
-    /* in place, b still needs a padded copy of its last, narrow panel */
-    float *bp = alloc_floats(kc_max * (direct_b ? NT_NR : nc_max));
-    float *ap = direct_a ? NULL : alloc_floats(kc_max * NT_MR);
-    if (!bp || (!direct_a && !ap)) {
-        free(bp);
-        free(ap);
-        return NT_ENOMEM;
-    }
-    unsigned csr = nt_ftz_enter();
-    for (int64_t jc = n0; jc < n1; jc += NT_NC) {
-        int64_t nc = nt_min64(NT_NC, n1 - jc), n_full = nc / NT_NR * NT_NR;
-        for (int64_t pc = 0; pc < g->k; pc += NT_KC) {
-            int64_t kc = nt_min64(NT_KC, g->k - pc);
-            int last = pc + kc == g->k, row_bias = g->flags & NT_GEMM_ROW_BIAS;
-            const float *bias = last && g->bias && !row_bias ? g->bias + jc : NULL;
-            if (!direct_b)
-                pack_b_block(g, pc, kc, jc, nc, bp);
-            else if (n_full < nc)
-                pack_b_block(g, pc, kc, jc + n_full, nc - n_full, bp);
-            panel_t pa = {g, kc, ap, direct_a, pc > 0 || (g->flags & NT_GEMM_ACCUMULATE),
-                          last && (g->flags & NT_GEMM_RELU), NULL};
-            for (int64_t ir = m0; ir < m1; ir += NT_MR) {
-                int mr = (int)nt_min64(NT_MR, m1 - ir);
-                if (direct_a)
-                    pa.a = g->a + ir * g->lda + pc;
-                else
-                    pack_a_panel(g, ir, mr, pc, kc, ap);
-                pa.bias_row = last && g->bias && row_bias ? g->bias + ir : NULL;
-                float *c = g->c + ir * g->ldc + jc;
-                for (int64_t jr = 0; jr < nc; jr += NT_NR) {
-                    const float *bj = bias ? bias + jr : NULL;
-                    if (!direct_b)
-                        tile(&pa, mr, nt_min64(NT_NR, nc - jr), bp + jr * kc, NT_NR, c + jr, bj);
-                    else if (jr < n_full)
-                        tile(&pa, mr, NT_NR, g->b + pc * g->ldb + jc + jr, g->ldb, c + jr, bj);
-                    else
-                        tile(&pa, mr, nc - jr, bp, NT_NR, c + jr, bj);
-                }
-            }
-        }
-    }
-    nt_ftz_leave(csr);
-    free(bp);
-    free(ap);
+    config();
+    int i = isa_index(name);
+    if (i < 0 || !cpu_runs(isas[i]))
+        return NT_EINVAL;
+    current = &configs[i];
     return NT_OK;
 }
 
+/* The name of the GEMM in use. */
+const char *nt_isa_current(void)
+{
+    return config()->isa->name;
+}
+
+/* What the GEMM in use was tuned with: info[0..2] the L1d, L2, L3 bytes read at run time
+ * (0: unknown), info[3..7] MR, NR, KC, NC and the direct-b limit in bytes. */
+void nt_gemm_tuning(int64_t *info)
+{
+    const gemm_config_t *cfg = config();
+    int64_t values[8] = {caches[0], caches[1], caches[2], cfg->isa->mr, cfg->isa->nr,
+                         cfg->blocking.kc, cfg->blocking.nc, cfg->blocking.direct_b_bytes};
+    memcpy(info, values, sizeof values);
+}
+
+/* The float32 GFLOP/s of `rounds` rounds of the GEMM ISA's multiply-add chains on the
+ * calling thread (see fma_burst in gemm_kernel.h): the peak a report compares the GEMM with.
+ * *sink receives the chains' result, so the loop cannot be dropped. */
+double nt_fma_gflops(int64_t rounds, float *sink)
+{
+    const nt_gemm_isa_t *isa = config()->isa;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    *sink = isa->fma_burst(rounds);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    double flops = 2.0 * (double)rounds * isa->mr * isa->nr;
+    return seconds > 0 ? flops / seconds * 1e-9 : 0.0;
+}
+
+/* ------------------------------------------------------------------- the product */
+
 /* The epilogue alone: the product over an empty k is 0. */
-static void fill_bias(const gemm_t *g, int64_t m, int64_t n)
+static void fill_bias(const nt_gemm_t *g, int64_t m, int64_t n)
 {
     for (int64_t i = 0; i < m; ++i)
         for (int64_t j = 0; j < n; ++j) {
@@ -388,6 +243,31 @@ static void fill_bias(const gemm_t *g, int64_t m, int64_t n)
                 v += g->bias[g->flags & NT_GEMM_ROW_BIAS ? i : j];
             *dst = g->flags & NT_GEMM_RELU ? NT_RELU(v) : v;
         }
+}
+
+/* One product cut into stripes of whole tiles, one per thread. */
+typedef struct {
+    const nt_gemm_t *g;
+    const gemm_config_t *cfg;
+    int64_t m, n, tiles;
+    int by_cols;
+    int status;
+} split_t;
+
+static void gemm_share(void *ctx, int t, int nt)
+{
+    split_t *job = ctx;
+    const nt_gemm_isa_t *isa = job->cfg->isa;
+    int64_t lo, hi;
+    nt_range(job->tiles, t, nt, &lo, &hi);
+    if (lo == hi)
+        return;
+    int s = job->by_cols
+                ? isa->stripe(job->g, &job->cfg->blocking, 0, job->m, lo * isa->nr,
+                              nt_min64(hi * isa->nr, job->n))
+                : isa->stripe(job->g, &job->cfg->blocking, lo * isa->mr,
+                              nt_min64(hi * isa->mr, job->m), 0, job->n);
+    nt_fail(&job->status, s);
 }
 
 /* c[m,n] = op(a) @ op(b), or c += op(a) @ op(b) with NT_GEMM_ACCUMULATE; then + bias[n]
@@ -409,30 +289,20 @@ int nt_gemm_f32(int64_t m, int64_t n, int64_t k, const float *restrict a, int64_
         return NT_OK;
     if (!c || (k > 0 && (!a || !b)))
         return NT_EINVAL;
-    gemm_t g = {k, a, b, bias, lda, ldb, ldc, trans_a, trans_b, flags, c};
+    nt_gemm_t g = {k, a, b, bias, lda, ldb, ldc, trans_a, trans_b, flags, c};
     if (k == 0) {
         fill_bias(&g, m, n);
         return NT_OK;
     }
-    int64_t tiles_m = (m + NT_MR - 1) / NT_MR, tiles_n = (n + NT_NR - 1) / NT_NR;
+    const gemm_config_t *cfg = config();
+    const nt_gemm_isa_t *isa = cfg->isa;
+    int64_t mr = isa->mr, nr = isa->nr;
+    int64_t tiles_m = (m + mr - 1) / mr, tiles_n = (n + nr - 1) / nr;
     int by_cols = tiles_n >= 2 * (int64_t)nthreads || tiles_n >= tiles_m;
     int64_t tiles = by_cols ? tiles_n : tiles_m;
     double flops = 2.0 * (double)m * (double)n * (double)k;
     int nt = flops < NT_PAR_MIN_FLOPS ? 1 : nt_threads_for(tiles, 1, nthreads);
-    int status = NT_OK;
-    NT_PARALLEL(nt)
-    {
-        int64_t lo, hi;
-        nt_thread_range(tiles, &lo, &hi);
-        int s = NT_OK;
-        if (by_cols)
-            s = gemm_stripe(&g, 0, m, lo * NT_NR, nt_min64(hi * NT_NR, n));
-        else
-            s = gemm_stripe(&g, lo * NT_MR, nt_min64(hi * NT_MR, m), 0, n);
-        if (s != NT_OK) {
-            NT_ATOMIC_WRITE
-            status = s;
-        }
-    }
-    return status;
+    split_t job = {&g, cfg, m, n, tiles, by_cols, NT_OK};
+    nt_parallel(nt, gemm_share, &job);
+    return job.status;
 }

@@ -11,8 +11,9 @@
  *   - every kernel returns NT_OK (0), NT_EINVAL (a size/pointer the kernel cannot take;
  *     Python is expected to have caught it already) or NT_ENOMEM (scratch allocation);
  *   - nthreads is the number of threads the caller allows (>= 1); kernels use fewer
- *     when the work is too small to pay for a second thread; without OpenMP they run
- *     on one.  No kernel keeps global or static state: cffi releases the GIL.
+ *     when the work is too small to pay for a second thread.  No kernel keeps global or
+ *     static state (cffi releases the GIL), except the thread pool (threads.c) and the
+ *     GEMM's choice of instruction set (gemm.c), each set up once, with its owner named.
  *
  * Flush-to-zero (FTZ/DAZ), decided per kernel and set/restored inside the call, per
  * thread (MXCSR is per thread), so NumPy outside the kernels is unaffected:
@@ -48,6 +49,18 @@ int nt_gemm_f32(int64_t m, int64_t n, int64_t k,
                 const float *a, int64_t lda, int trans_a,
                 const float *b, int64_t ldb, int trans_b,
                 float *c, int64_t ldc, const float *bias, int flags, int nthreads);
+/* gemm.c: the GEMM is compiled once per instruction set ("avx512", "avx2", "neon",
+ * "generic"); the first call picks the widest this CPU runs.  nt_isa_select forces one
+ * (NT_EINVAL, and no change, when it is unknown, not compiled in or not runnable here).
+ * nt_gemm_tuning fills info[8]: L1d, L2, L3 bytes read at run time (0: unknown), then the
+ * ISA's MR, NR and the KC, NC, direct-b bytes derived from those caches. */
+int nt_isa_supported(const char *name);
+int nt_isa_select(const char *name);
+const char *nt_isa_current(void);
+void nt_gemm_tuning(int64_t *info);
+/* gemm.c: GFLOP/s of `rounds` rounds of the GEMM ISA's independent multiply-add chains on
+ * the calling thread: the core's measured float32 peak (*sink: their result). */
+double nt_fma_gflops(int64_t rounds, float *sink);
 
 /* linear.c: y[n,m] = x[n,k] @ w[m,k]^T + b[m] (relu); backward: dx, dw, db may be NULL. */
 int nt_linear_fwd_f32(int64_t n, int64_t k, int64_t m, const float *x, const float *w,
@@ -120,6 +133,10 @@ int nt_avg_pool2d_bwd_f32(int64_t n, int64_t c, int64_t h, int64_t w, int64_t kh
                           int64_t sh, int64_t sw, int64_t ph, int64_t pw, const float *dy,
                           float *dx, int nthreads);
 
+/* threads.c: stop and join the library's thread pool (restarted on the next parallel
+ * kernel); the Python side calls it at exit. */
+void nt_threads_shutdown(void);
+
 /* cffi-cdef-end */
 
 /* ------------------------------------------------------------------------------------
@@ -129,12 +146,11 @@ int nt_avg_pool2d_bwd_f32(int64_t n, int64_t c, int64_t h, int64_t w, int64_t kh
 
 #include <stddef.h>
 #include <string.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 #if defined(__SSE__)
 #include <xmmintrin.h>
 #define NT_HAVE_MXCSR 1
+#elif defined(__aarch64__) && defined(__GNUC__)
+#define NT_HAVE_FPCR 1
 #endif
 
 /* GCC/Clang hints, and nothing on other compilers. */
@@ -146,9 +162,9 @@ int nt_avg_pool2d_bwd_f32(int64_t n, int64_t c, int64_t h, int64_t w, int64_t kh
 #define NT_PREFETCH(p, write) ((void)(p))
 #endif
 
-/* SIMD width for GCC/Clang vector extensions (the compiler emits the instructions the
- * target has: -march=native picks AVX-512 here); plain scalars on other compilers.
- * -DNT_VL=1|4|8|16 forces a width, to test the fallbacks on any machine. */
+/* SIMD width for GCC/Clang vector extensions: the width of the target the file is compiled
+ * for (the baseline of the architecture, SSE2 or NEON, except in gemm_<isa>.c, which set
+ * their own); plain scalars on other compilers. */
 #ifndef NT_VL
 #if defined(__GNUC__) && defined(__AVX512F__)
 #define NT_VL 16
@@ -197,13 +213,19 @@ static inline void nt_vstore(float *p, nt_vf v)
 
 static inline int64_t nt_min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
-/* Flush-to-zero + denormals-are-zero for the calling thread; returns the old MXCSR. */
+/* Flush-to-zero + denormals-are-zero for the calling thread; returns the old MXCSR (x86)
+ * or FPCR (aarch64, whose FZ bit 24 flushes both inputs and results). */
 static inline unsigned nt_ftz_enter(void)
 {
 #ifdef NT_HAVE_MXCSR
     unsigned old = _mm_getcsr();
     _mm_setcsr(old | 0x8040u); /* FTZ (bit 15) | DAZ (bit 6) */
     return old;
+#elif defined(NT_HAVE_FPCR)
+    uint64_t old;
+    __asm__ __volatile__("mrs %0, fpcr" : "=r"(old));
+    __asm__ __volatile__("msr fpcr, %0" : : "r"(old | (1u << 24)));
+    return (unsigned)old; /* the defined FPCR bits are all below 32 */
 #else
     return 0;
 #endif
@@ -213,6 +235,8 @@ static inline void nt_ftz_leave(unsigned old)
 {
 #ifdef NT_HAVE_MXCSR
     _mm_setcsr(old);
+#elif defined(NT_HAVE_FPCR)
+    __asm__ __volatile__("msr fpcr, %0" : : "r"((uint64_t)old));
 #else
     (void)old;
 #endif
@@ -244,53 +268,33 @@ static inline double nt_span_dot(const float *restrict a, float sa, const float 
     return total;
 }
 
-/* NT_PARALLEL(nt) { ... }: the block runs on nt threads (on one without OpenMP). */
-#ifdef _OPENMP
-#define NT_PRAGMA(x) _Pragma(#x)
-#define NT_PARALLEL(nt) NT_PRAGMA(omp parallel num_threads(nt) if ((nt) > 1))
-#define NT_ATOMIC_WRITE NT_PRAGMA(omp atomic write)
-#else
-#define NT_PARALLEL(nt) (void)(nt);
-#define NT_ATOMIC_WRITE
-#endif
+/* threads.c: nt_parallel(nt, fn, ctx) runs fn(ctx, t, nt) for every t < nt, share 0 on the
+ * calling thread, the others on the library's pool, and returns when all are done. */
+#define NT_MAX_THREADS 256
+typedef void (*nt_task_fn)(void *ctx, int t, int nt);
+void nt_parallel(int nt, nt_task_fn fn, void *ctx);
 
 /* Threads worth using for `work` units when each thread should get >= `min_per_thread`. */
 static inline int nt_threads_for(int64_t work, int64_t min_per_thread, int nthreads)
 {
-#ifdef _OPENMP
     int64_t useful = work / (min_per_thread > 0 ? min_per_thread : 1);
     if (useful < nthreads)
         nthreads = useful < 1 ? 1 : (int)useful;
-    return nthreads;
-#else
-    (void)work;
-    (void)min_per_thread;
-    (void)nthreads;
-    return 1;
-#endif
+    return nthreads < NT_MAX_THREADS ? nthreads : NT_MAX_THREADS;
 }
 
-/* The calling thread's number in its parallel region (0 outside one). */
-static inline int nt_thread_id(void)
+/* Share t of nt of [0, size): [*lo, *hi). */
+static inline void nt_range(int64_t size, int t, int nt, int64_t *lo, int64_t *hi)
 {
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
+    *lo = size / nt * t + nt_min64(t, size % nt);
+    *hi = *lo + size / nt + (t < size % nt);
 }
 
-/* This thread's share [*lo, *hi) of [0, size) in a parallel region (all of it outside). */
-static inline void nt_thread_range(int64_t size, int64_t *lo, int64_t *hi)
+/* A kernel's status from its shares: the first failure any share stores wins. */
+static inline void nt_fail(int *status, int s)
 {
-#ifdef _OPENMP
-    int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
-    *lo = size * t / nt;
-    *hi = size * (t + 1) / nt;
-#else
-    *lo = 0;
-    *hi = size;
-#endif
+    if (s != NT_OK)
+        __atomic_store_n(status, s, __ATOMIC_RELAXED);
 }
 
 #endif /* NT_KERNEL_SOURCE */

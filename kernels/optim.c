@@ -67,6 +67,40 @@ static void sgd_span(int64_t len, float *restrict param, const float *restrict g
     }
 }
 
+/* The elements [begin, end) of the tensors laid end to end: per tensor t, the part of
+ * [begin, end) it holds, as [lo, hi) of its own elements. */
+#define NT_FOR_TENSOR_PARTS(count, sizes, begin, end, t, lo, hi)                              \
+    for (int64_t t = 0, start_ = 0, lo, hi; t < (count) && start_ < (end);                    \
+         start_ += (sizes)[t++])                                                               \
+        if (lo = (begin) > start_ ? (begin) - start_ : 0,                                      \
+            hi = nt_min64((sizes)[t], (end) - start_), lo < hi)
+
+typedef struct {
+    int64_t count, total;
+    const int64_t *sizes;
+    float *const *params;
+    const float *const *grads;
+    float *const *bufs; /* NULL without momentum */
+    float flr, mom, damp;
+    int nesterov;
+    float wd;
+    int decay;
+    float sign;
+    int first;
+} sgd_job_t;
+
+static void sgd_share(void *ctx, int share, int nt)
+{
+    const sgd_job_t *j = ctx;
+    int64_t begin, end;
+    nt_range(j->total, share, nt, &begin, &end);
+    unsigned csr = nt_ftz_enter();
+    NT_FOR_TENSOR_PARTS(j->count, j->sizes, begin, end, t, lo, hi)
+    sgd_span(hi - lo, j->params[t] + lo, j->grads[t] + lo, j->bufs ? j->bufs[t] + lo : NULL,
+             j->flr, j->mom, j->damp, j->nesterov, j->wd, j->decay, j->sign, j->first);
+    nt_ftz_leave(csr);
+}
+
 /* Per tensor t: g = ±grads[t] + wd*p; with momentum: buf = g on the first step, else
  * buf = momentum*buf + (1-dampening)*g, and g = g + momentum*buf (nesterov) or buf;
  * then p -= lr*g.  bufs may be NULL when momentum == 0 (it is then ignored). */
@@ -85,21 +119,9 @@ int nt_sgd_multi_step_f32(int64_t count, const int64_t *sizes, float *const *par
     float flr = (float)lr, mom = (float)momentum, damp = (float)(1.0 - dampening);
     float wd = (float)weight_decay, sign = maximize ? -1.0f : 1.0f;
     int decay = weight_decay != 0.0;
-    int nt = nt_threads_for(total, NT_OPTIM_PAR_MIN, nthreads);
-    NT_PARALLEL(nt)
-    {
-        int64_t begin, end;
-        nt_thread_range(total, &begin, &end);
-        unsigned csr = nt_ftz_enter();
-        for (int64_t t = 0, start = 0; t < count && start < end; start += sizes[t++]) {
-            int64_t lo = begin > start ? begin - start : 0, hi = nt_min64(sizes[t], end - start);
-            if (lo < hi)
-                sgd_span(hi - lo, params[t] + lo, grads[t] + lo,
-                         momentum != 0.0 ? bufs[t] + lo : NULL, flr, mom, damp, nesterov, wd,
-                         decay, sign, first);
-        }
-        nt_ftz_leave(csr);
-    }
+    sgd_job_t job = {count, total, sizes, params, grads, momentum != 0.0 ? bufs : NULL, flr, mom,
+                     damp, nesterov, wd, decay, sign, first};
+    nt_parallel(nt_threads_for(total, NT_OPTIM_PAR_MIN, nthreads), sgd_share, &job);
     return NT_OK;
 }
 
@@ -145,6 +167,27 @@ static void adam_span(int64_t len, float *restrict param, const float *restrict 
         adam_loop(len, param, grad, exp_avg, exp_avg_sq, NULL, *k, 0);
 }
 
+typedef struct {
+    int64_t count, total;
+    const int64_t *sizes;
+    float *const *params;
+    const float *const *grads;
+    float *const *exp_avgs, *const *exp_avg_sqs, *const *max_exp_avg_sqs;
+    const adam_consts *k;
+} adam_job_t;
+
+static void adam_share(void *ctx, int share, int nt)
+{
+    const adam_job_t *j = ctx;
+    int64_t begin, end;
+    nt_range(j->total, share, nt, &begin, &end);
+    unsigned csr = nt_ftz_enter();
+    NT_FOR_TENSOR_PARTS(j->count, j->sizes, begin, end, t, lo, hi)
+    adam_span(hi - lo, j->params[t] + lo, j->grads[t] + lo, j->exp_avgs[t] + lo,
+              j->exp_avg_sqs[t] + lo, j->max_exp_avg_sqs ? j->max_exp_avg_sqs[t] + lo : NULL, j->k);
+    nt_ftz_leave(csr);
+}
+
 /* Per tensor t, all at the same step count: g = ±grad (+ wd*p for Adam; AdamW first
  * does p *= 1 - lr*wd); m = b1*m + (1-b1)*g, v = b2*v + (1-b2)*g^2, vmax = max(vmax, v)
  * when max_exp_avg_sqs (amsgrad) is given and then replaces v;
@@ -172,22 +215,54 @@ int nt_adam_multi_step_f32(int64_t count, const int64_t *sizes, float *const *pa
         .sign = maximize ? -1.0f : 1.0f,
         .coupled = weight_decay != 0.0 && !decoupled, .shrink = weight_decay != 0.0 && decoupled,
     };
-    int nt = nt_threads_for(total, NT_OPTIM_PAR_MIN, nthreads);
-    NT_PARALLEL(nt)
-    {
-        int64_t begin, end;
-        nt_thread_range(total, &begin, &end);
-        unsigned csr = nt_ftz_enter();
-        for (int64_t t = 0, start = 0; t < count && start < end; start += sizes[t++]) {
-            int64_t lo = begin > start ? begin - start : 0, hi = nt_min64(sizes[t], end - start);
-            if (lo < hi)
-                adam_span(hi - lo, params[t] + lo, grads[t] + lo, exp_avgs[t] + lo,
-                          exp_avg_sqs[t] + lo, max_exp_avg_sqs ? max_exp_avg_sqs[t] + lo : NULL,
-                          &k);
-        }
-        nt_ftz_leave(csr);
-    }
+    adam_job_t job = {count, total, sizes, params, grads, exp_avgs, exp_avg_sqs,
+                      max_exp_avg_sqs, &k};
+    nt_parallel(nt_threads_for(total, NT_OPTIM_PAR_MIN, nthreads), adam_share, &job);
     return NT_OK;
+}
+
+typedef struct {
+    int64_t size;
+    float *param;
+    const float *grad;
+    float *square_avg, *buf, *grad_avg;
+    float flr, a, one_a, feps, wd, mom, sign;
+    int decay, momentum;
+} rmsprop_job_t;
+
+static void rmsprop_share(void *ctx, int t, int nt)
+{
+    const rmsprop_job_t *j = ctx;
+    float *restrict param = j->param, *restrict square_avg = j->square_avg;
+    float *restrict buf = j->buf, *restrict grad_avg = j->grad_avg;
+    const float *restrict grad = j->grad;
+    const float a = j->a, one_a = j->one_a, wd = j->wd, mom = j->mom, flr = j->flr;
+    int64_t lo, hi;
+    nt_range(j->size, t, nt, &lo, &hi);
+    unsigned csr = nt_ftz_enter();
+    for (int64_t i = lo; i < hi; ++i) {
+        float g = j->sign * grad[i];
+        if (j->decay)
+            g += wd * param[i];
+        float v = a * square_avg[i] + one_a * (g * g);
+        square_avg[i] = v;
+        float avg;
+        if (grad_avg) {
+            float gbar = a * grad_avg[i] + one_a * g;
+            grad_avg[i] = gbar;
+            avg = sqrtf(v - gbar * gbar) + j->feps;
+        } else {
+            avg = sqrtf(v) + j->feps;
+        }
+        if (j->momentum) {
+            float b = mom * buf[i] + g / avg;
+            buf[i] = b;
+            param[i] -= flr * b;
+        } else {
+            param[i] -= flr * (g / avg);
+        }
+    }
+    nt_ftz_leave(csr);
 }
 
 /* g = ±grad + wd*p; v = alpha*v + (1-alpha)*g^2; centered (grad_avg given):
@@ -203,35 +278,8 @@ int nt_rmsprop_step_f32(int64_t size, float *restrict param, const float *restri
         return NT_EINVAL;
     float flr = (float)lr, a = (float)alpha, one_a = (float)(1.0 - alpha), feps = (float)eps;
     float wd = (float)weight_decay, mom = (float)momentum, sign = maximize ? -1.0f : 1.0f;
-    int nt = nt_threads_for(size, NT_OPTIM_PAR_MIN, nthreads);
-    NT_PARALLEL(nt)
-    {
-        int64_t lo, hi;
-        nt_thread_range(size, &lo, &hi);
-        unsigned csr = nt_ftz_enter();
-        for (int64_t i = lo; i < hi; ++i) {
-            float g = sign * grad[i];
-            if (weight_decay != 0.0)
-                g += wd * param[i];
-            float v = a * square_avg[i] + one_a * (g * g);
-            square_avg[i] = v;
-            float avg;
-            if (grad_avg) {
-                float gbar = a * grad_avg[i] + one_a * g;
-                grad_avg[i] = gbar;
-                avg = sqrtf(v - gbar * gbar) + feps;
-            } else {
-                avg = sqrtf(v) + feps;
-            }
-            if (momentum > 0.0) {
-                float b = mom * buf[i] + g / avg;
-                buf[i] = b;
-                param[i] -= flr * b;
-            } else {
-                param[i] -= flr * (g / avg);
-            }
-        }
-        nt_ftz_leave(csr);
-    }
+    rmsprop_job_t job = {size, param, grad, square_avg, buf, grad_avg, flr, a, one_a, feps, wd,
+                         mom, sign, weight_decay != 0.0, momentum > 0.0};
+    nt_parallel(nt_threads_for(size, NT_OPTIM_PAR_MIN, nthreads), rmsprop_share, &job);
     return NT_OK;
 }

@@ -112,6 +112,27 @@ static void max_pool_plane(const pool_t *d, const int64_t *restrict taps,
             idx[i * d->wo + j] += (i * d->sh - d->ph) * d->w + j * d->sw - d->pw;
 }
 
+/* One pooling call's arguments, shared by its threads (each takes whole planes). */
+typedef struct {
+    const pool_t *d;
+    const int64_t *taps;
+    const float *in;
+    float *out;
+    int64_t *indices;
+    float count;
+} pool_job_t;
+
+static void max_pool_share(void *ctx, int t, int nt)
+{
+    const pool_job_t *j = ctx;
+    const pool_t *d = j->d;
+    int64_t lo, hi;
+    nt_range(d->planes, t, nt, &lo, &hi);
+    for (int64_t p = lo; p < hi; ++p)
+        max_pool_plane(d, j->taps, j->in + p * d->h * d->w, j->out + p * d->ho * d->wo,
+                       j->indices + p * d->ho * d->wo);
+}
+
 /* y[i, j] = max over window (i, j) of x, indices[i, j] = its position r*W + s, per plane
  * (see max_pool_plane).  Saves: the NumPy backend's strided passes (compare, where, index). */
 int nt_max_pool2d_fwd_f32(int64_t n, int64_t c, int64_t h, int64_t w, int64_t kh, int64_t kw,
@@ -125,17 +146,42 @@ int nt_max_pool2d_fwd_f32(int64_t n, int64_t c, int64_t h, int64_t w, int64_t kh
     int64_t *taps = tap_table(&d);
     if (!taps)
         return NT_ENOMEM;
-    int nt = pool_threads(&d, nthreads);
-    NT_PARALLEL(nt)
-    {
-        int64_t lo, hi;
-        nt_thread_range(d.planes, &lo, &hi);
-        for (int64_t p = lo; p < hi; ++p)
-            max_pool_plane(&d, taps, x + p * d.h * d.w, y + p * d.ho * d.wo,
-                           indices + p * d.ho * d.wo);
-    }
+    pool_job_t job = {&d, taps, x, y, indices, 0.0f};
+    nt_parallel(pool_threads(&d, nthreads), max_pool_share, &job);
     free(taps);
     return NT_OK;
+}
+
+typedef struct {
+    int64_t planes, hw, out;
+    const float *dy;
+    const int64_t *indices;
+    float *dx;
+    int status;
+} max_bwd_job_t;
+
+static void max_pool_bwd_share(void *ctx, int t, int nt)
+{
+    max_bwd_job_t *j = ctx;
+    int64_t lo, hi, hw = j->hw, out = j->out;
+    int bad = 0;
+    nt_range(j->planes, t, nt, &lo, &hi);
+    for (int64_t p = lo; p < hi; ++p) {
+        const float *g = j->dy + p * out;
+        const int64_t *ip = j->indices + p * out;
+        float *dxp = j->dx + p * hw;
+        memset(dxp, 0, (size_t)hw * sizeof(float));
+        for (int64_t q = 0; q < out; ++q) {
+            int64_t k = ip[q];
+            if (k < 0 || k >= hw) {
+                bad = 1;
+                continue;
+            }
+            dxp[k] += g[q];
+        }
+    }
+    if (bad)
+        nt_fail(&j->status, NT_EINVAL);
 }
 
 /* dx[r*W + s] += dy[i, j] for indices[i, j] = r*W + s, per plane, outputs in row-major
@@ -152,34 +198,11 @@ int nt_max_pool2d_bwd_f32(int64_t n, int64_t c, int64_t h, int64_t w, int64_t ho
         || (n > 0 && (!dy || !indices || !dx)))
         return NT_EINVAL;
     int64_t planes = n * c, hw = h * w, out = ho * wo;
-    int status = NT_OK;
-    int nt = nt_threads_for(planes * (hw + out), NT_POOL_PAR_MIN,
-                            nt_threads_for(planes, 1, nthreads));
-    NT_PARALLEL(nt)
-    {
-        int64_t lo, hi;
-        int bad = 0;
-        nt_thread_range(planes, &lo, &hi);
-        for (int64_t p = lo; p < hi; ++p) {
-            const float *g = dy + p * out;
-            const int64_t *ip = indices + p * out;
-            float *dxp = dx + p * hw;
-            memset(dxp, 0, (size_t)hw * sizeof(float));
-            for (int64_t q = 0; q < out; ++q) {
-                int64_t k = ip[q];
-                if (k < 0 || k >= hw) {
-                    bad = 1;
-                    continue;
-                }
-                dxp[k] += g[q];
-            }
-        }
-        if (bad) {
-            NT_ATOMIC_WRITE
-            status = NT_EINVAL;
-        }
-    }
-    return status;
+    max_bwd_job_t job = {planes, hw, out, dy, indices, dx, NT_OK};
+    nt_parallel(nt_threads_for(planes * (hw + out), NT_POOL_PAR_MIN,
+                               nt_threads_for(planes, 1, nthreads)),
+                max_pool_bwd_share, &job);
+    return job.status;
 }
 
 /* One plane of an average pooling: y[i, j] = (sum over window (i, j) of xp) / (kh*kw).
@@ -207,6 +230,16 @@ static void avg_pool_plane(const pool_t *d, const int64_t *restrict taps,
         y[q] /= count;
 }
 
+static void avg_pool_share(void *ctx, int t, int nt)
+{
+    const pool_job_t *j = ctx;
+    const pool_t *d = j->d;
+    int64_t lo, hi;
+    nt_range(d->planes, t, nt, &lo, &hi);
+    for (int64_t p = lo; p < hi; ++p)
+        avg_pool_plane(d, j->taps, j->in + p * d->h * d->w, j->out + p * d->ho * d->wo);
+}
+
 /* y = the mean of each window, the padding's zeros counted (count_include_pad), per plane
  * (see avg_pool_plane).  Saves: kh*kw strided passes over the outputs and the padded copy. */
 int nt_avg_pool2d_fwd_f32(int64_t n, int64_t c, int64_t h, int64_t w, int64_t kh, int64_t kw,
@@ -220,16 +253,37 @@ int nt_avg_pool2d_fwd_f32(int64_t n, int64_t c, int64_t h, int64_t w, int64_t kh
     int64_t *taps = tap_table(&d);
     if (!taps)
         return NT_ENOMEM;
-    int nt = pool_threads(&d, nthreads);
-    NT_PARALLEL(nt)
-    {
-        int64_t lo, hi;
-        nt_thread_range(d.planes, &lo, &hi);
-        for (int64_t p = lo; p < hi; ++p)
-            avg_pool_plane(&d, taps, x + p * d.h * d.w, y + p * d.ho * d.wo);
-    }
+    pool_job_t job = {&d, taps, x, y, NULL, 0.0f};
+    nt_parallel(pool_threads(&d, nthreads), avg_pool_share, &job);
     free(taps);
     return NT_OK;
+}
+
+static void avg_pool_bwd_share(void *ctx, int t, int nt)
+{
+    const pool_job_t *job = ctx;
+    const pool_t *d = job->d;
+    const int64_t *taps = job->taps;
+    const float count = job->count;
+    int64_t lo, hi;
+    nt_range(d->planes, t, nt, &lo, &hi);
+    for (int64_t p = lo; p < hi; ++p) {
+        const float *g = job->in + p * d->ho * d->wo;
+        float *dxp = job->out + p * d->h * d->w;
+        memset(dxp, 0, (size_t)(d->h * d->w) * sizeof(float));
+        for (int64_t u = 0; u < d->kh; ++u) {
+            int64_t i0 = taps[2 * u], i1 = taps[2 * u + 1];
+            for (int64_t v = 0; v < d->kw; ++v) {
+                int64_t j0 = taps[2 * (d->kh + v)], j1 = taps[2 * (d->kh + v) + 1];
+                for (int64_t i = i0; i < i1; ++i) {
+                    float *row = dxp + (i * d->sh - d->ph + u) * d->w;
+                    const float *gi = g + i * d->wo;
+                    for (int64_t j = j0; j < j1; ++j)
+                        row[j * d->sw - d->pw + v] += gi[j] / count;
+                }
+            }
+        }
+    }
 }
 
 /* dx = sum over the windows containing each input of dy[i, j] / (kh*kw), per plane.  As the
@@ -247,30 +301,8 @@ int nt_avg_pool2d_bwd_f32(int64_t n, int64_t c, int64_t h, int64_t w, int64_t kh
     int64_t *taps = tap_table(&d);
     if (!taps)
         return NT_ENOMEM;
-    float count = (float)(kh * kw);
-    int nt = pool_threads(&d, nthreads);
-    NT_PARALLEL(nt)
-    {
-        int64_t lo, hi;
-        nt_thread_range(d.planes, &lo, &hi);
-        for (int64_t p = lo; p < hi; ++p) {
-            const float *g = dy + p * d.ho * d.wo;
-            float *dxp = dx + p * d.h * d.w;
-            memset(dxp, 0, (size_t)(d.h * d.w) * sizeof(float));
-            for (int64_t u = 0; u < d.kh; ++u) {
-                int64_t i0 = taps[2 * u], i1 = taps[2 * u + 1];
-                for (int64_t v = 0; v < d.kw; ++v) {
-                    int64_t j0 = taps[2 * (d.kh + v)], j1 = taps[2 * (d.kh + v) + 1];
-                    for (int64_t i = i0; i < i1; ++i) {
-                        float *row = dxp + (i * d.sh - d.ph + u) * d.w;
-                        const float *gi = g + i * d.wo;
-                        for (int64_t j = j0; j < j1; ++j)
-                            row[j * d.sw - d.pw + v] += gi[j] / count;
-                    }
-                }
-            }
-        }
-    }
+    pool_job_t job = {&d, taps, dy, dx, NULL, (float)(kh * kw)};
+    nt_parallel(pool_threads(&d, nthreads), avg_pool_bwd_share, &job);
     free(taps);
     return NT_OK;
 }

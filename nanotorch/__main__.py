@@ -1,8 +1,8 @@
 """``python -m nanotorch``: what runs the kernels here, and why.
 
 Prints the version, Python and the CPU, the backend in use and the reason it was chosen, the
-C build (module, compiler flags, SIMD, OpenMP, threads) or why it is missing and how to get
-it, and NumPy's BLAS. ``--version`` prints the version line only.
+C build (module, compiler flags, GEMM instruction set, caches, threads) or why it is missing
+and how to get it, and NumPy's BLAS. ``--version`` prints the version line only.
 """
 
 from __future__ import annotations
@@ -53,6 +53,14 @@ def version() -> str:
             f"NumPy {np.__version__}) from {os.path.dirname(nanotorch.__file__)}")
 
 
+def caches(t: dict) -> str:
+    """The cache sizes read at run time and the GEMM blocking derived from them."""
+    def size(b: int) -> str:
+        return "?" if not b else f"{b // 1024} KiB" if b < 2**20 else f"{b // 2**20} MiB"
+    return (f"L1d {size(t['l1d_bytes'])}, L2 {size(t['l2_bytes'])}, L3 {size(t['l3_bytes'])} -> "
+            f"GEMM tile {t['mr']}x{t['nr']}, KC {t['kc']}, NC {t['nc']}")
+
+
 def report() -> str:
     info = backend.info()
     lines = [version(),
@@ -61,11 +69,11 @@ def report() -> str:
              f"backend:      {info['backend']}  ({info['reason']})"]
     if info["c_available"]:
         lines += [f"C kernels:    {info['library']}",
-                  f"  flags:      {info['cflags']}  ({info['target']} build)",
-                  f"  SIMD:       {info['simd']}",
-                  f"  OpenMP:     {'on' if info['openmp'] else 'off'}, "
-                  f"{info['num_threads']} thread(s) allowed "
-                  "(NANOTORCH_NUM_THREADS, nanotorch.threads.set_num_threads)"]
+                  f"  flags:      {info['cflags']}",
+                  f"  GEMM ISA:   {info['isa']}  (NANOTORCH_ISA; other kernels: {info['simd']})",
+                  f"  caches:     {caches(info['gemm_tuning'])}",
+                  f"  threads:    {info['num_threads']} allowed (NANOTORCH_NUM_THREADS, "
+                  "nanotorch.set_num_threads), the library's own pthread pool"]
     else:
         lines += [f"C kernels:    not available ({info['c_error']})", "  " + how_to_build()]
     lines.append(f"NumPy:        {np.__version__}, BLAS: {numpy_blas()}")

@@ -1,9 +1,10 @@
 """How many threads the C kernels may use: ``set_num_threads(n)`` and ``get_num_threads()``.
 
 The default is ``NANOTORCH_NUM_THREADS`` when set, else the number of CPUs this process may
-run on. The count is passed to every C kernel call as an argument (the kernels keep no
-global state); a kernel uses fewer threads when its work is too small to pay for them, and
-only one without OpenMP. NumPy's own BLAS threads are not affected (set
+run on; either way a whole number from 1 to ``MAX_THREADS``, checked once, here. The count
+is passed to every C kernel call; a kernel uses fewer threads when its work is too small to
+pay for them. The threads are the C library's own pool (``kernels/threads.c``): no OpenMP,
+no environment variables written. NumPy's own BLAS threads are not affected (set
 ``OPENBLAS_NUM_THREADS`` or use threadpoolctl for those).
 """
 
@@ -13,6 +14,7 @@ import numbers
 import os
 
 ENV = "NANOTORCH_NUM_THREADS"
+MAX_THREADS = 256  # the C pool's size (NT_MAX_THREADS in kernels/nanotorch_kernels.h)
 
 
 def _cpus() -> int:
@@ -23,26 +25,27 @@ def _cpus() -> int:
 
 
 def _checked(n, source: str) -> int:
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
-        raise ValueError(f"{source} must be a positive integer, got {n!r}")
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or not 1 <= n <= MAX_THREADS:
+        raise ValueError(f"{source} must be a positive integer from 1 to {MAX_THREADS}, "
+                         f"got {n!r}")
     return int(n)
 
 
 def _from_env() -> int:
-    text = os.environ.get(ENV, "").strip()
-    if not text:
-        return _cpus()
+    text = os.environ[ENV].strip()
     try:
-        return _checked(int(text), ENV)
+        n = int(text)
     except ValueError:
-        raise ValueError(f"{ENV} must be a positive integer, got {text!r}") from None
+        n = text
+    return _checked(n, ENV)
 
 
-_num_threads = _from_env()
+_num_threads = _from_env() if os.environ.get(ENV, "").strip() else min(_cpus(), MAX_THREADS)
 
 
 def set_num_threads(n: int) -> None:
-    """Let the C kernels use up to ``n`` threads (``n >= 1``), as ``torch.set_num_threads``."""
+    """Let the C kernels use up to ``n`` threads (1 <= n <= ``MAX_THREADS``), as
+    ``torch.set_num_threads``."""
     global _num_threads
     _num_threads = _checked(n, "set_num_threads(n): n")
 

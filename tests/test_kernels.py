@@ -10,6 +10,8 @@ the C kernels are not built.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -27,7 +29,7 @@ from nanotorch.backend import c_backend  # noqa: E402  (only importable when bui
 C = backend.get("c")
 NP = NumpyBackend()
 EPS = float(np.finfo(np.float32).eps)
-SIZES = [1, 2, 3, 5, 7, 11, 12, 13, 16, 17, 31, 32, 33, 47, 64, 97, 128, 129, 385]
+SIZES = [1, 2, 3, 5, 7, 8, 9, 11, 12, 13, 16, 17, 24, 25, 31, 32, 33, 47, 64, 97, 128, 129, 385]
 # NANOTORCH_TEST_EXAMPLES: fewer examples per property for slow runs (valgrind's memcheck).
 SETTINGS = settings(max_examples=int(os.environ.get("NANOTORCH_TEST_EXAMPLES", "40")),
                     deadline=None, derandomize=True,
@@ -136,7 +138,8 @@ def test_gemm_matches_float64(m, n, k, trans_a, trans_b, bias, relu, accumulate,
     (40, 1100, 800, 0, 0),     # more than one NC block of columns and KC block of k
     (13, 70, 1000, 24, 0),     # lda = 1024: the 4 KB stride that makes a be packed
     (30, 1000, 70, 0, 24),     # ldb = 1024 (or k + 24)
-    (7, 600, 900, 5, 3),       # b's block over 1 MB: packed
+    (7, 600, 900, 5, 3),       # b's block larger than most L2 caches: packed
+    (64, 784, 784, 0, 0),      # k split into balanced blocks (not KC + KC + a thin rest)
     (64, 784, 128, 1, 1),      # the MLP's shapes, with odd strides
 ])
 def test_gemm_blocks_and_strides(trans_a, trans_b, m, n, k, pad_a, pad_b, nthreads):
@@ -182,6 +185,66 @@ def test_gemm_flushes_subnormals_inside_only():
     tiny = np.full((1, 1), 1e-20, np.float32)
     assert gemm(tiny, tiny, 1, 1, 1)[0, 0] == 0.0  # 1e-40 is subnormal: flushed
     assert np.float32(1e-20) * np.float32(1e-20) > 0  # NumPy still sees subnormals
+
+
+@pytest.fixture(params=c_backend.ISAS)
+def isa(request):
+    """Each GEMM instruction set this CPU runs (the others skip), restored afterwards."""
+    if request.param not in c_backend.supported_isas():
+        pytest.skip(f"this CPU does not run the {request.param} GEMM")
+    before = c_backend.isa()
+    c_backend.select_isa(request.param)
+    yield request.param
+    c_backend.select_isa(before)
+
+
+@pytest.mark.parametrize("nthreads", [1, 2])
+def test_gemm_every_isa_matches_float64(isa, nthreads):
+    """Every compiled micro-kernel this CPU runs, over its tile and block edges."""
+    assert c_backend.isa() == isa
+    rng = np.random.default_rng(7)
+    for m, n, k in [(1, 1, 1), (7, 13, 5), (25, 49, 17), (64, 784, 128), (97, 130, 785)]:
+        for trans_a in (False, True):
+            for trans_b in (False, True):
+                check_gemm(rng, m, n, k, trans_a, trans_b, pad_a=1, bias=True, relu=True,
+                           accumulate=True, nthreads=nthreads)
+
+
+def test_default_isa_is_the_widest_the_cpu_runs():
+    runnable = c_backend.supported_isas()
+    assert "generic" in runnable
+    assert runnable[0] == subprocess_isa({})  # a fresh process picks the first (widest)
+
+
+def subprocess_isa(env: dict) -> str:
+    """The ISA a fresh process with ``env`` added runs its GEMM on (its error text if none)."""
+    code = "from nanotorch.backend import c_backend; print(c_backend.isa())"
+    base = {k: v for k, v in os.environ.items() if k != "NANOTORCH_ISA"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**base, "NANOTORCH_BACKEND": "c", **env}, timeout=120)
+    return done.stdout.strip() if done.returncode == 0 else done.stderr
+
+
+def test_nanotorch_isa_forces_a_path_and_refuses_what_the_cpu_lacks():
+    for name in c_backend.supported_isas():
+        assert subprocess_isa({"NANOTORCH_ISA": name}) == name
+    for name in set(c_backend.ISAS) - set(c_backend.supported_isas()):  # e.g. avx512 on Zen 3
+        err = subprocess_isa({"NANOTORCH_ISA": name})
+        assert f"cannot run the {name} kernels" in err and "build_kernels" not in err
+    err = subprocess_isa({"NANOTORCH_ISA": "sse9"})
+    assert "unknown instruction set 'sse9'" in err
+    with pytest.raises(ValueError, match="unknown instruction set"):
+        c_backend.select_isa("avx3")
+
+
+def test_gemm_tuning_comes_from_the_caches():
+    t = c_backend.gemm_tuning()
+    assert t["mr"] >= 1 and t["nr"] >= 1 and 128 <= t["kc"] <= 384 and t["kc"] % 8 == 0
+    assert t["nc"] >= 512 and t["nc"] % t["nr"] == 0
+    if t["l1d_bytes"]:  # known: the A panel (mr x kc floats) fits in half of L1, or kc is 128
+        assert t["mr"] * t["kc"] * 4 <= t["l1d_bytes"] // 2 or t["kc"] == 128
+    if t["l2_bytes"]:
+        assert t["direct_b_bytes"] == t["l2_bytes"]
 
 
 # ----------------------------------------------------------------------------- linear
@@ -911,13 +974,21 @@ def test_mlp_training_matches_numpy(optimizer):
 def test_build_info_reports_the_build():
     info = C.build_info()
     assert "-O" in info["cflags"]
-    assert info["target"] in ("native", "portable")
+    assert info["isa"] in ("avx512", "avx2", "neon", "generic")
     assert info["simd"] in ("avx512", "avx2", "vec128", "scalar")
-    assert isinstance(info["openmp"], bool)
     assert info["num_threads"] == threads.get_num_threads()
 
 
 def test_set_num_threads_checks_its_argument():
-    for bad in (0, -1, 1.5, "2", True):
-        with pytest.raises(ValueError, match="positive integer"):
+    before = threads.get_num_threads()
+    for bad in (0, -1, 1.5, "2", True, 2**31, threads.MAX_THREADS + 1):
+        with pytest.raises(ValueError, match="positive integer from 1 to"):
             threads.set_num_threads(bad)
+    assert threads.get_num_threads() == before  # nothing changed
+    threads.set_num_threads(threads.MAX_THREADS)  # the largest count works in every kernel
+    try:
+        x = rand(np.random.default_rng(0), 300, 400)
+        np.testing.assert_array_equal(C.relu_forward(x), NP.relu_forward(x))
+        assert C.linear_forward(x, x, None).shape == (300, 300)
+    finally:
+        threads.set_num_threads(before)

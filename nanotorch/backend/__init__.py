@@ -40,6 +40,8 @@ def _load_c():
         try:
             from nanotorch.backend.c_backend import CBackend
             _c = CBackend()
+        except ValueError:  # a bad setting (NANOTORCH_ISA, NANOTORCH_NUM_THREADS): say so
+            raise
         except Exception as exc:  # ImportError, OSError from a broken .so, ...
             if isinstance(exc, ModuleNotFoundError) and exc.name == "nanotorch._kernels":
                 _c_error = not_built_reason()

@@ -14,29 +14,19 @@ is memory-bound already (19 us for a 64-image float32 MNIST batch). ``conv2d`` k
 
 from __future__ import annotations
 
+import atexit
 import bisect
 import math
 import os
 
 import numpy as np
 
+import nanotorch._kernels as _kernels  # ModuleNotFoundError when not built
 from nanotorch.backend.numpy_backend import NumpyBackend, check_pool_indices, pool_output_size
 from nanotorch.threads import get_num_threads
 
-# NOTE: OpenMP (libgomp) threads spin for a while after a parallel region, then sleep,
-# unless the user set OMP_WAIT_POLICY or GOMP_SPINCOUNT. libgomp's default spin (300,000
-# rounds) is a disaster when another process holds one of the cores: the spinning thread
-# takes the core's time from the thread the next region waits for, and the seed MLP epoch
-# took 18.6 s instead of 0.33. Sleeping at once (OMP_WAIT_POLICY=PASSIVE) fixed that
-# (0.42 s) but doubled the idle-machine epoch (0.63 s: every wake-up of a sleeping thread
-# costs ~100 us on this VM). 10,000 rounds keep the idle-machine time (0.34 s) and bound the
-# loaded one (0.96 s). libgomp reads this when it loads, with the kernels, below.
-if "OMP_WAIT_POLICY" not in os.environ:
-    os.environ.setdefault("GOMP_SPINCOUNT", "10000")
-
-import nanotorch._kernels as _kernels  # noqa: E402  (ModuleNotFoundError when not built)
-
 _lib = _kernels.lib
+atexit.register(_lib.nt_threads_shutdown)  # the kernels' thread pool (kernels/threads.c)
 _fb = _kernels.ffi.from_buffer  # NOTE: module globals: the hot methods call these directly
 _NULL = _kernels.ffi.NULL
 _F32 = np.dtype(np.float32)
@@ -48,8 +38,55 @@ _REALS = (float, int, np.floating, np.integer)
 _STATUS = {_kernels.lib.NT_EINVAL: "invalid argument", _kernels.lib.NT_ENOMEM: "out of memory"}
 SMALL_LINEAR_MACS = 300_000  # Linear products smaller than this run on NumPy (see _linear_args)
 _POOL_MAX_SIZE = (2**63 - 1) // 64  # padded pooling input elements the C kernels take (pool.c)
+ISAS = ("avx512", "avx2", "neon", "generic")  # the GEMM's instruction sets (kernels/gemm.c)
 _REDUCTIONS = {"none": _kernels.lib.NT_REDUCE_NONE, "mean": _kernels.lib.NT_REDUCE_MEAN,
                "sum": _kernels.lib.NT_REDUCE_SUM}
+
+
+def isa() -> str:
+    """The instruction set the GEMM runs on (the widest this CPU has, or ``select_isa``'s)."""
+    return _kernels.ffi.string(_lib.nt_isa_current()).decode()
+
+
+def supported_isas() -> list[str]:
+    """The instruction sets of ``ISAS`` this build and this CPU can run."""
+    return [name for name in ISAS if _lib.nt_isa_supported(name.encode())]
+
+
+def select_isa(name: str) -> None:
+    """Run the GEMM (and so linear and conv) on instruction set ``name`` from now on; the
+    ``NANOTORCH_ISA`` environment variable does this at import. Raises ValueError for a
+    name not in ``ISAS`` or one this CPU (or build) cannot run."""
+    if name not in ISAS:
+        raise ValueError(f"NANOTORCH_ISA / select_isa: unknown instruction set {name!r}; "
+                         f"choose one of {ISAS}")
+    if _lib.nt_isa_select(name.encode()) != 0:
+        raise ValueError(f"NANOTORCH_ISA / select_isa: this CPU cannot run the {name} kernels "
+                         f"(it runs: {', '.join(supported_isas())})")
+
+
+if os.environ.get("NANOTORCH_ISA", "").strip():
+    select_isa(os.environ["NANOTORCH_ISA"].strip().lower())
+
+
+def gemm_tuning() -> dict:
+    """The cache sizes the C side read at run time and the GEMM blocking derived from them."""
+    info = _kernels.ffi.new("int64_t[8]")
+    _lib.nt_gemm_tuning(info)
+    keys = ("l1d_bytes", "l2_bytes", "l3_bytes", "mr", "nr", "kc", "nc", "direct_b_bytes")
+    return dict(zip(keys, (int(v) for v in info)))
+
+
+def fma_peak_gflops(seconds: float = 0.2) -> float:
+    """One core's float32 peak in GFLOP/s, measured now: the best of a few bursts of the GEMM
+    instruction set's independent multiply-adds (``nt_fma_gflops``), ~``seconds`` in all."""
+    sink = _kernels.ffi.new("float *")
+    rounds, best = 1 << 16, 0.0
+    while _lib.nt_fma_gflops(rounds, sink) * 1e9 * seconds / 10 > 2.0 * rounds * 192:
+        rounds *= 2  # until one burst takes ~seconds / 10 (192 flops per round at most)
+    for _ in range(10):
+        best = max(best, _lib.nt_fma_gflops(rounds, sink))
+    return best
 
 
 def _f32(*arrays) -> bool:
@@ -242,16 +279,14 @@ class CBackend(NumpyBackend):
         _check(getattr(self.lib, kernel)(*args), kernel)
 
     def build_info(self) -> dict:
-        """The compiled module: its file, compiler flags, SIMD width, OpenMP and threads."""
+        """The compiled module: its file, compiler flags, GEMM instruction set and blocking,
+        SIMD width of the other kernels, and the threads the kernels may use."""
         text = self.ffi.string(self.lib.nt_build_info()).decode()
         fields = dict(item.split("=", 1) for item in text.split(";"))
         flags = fields.get("flags", "unknown")
         return {"library": _kernels.__file__, "cflags": flags,
-                "target": "native" if "-march=native" in flags.split() else "portable",
-                "simd": fields.get("simd", "unknown"), "openmp": fields.get("openmp") == "1",
-                "num_threads": get_num_threads(),
-                "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", ""),
-                "gomp_spincount": os.environ.get("GOMP_SPINCOUNT", "")}
+                "isa": isa(), "gemm_tuning": gemm_tuning(),
+                "simd": fields.get("simd", "unknown"), "num_threads": get_num_threads()}
 
     # ----------------------------------------------------------------- linear
     @staticmethod

@@ -80,7 +80,9 @@ class Linear(Function):
         need_dx, need_dw, need_db = ctx.needs_input_grad
         dx, dw, db = ctx.backend.linear_backward(_rows(grad, w.shape[0]), x2, w,
                                                  need_dx, need_dw, need_db)
-        return (None if dx is None else dx.reshape(ctx.x_shape)), dw, db
+        if dx is not None and dx.shape != ctx.x_shape:  # NOTE: not a view when it need not be:
+            dx = dx.reshape(ctx.x_shape)                 # a view's .grad is stored as a copy
+        return dx, dw, db
 
 
 class BatchNorm(Function):

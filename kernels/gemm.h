@@ -1,0 +1,45 @@
+/* gemm.h -- what gemm.c (the dispatcher and threads) shares with the per-ISA
+ * micro-kernel files gemm_<isa>.c (each includes gemm_kernel.h under its own target).
+ * Internal to the kernels: not part of the cffi interface. */
+#ifndef NANOTORCH_GEMM_H
+#define NANOTORCH_GEMM_H
+
+#include <stdint.h>
+
+/* One product c[m,n] (+)= op(a) @ op(b) (+ bias) (relu): its operands, strides, epilogue. */
+typedef struct {
+    int64_t k;
+    const float *a, *b, *bias;
+    int64_t lda, ldb, ldc;
+    int trans_a, trans_b, flags;
+    float *c;
+} nt_gemm_t;
+
+/* Block sizes, derived from the cache sizes at run time (see choose_blocking in gemm.c). */
+typedef struct {
+    int64_t kc;             /* k block: depth of a packed A panel and B block */
+    int64_t nc;             /* n block: width of the packed B block kept in L2 */
+    int64_t direct_b_bytes; /* a row-major b is read in place when kc of its rows span <= this */
+} nt_blocking_t;
+
+/* The serial blocked algorithm on the stripe c[m0:m1, n0:n1] of product g. */
+typedef int (*nt_gemm_stripe_fn)(const nt_gemm_t *g, const nt_blocking_t *bl, int64_t m0,
+                                 int64_t m1, int64_t n0, int64_t n1);
+
+/* `rounds` rounds of MR*NV independent vector multiply-adds; returns a value that depends
+ * on all of them (so the compiler keeps the loop). */
+typedef float (*nt_fma_burst_fn)(int64_t rounds);
+
+/* One instruction set's GEMM: its tile (MR rows x NR columns of c in registers). */
+typedef struct {
+    const char *name; /* "avx512", "avx2", "neon", "generic" */
+    int mr, nr;
+    nt_gemm_stripe_fn stripe;
+    nt_fma_burst_fn fma_burst; /* the core's peak: the same multiply-adds, no memory */
+} nt_gemm_isa_t;
+
+/* Defined by gemm_<isa>.c; an ISA the compiler or architecture lacks has stripe == NULL. */
+extern const nt_gemm_isa_t nt_gemm_isa_avx512, nt_gemm_isa_avx2, nt_gemm_isa_neon,
+    nt_gemm_isa_generic;
+
+#endif /* NANOTORCH_GEMM_H */

@@ -1,0 +1,410 @@
+/* gemm_kernel.h -- the blocked GEMM of one instruction set; included by each gemm_<isa>.c
+ * after it has chosen its target (#pragma GCC target) and defined
+ *   NT_VL   floats per vector register,     NT_MR, NT_NV   the tile: MR rows x NV vectors,
+ *   NT_ISA  the nt_gemm_isa_t it defines,   NT_ISA_NAME    its name.
+ * Everything here is static, so the copies compiled for different targets never meet; the
+ * only symbol each file exports is its nt_gemm_isa_t, which gemm.c picks at run time.
+ *
+ * Structure (the Goto/BLIS scheme, with the rows of c vectorized):
+ *   for each block of NC columns of c, for each block of KC steps of k:
+ *       pack op(b)[KC, NC] as panels of NR columns, k-major            (L2-resident)
+ *       for each MR rows of c:
+ *           pack op(a)[MR, KC] k-major                                 (L1-resident)
+ *           for each NR columns: the micro-kernel updates an MR x NR tile of c held
+ *           in MR*NR/VL vector registers; per k step: NV loads of b, MR broadcasts
+ *           of a, MR*NV fused multiply-adds.
+ * Packing reads a and b in whichever layout they come (transposed or not), so the three
+ * products of a Linear layer need no transposed copies, and it zero-pads the last panel
+ * of b, so the micro-kernel never reads past the caller's arrays.  When an operand is
+ * already in the micro-kernel's order and its row stride is not a multiple of 4 KB (which
+ * would make its rows fight for the same cache sets), the micro-kernel reads it in place
+ * where packing would cost more than it saves: a row-major b whose KC-row block fits in
+ * half of L2, a row-major a when c's stripe is at most 8 tiles wide (each packed a panel
+ * would serve few tiles).  FTZ/DAZ is on inside (see nanotorch_kernels.h).
+ */
+#include "nanotorch_kernels.h"
+#include "gemm.h"
+
+#include <stdlib.h>
+
+#define NT_NR (NT_NV * NT_VL)
+#define NT_DIRECT_A_COLS (8 * NT_NR) /* a read in place for stripes of c up to 8 tiles wide */
+#define NT_PREFETCH_K 8 /* prefetch b this many k steps ahead */
+#define NT_LINE_FLOATS 16 /* floats per 64-byte cache line */
+#define NT_ALIGN 64
+
+#if NT_VL > 1 && defined(__GNUC__) && !defined(__clang__)
+#define NT_FAST_TRANSPOSE 1
+#if NT_VL == 16
+#define NT_ZIP_LO {0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23}
+#define NT_ZIP_HI {8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31}
+#elif NT_VL == 8
+#define NT_ZIP_LO {0, 8, 1, 9, 2, 10, 3, 11}
+#define NT_ZIP_HI {4, 12, 5, 13, 6, 14, 7, 15}
+#else
+#define NT_ZIP_LO {0, 4, 1, 5}
+#define NT_ZIP_HI {2, 6, 3, 7}
+#endif
+
+/* In registers: r[VL][VL] becomes its transpose.  Each round interleaves row i with row
+ * i + VL/2; log2(VL) rounds of this perfect shuffle transpose the block. */
+static NT_ALWAYS_INLINE void transpose_block(nt_vf r[NT_VL])
+{
+    const nt_vi lo = NT_ZIP_LO, hi = NT_ZIP_HI;
+    for (int round = NT_VL; round > 1; round /= 2) {
+        nt_vf t[NT_VL];
+#pragma GCC unroll 16
+        for (int i = 0; i < NT_VL / 2; ++i) {
+            t[2 * i] = __builtin_shuffle(r[i], r[i + NT_VL / 2], lo);
+            t[2 * i + 1] = __builtin_shuffle(r[i], r[i + NT_VL / 2], hi);
+        }
+#pragma GCC unroll 16
+        for (int i = 0; i < NT_VL; ++i)
+            r[i] = t[i];
+    }
+}
+
+/* dst[q*ld_dst + i] = src[i*ld_src + q] for i < rows (<= VL), q < VL. */
+static NT_ALWAYS_INLINE void
+transpose_rows(const int rows, const float *restrict src, int64_t ld_src, float *restrict dst,
+               int64_t ld_dst)
+{
+    nt_vf r[NT_VL];
+#pragma GCC unroll 16
+    for (int i = 0; i < NT_VL; ++i)
+        r[i] = i < rows ? nt_vload(src + i * ld_src) : NT_SPLAT(0.0f);
+    transpose_block(r);
+#pragma GCC unroll 16
+    for (int q = 0; q < NT_VL; ++q)
+        memcpy(dst + q * ld_dst, &r[q], (size_t)rows * sizeof(float));
+}
+#else
+#define NT_FAST_TRANSPOSE 0
+#endif
+
+/* Pack op(b)[p0:p0+kc, j0:j0+nc] as panels of NR columns: panel jr holds
+ * bp[jr*kc + p*NR + j] = op(b)[p0+p, j0+jr+j], zero where j0+jr+j >= j0+nc. */
+static void pack_b_block(const nt_gemm_t *g, int64_t p0, int64_t kc, int64_t j0, int64_t nc,
+                         float *restrict bp)
+{
+    if (!g->trans_b) { /* row by row, so b is read sequentially */
+        for (int64_t p = 0; p < kc; ++p) {
+            const float *src = g->b + (p0 + p) * g->ldb + j0;
+            for (int64_t jr = 0; jr < nc; jr += NT_NR) {
+                float *dst = bp + jr * kc + p * NT_NR;
+                int64_t nr = nt_min64(NT_NR, nc - jr);
+                if (nr == NT_NR) {
+                    memcpy(dst, src + jr, NT_NR * sizeof(float));
+                } else {
+                    memcpy(dst, src + jr, (size_t)nr * sizeof(float));
+                    memset(dst + nr, 0, (size_t)(NT_NR - nr) * sizeof(float));
+                }
+            }
+        }
+        return;
+    }
+    for (int64_t jr = 0; jr < nc; jr += NT_NR) { /* b is [n, k]: transpose panel by panel */
+        int64_t nr = nt_min64(NT_NR, nc - jr), p = 0;
+        const float *src = g->b + (j0 + jr) * g->ldb + p0;
+        float *dst = bp + jr * kc;
+#if NT_FAST_TRANSPOSE /* a full panel: VL x VL blocks in registers, VL k steps at a time */
+        if (nr == NT_NR)
+            for (; p + NT_VL <= kc; p += NT_VL)
+#pragma GCC unroll 4
+                for (int v = 0; v < NT_NR; v += NT_VL)
+                    transpose_rows(NT_VL, src + v * g->ldb + p, g->ldb, dst + p * NT_NR + v,
+                                   NT_NR);
+#endif
+        for (; p < kc; ++p) { /* the k steps left, and a narrow panel with its zero padding */
+            float *row = dst + p * NT_NR;
+            int64_t j = 0;
+            for (; j < nr; ++j)
+                row[j] = src[j * g->ldb + p];
+            for (; j < NT_NR; ++j)
+                row[j] = 0.0f;
+        }
+    }
+}
+
+/* ap[p*MR_ + i] = op(a)[i0+i, p0+p] for p < kc, i < MR_. */
+static NT_ALWAYS_INLINE void
+pack_a_rows(const int MR_, const nt_gemm_t *g, int64_t i0, int64_t p0, int64_t kc,
+            float *restrict ap)
+{
+    if (g->trans_a) {
+        for (int64_t p = 0; p < kc; ++p)
+            memcpy(ap + p * MR_, g->a + (p0 + p) * g->lda + i0, MR_ * sizeof(float));
+        return;
+    }
+    const float *a = g->a + i0 * g->lda + p0;
+    int64_t p = 0;
+#if NT_FAST_TRANSPOSE
+    for (; p + NT_VL <= kc; p += NT_VL)
+#pragma GCC unroll 4
+        for (int i = 0; i < MR_; i += NT_VL)
+            transpose_rows(MR_ - i < NT_VL ? MR_ - i : NT_VL, a + i * g->lda + p, g->lda,
+                           ap + p * MR_ + i, MR_);
+#endif
+    for (; p < kc; ++p)
+        for (int i = 0; i < MR_; ++i)
+            ap[p * MR_ + i] = a[i * g->lda + p];
+}
+
+/* Full row panels get the unrolled packer; the last, shorter one the generic loop. */
+static void pack_a_panel(const nt_gemm_t *g, int64_t i0, int mr, int64_t p0, int64_t kc,
+                         float *restrict ap)
+{
+    if (mr == NT_MR) {
+        pack_a_rows(NT_MR, g, i0, p0, kc, ap);
+        return;
+    }
+    for (int64_t p = 0; p < kc; ++p)
+        for (int i = 0; i < mr; ++i)
+            ap[p * mr + i] = g->trans_a ? g->a[(p0 + p) * g->lda + i0 + i]
+                                        : g->a[(i0 + i) * g->lda + p0 + p];
+}
+
+/* The micro-kernel: c[MR_, NV_*VL] (+)= A[MR_, kc] @ B[kc, NV_*VL], then + bias_col or
+ * + bias_row[MR_] (either may be NULL), then relu.
+ * A is a packed panel (a[p*MR_ + i]) or, with direct_a, the caller's rows (a[i*lda + p]);
+ * row p of B starts at b[p*ldb].  MR_, NV_ (NV, or 1 for a narrow last panel) and
+ * direct_a are compile-time constants at every call site, so the accumulators live in
+ * registers.  The k loop is unrolled 4 times (the loop's own instructions would otherwise
+ * share the cycle with the FMAs), and each step prefetches, without a branch, the cache
+ * line(s) of B it will read PREFETCH_K steps later: a prefetch past the end of B is
+ * harmless, it never faults. */
+static NT_ALWAYS_INLINE void
+micro(const int MR_, const int NV_, const int direct_a, int64_t kc, const float *restrict a,
+      int64_t lda, const float *restrict b, int64_t ldb, float *restrict c, int64_t ldc,
+      int accumulate, const float *restrict bias_col, const float *restrict bias_row, int relu)
+{
+    nt_vf acc[NT_MR][NT_NV];
+#pragma GCC unroll 16
+    for (int i = 0; i < MR_; ++i) {
+        NT_PREFETCH(c + i * ldc, 1);
+        NT_PREFETCH(c + i * ldc + NV_ * NT_VL - 1, 1);
+#pragma GCC unroll 4
+        for (int v = 0; v < NV_; ++v)
+            acc[i][v] = NT_SPLAT(0.0f);
+    }
+#pragma GCC unroll 4
+    for (int64_t p = 0; p < kc; ++p) {
+        nt_vf bv[NT_NV];
+#pragma GCC unroll 4
+        for (int v = 0; v < NV_; ++v)
+            bv[v] = nt_vload(b + p * ldb + v * NT_VL);
+#pragma GCC unroll 4
+        for (int l = 0; l < NV_ * NT_VL; l += NT_LINE_FLOATS)
+            NT_PREFETCH(b + (p + NT_PREFETCH_K) * ldb + l, 0);
+#pragma GCC unroll 16
+        for (int i = 0; i < MR_; ++i) {
+            nt_vf av = NT_SPLAT(direct_a ? a[i * lda + p] : a[p * MR_ + i]);
+#pragma GCC unroll 4
+            for (int v = 0; v < NV_; ++v)
+                acc[i][v] += av * bv[v];
+        }
+    }
+#pragma GCC unroll 16
+    for (int i = 0; i < MR_; ++i)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV_; ++v) {
+            float *dst = c + i * ldc + v * NT_VL;
+            nt_vf r = acc[i][v];
+            if (accumulate)
+                r += nt_vload(dst);
+            if (bias_col)
+                r += nt_vload(bias_col + v * NT_VL);
+            if (bias_row)
+                r += NT_SPLAT(bias_row[i]);
+            if (relu)
+                r = NT_VRELU(r);
+            nt_vstore(dst, r);
+        }
+}
+
+/* One specialized micro-kernel per row count (the last row panel may be short), per
+ * width (NV vectors, or 1 for a last panel at most VL wide) and per way of reading a: one
+ * small function per row count (one huge switch over all of them made the compiler take
+ * minutes under the sanitizers). */
+#define NT_MICRO_ARGS                                                                         \
+    int nv, int direct_a, int64_t kc, const float *a, int64_t lda, const float *b,            \
+        int64_t ldb, float *c, int64_t ldc, int accumulate, const float *bias_col,             \
+        const float *bias_row, int relu
+#define NT_CALL(R, V, D) micro(R, V, D, kc, a, lda, b, ldb, c, ldc, accumulate, bias_col, \
+                               bias_row, relu)
+#define NT_ROWS(R)                                                                    \
+    static void micro_rows_##R(NT_MICRO_ARGS)                                         \
+    {                                                                                 \
+        if (nv == NT_NV)                                                              \
+            direct_a ? NT_CALL(R, NT_NV, 1) : NT_CALL(R, NT_NV, 0);                   \
+        else                                                                          \
+            direct_a ? NT_CALL(R, 1, 1) : NT_CALL(R, 1, 0);                           \
+    }
+NT_ROWS(1) NT_ROWS(2) NT_ROWS(3) NT_ROWS(4)
+#if NT_MR >= 6
+NT_ROWS(5) NT_ROWS(6)
+#endif
+#if NT_MR >= 8
+NT_ROWS(7) NT_ROWS(8)
+#endif
+#if NT_MR >= 12
+NT_ROWS(9) NT_ROWS(10) NT_ROWS(11) NT_ROWS(12)
+#endif
+#undef NT_ROWS
+#undef NT_CALL
+
+static void (*const micro_rows[NT_MR + 1])(NT_MICRO_ARGS) = {
+    NULL, micro_rows_1, micro_rows_2, micro_rows_3, micro_rows_4,
+#if NT_MR >= 6
+    micro_rows_5, micro_rows_6,
+#endif
+#if NT_MR >= 8
+    micro_rows_7, micro_rows_8,
+#endif
+#if NT_MR >= 12
+    micro_rows_9, micro_rows_10, micro_rows_11, micro_rows_12,
+#endif
+};
+
+static void micro_any(int mr, NT_MICRO_ARGS)
+{
+    micro_rows[mr](nv, direct_a, kc, a, lda, b, ldb, c, ldc, accumulate, bias_col, bias_row,
+                   relu);
+}
+#undef NT_MICRO_ARGS
+
+/* One row panel of op(a) (one k block), as the tiles along it read it. */
+typedef struct {
+    const nt_gemm_t *g;
+    int64_t kc;
+    const float *a; /* the A panel: packed, or the caller's rows when direct_a */
+    int direct_a;
+    int accumulate;        /* add to c: not the first k block, or NT_GEMM_ACCUMULATE */
+    int relu;              /* the last k block of a product with NT_GEMM_RELU */
+    const float *bias_row; /* the last k block with NT_GEMM_ROW_BIAS: bias of these rows */
+} panel_t;
+
+/* One tile; a tile narrower than NR runs on a padded copy so no store leaves c (b must
+ * then be a zero-padded packed panel), with one vector of columns when that is enough. */
+static void tile(const panel_t *pa, int mr, int64_t nr, const float *b, int64_t ldb,
+                 float *c, const float *bias_col)
+{
+    const nt_gemm_t *g = pa->g;
+    if (nr == NT_NR) {
+        micro_any(mr, NT_NV, pa->direct_a, pa->kc, pa->a, g->lda, b, ldb, c, g->ldc,
+                  pa->accumulate, bias_col, pa->bias_row, pa->relu);
+        return;
+    }
+    float tmp[NT_MR * NT_NR], btmp[NT_NR] = {0};
+    for (int i = 0; i < mr; ++i)
+        for (int64_t j = 0; j < nr; ++j)
+            tmp[i * NT_NR + j] = pa->accumulate ? c[i * g->ldc + j] : 0.0f;
+    if (bias_col)
+        memcpy(btmp, bias_col, (size_t)nr * sizeof(float));
+    micro_any(mr, nr <= NT_VL ? 1 : NT_NV, pa->direct_a, pa->kc, pa->a, g->lda, b, ldb, tmp,
+              NT_NR, pa->accumulate, bias_col ? btmp : NULL, pa->bias_row, pa->relu);
+    for (int i = 0; i < mr; ++i)
+        memcpy(c + i * g->ldc, tmp + i * NT_NR, (size_t)nr * sizeof(float));
+}
+
+static float *alloc_floats(int64_t count)
+{
+    size_t bytes = (size_t)count * sizeof(float);
+    bytes = (bytes + NT_ALIGN - 1) / NT_ALIGN * NT_ALIGN;
+    return aligned_alloc(NT_ALIGN, bytes ? bytes : NT_ALIGN);
+}
+
+/* A row stride that is a multiple of 4 KB maps every row to the same cache sets. */
+static int aliasing_stride(int64_t ld)
+{
+    return ld % (4096 / (int64_t)sizeof(float)) == 0;
+}
+
+/* k split into equal blocks of at most bl->kc steps (a multiple of 8 but the last), so
+ * k = 784 with kc = 384 runs as 264 + 264 + 256, not 384 + 384 + 16: a thin last block
+ * would pay the tile's load and store of c for very few multiply-adds. */
+static int64_t balanced_kc(int64_t k, int64_t kc_max)
+{
+    int64_t blocks = (k + kc_max - 1) / kc_max, kc = (k + blocks - 1) / blocks;
+    kc = (kc + 7) / 8 * 8;
+    return nt_min64(kc, nt_min64(k, kc_max));
+}
+
+static int gemm_stripe(const nt_gemm_t *g, const nt_blocking_t *bl, int64_t m0, int64_t m1,
+                       int64_t n0, int64_t n1)
+{
+    int64_t kc_step = balanced_kc(g->k, bl->kc);
+    int64_t nc_step = nt_min64((n1 - n0 + NT_NR - 1) / NT_NR * NT_NR, bl->nc);
+    int direct_a = !g->trans_a && !aliasing_stride(g->lda) && n1 - n0 <= NT_DIRECT_A_COLS;
+    int direct_b = !g->trans_b && !aliasing_stride(g->ldb)
+                   && kc_step * g->ldb * (int64_t)sizeof(float) <= bl->direct_b_bytes;
+    /* in place, b still needs a padded copy of its last, narrow panel */
+    float *bp = alloc_floats(kc_step * (direct_b ? NT_NR : nc_step));
+    float *ap = direct_a ? NULL : alloc_floats(kc_step * NT_MR);
+    if (!bp || (!direct_a && !ap)) {
+        free(bp);
+        free(ap);
+        return NT_ENOMEM;
+    }
+    unsigned csr = nt_ftz_enter();
+    for (int64_t jc = n0; jc < n1; jc += nc_step) {
+        int64_t nc = nt_min64(nc_step, n1 - jc), n_full = nc / NT_NR * NT_NR;
+        for (int64_t pc = 0; pc < g->k; pc += kc_step) {
+            int64_t kc = nt_min64(kc_step, g->k - pc);
+            int last = pc + kc == g->k, row_bias = g->flags & NT_GEMM_ROW_BIAS;
+            const float *bias = last && g->bias && !row_bias ? g->bias + jc : NULL;
+            if (!direct_b)
+                pack_b_block(g, pc, kc, jc, nc, bp);
+            else if (n_full < nc)
+                pack_b_block(g, pc, kc, jc + n_full, nc - n_full, bp);
+            panel_t pa = {g, kc, ap, direct_a, pc > 0 || (g->flags & NT_GEMM_ACCUMULATE),
+                          last && (g->flags & NT_GEMM_RELU), NULL};
+            for (int64_t ir = m0; ir < m1; ir += NT_MR) {
+                int mr = (int)nt_min64(NT_MR, m1 - ir);
+                if (direct_a)
+                    pa.a = g->a + ir * g->lda + pc;
+                else
+                    pack_a_panel(g, ir, mr, pc, kc, ap);
+                pa.bias_row = last && g->bias && row_bias ? g->bias + ir : NULL;
+                float *c = g->c + ir * g->ldc + jc;
+                for (int64_t jr = 0; jr < nc; jr += NT_NR) {
+                    const float *bj = bias ? bias + jr : NULL;
+                    if (!direct_b)
+                        tile(&pa, mr, nt_min64(NT_NR, nc - jr), bp + jr * kc, NT_NR, c + jr, bj);
+                    else if (jr < n_full)
+                        tile(&pa, mr, NT_NR, g->b + pc * g->ldb + jc + jr, g->ldb, c + jr, bj);
+                    else
+                        tile(&pa, mr, nc - jr, bp, NT_NR, c + jr, bj);
+                }
+            }
+        }
+    }
+    nt_ftz_leave(csr);
+    free(bp);
+    free(ap);
+    return NT_OK;
+}
+
+/* The micro-kernel's arithmetic without its memory: MR*NV independent chains of vector
+ * multiply-adds (as many as the tile's accumulators, enough to cover the FMA units'
+ * latency), so rounds * MR*NV*VL*2 / seconds is the core's float32 peak. */
+static float fma_burst(int64_t rounds)
+{
+    nt_vf acc[NT_MR * NT_NV];
+    const nt_vf x = NT_SPLAT(0.999f), y = NT_SPLAT(1e-3f);
+#pragma GCC unroll 32
+    for (int i = 0; i < NT_MR * NT_NV; ++i)
+        acc[i] = NT_SPLAT((float)i);
+    for (int64_t r = 0; r < rounds; ++r)
+#pragma GCC unroll 32
+        for (int i = 0; i < NT_MR * NT_NV; ++i)
+            acc[i] = acc[i] * x + y;
+    nt_vf sum = NT_SPLAT(0.0f);
+    for (int i = 0; i < NT_MR * NT_NV; ++i)
+        sum += acc[i];
+    float out;
+    memcpy(&out, &sum, sizeof out);
+    return out;
+}
+
+const nt_gemm_isa_t NT_ISA = {NT_ISA_NAME, NT_MR, NT_NR, gemm_stripe, fma_burst};
