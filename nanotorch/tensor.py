@@ -136,7 +136,7 @@ class Tensor:
         if self.data.dtype not in (_dtype.float32, _dtype.int64, _dtype.bool):
             extras.append(f"dtype=nanotorch.{self.data.dtype.name}")
         if self.grad_fn is not None:
-            extras.append(f"grad_fn=<{type(self.grad_fn).__name__}Backward>")
+            extras.append(f"grad_fn=<{type(self.grad_fn).__name__.removesuffix('Fn')}Backward>")
         elif self.requires_grad:
             extras.append("requires_grad=True")
         return "tensor(" + ", ".join([body] + extras) + ")"
@@ -205,7 +205,7 @@ class Tensor:
             return self
         if not _dtype.is_floating(dtype):
             return Tensor._make(self.data.astype(dtype), False)
-        return Cast.apply(self, dtype=dtype)
+        return CastFn.apply(self, dtype=dtype)
 
     def type(self, dtype) -> Tensor:
         return self.to(dtype)
@@ -226,10 +226,10 @@ class Tensor:
         return self.to(_dtype.bool)
 
     def clone(self) -> Tensor:
-        return Clone.apply(self)
+        return CloneFn.apply(self)
 
     def contiguous(self) -> Tensor:
-        return self if self.data.flags.c_contiguous else Clone.apply(self)
+        return self if self.data.flags.c_contiguous else CloneFn.apply(self)
 
     def cpu(self) -> Tensor:
         return self
@@ -273,56 +273,56 @@ class Tensor:
         return self.to(target), other.to(target)
 
     def __add__(self, other) -> Tensor:
-        return Add.apply(*self._operands(other))
+        return AddFn.apply(*self._operands(other))
 
     def __radd__(self, other) -> Tensor:
         a, b = self._operands(other)
-        return Add.apply(b, a)
+        return AddFn.apply(b, a)
 
     def __sub__(self, other) -> Tensor:
-        return Sub.apply(*self._operands(other))
+        return SubFn.apply(*self._operands(other))
 
     def __rsub__(self, other) -> Tensor:
         a, b = self._operands(other)
-        return RSub.apply(a, b) if isinstance(b, _Scalar) else Sub.apply(b, a)
+        return RSubFn.apply(a, b) if isinstance(b, _Scalar) else SubFn.apply(b, a)
 
     def __mul__(self, other) -> Tensor:
-        return Mul.apply(*self._operands(other))
+        return MulFn.apply(*self._operands(other))
 
     def __rmul__(self, other) -> Tensor:
         a, b = self._operands(other)
-        return Mul.apply(b, a)
+        return MulFn.apply(b, a)
 
     def __truediv__(self, other) -> Tensor:
-        return Div.apply(*self._operands(other, divide=True))
+        return DivFn.apply(*self._operands(other, divide=True))
 
     def __rtruediv__(self, other) -> Tensor:
         a, b = self._operands(other, divide=True)
-        return Div.apply(b, a)
+        return DivFn.apply(b, a)
 
     def __pow__(self, exponent) -> Tensor:
         a, p = self._operands(exponent)
-        return PowScalar.apply(a, exponent=p) if isinstance(p, _Scalar) else Pow.apply(a, p)
+        return PowScalarFn.apply(a, exponent=p) if isinstance(p, _Scalar) else PowFn.apply(a, p)
 
     def __rpow__(self, base) -> Tensor:
         a, b = self._operands(base)
-        return Pow.apply(b, a)
+        return PowFn.apply(b, a)
 
     def __matmul__(self, other) -> Tensor:
-        return MatMul.apply(*self._operands(other))
+        return MatMulFn.apply(*self._operands(other))
 
     def __rmatmul__(self, other) -> Tensor:
         a, b = self._operands(other)
-        return MatMul.apply(b, a)
+        return MatMulFn.apply(b, a)
 
     def __neg__(self) -> Tensor:
-        return Neg.apply(self)
+        return NegFn.apply(self)
 
     def __pos__(self) -> Tensor:
         return self
 
     def __abs__(self) -> Tensor:
-        return Abs.apply(self)
+        return AbsFn.apply(self)
 
     # ------------------------------------------------------------ comparisons
     def _compare(self, ufunc, other) -> Tensor:
@@ -402,18 +402,18 @@ class Tensor:
         return Tensor._make(np.asarray(self.data.all(axis=_dims(dim, self.ndim), keepdims=keepdim)), False)
 
     def __mod__(self, other) -> Tensor:
-        return Remainder.apply(*self._operands(other))
+        return RemainderFn.apply(*self._operands(other))
 
     def __rmod__(self, other) -> Tensor:
         a, b = self._operands(other)
-        return Remainder.apply(b, a)
+        return RemainderFn.apply(b, a)
 
     def __floordiv__(self, other) -> Tensor:
-        return FloorDivide.apply(*self._operands(other))
+        return FloorDivideFn.apply(*self._operands(other))
 
     def __rfloordiv__(self, other) -> Tensor:
         a, b = self._operands(other)
-        return FloorDivide.apply(b, a)
+        return FloorDivideFn.apply(b, a)
 
     remainder, floor_divide = __mod__, __floordiv__
 
@@ -491,7 +491,7 @@ class Tensor:
         index = _index_arrays(index)
         if grad_mode.state.enabled and (self.requires_grad or
                                    isinstance(value, Tensor) and value.requires_grad):
-            self._record_inplace(lambda old, v: SetItem.apply(old, v, index=index), value)
+            self._record_inplace(lambda old, v: SetItemFn.apply(old, v, index=index), value)
             return
         view, rest = _locate(self.data, index)
         view[rest] = value.data if isinstance(value, Tensor) else value
@@ -503,43 +503,43 @@ class Tensor:
         return self if self.data.dtype.kind == "f" else self.to(_dtype.DEFAULT_FLOAT)
 
     def exp(self) -> Tensor:
-        return Exp.apply(self._floating())
+        return ExpFn.apply(self._floating())
 
     def log(self) -> Tensor:
-        return Log.apply(self._floating())
+        return LogFn.apply(self._floating())
 
     def sqrt(self) -> Tensor:
-        return Sqrt.apply(self._floating())
+        return SqrtFn.apply(self._floating())
 
     def abs(self) -> Tensor:
-        return Abs.apply(self)
+        return AbsFn.apply(self)
 
     def relu(self) -> Tensor:
-        return ReLU.apply(self)
+        return ReLUFn.apply(self)
 
     def sigmoid(self) -> Tensor:
-        return Sigmoid.apply(self._floating())
+        return SigmoidFn.apply(self._floating())
 
     def tanh(self) -> Tensor:
-        return Tanh.apply(self._floating())
+        return TanhFn.apply(self._floating())
 
     def sin(self) -> Tensor:
-        return Sin.apply(self._floating())
+        return SinFn.apply(self._floating())
 
     def cos(self) -> Tensor:
-        return Cos.apply(self._floating())
+        return CosFn.apply(self._floating())
 
     def log1p(self) -> Tensor:
-        return Log1p.apply(self._floating())
+        return Log1pFn.apply(self._floating())
 
     def expm1(self) -> Tensor:
-        return Expm1.apply(self._floating())
+        return Expm1Fn.apply(self._floating())
 
     def log2(self) -> Tensor:
         return self.log() * (1 / np.log(2))
 
     def erf(self) -> Tensor:
-        return Erf.apply(self._floating())
+        return ErfFn.apply(self._floating())
 
     def rsqrt(self) -> Tensor:
         return self._floating() ** -0.5
@@ -551,35 +551,35 @@ class Tensor:
         return self * self if self.data.dtype.kind != "f" else self ** 2
 
     def floor(self) -> Tensor:
-        return Step.apply(self, fn=np.floor)
+        return StepFn.apply(self, fn=np.floor)
 
     def ceil(self) -> Tensor:
-        return Step.apply(self, fn=np.ceil)
+        return StepFn.apply(self, fn=np.ceil)
 
     def round(self) -> Tensor:
         """Round half to even, as PyTorch."""
-        return Step.apply(self, fn=np.round)
+        return StepFn.apply(self, fn=np.round)
 
     def trunc(self) -> Tensor:
-        return Step.apply(self, fn=np.trunc)
+        return StepFn.apply(self, fn=np.trunc)
 
     def sign(self) -> Tensor:
-        return Step.apply(self, fn=np.sign)
+        return StepFn.apply(self, fn=np.sign)
 
     def lerp(self, end, weight) -> Tensor:
         """``self + weight * (end - self)``; ``weight`` a number or a tensor."""
         return self + weight * (end - self)
 
     def clamp(self, min=None, max=None):  # noqa: A002 - PyTorch's names
-        return Clamp.apply(self, lo=min, hi=max)
+        return ClampFn.apply(self, lo=min, hi=max)
 
     clip = clamp
 
     def maximum(self, other) -> Tensor:
-        return Maximum.apply(*self._operands(other))
+        return MaximumFn.apply(*self._operands(other))
 
     def minimum(self, other) -> Tensor:
-        return Minimum.apply(*self._operands(other))
+        return MinimumFn.apply(*self._operands(other))
 
     def pow(self, exponent) -> Tensor:
         return self ** exponent
@@ -603,35 +603,35 @@ class Tensor:
         return -self
 
     def softmax(self, dim: int = -1) -> Tensor:
-        return Softmax.apply(self._floating(), dim=dim)
+        return SoftmaxFn.apply(self._floating(), dim=dim)
 
     def log_softmax(self, dim: int = -1) -> Tensor:
-        return LogSoftmax.apply(self._floating(), dim=dim)
+        return LogSoftmaxFn.apply(self._floating(), dim=dim)
 
     # -------------------------------------------------------------- reductions
     def sum(self, dim=None, keepdim: builtins.bool = False, *, keepdims=None) -> Tensor:
-        return Sum.apply(self, dim=_dims(dim, self.ndim), keepdim=_keep(keepdim, keepdims))
+        return SumFn.apply(self, dim=_dims(dim, self.ndim), keepdim=_keep(keepdim, keepdims))
 
     def mean(self, dim=None, keepdim: builtins.bool = False, *, keepdims=None) -> Tensor:
-        return Mean.apply(self._floating(), dim=_dims(dim, self.ndim), keepdim=_keep(keepdim, keepdims))
+        return MeanFn.apply(self._floating(), dim=_dims(dim, self.ndim), keepdim=_keep(keepdim, keepdims))
 
     def var(self, dim=None, unbiased: builtins.bool = True, keepdim: builtins.bool = False, *,
             correction=None, keepdims=None):
         """Variance; unbiased (``correction=1``, divides by ``n - 1``) by default, as PyTorch."""
-        return _spread(self, Var, dim, unbiased, keepdim, correction, keepdims)
+        return _spread(self, VarFn, dim, unbiased, keepdim, correction, keepdims)
 
     def std(self, dim=None, unbiased: builtins.bool = True, keepdim: builtins.bool = False, *,
             correction=None, keepdims=None):
         """Standard deviation, ``sqrt(var)``: unbiased by default, as PyTorch."""
-        return _spread(self, Std, dim, unbiased, keepdim, correction, keepdims)
+        return _spread(self, StdFn, dim, unbiased, keepdim, correction, keepdims)
 
     def max(self, dim=None, keepdim: builtins.bool = False, *, keepdims=None) -> Tensor | _MaxMin:
         """Whole tensor: the largest value. With ``dim``: ``(values, indices)``."""
-        return _extreme(self, Max, np.argmax, dim, _keep(keepdim, keepdims))
+        return _extreme(self, MaxFn, np.argmax, dim, _keep(keepdim, keepdims))
 
     def min(self, dim=None, keepdim: builtins.bool = False, *, keepdims=None) -> Tensor | _MaxMin:
         """Whole tensor: the smallest value. With ``dim``: ``(values, indices)``."""
-        return _extreme(self, Min, np.argmin, dim, _keep(keepdim, keepdims))
+        return _extreme(self, MinFn, np.argmin, dim, _keep(keepdim, keepdims))
 
     def argmax(self, dim=None, keepdim: builtins.bool = False) -> Tensor:
         return _arg_extreme(self.data, np.argmax, dim, keepdim)
@@ -640,30 +640,31 @@ class Tensor:
         return _arg_extreme(self.data, np.argmin, dim, keepdim)
 
     def prod(self, dim=None, keepdim: builtins.bool = False) -> Tensor:
-        return Prod.apply(self, dim=_dims(dim, self.ndim), keepdim=keepdim)
+        return ProdFn.apply(self, dim=_dims(dim, self.ndim), keepdim=keepdim)
 
     def cumsum(self, dim: builtins.int) -> Tensor:
-        return CumSum.apply(self, dim=dim) if self.ndim else self.clone()
+        return CumSumFn.apply(self, dim=dim) if self.ndim else self.clone()
 
     def amax(self, dim=(), keepdim: builtins.bool = False) -> Tensor:
         """Largest value over ``dim`` (all dims when empty); ties share the gradient."""
-        return AMax.apply(self, dim=_dims(dim or None, self.ndim), keepdim=keepdim, reduce=np.max)
+        return AMaxFn.apply(self, dim=_dims(dim or None, self.ndim), keepdim=keepdim, reduce=np.max)
 
     def amin(self, dim=(), keepdim: builtins.bool = False) -> Tensor:
         """Smallest value over ``dim`` (all dims when empty); ties share the gradient."""
-        return AMax.apply(self, dim=_dims(dim or None, self.ndim), keepdim=keepdim, reduce=np.min)
+        return AMaxFn.apply(self, dim=_dims(dim or None, self.ndim), keepdim=keepdim, reduce=np.min)
 
     def logsumexp(self, dim=None, keepdim: builtins.bool = False, *, keepdims=None) -> Tensor:
-        return LogSumExp.apply(self._floating(), dim=_dims(dim, self.ndim), keepdim=_keep(keepdim, keepdims))
+        return LogSumExpFn.apply(self._floating(), dim=_dims(dim, self.ndim),
+                                 keepdim=_keep(keepdim, keepdims))
 
     # ------------------------------------------------------------------ shape
     def reshape(self, *shape) -> Tensor:
-        return Reshape.apply(self, shape=_shape_arg(shape))
+        return ReshapeFn.apply(self, shape=_shape_arg(shape))
 
     def view(self, *shape) -> Tensor:
         if not self.data.flags.c_contiguous:
             raise RuntimeError("view() needs a contiguous tensor; use reshape() instead")
-        return Reshape.apply(self, shape=_shape_arg(shape))
+        return ReshapeFn.apply(self, shape=_shape_arg(shape))
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
         shape = self.data.shape
@@ -675,7 +676,7 @@ class Tensor:
     def transpose(self, dim0: int, dim1: int) -> Tensor:
         axes = list(range(self.ndim))
         axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
-        return Permute.apply(self, axes=tuple(axes))
+        return PermuteFn.apply(self, axes=tuple(axes))
 
     def t(self) -> Tensor:
         if self.ndim > 2:
@@ -683,16 +684,16 @@ class Tensor:
         return self.T
 
     def permute(self, *dims) -> Tensor:
-        return Permute.apply(self, axes=tuple(d % self.ndim for d in _shape_arg(dims)))
+        return PermuteFn.apply(self, axes=tuple(d % self.ndim for d in _shape_arg(dims)))
 
     def squeeze(self, dim=None) -> Tensor:
-        return Squeeze.apply(self, dim=dim)
+        return SqueezeFn.apply(self, dim=dim)
 
     def unsqueeze(self, dim: int) -> Tensor:
-        return Unsqueeze.apply(self, dim=dim)
+        return UnsqueezeFn.apply(self, dim=dim)
 
     def expand(self, *shape) -> Tensor:
-        return Expand.apply(self, shape=_shape_arg(shape))
+        return ExpandFn.apply(self, shape=_shape_arg(shape))
 
     def expand_as(self, other) -> Tensor:
         return self.expand(*other.shape)
@@ -714,40 +715,40 @@ class Tensor:
         if self.ndim == 0:
             _dims(dims, 0)  # only checks them: a 0-d tensor flipped is itself, as PyTorch
             return self.clone()
-        return Flip.apply(self, dims=dims)
+        return FlipFn.apply(self, dims=dims)
 
     def roll(self, shifts, dims=None) -> Tensor:
         """Shift by ``shifts`` along ``dims``, wrapping around (``dims=None``: the flat tensor)."""
         if dims is None:
-            return Roll.apply(self.flatten(), shifts=shifts, dims=0).view(self.shape)
-        return Roll.apply(self, shifts=shifts, dims=dims)
+            return RollFn.apply(self.flatten(), shifts=shifts, dims=0).view(self.shape)
+        return RollFn.apply(self, shifts=shifts, dims=dims)
 
     def repeat(self, *repeats) -> Tensor:
-        return Repeat.apply(self, repeats=_shape_arg(repeats))
+        return RepeatFn.apply(self, repeats=_shape_arg(repeats))
 
     def tril(self, diagonal: builtins.int = 0) -> Tensor:
-        return Triangle.apply(self, diagonal=diagonal, upper=False)
+        return TriangleFn.apply(self, diagonal=diagonal, upper=False)
 
     def triu(self, diagonal: builtins.int = 0) -> Tensor:
-        return Triangle.apply(self, diagonal=diagonal, upper=True)
+        return TriangleFn.apply(self, diagonal=diagonal, upper=True)
 
     def gather(self, dim: builtins.int, index: Tensor) -> Tensor:
         """``out[i][j] = self[index[i][j]][j]`` for ``dim=0`` (and so on for other dims)."""
-        return Gather.apply(self, dim=dim, index=_array(index))
+        return GatherFn.apply(self, dim=dim, index=_array(index))
 
     def scatter(self, dim: builtins.int, index: Tensor, src) -> Tensor:
         """A copy with ``out[index[i][j]][j] = src[i][j]`` for ``dim=0``; ``src`` may be a number."""
-        return Scatter.apply(self, self._same_kind(src), dim=dim, index=_array(index))
+        return ScatterFn.apply(self, self._same_kind(src), dim=dim, index=_array(index))
 
     def scatter_add(self, dim: builtins.int, index: Tensor, src: Tensor) -> Tensor:
         """A copy with ``out[index[i][j]][j] += src[i][j]`` for ``dim=0``."""
-        return Scatter.apply(self, self._same_kind(src), dim=dim, index=_array(index), add=True)
+        return ScatterFn.apply(self, self._same_kind(src), dim=dim, index=_array(index), add=True)
 
     def index_select(self, dim: builtins.int, index: Tensor) -> Tensor:
         index = _array(index)
         if index.ndim > 1:
             raise ValueError(f"index_select: index must be 0-d or 1-D, got shape {index.shape}")
-        return Take.apply(self, index.reshape(-1), dim=dim)
+        return TakeFn.apply(self, index.reshape(-1), dim=dim)
 
     def masked_fill(self, mask: Tensor, value) -> Tensor:
         """``value`` where ``mask`` is True, else ``self`` (``value``: a number or a 0-d tensor)."""
@@ -756,7 +757,7 @@ class Tensor:
                 raise NotImplementedError("masked_fill: a value that requires grad is not supported; "
                                           "use nanotorch.where(mask, value, x)")
             value = value.item()
-        return MaskedFill.apply(self, _array(mask), value=value)
+        return MaskedFillFn.apply(self, _array(mask), value=value)
 
     def _same_kind(self, src):
         """``src`` (a number or tensor) as a tensor of ``self``'s dtype when it is data."""
@@ -765,7 +766,7 @@ class Tensor:
         return Tensor(src).to(self.dtype)
 
     def __getitem__(self, index) -> Tensor:
-        return GetItem.apply(self, index=_index_arrays(index))
+        return GetItemFn.apply(self, index=_index_arrays(index))
 
 
 def _as_array(data, dtype) -> np.ndarray:
@@ -840,7 +841,7 @@ def _extreme(t: Tensor, op, argfn, dim, keepdim):
     if dim is None:
         return op.apply(t)
     index = _arg_extreme(t.data, argfn, dim, keepdim=True)
-    values = TakeAlongDim.apply(t, index=index.data, dim=dim, keepdim=keepdim)
+    values = TakeAlongDimFn.apply(t, index=index.data, dim=dim, keepdim=keepdim)
     return _MaxMin(values, index if keepdim else index.squeeze(dim))
 
 
@@ -880,60 +881,60 @@ def chunk(t: Tensor, chunks: int, dim: int = 0) -> list[Tensor]:
 from nanotorch.autograd.engine import run_backward  # noqa: E402
 from nanotorch.autograd.hooks import RemovableHandle, register_post_accumulate_grad_hook  # noqa: E402
 from nanotorch.ops.arithmetic import (  # noqa: E402
-    Add,
-    Div,
-    FloorDivide,
-    MatMul,
-    Mul,
-    Neg,
-    Pow,
-    PowScalar,
-    Remainder,
-    RSub,
-    Sub,
+    AddFn,
+    DivFn,
+    FloorDivideFn,
+    MatMulFn,
+    MulFn,
+    NegFn,
+    PowFn,
+    PowScalarFn,
+    RemainderFn,
+    RSubFn,
+    SubFn,
 )
-from nanotorch.ops.indexing import Gather, MaskedFill, Scatter, Take  # noqa: E402
+from nanotorch.ops.indexing import GatherFn, MaskedFillFn, ScatterFn, TakeFn  # noqa: E402
 from nanotorch.ops.pointwise import (  # noqa: E402
-    Abs,
-    Cast,
-    Clamp,
-    Clone,
-    Exp,
-    Log,
-    Maximum,
-    Minimum,
-    ReLU,
-    Sigmoid,
-    Sqrt,
-    Tanh,
+    AbsFn,
+    CastFn,
+    ClampFn,
+    CloneFn,
+    ExpFn,
+    LogFn,
+    MaximumFn,
+    MinimumFn,
+    ReLUFn,
+    SigmoidFn,
+    SqrtFn,
+    TanhFn,
 )
 from nanotorch.ops.reduction import (  # noqa: E402
-    AMax,
-    CumSum,
-    LogSoftmax,
-    LogSumExp,
-    Max,
-    Mean,
-    Min,
-    Prod,
-    Softmax,
-    Std,
-    Sum,
-    Var,
+    AMaxFn,
+    CumSumFn,
+    LogSoftmaxFn,
+    LogSumExpFn,
+    MaxFn,
+    MeanFn,
+    MinFn,
+    ProdFn,
+    SoftmaxFn,
+    StdFn,
+    SumFn,
+    VarFn,
 )
-from nanotorch.ops.reorder import Flip, Repeat, Roll, Triangle  # noqa: E402
+from nanotorch.ops.reorder import FlipFn, RepeatFn, RollFn, TriangleFn  # noqa: E402
 from nanotorch.ops.shape import (  # noqa: E402
-    Expand,
-    GetItem,
-    Permute,
-    Reshape,
-    SetItem,
-    Squeeze,
-    TakeAlongDim,
-    Unsqueeze,
+    ExpandFn,
+    GetItemFn,
+    PermuteFn,
+    ReshapeFn,
+    SetItemFn,
+    SqueezeFn,
+    TakeAlongDimFn,
+    UnsqueezeFn,
     _locate,
 )
-from nanotorch.ops.unary import Cos, Erf, Expm1, Log1p, Sin, Step  # noqa: E402
+from nanotorch.ops.unary import CosFn, ErfFn, Expm1Fn, Log1pFn, SinFn, StepFn  # noqa: E402
 
-_INPLACE_OPS = {np.add: Add.apply, np.subtract: Sub.apply,
-                np.multiply: Mul.apply, np.true_divide: Div.apply}
+_INPLACE_OPS = {np.add: AddFn.apply, np.subtract: SubFn.apply,
+                np.multiply: MulFn.apply, np.true_divide: DivFn.apply}
