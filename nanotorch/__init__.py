@@ -5,9 +5,9 @@
 ``nt.datasets``.
 """
 # isort: skip_file
-# NOTE: the order matters: tensor.py comes first (the op modules import Tensor from it).
 
 from nanotorch.tensor import Tensor  # noqa: F401
+from nanotorch import tensor_inplace, tensor_methods, tensor_promotion  # noqa: F401  (Tensor's methods)
 from nanotorch import backend  # noqa: F401
 from nanotorch._dtype import (  # noqa: F401
     bool, double, float, float16, float32, float64, int, int32, int64, long, uint8)
@@ -24,5 +24,6 @@ from nanotorch.threads import get_num_threads, set_num_threads  # noqa: F401
 from nanotorch import datasets, distributed, nn, optim, utils  # noqa: F401
 from nanotorch.compiler import compile  # noqa: F401,E402  (nt.compile, issue 12)
 import nanotorch.utils.data  # noqa: F401
+from nanotorch import _seed  # noqa: F401  (SHIMS: the seed README's import paths)
 
 __version__ = "0.1.0"

@@ -11,7 +11,8 @@ import numpy as np
 from nanotorch.ops.einsum import EinsumFn
 from nanotorch.ops.pointwise import WhereFn
 from nanotorch.ops.shape import CatFn, StackFn
-from nanotorch.tensor import Tensor, chunk, split
+from nanotorch.tensor import Tensor
+from nanotorch.tensor_methods import chunk, split
 
 _Dim = int | tuple | None
 
