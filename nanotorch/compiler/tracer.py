@@ -151,7 +151,8 @@ class Tracer:
         # the graph of the traced call is never rewritten by a later replay.
         node = result.grad_fn
         ctx = cls.__new__(cls)
-        ctx.backend = backend.state.current if node is None else node.backend
+        if cls.uses_backend:
+            ctx.backend = backend.state.current if node is None else node.backend
         ctx.needs_input_grad = (False,) * len(args) if node is None else node.needs_input_grad
         if node is not None:
             node.backward = functools.partial(self.backward_of, cls, ctx)

@@ -447,7 +447,6 @@ def kl_div(input: Tensor, target: Tensor, reduction: str = "mean", log_target: b
     if log_target:
         loss = t.exp() * (t - input)
     else:
-        from nanotorch.functions import where
         safe = where(t > 0, t, 1.0)
         loss = where(t > 0, t * (safe.log() - input), 0.0)
     if reduction == "batchmean":

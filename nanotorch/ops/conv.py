@@ -6,6 +6,7 @@ an output side is ``Ho = (H + 2*ph - kh) // sh + 1``.
 
 from __future__ import annotations
 
+from nanotorch import backend
 from nanotorch.autograd.function import Function
 from nanotorch.ops.checks import check_float, check_vector, contiguous
 
@@ -30,6 +31,8 @@ class Conv2dFn(Function):
     ``dW = dy.T @ cols``, ``db = sum(dy)``, and ``dx`` adds the rows of ``dy @ W`` back
     to the input positions each patch was read from.
     """
+
+    uses_backend = True
 
     @staticmethod
     def forward(ctx, x, w, b, stride=(1, 1), padding=(0, 0)):
@@ -72,6 +75,8 @@ class MaxPool2dFn(Function):
     first one on ties, as PyTorch); ``dx`` gets ``dy`` there (overlapping windows add up).
     """
 
+    uses_backend = True
+
     @staticmethod
     def forward(ctx, x, kernel_size, stride, padding=(0, 0)):
         _check_pool("max_pool2d", x, kernel_size, stride, padding)
@@ -91,6 +96,8 @@ class AvgPool2dFn(Function):
     with 0 (the padding counts in the mean, PyTorch's ``count_include_pad=True``);
     ``dx`` gets ``dy / (kh*kw)`` at every input of the window (overlapping windows add up)."""
 
+    uses_backend = True
+
     @staticmethod
     def forward(ctx, x, kernel_size, stride, padding=(0, 0)):
         _check_pool("avg_pool2d", x, kernel_size, stride, padding)
@@ -106,7 +113,5 @@ class AvgPool2dFn(Function):
 def max_pool2d_indices(x, kernel_size: tuple, stride: tuple, padding: tuple):
     """Where each window's max is in its ``H*W`` plane (``return_indices=True``): the same
     checks and kernel as ``MaxPool2dFn``, outside the graph (indices have no gradient)."""
-    from nanotorch import backend
-
     _check_pool("max_pool2d", x, kernel_size, stride, padding)
     return backend.state.current.max_pool2d_forward(contiguous(x), kernel_size, stride, padding)[1]

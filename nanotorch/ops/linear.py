@@ -27,6 +27,8 @@ class LinearFn(Function):
     in ``ctx.needs_input_grad`` are computed.
     """
 
+    uses_backend = True
+
     @staticmethod
     def forward(ctx, x, w, b):
         check_float("linear", "input", x)

@@ -59,6 +59,8 @@ class CrossEntropyFn(Function):
     the count of rows not ignored for the mean), 0 for ignored rows.
     """
 
+    uses_backend = True
+
     @staticmethod
     def forward(ctx, logits, target, reduction="mean", label_smoothing=0.0, ignore_index=-100):
         target = _check_class_target("cross_entropy", logits, target, ignore_index)

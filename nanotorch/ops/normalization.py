@@ -21,6 +21,8 @@ class BatchNormFn(Function):
     ``dx = gamma * invstd / M * (M * dy - dbeta - xhat * dgamma)``; eval: ``dx = dy * gamma * invstd``.
     """
 
+    uses_backend = True
+
     @staticmethod
     def forward(ctx, x, gamma, beta, running_mean, running_var, training=True, momentum=0.1, eps=1e-5):
         check_float("batch_norm", "input", x)

@@ -67,6 +67,8 @@ class AbsFn(Function):
 class ReLUFn(Function):
     """``out = max(a, 0)``;  ``da = g * (out > 0)``. Runs on the backend's kernels."""
 
+    uses_backend = True
+
     @staticmethod
     def forward(ctx, a):
         out = ctx.backend.relu_forward(a)
