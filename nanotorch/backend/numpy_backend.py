@@ -423,8 +423,3 @@ class NumpyBackend:
             param -= lr * buf
         else:
             param -= lr * (g / avg)
-
-    # ------------------------------------------------------------------- data
-    def take_rows(self, a: np.ndarray, index: np.ndarray) -> np.ndarray:
-        """``a[N, *], index[B] (int64) -> a[index]``: the DataLoader's batch gather."""
-        return a[index]
