@@ -184,7 +184,6 @@ def _as_array(data, dtype) -> np.ndarray:
     return array
 
 
-
 def _shape_arg(shape) -> tuple:
     """Accept ``f(2, 3)`` and ``f((2, 3))`` as PyTorch does."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):

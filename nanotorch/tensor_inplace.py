@@ -21,6 +21,8 @@ _INPLACE_OPS = {np.add: AddFn.apply, np.subtract: SubFn.apply,
 
 
 class _InPlace:
+    """Added to ``Tensor`` at the end of this module (``add_methods``)."""
+
     def _inplace(self, ufunc, other) -> Tensor:
         """``self = ufunc(self, other)`` in the same memory (``ufunc``: ``np.add`` ...)."""
         if grad_mode.state.enabled and (self.requires_grad or

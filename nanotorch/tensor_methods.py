@@ -71,6 +71,8 @@ from nanotorch.tensor_promotion import SCALARS
 
 
 class _OpMethods:
+    """Added to ``Tensor`` at the end of this module (``add_methods``)."""
+
     # ------------------------------------------------------------ autograd glue
     def backward(self, gradient=None, retain_graph: builtins.bool = False) -> None:
         """Compute d(self)/d(leaf) for every leaf that requires grad, into ``leaf.grad``.

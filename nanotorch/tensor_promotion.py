@@ -13,6 +13,8 @@ SCALARS = (int, float, builtins.bool)
 
 
 class _Promotion:
+    """Added to ``Tensor`` at the end of this module (``add_methods``)."""
+
     def _operands(self, other, divide: builtins.bool = False) -> tuple:
         """``(self, other)`` ready for a binary op, with PyTorch's type promotion.
 
