@@ -2,7 +2,8 @@
 
 Prints the version, Python and the CPU, the backend in use and the reason it was chosen, the
 C build (module, compiler flags, GEMM instruction set, caches, threads) or why it is missing
-and how to get it, and NumPy's BLAS. ``--version`` prints the version line only.
+and how to get it, NumPy's BLAS, and the dispatch: which ops call a backend kernel and which
+kernels the backend in use runs in C. ``--version`` prints the version line only.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import numpy as np
 
 import nanotorch
 from nanotorch import backend
+from nanotorch.autograd.function import Function
+from nanotorch.backend.numpy_backend import NumpyBackend
 
 
 def numpy_blas() -> str:
@@ -77,7 +80,26 @@ def report() -> str:
     else:
         lines += [f"C kernels:    not available ({info['c_error']})", "  " + how_to_build()]
     lines.append(f"NumPy:        {np.__version__}, BLAS: {numpy_blas()}")
-    return "\n".join(lines)
+    return "\n".join(lines + dispatch())
+
+
+def dispatch() -> list[str]:
+    """Where each op runs: every op is NumPy code in ``nanotorch/ops``, except the ops that
+    call a kernel (``uses_backend``); of those kernels, the ones the backend in use overrides
+    run in C, the rest are the NumPy spec (``backend/numpy_backend.py``)."""
+    ops, todo = [], [Function]
+    while todo:
+        cls = todo.pop()
+        todo += cls.__subclasses__()
+        if cls.uses_backend and cls.__module__.startswith("nanotorch.ops."):
+            ops.append(cls.__name__)
+    current = backend.current()
+    kernels = [name for name, f in vars(NumpyBackend).items() if callable(f) and not name.startswith("_")]
+    in_c = [k for k in kernels if type(current) is not NumpyBackend and k in type(current).__dict__]
+    return [f"dispatch:     every op is NumPy code (nanotorch/ops), except {', '.join(sorted(ops))}: "
+            "they call ctx.backend.<kernel>",
+            f"  in C here:  {', '.join(in_c) or 'none'} (float32; other calls, and every other "
+            "kernel, run the NumPy spec); optimizers call their step kernels the same way"]
 
 
 def how_to_build() -> str:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from nanotorch.ops.einsum import Einsum
-from nanotorch.ops.pointwise import Where
-from nanotorch.ops.shape import Cat, Stack
-from nanotorch.tensor import Tensor, chunk, split
+from nanotorch.ops.einsum import EinsumFn
+from nanotorch.ops.pointwise import WhereFn
+from nanotorch.ops.shape import CatFn, StackFn
+from nanotorch.tensor import Tensor
+from nanotorch.tensor_methods import chunk, split
 
 _Dim = int | tuple | None
 
@@ -98,7 +99,7 @@ def einsum(equation: str, *operands) -> Tensor:
     if floats:
         dtype = np.result_type(*floats)
         tensors = [t.to(dtype) for t in tensors]
-    return Einsum.apply(*tensors, equation=equation)
+    return EinsumFn.apply(*tensors, equation=equation)
 
 
 def flatten(x: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
@@ -157,14 +158,14 @@ def where(condition, x, y) -> Tensor:
         y, x = y._operands(x)
     else:
         x, y = _t(x)._operands(y)
-    return Where.apply(cond.astype(bool, copy=False), x, y)
+    return WhereFn.apply(cond.astype(bool, copy=False), x, y)
 
 
 def cat(tensors, dim: int = 0) -> Tensor:
     """Join tensors along an existing dim."""
     if not tensors:
         raise ValueError("cat() needs at least one tensor")
-    return Cat.apply(*[_t(t) for t in tensors], dim=dim)
+    return CatFn.apply(*[_t(t) for t in tensors], dim=dim)
 
 
 concatenate = cat
@@ -174,7 +175,7 @@ def stack(tensors, dim: int = 0) -> Tensor:
     """Join same-shape tensors along a new dim."""
     if not tensors:
         raise ValueError("stack() needs at least one tensor")
-    return Stack.apply(*[_t(t) for t in tensors], dim=dim)
+    return StackFn.apply(*[_t(t) for t in tensors], dim=dim)
 
 
 __all__ = ["exp", "log", "sqrt", "abs", "relu", "sigmoid", "tanh", "clamp", "maximum",

@@ -479,3 +479,11 @@ def test_gradcheck_leaves_the_global_generator_alone():
     nt.manual_seed(5)
     gradcheck(lambda a: a.exp(), nt.tensor([1.0], requires_grad=True))
     assert nt.randn(3).tolist() == expected
+
+
+def test_only_kernel_ops_keep_the_backend_in_their_node():
+    x, w = nt.randn(2, 3, requires_grad=True), nt.randn(4, 3, requires_grad=True)
+    y = nt.nn.functional.linear(x, w)
+    z = y * 2
+    assert type(y.grad_fn).uses_backend and y.grad_fn.backend is nt.backend.current()
+    assert not type(z.grad_fn).uses_backend and not hasattr(z.grad_fn, "backend")

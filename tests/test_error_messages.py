@@ -95,3 +95,27 @@ def test_the_cpu_still_works_where_the_gpu_does_not():
     model = nn.Linear(2, 2)
     assert model.to("cpu") is model and model.cpu() is model
     assert len(DataLoader(TensorDataset(nt.randn(4, 2)), batch_size=2, num_workers=0)) == 2
+
+
+# Issue 11: each user-facing rule is checked once, in the op, so every backend says the same.
+SAME_ON_EVERY_BACKEND = [
+    lambda: nt.nn.functional.cross_entropy(nt.zeros(3, 5), nt.tensor([0, 5, 1])),
+    lambda: nt.nn.functional.cross_entropy(nt.zeros(3, 5), nt.tensor([0, -2, 1])),
+    lambda: nt.nn.functional.nll_loss(nt.zeros(3, 5), nt.tensor([0, 7, 1])),
+    lambda: nt.nn.functional.linear(nt.zeros(2, 3), nt.zeros(4, 5)),
+    lambda: nt.nn.functional.linear(nt.zeros(2, 3), nt.zeros(4, 3), nt.zeros(5)),
+    lambda: nt.nn.functional.max_pool2d(nt.zeros(1, 1, 4, 4), 3, padding=2),
+    lambda: nt.nn.functional.avg_pool2d(nt.zeros(1, 1, 2, 2), 3),
+    lambda: nt.nn.functional.conv2d(nt.zeros(1, 2, 4, 4), nt.zeros(3, 1, 3, 3)),
+    lambda: nt.nn.functional.batch_norm(nt.zeros(2, 3), None, None, nt.zeros(4), training=True),
+]
+
+
+@pytest.mark.parametrize("make", SAME_ON_EVERY_BACKEND)
+def test_a_rule_has_one_wording_on_every_backend(make):
+    messages = set()
+    for name in nt.backend.available():
+        with nt.backend.use(name), pytest.raises((ValueError, TypeError, IndexError)) as info:
+            make()
+        messages.add((info.type, str(info.value)))
+    assert len(messages) == 1, messages

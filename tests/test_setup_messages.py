@@ -35,6 +35,18 @@ def test_report_has_python_cpu_and_backend_lines():
     assert f"{os.cpu_count()} logical cores" in cpu
 
 
+@pytest.mark.parametrize("name", ["numpy", "c"])
+def test_report_says_where_ops_run(name):
+    if name == "c" and not backend.info()["c_available"]:
+        pytest.skip("C kernels not built")
+    result = run("-m", "nanotorch", NANOTORCH_BACKEND=name)
+    lines = result.stdout.splitlines()
+    dispatch = next(line for line in lines if line.startswith("dispatch:"))
+    assert "LinearFn" in dispatch and "Conv2dFn" in dispatch and "MulFn" not in dispatch
+    in_c = lines[lines.index(dispatch) + 1]
+    assert ("linear_forward" in in_c) == (name == "c") and ("none" in in_c) == (name == "numpy")
+
+
 def test_version_and_help():
     version = run("-m", "nanotorch", "--version")
     assert version.returncode == 0 and version.stdout.startswith("NanoTorch 0.1.0 (Python 3.")

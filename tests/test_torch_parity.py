@@ -1,11 +1,12 @@
-"""Every op in ``helpers.OPS`` against PyTorch: the same line of code, the same inputs, the
+"""Every op in ``test_ops.OPS`` against PyTorch: the same line of code, the same inputs, the
 same output and the same gradients (float64 to 1e-10; float32 to float32 rounding)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from helpers import OPS, assert_matches, make_inputs, outputs
+from helpers import assert_matches, make_inputs, outputs
+from test_ops import OPS
 
 import nanotorch as nt
 

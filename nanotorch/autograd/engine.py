@@ -51,11 +51,29 @@ def run_backward(root: Tensor, gradient: np.ndarray, retain_graph: bool) -> None
         _accumulate_leaf(root, gradient, handed_out)
         run_hooks(root)
         return
+    consumers, hooked = _count_consumers(root.grad_fn)
+    grads = {root.grad_fn: gradient}
+    ready = [root.grad_fn]
+    while ready:
+        node = ready.pop()
+        input_grads = _input_grads(node, grads.pop(node, None))
+        for edge, g in zip(node.edges, input_grads):
+            if isinstance(edge, Tensor):
+                _deliver_to_leaf(edge, g, handed_out, hooked)
+            elif edge is not None and _deliver_to_node(edge, g, grads, consumers):
+                ready.append(edge)
+        if not retain_graph and node.saved_tensors:
+            node.saved_tensors = None
 
+
+def _count_consumers(start) -> tuple[dict, dict]:
+    """Step 1: for every node reachable from ``start``, how many of its consumers are in the
+    graph; and for every leaf with post-accumulate-grad hooks, ``[edges into it, False]``
+    (the flag becomes True once one edge carries a gradient)."""
     consumers: dict = {}
-    hooked: dict = {}  # id(leaf with hooks) -> [edges still to deliver, got a gradient]
-    stack = [root.grad_fn]
-    seen = {root.grad_fn}
+    hooked: dict = {}
+    stack = [start]
+    seen = {start}
     while stack:
         node = stack.pop()
         for edge in node.edges:
@@ -69,45 +87,44 @@ def run_backward(root: Tensor, gradient: np.ndarray, retain_graph: bool) -> None
             if edge not in seen:
                 seen.add(edge)
                 stack.append(edge)
+    return consumers, hooked
 
-    grads = {root.grad_fn: gradient}
-    ready = [root.grad_fn]
-    while ready:
-        node = ready.pop()
-        grad = grads.pop(node, None)
-        if node.saved_tensors is None or node._saved_versions:
-            _check_can_run(node)
-        if grad is None:
-            input_grads = (None,) * len(node.edges)
-        else:
-            if node.retained_output is not None:
-                _retain(node.retained_output(), grad)
-            input_grads = node.backward(node, grad)
-            if not isinstance(input_grads, tuple):
-                input_grads = (input_grads,)
-            if len(input_grads) != len(node.edges):
-                input_grads = _one_per_input(node, input_grads)
-            for g in input_grads:
-                if g is not None and type(g) is not np.ndarray:
-                    input_grads = _as_arrays(node, input_grads)
-                    break
-        for edge, g in zip(node.edges, input_grads):
-            if edge is None:
-                continue
-            if isinstance(edge, Tensor):
-                if g is not None:
-                    _accumulate_leaf(edge, g, handed_out)
-                if hooked and id(edge) in hooked:
-                    _leaf_delivered(edge, hooked[id(edge)], g is not None)
-                continue
-            if g is not None:
-                prev = grads.get(edge)
-                grads[edge] = g if prev is None else _sum_grads(prev, g)
-            consumers[edge] -= 1
-            if consumers[edge] == 0:
-                ready.append(edge)
-        if not retain_graph and node.saved_tensors:
-            node.saved_tensors = None
+
+def _input_grads(node, grad: np.ndarray | None) -> tuple:
+    """Step 2: one gradient (or ``None``) per input of ``node``, given its complete output
+    gradient ``grad`` (``None`` when no consumer sent one: then nothing runs)."""
+    if node.saved_tensors is None or node._saved_versions:
+        _check_can_run(node)
+    if grad is None:
+        return (None,) * len(node.edges)
+    if node.retained_output is not None:
+        _retain(node.retained_output(), grad)
+    input_grads = node.backward(node, grad)
+    if not isinstance(input_grads, tuple):
+        input_grads = (input_grads,)
+    if len(input_grads) != len(node.edges):
+        input_grads = _one_per_input(node, input_grads)
+    if any(g is not None and type(g) is not np.ndarray for g in input_grads):
+        input_grads = _as_arrays(node, input_grads)
+    return input_grads
+
+
+def _deliver_to_leaf(leaf: Tensor, g: np.ndarray | None, handed_out: set, hooked: dict) -> None:
+    """Step 3a: accumulate into a leaf's ``.grad``; run its hooks after its last edge."""
+    if g is not None:
+        _accumulate_leaf(leaf, g, handed_out)
+    if hooked and id(leaf) in hooked:
+        _leaf_delivered(leaf, hooked[id(leaf)], g is not None)
+
+
+def _deliver_to_node(node, g: np.ndarray | None, grads: dict, consumers: dict) -> bool:
+    """Step 3b: add ``g`` to ``node``'s output gradient; True once all its consumers have
+    delivered (the node is then ready to run)."""
+    if g is not None:
+        prev = grads.get(node)
+        grads[node] = g if prev is None else _sum_grads(prev, g)
+    consumers[node] -= 1
+    return consumers[node] == 0
 
 
 def _leaf_delivered(leaf: Tensor, state: list, got_grad: bool) -> None:

@@ -40,6 +40,9 @@ class Function:
     _saved_versions: tuple = ()  # (version counter, slot, value) to check before backward
     is_view = False  # True where forward may return a view of its first input's memory
     retained_output = None  # weakref to the output tensor, after its retain_grad()
+    # True for the ops that call a kernel (``ctx.backend.linear_forward(...)``): only they
+    # keep the backend that ran forward in ``ctx.backend``, so backward uses the same one.
+    uses_backend = False
 
     def save_for_backward(self, *arrays) -> None:
         """Keep arrays for backward; the engine frees them after backward runs."""
@@ -57,7 +60,8 @@ class Function:
     def apply(cls, *args, **kwargs) -> Tensor:
         """Run the op on tensors (or plain numbers) and record it in the graph."""
         ctx = cls.__new__(cls)
-        ctx.backend = _backend.state.current
+        if cls.uses_backend:
+            ctx.backend = _backend.state.current
         record = False
         if _grad.enabled:
             needs = tuple([isinstance(a, Tensor) and a.requires_grad for a in args])

@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from nanotorch.autograd import grad_mode
+from nanotorch.tensor import Tensor
 
 
 def gradcheck(fn: Callable, inputs, eps: float = 1e-6, atol: float = 1e-5,
@@ -21,8 +22,6 @@ def gradcheck(fn: Callable, inputs, eps: float = 1e-6, atol: float = 1e-5,
 
     Returns True, or raises ``AssertionError`` naming the input and its worst element.
     """
-    from nanotorch.tensor import Tensor
-
     inputs = tuple(inputs) if isinstance(inputs, (list, tuple)) else (inputs,)
     xs = tuple(Tensor._make(np.array(x.data, dtype=np.float64), x.requires_grad)
                if isinstance(x, Tensor) and x.data.dtype.kind == "f" else x for x in inputs)

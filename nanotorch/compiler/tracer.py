@@ -23,11 +23,10 @@ from __future__ import annotations
 
 import functools
 import math
-import sys
 
 import numpy as np
 
-from nanotorch import backend
+from nanotorch import backend, tensor_methods
 from nanotorch.autograd import engine
 from nanotorch.autograd.function import Function
 from nanotorch.nn.module import Module
@@ -35,7 +34,6 @@ from nanotorch.optim.lr_scheduler import LRScheduler
 from nanotorch.optim.optimizer import Optimizer
 from nanotorch.tensor import Tensor
 
-_tensor_module = sys.modules["nanotorch.tensor"]  # (``nanotorch.tensor`` is also a function)
 _PLAIN = (int, float, bool, str, type(None))
 
 
@@ -153,7 +151,8 @@ class Tracer:
         # the graph of the traced call is never rewritten by a later replay.
         node = result.grad_fn
         ctx = cls.__new__(cls)
-        ctx.backend = backend.state.current if node is None else node.backend
+        if cls.uses_backend:
+            ctx.backend = backend.state.current if node is None else node.backend
         ctx.needs_input_grad = (False,) * len(args) if node is None else node.needs_input_grad
         if node is not None:
             node.backward = functools.partial(self.backward_of, cls, ctx)
@@ -320,7 +319,7 @@ class Tracer:
         patch(Tensor, "__init__", init_hook)
         patch(engine, "_accumulate_leaf", lambda o: lambda *a: tr.accumulate(o, *a))
         patch(engine, "_sum_grads", lambda o: lambda a, b: tr.sum_grads(o, a, b))
-        patch(_tensor_module, "run_backward", lambda o: lambda *a: tr.seed(o, *a))
+        patch(tensor_methods, "run_backward", lambda o: lambda *a: tr.seed(o, *a))
 
         def hooks_refused(orig):  # a hook (DDP's all-reduce) runs Python the plan would skip
             def wrapper(leaf):

@@ -12,7 +12,7 @@ from nanotorch.nn.dropout import Dropout  # noqa: F401
 from nanotorch.nn.linear import Flatten, Identity, Linear  # noqa: F401
 from nanotorch.nn.loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss  # noqa: F401
 from nanotorch.nn.module import Module  # noqa: F401
-from nanotorch.nn.normalization import BatchNorm1D, BatchNorm1d, BatchNorm2D, BatchNorm2d, LayerNorm  # noqa: F401
+from nanotorch.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm  # noqa: F401
 from nanotorch.nn.parameter import Parameter  # noqa: F401
 from nanotorch.nn.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d  # noqa: F401
 from nanotorch.nn.sparse import Embedding  # noqa: F401

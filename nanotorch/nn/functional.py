@@ -13,20 +13,21 @@ import numpy as np
 
 from nanotorch import _dtype
 from nanotorch.functions import where
-from nanotorch.ops.activation import ELU, GELU, Hardtanh, LogSigmoid, SiLU, Softplus
-from nanotorch.ops.conv import AvgPool2d, Conv2d, MaxPool2d, max_pool2d_indices
-from nanotorch.ops.indexing import Take
-from nanotorch.ops.layer_norm import LayerNorm
-from nanotorch.ops.loss import (
-    BinaryCrossEntropy,
-    BinaryCrossEntropyWithLogits,
-    CrossEntropy,
-    NLLLoss,
+from nanotorch.ops.activation import ELUFn, GELUFn, HardtanhFn, LeakyReLUFn, LogSigmoidFn, SiLUFn, SoftplusFn
+from nanotorch.ops.conv import AvgPool2dFn, Conv2dFn, MaxPool2dFn, max_pool2d_indices
+from nanotorch.ops.indexing import TakeFn
+from nanotorch.ops.linear import LinearFn
+from nanotorch.ops.losses import (
+    BinaryCrossEntropyFn,
+    BinaryCrossEntropyWithLogitsFn,
+    CrossEntropyFn,
+    NLLLossFn,
     check_class_indices,
     check_reduction,
 )
-from nanotorch.ops.nn import BatchNorm, Dropout, LeakyReLU, Linear
-from nanotorch.ops.reorder import Pad
+from nanotorch.ops.normalization import BatchNormFn, LayerNormFn
+from nanotorch.ops.pointwise import DropoutFn
+from nanotorch.ops.reorder import PadFn
 from nanotorch.tensor import Tensor
 
 __all__ = [
@@ -51,14 +52,14 @@ def _pair(value, name: str) -> tuple[int, int]:
 # ------------------------------------------------------------------------- layers
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``y = input @ weight.T + bias``: ``input[..., in], weight[out, in], bias[out] -> y[..., out]``."""
-    return Linear.apply(input, weight, bias)
+    return LinearFn.apply(input, weight, bias)
 
 
 def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0) -> Tensor:
     """2-D cross-correlation ``input[N, C, H, W], weight[O, C, kh, kw], bias[O] -> [N, O, Ho, Wo]``,
     ``Ho = (H + 2*padding - kh) // stride + 1``. ``stride`` and ``padding``: an int or a pair.
     An unbatched ``input[C, H, W]`` gives ``[O, Ho, Wo]``, as PyTorch."""
-    return _unbatched(input, lambda x: Conv2d.apply(x, weight, bias, stride=_pair(stride, "stride"),
+    return _unbatched(input, lambda x: Conv2dFn.apply(x, weight, bias, stride=_pair(stride, "stride"),
                                                     padding=_pair(padding, "padding")))
 
 
@@ -80,7 +81,7 @@ def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, *, return_ind
     kernel = _pair(kernel_size, "kernel_size")
     stride = kernel if stride is None else _pair(stride, "stride")
     if not return_indices:
-        return MaxPool2d.apply(input, kernel, stride, _pair(padding, "padding"))
+        return MaxPool2dFn.apply(input, kernel, stride, _pair(padding, "padding"))
     indices = Tensor._make(max_pool2d_indices(input.data, kernel, stride, _pair(padding, "padding")), False)
     n, c = input.shape[:2]
     values = input.reshape(n, c, -1).gather(2, indices.reshape(n, c, -1))
@@ -98,11 +99,11 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, *,
     padding = _pair(padding, "padding")
 
     def pool(x: Tensor) -> Tensor:
-        out = AvgPool2d.apply(x, kernel, stride, padding)
+        out = AvgPool2dFn.apply(x, kernel, stride, padding)
         if count_include_pad or padding == (0, 0):
             return out
         ones = Tensor._make(np.ones((1, 1, *x.shape[2:]), dtype=x.dtype), False)
-        return out / AvgPool2d.apply(ones, kernel, stride, padding)  # the share of each window inside
+        return out / AvgPool2dFn.apply(ones, kernel, stride, padding)  # the share of each window inside
 
     return _unbatched(input, pool)
 
@@ -115,7 +116,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     ``training=True`` uses the batch statistics and updates ``running_mean``/``running_var``
     in place (when given); ``training=False`` uses them.
     """
-    return BatchNorm.apply(input, weight, bias, running_mean, running_var,
+    return BatchNormFn.apply(input, weight, bias, running_mean, running_var,
                            training=training, momentum=momentum, eps=eps)
 
 
@@ -125,7 +126,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     result is always a new tensor."""
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-    return Dropout.apply(input, p) if training else input
+    return DropoutFn.apply(input, p) if training else input
 
 
 # -------------------------------------------------------------------- activations
@@ -136,7 +137,7 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """``input`` where positive, else ``negative_slope * input`` (``inplace``: see ``relu``)."""
-    return LeakyReLU.apply(input, negative_slope=negative_slope)
+    return LeakyReLUFn.apply(input, negative_slope=negative_slope)
 
 
 def sigmoid(input: Tensor) -> Tensor:
@@ -192,7 +193,7 @@ def _class_rows(input: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
 
 def _class_loss(op, input: Tensor, target: Tensor, *args, reduction: str, **options) -> Tensor:
     """Run a class-index loss op on the rows of ``input``; ``"none"`` keeps ``target``'s shape."""
-    name = "cross_entropy" if op is CrossEntropy else "nll_loss"
+    name = "cross_entropy" if op is CrossEntropyFn else "nll_loss"
     if isinstance(input, Tensor) and not _dtype.is_floating(input.dtype):
         swapped = isinstance(target, Tensor) and _dtype.is_floating(target.dtype)
         raise TypeError(
@@ -217,7 +218,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, *
     ``nll_loss(log_softmax(input), target, weight)``.
     """
     if weight is None:
-        return _class_loss(CrossEntropy, input, target, reduction=reduction,
+        return _class_loss(CrossEntropyFn, input, target, reduction=reduction,
                            label_smoothing=label_smoothing, ignore_index=ignore_index)
     if label_smoothing:
         raise NotImplementedError("cross_entropy: class weights together with label_smoothing")
@@ -230,7 +231,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, *, ign
     """Negative log-likelihood of log-probabilities ``input[N, C]`` at ``target[N]``:
     ``loss_i = -weight[t_i] * input[i, t_i]``; the mean divides by ``sum_i weight[t_i]``
     over the rows not ignored. Shapes as ``cross_entropy``."""
-    return _class_loss(NLLLoss, input, target, weight, reduction=reduction, ignore_index=ignore_index)
+    return _class_loss(NLLLossFn, input, target, weight, reduction=reduction, ignore_index=ignore_index)
 
 
 def _elementwise_target(input: Tensor, target, name: str) -> Tensor:
@@ -262,7 +263,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
                          reduction: str = "mean") -> Tensor:
     """``-weight * (y * log p + (1 - y) * log(1 - p))`` for probabilities ``input`` and
     targets ``y`` of the same shape; each log is clamped at -100, as PyTorch."""
-    return _weighted(BinaryCrossEntropy.apply(input, target), weight, reduction)
+    return _weighted(BinaryCrossEntropyFn.apply(input, target), weight, reduction)
 
 
 def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
@@ -272,7 +273,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
     over the last dim) the positive term is weighted: ``-p * y * log s(x) - (1 - y) * log(1 - s(x))``
     ``= (1 - y) * x - (1 + (p - 1) * y) * logsigmoid(x)``."""
     if pos_weight is None:
-        return _weighted(BinaryCrossEntropyWithLogits.apply(input, target), weight, reduction)
+        return _weighted(BinaryCrossEntropyWithLogitsFn.apply(input, target), weight, reduction)
     y = _elementwise_target(input, target, "binary_cross_entropy_with_logits")
     loss = (1 - y) * input - (1 + (pos_weight - 1) * y) * logsigmoid(input)
     return _weighted(loss, weight, reduction)
@@ -330,7 +331,7 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, bi
     """Normalize over the last dims ``normalized_shape``: ``(x - mean) / sqrt(var + eps) * weight + bias``
     (biased variance, per sample)."""
     shape = (normalized_shape,) if isinstance(normalized_shape, Integral) else tuple(normalized_shape)
-    return LayerNorm.apply(input, weight, bias, normalized_shape=shape, eps=eps)
+    return LayerNormFn.apply(input, weight, bias, normalized_shape=shape, eps=eps)
 
 
 def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> Tensor:
@@ -344,7 +345,7 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> 
                              f"{weight.shape[0]} rows")
         padding_idx %= weight.shape[0]
     index = input.data if isinstance(input, Tensor) else np.asarray(input)
-    return Take.apply(weight, index, dim=0, padding_idx=padding_idx)
+    return TakeFn.apply(weight, index, dim=0, padding_idx=padding_idx)
 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
@@ -368,42 +369,42 @@ def pad(input: Tensor, pad: tuple, mode: str = "constant", value: float = 0.0) -
     one before, and so on; negative amounts crop. Only ``mode="constant"`` (``value``)."""
     if mode != "constant":
         raise NotImplementedError(f"pad: mode={mode!r}; only 'constant' is implemented")
-    return Pad.apply(input, pad=tuple(int(p) for p in pad), value=value)
+    return PadFn.apply(input, pad=tuple(int(p) for p in pad), value=value)
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """``x * Phi(x)`` with ``Phi`` the normal CDF; ``approximate="tanh"`` uses the tanh formula."""
-    return GELU.apply(input, approximate=approximate)
+    return GELUFn.apply(input, approximate=approximate)
 
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
     """``x * sigmoid(x)`` (``inplace``: see ``relu``)."""
-    return SiLU.apply(input)
+    return SiLUFn.apply(input)
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """``x`` where positive, else ``alpha * (exp(x) - 1)`` (``inplace``: see ``relu``)."""
-    return ELU.apply(input, alpha=alpha)
+    return ELUFn.apply(input, alpha=alpha)
 
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """``log(1 + exp(beta * x)) / beta``; ``x`` itself where ``beta * x > threshold``."""
-    return Softplus.apply(input, beta=beta, threshold=threshold)
+    return SoftplusFn.apply(input, beta=beta, threshold=threshold)
 
 
 def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> Tensor:
     """``clamp(x, min_val, max_val)`` with zero gradient at and outside the limits."""
-    return Hardtanh.apply(input, lo=min_val, hi=max_val)
+    return HardtanhFn.apply(input, lo=min_val, hi=max_val)
 
 
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:
     """``min(max(x, 0), 6)``."""
-    return Hardtanh.apply(input, lo=0.0, hi=6.0)
+    return HardtanhFn.apply(input, lo=0.0, hi=6.0)
 
 
 def logsigmoid(input: Tensor) -> Tensor:
     """``log(sigmoid(x))``, stable for large ``|x|``."""
-    return LogSigmoid.apply(input)
+    return LogSigmoidFn.apply(input)
 
 
 def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
@@ -446,7 +447,6 @@ def kl_div(input: Tensor, target: Tensor, reduction: str = "mean", log_target: b
     if log_target:
         loss = t.exp() * (t - input)
     else:
-        from nanotorch.functions import where
         safe = where(t > 0, t, 1.0)
         loss = where(t > 0, t * (safe.log() - input), 0.0)
     if reduction == "batchmean":

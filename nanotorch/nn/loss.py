@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from nanotorch.nn import functional as F
 from nanotorch.nn.module import Module
-from nanotorch.ops.loss import check_reduction
+from nanotorch.ops.losses import check_reduction
 from nanotorch.tensor import Tensor
 
 

@@ -1,5 +1,5 @@
-"""``BatchNorm1d``, ``BatchNorm2d`` (also spelled ``BatchNorm1D``/``BatchNorm2D``, the seed's
-names) and ``LayerNorm``."""
+"""``BatchNorm1d``, ``BatchNorm2d`` and ``LayerNorm`` (the seed's spellings ``BatchNorm1D`` and
+``BatchNorm2D`` are shims in ``nanotorch._seed``)."""
 
 from __future__ import annotations
 
@@ -87,9 +87,6 @@ class BatchNorm2d(_BatchNorm):
 
     expected_dims = (4,)
 
-
-BatchNorm1D = BatchNorm1d
-BatchNorm2D = BatchNorm2d
 
 
 class LayerNorm(Module):

@@ -1,5 +1,5 @@
-"""Activation functions beyond ReLU and its family in ``nn.py``: GELU, SiLU, ELU, Softplus,
-Hardtanh (and ReLU6), LogSigmoid."""
+"""Activation functions beyond ReLU, sigmoid and tanh (``pointwise.py``): leaky ReLU, GELU, SiLU,
+ELU, softplus, hardtanh (and ReLU6), log-sigmoid."""
 
 from __future__ import annotations
 
@@ -8,14 +8,33 @@ import math
 import numpy as np
 
 from nanotorch.autograd.function import Function
-from nanotorch.ops.nn import check_float
+from nanotorch.ops.checks import check_float
 from nanotorch.ops.pointwise import sigmoid
 from nanotorch.ops.unary import erf
 
 _TANH_C = math.sqrt(2 / math.pi)
 
 
-class GELU(Function):
+class LeakyReLUFn(Function):
+    """``y = x if x > 0 else s * x``;  ``dx = dy if x > 0 else s * dy``.
+
+    NOTE: at exactly 0 the gradient is ``s * dy``, as PyTorch.
+    """
+
+    @staticmethod
+    def forward(ctx, x, negative_slope=0.01):
+        check_float("leaky_relu", "input", x)
+        positive = x > 0
+        ctx.save_for_backward(positive)
+        ctx.slope = negative_slope
+        return np.where(positive, x, x * negative_slope)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return np.where(ctx.saved_tensors[0], grad, grad * ctx.slope)
+
+
+class GELUFn(Function):
     """``y = x * Phi(x)``, ``Phi(x) = (1 + erf(x / sqrt 2)) / 2`` (the normal CDF);
     ``dx = g * (Phi(x) + x * phi(x))``, ``phi(x) = e^(-x^2/2) / sqrt(2 pi)``.
     ``approximate="tanh"``: ``Phi(x) ~ (1 + tanh(u)) / 2``, ``u = sqrt(2/pi) (x + 0.044715 x^3)``,
@@ -43,7 +62,7 @@ class GELU(Function):
         return grad * (cdf + x * np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi))
 
 
-class SiLU(Function):
+class SiLUFn(Function):
     """``y = x * sigmoid(x)``;  ``dx = g * s * (1 + x * (1 - s))``, ``s = sigmoid(x)``."""
 
     @staticmethod
@@ -59,7 +78,7 @@ class SiLU(Function):
         return grad * s * (1 + x * (1 - s))
 
 
-class ELU(Function):
+class ELUFn(Function):
     """``y = x if x > 0 else alpha * (e^x - 1)``;  ``dx = g if x > 0 else g * alpha * e^x``."""
 
     @staticmethod
@@ -75,7 +94,7 @@ class ELU(Function):
         return np.where(x > 0, grad, grad * ctx.alpha * np.exp(np.minimum(x, 0)))
 
 
-class Softplus(Function):
+class SoftplusFn(Function):
     """``y = log(1 + e^(beta x)) / beta``, and ``y = x`` where ``beta x > threshold``;
     ``dx = g * sigmoid(beta x)`` (``g`` past the threshold). NOTE: computed as
     ``max(z, 0) + log1p(e^-|z|)``, which never overflows."""
@@ -95,7 +114,7 @@ class Softplus(Function):
         return np.where(z > ctx.threshold, grad, grad * sigmoid(z))
 
 
-class Hardtanh(Function):
+class HardtanhFn(Function):
     """``y = min(max(x, lo), hi)``;  ``dx = g`` where ``lo < x < hi``, else 0 (ReLU6: 0 and 6)."""
 
     @staticmethod
@@ -113,7 +132,7 @@ class Hardtanh(Function):
         return np.where((x > ctx.lo) & (x < ctx.hi), grad, np.zeros((), dtype=grad.dtype))
 
 
-class LogSigmoid(Function):
+class LogSigmoidFn(Function):
     """``y = log sigmoid(x) = min(x, 0) - log1p(e^-|x|)`` (never overflows);
     ``dx = g * (1 - sigmoid(x))``."""
 

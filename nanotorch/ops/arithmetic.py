@@ -8,7 +8,7 @@ from nanotorch.autograd.function import Function
 from nanotorch.ops.broadcast import shape_of, unbroadcast
 
 
-class Add(Function):
+class AddFn(Function):
     """``out = a + b``;  ``da = g``, ``db = g``."""
 
     @staticmethod
@@ -23,7 +23,7 @@ class Add(Function):
                 unbroadcast(grad, ctx.shapes[1]) if nb else None)
 
 
-class Sub(Function):
+class SubFn(Function):
     """``out = a - b``;  ``da = g``, ``db = -g``."""
 
     @staticmethod
@@ -38,7 +38,7 @@ class Sub(Function):
                 unbroadcast(-grad, ctx.shapes[1]) if nb else None)
 
 
-class RSub(Function):
+class RSubFn(Function):
     """``out = c - a`` for a number ``c``;  ``da = -g``."""
 
     @staticmethod
@@ -50,7 +50,7 @@ class RSub(Function):
         return -grad, None
 
 
-class Mul(Function):
+class MulFn(Function):
     """``out = a * b``;  ``da = g * b``, ``db = g * a``. Saves only the side a gradient reads."""
 
     @staticmethod
@@ -68,7 +68,7 @@ class Mul(Function):
                 unbroadcast(grad * a, ctx.shapes[1]) if nb else None)
 
 
-class Div(Function):
+class DivFn(Function):
     """``out = a / b``;  ``da = g / b``, ``db = -g * a / b^2``. ``a`` is saved only for ``db``."""
 
     @staticmethod
@@ -85,7 +85,7 @@ class Div(Function):
                 unbroadcast(-grad * a / (b * b), ctx.shapes[1]) if nb else None)
 
 
-class PowScalar(Function):
+class PowScalarFn(Function):
     """``out = a ** p`` for a number ``p``;  ``da = g * p * a^(p-1)``."""
 
     @staticmethod
@@ -103,7 +103,7 @@ class PowScalar(Function):
         return grad * (p * a ** (p - 1)).astype(grad.dtype, copy=False)
 
 
-class Pow(Function):
+class PowFn(Function):
     """``out = a ** b``;  ``da = g * b * a^(b-1)``, ``db = g * out * log(a)``.
 
     NOTE: as in PyTorch, ``da`` is 0 where ``b == 0`` and ``db`` is 0 where ``a == 0`` and
@@ -130,7 +130,7 @@ class Pow(Function):
         return da, db
 
 
-class Neg(Function):
+class NegFn(Function):
     """``out = -a``;  ``da = -g``."""
 
     @staticmethod
@@ -142,7 +142,7 @@ class Neg(Function):
         return -grad
 
 
-class MatMul(Function):
+class MatMulFn(Function):
     """``out = a @ b`` (1-D, 2-D or batched, as ``np.matmul``).
 
     ``da = g @ b^T``, ``db = a^T @ g`` (over the last two dims), summed over broadcast batch
@@ -173,7 +173,7 @@ class MatMul(Function):
         return da, db
 
 
-class Remainder(Function):
+class RemainderFn(Function):
     """``out = a - floor(a / b) * b`` (the sign of ``b``, Python's ``%``, as PyTorch);
     ``da = g``, ``db = -g * floor(a / b)``."""
 
@@ -193,7 +193,7 @@ class Remainder(Function):
                     unbroadcast(-grad * np.floor_divide(a, b), shape_of(b)) if nb else None)
 
 
-class FloorDivide(Function):
+class FloorDivideFn(Function):
     """``out = floor(a / b)``; not differentiable (PyTorch raises too: the gradient would be
     0 almost everywhere and undefined at the steps)."""
 

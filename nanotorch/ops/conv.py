@@ -6,8 +6,9 @@ an output side is ``Ho = (H + 2*ph - kh) // sh + 1``.
 
 from __future__ import annotations
 
+from nanotorch import backend
 from nanotorch.autograd.function import Function
-from nanotorch.ops.nn import check_float, check_vector, contiguous
+from nanotorch.ops.checks import check_float, check_vector, contiguous
 
 
 def _check_window(op: str, x_shape: tuple, kernel: tuple, stride: tuple, padding: tuple) -> None:
@@ -22,7 +23,7 @@ def _check_window(op: str, x_shape: tuple, kernel: tuple, stride: tuple, padding
         raise ValueError(f"{op}: kernel {kernel} is larger than the padded input ({h}, {w})")
 
 
-class Conv2d(Function):
+class Conv2dFn(Function):
     """2-D cross-correlation, ``x[N, C, H, W], w[O, C, kh, kw], b[O] | None -> y[N, O, Ho, Wo]``.
 
     ``y[n, o, i, j] = b[o] + sum_{c, u, v} w[o, c, u, v] * xpad[n, c, i*sh + u, j*sw + v]``.
@@ -30,6 +31,8 @@ class Conv2d(Function):
     ``dW = dy.T @ cols``, ``db = sum(dy)``, and ``dx`` adds the rows of ``dy @ W`` back
     to the input positions each patch was read from.
     """
+
+    uses_backend = True
 
     @staticmethod
     def forward(ctx, x, w, b, stride=(1, 1), padding=(0, 0)):
@@ -65,12 +68,14 @@ def _check_pool(op: str, x, kernel: tuple, stride: tuple, padding: tuple) -> Non
         raise ValueError(f"{op}: padding {padding} should be at most half of kernel_size {kernel}")
 
 
-class MaxPool2d(Function):
+class MaxPool2dFn(Function):
     """``y[n, c, i, j] = max_{u<kh, v<kw} xpad[n, c, i*sh + u, j*sw + v]``, ``x`` padded with -inf.
 
     Forward also gives each window's arg-max (its position in the ``H*W`` plane; NOTE: the
     first one on ties, as PyTorch); ``dx`` gets ``dy`` there (overlapping windows add up).
     """
+
+    uses_backend = True
 
     @staticmethod
     def forward(ctx, x, kernel_size, stride, padding=(0, 0)):
@@ -86,10 +91,12 @@ class MaxPool2d(Function):
         return ctx.backend.max_pool2d_backward(contiguous(grad), indices, ctx.x_shape)
 
 
-class AvgPool2d(Function):
+class AvgPool2dFn(Function):
     """``y[n, c, i, j] = sum_{u<kh, v<kw} xpad[n, c, i*sh + u, j*sw + v] / (kh*kw)``, ``x`` padded
     with 0 (the padding counts in the mean, PyTorch's ``count_include_pad=True``);
     ``dx`` gets ``dy / (kh*kw)`` at every input of the window (overlapping windows add up)."""
+
+    uses_backend = True
 
     @staticmethod
     def forward(ctx, x, kernel_size, stride, padding=(0, 0)):
@@ -105,8 +112,6 @@ class AvgPool2d(Function):
 
 def max_pool2d_indices(x, kernel_size: tuple, stride: tuple, padding: tuple):
     """Where each window's max is in its ``H*W`` plane (``return_indices=True``): the same
-    checks and kernel as ``MaxPool2d``, outside the graph (indices have no gradient)."""
-    from nanotorch import backend
-
+    checks and kernel as ``MaxPool2dFn``, outside the graph (indices have no gradient)."""
     _check_pool("max_pool2d", x, kernel_size, stride, padding)
     return backend.state.current.max_pool2d_forward(contiguous(x), kernel_size, stride, padding)[1]

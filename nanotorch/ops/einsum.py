@@ -37,7 +37,7 @@ def parse(equation: str, shapes: list) -> tuple[list[str], str]:
     return subs, out
 
 
-class Einsum(Function):
+class EinsumFn(Function):
     """``out = einsum(equation, *operands)``: a sum of products over the letters not in the output.
 
     The gradient of operand ``k`` is the same sum with ``g`` in place of ``k``:

@@ -39,7 +39,7 @@ def _positions(op: str, shape: tuple, dim: int, index) -> tuple:
     return tuple(pos)
 
 
-class Gather(Function):
+class GatherFn(Function):
     """``out[i] = a[i with i_dim replaced by index[i]]``;  ``da`` = ``g`` added back at those places."""
 
     @staticmethod
@@ -63,7 +63,7 @@ def _source(src, index_shape: tuple, dtype) -> np.ndarray:
     return src[tuple(slice(0, n) for n in index_shape)]
 
 
-class Scatter(Function):
+class ScatterFn(Function):
     """``out = a`` with ``out[pos(i)] = src[i]`` (``pos``: ``index`` at ``dim``, see ``gather``);
     ``add=True``: ``out[pos(i)] += src[i]`` (``scatter_add``).
     ``da = g`` (zeroed at the overwritten places unless ``add``), ``dsrc[i] = g[pos(i)]``."""
@@ -96,7 +96,7 @@ class Scatter(Function):
         return da, dsrc
 
 
-class Take(Function):
+class TakeFn(Function):
     """``out = a`` indexed by the integer array ``index`` along ``dim`` (``index_select``;
     ``embedding`` is ``dim=0``);  ``da`` = ``g`` added back at the rows picked (``np.add.at``;
     none to row ``padding_idx``)."""
@@ -120,7 +120,7 @@ class Take(Function):
         return out
 
 
-class MaskedFill(Function):
+class MaskedFillFn(Function):
     """``out = value where mask else a`` (``mask`` broadcasts to ``a``);  ``da = g where not mask``."""
 
     @staticmethod

@@ -1,4 +1,4 @@
-"""Elementwise functions of one tensor (and maximum, minimum, where)."""
+"""Elementwise functions of one tensor (and maximum, minimum, where, dropout)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ import numpy as np
 
 from nanotorch.autograd.function import Function
 from nanotorch.ops.broadcast import shape_of, unbroadcast
+from nanotorch.ops.checks import check_float
+from nanotorch.random import default_generator
 
 
-class Exp(Function):
+class ExpFn(Function):
     """``out = e^a``;  ``da = g * out``."""
 
     @staticmethod
@@ -22,7 +24,7 @@ class Exp(Function):
         return grad * ctx.saved_tensors[0]
 
 
-class Log(Function):
+class LogFn(Function):
     """``out = ln a``;  ``da = g / a``."""
 
     @staticmethod
@@ -35,7 +37,7 @@ class Log(Function):
         return grad / ctx.saved_tensors[0]
 
 
-class Sqrt(Function):
+class SqrtFn(Function):
     """``out = sqrt(a)``;  ``da = g / (2 out)``."""
 
     @staticmethod
@@ -49,7 +51,7 @@ class Sqrt(Function):
         return grad / (2 * ctx.saved_tensors[0])
 
 
-class Abs(Function):
+class AbsFn(Function):
     """``out = |a|``;  ``da = g * sign(a)`` (0 at 0, as PyTorch)."""
 
     @staticmethod
@@ -62,8 +64,10 @@ class Abs(Function):
         return grad * np.sign(ctx.saved_tensors[0])
 
 
-class ReLU(Function):
+class ReLUFn(Function):
     """``out = max(a, 0)``;  ``da = g * (out > 0)``. Runs on the backend's kernels."""
+
+    uses_backend = True
 
     @staticmethod
     def forward(ctx, a):
@@ -82,7 +86,7 @@ def sigmoid(a: np.ndarray) -> np.ndarray:
     return np.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
 
 
-class Sigmoid(Function):
+class SigmoidFn(Function):
     """``out = 1 / (1 + e^-a)``;  ``da = g * out * (1 - out)``."""
 
     @staticmethod
@@ -97,7 +101,7 @@ class Sigmoid(Function):
         return grad * out * (1 - out)
 
 
-class Tanh(Function):
+class TanhFn(Function):
     """``out = tanh(a)``;  ``da = g * (1 - out^2)``."""
 
     @staticmethod
@@ -112,7 +116,7 @@ class Tanh(Function):
         return grad * (1 - out * out)
 
 
-class Clamp(Function):
+class ClampFn(Function):
     """``out = min(max(a, lo), hi)``;  ``da = g`` where ``lo <= a <= hi``, else 0."""
 
     @staticmethod
@@ -134,7 +138,7 @@ class Clamp(Function):
         return grad * keep
 
 
-class _Extremum(Function):
+class _ExtremumFn(Function):
     """Shared backward of maximum/minimum: the gradient goes to the input that won;
     NOTE: on a tie it is split in half between the two, as PyTorch does."""
 
@@ -155,19 +159,19 @@ class _Extremum(Function):
                 unbroadcast(grad * (1 - win_a), shape_of(b)) if nb else None)
 
 
-class Maximum(_Extremum):
+class MaximumFn(_ExtremumFn):
     """``out = max(a, b)`` elementwise."""
 
     pick = staticmethod(np.maximum)
 
 
-class Minimum(_Extremum):
+class MinimumFn(_ExtremumFn):
     """``out = min(a, b)`` elementwise."""
 
     pick = staticmethod(np.minimum)
 
 
-class Where(Function):
+class WhereFn(Function):
     """``out = a where cond else b``;  ``da = g * cond``, ``db = g * !cond``."""
 
     @staticmethod
@@ -186,7 +190,7 @@ class Where(Function):
                 unbroadcast(np.where(cond, zero, grad), ctx.shapes[1]) if nb else None)
 
 
-class Cast(Function):
+class CastFn(Function):
     """``out = a`` as another dtype;  ``da = g`` cast back."""
 
     @staticmethod
@@ -199,7 +203,7 @@ class Cast(Function):
         return grad.astype(ctx.dtype) if ctx.dtype.kind == "f" else None
 
 
-class Clone(Function):
+class CloneFn(Function):
     """``out = copy of a``;  ``da = g``."""
 
     @staticmethod
@@ -209,3 +213,22 @@ class Clone(Function):
     @staticmethod
     def backward(ctx, grad):
         return grad
+
+
+class DropoutFn(Function):
+    """``y = x * m / (1 - p)`` with ``m ~ Bernoulli(1 - p)`` per element (so ``E[y] = x``);
+    ``dx = dy * m / (1 - p)``. The mask comes from the global generator."""
+
+    @staticmethod
+    def forward(ctx, x, p):
+        check_float("dropout", "input", x)
+        keep = default_generator().random(x.shape, dtype=np.float32) >= p
+        # NOTE: p = 1 drops everything: the scale is then 0 rather than 1/0.
+        scale = 0.0 if p == 1 else 1.0 / (1.0 - p)
+        mask = keep * x.dtype.type(scale)
+        ctx.save_for_backward(mask)
+        return x * mask
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * ctx.saved_tensors[0]

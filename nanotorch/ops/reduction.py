@@ -30,7 +30,7 @@ def _count(shape: tuple, dim) -> int:
     return int(np.prod([shape[d] for d in dims]))
 
 
-class Sum(Function):
+class SumFn(Function):
     """``out = sum(a, dim)``;  ``da = g`` broadcast back over the summed dims."""
 
     @staticmethod
@@ -43,7 +43,7 @@ class Sum(Function):
         return _spread_back(grad, ctx.shape, ctx.dim, ctx.keepdim)
 
 
-class Mean(Function):
+class MeanFn(Function):
     """``out = sum(a, dim) / n``;  ``da = g / n`` broadcast back."""
 
     @staticmethod
@@ -56,7 +56,7 @@ class Mean(Function):
         return _spread_back(grad / _count(ctx.shape, ctx.dim), ctx.shape, ctx.dim, ctx.keepdim)
 
 
-class Var(Function):
+class VarFn(Function):
     """``out = sum((a - mean)^2) / (n - ddof)`` (``ddof=1``: unbiased, PyTorch's default);
     ``da = g * 2 (a - mean) / (n - ddof)``."""
 
@@ -78,29 +78,29 @@ class Var(Function):
             return (g * centered * scale).astype(grad.dtype, copy=False)
 
 
-class Std(Var):
-    """``out = sqrt(var(a))``;  ``da = dvar(g / (2 out))``, Var's gradient of ``g / (2 out)``.
+class StdFn(VarFn):
+    """``out = sqrt(var(a))``;  ``da = dvar(g / (2 out))``, VarFn's gradient of ``g / (2 out)``.
 
     NOTE: the gradient is 0 where ``out == 0`` (a constant slice), as in PyTorch, not ``0/0``.
     """
 
     @staticmethod
     def forward(ctx, a, dim=None, ddof=1, keepdim=False):
-        out = np.sqrt(Var.forward(ctx, a, dim, ddof, keepdim))
+        out = np.sqrt(VarFn.forward(ctx, a, dim, ddof, keepdim))
         ctx.save_for_backward(a, out)
         return out
 
     @staticmethod
     def backward(ctx, grad):
         out = ctx.saved_tensors[1]
-        return Var.backward(ctx, np.divide(grad, 2 * out, out=np.zeros_like(grad), where=out != 0))
+        return VarFn.backward(ctx, np.divide(grad, 2 * out, out=np.zeros_like(grad), where=out != 0))
 
 
-class _Extreme(Function):
-    """Shared by Max and Min over all elements: ``da = g`` at the extreme element.
+class _ExtremeFn(Function):
+    """Shared by MaxFn and MinFn over all elements: ``da = g`` at the extreme element.
 
     NOTE: the gradient is shared evenly among tied elements, as PyTorch's ``max()``.
-    (``max(dim)`` gathers the values at ``argmax``: ``TakeAlongDim`` in ``shape.py``.)
+    (``max(dim)`` gathers the values at ``argmax``: ``TakeAlongDimFn`` in ``shape.py``.)
     """
 
     reduce = None
@@ -108,7 +108,7 @@ class _Extreme(Function):
     @classmethod
     def forward(cls, ctx, a):
         if a.size == 0:
-            raise RuntimeError(f"{cls.__name__.lower()}() of an empty tensor")
+            raise RuntimeError(f"{cls.__name__.removesuffix('Fn').lower()}() of an empty tensor")
         ctx.save_for_backward(a)
         return cls.reduce(a)
 
@@ -119,13 +119,13 @@ class _Extreme(Function):
         return grad * hit / hit.sum(dtype=grad.dtype)
 
 
-class Max(_Extreme):
+class MaxFn(_ExtremeFn):
     """``out = max(a)``."""
 
     reduce = staticmethod(np.max)
 
 
-class Min(_Extreme):
+class MinFn(_ExtremeFn):
     """``out = min(a)``."""
 
     reduce = staticmethod(np.min)
@@ -140,7 +140,7 @@ def _logsumexp(a: np.ndarray, dim, keepdims: bool = True) -> np.ndarray:
     return out if keepdims else np.squeeze(out, axis=dim)
 
 
-class LogSumExp(Function):
+class LogSumExpFn(Function):
     """``out = log(sum(exp(a), dim))``;  ``da = g * exp(a - out)`` (the softmax)."""
 
     @staticmethod
@@ -156,7 +156,7 @@ class LogSumExp(Function):
         return _expand_back(grad, a.shape, ctx.dim, ctx.keepdim) * np.exp(a - out)
 
 
-class Softmax(Function):
+class SoftmaxFn(Function):
     """``out = exp(a - logsumexp(a))`` along ``dim``;  ``da = out * (g - sum(g * out))``."""
 
     @staticmethod
@@ -173,7 +173,7 @@ class Softmax(Function):
         return out * (grad - (grad * out).sum(axis=ctx.dim, keepdims=True))
 
 
-class LogSoftmax(Function):
+class LogSoftmaxFn(Function):
     """``out = a - logsumexp(a)`` along ``dim``;  ``da = g - exp(out) * sum(g)``."""
 
     @staticmethod
@@ -189,7 +189,7 @@ class LogSoftmax(Function):
         return grad - np.exp(out) * grad.sum(axis=ctx.dim, keepdims=True)
 
 
-class CumSum(Function):
+class CumSumFn(Function):
     """``out[i] = sum_{j<=i} a[j]`` along ``dim``;  ``da[j] = sum_{i>=j} g[i]`` (a reversed cumsum)."""
 
     @staticmethod
@@ -202,7 +202,7 @@ class CumSum(Function):
         return np.flip(np.cumsum(np.flip(grad, ctx.dim), axis=ctx.dim), ctx.dim)
 
 
-class Prod(Function):
+class ProdFn(Function):
     """``out = prod(a, dim)``;  ``da_j = g * prod_{i != j} a_i``, the products of the elements
     before and after ``j`` (NOTE: exclusive cumulative products, so a zero is no 0/0)."""
 
@@ -225,7 +225,7 @@ class Prod(Function):
         return g * (before * after).reshape(a.shape)
 
 
-class AMax(Function):
+class AMaxFn(Function):
     """``out = max(a, dim)`` (``dim`` an int, a tuple or None);  ``da = g`` at the maxima.
 
     NOTE: the gradient is shared evenly among tied elements of a slice, as PyTorch's ``amax``

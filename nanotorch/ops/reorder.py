@@ -8,7 +8,7 @@ import numpy as np
 from nanotorch.autograd.function import Function
 
 
-class Flip(Function):
+class FlipFn(Function):
     """``out = a`` reversed along ``dims``;  ``da = g`` reversed along ``dims``."""
 
     @staticmethod
@@ -21,7 +21,7 @@ class Flip(Function):
         return np.flip(grad, ctx.dims)
 
 
-class Roll(Function):
+class RollFn(Function):
     """``out = a`` shifted by ``shifts`` along ``dims`` (wrapping around; ``dims=None``: the
     flattened tensor);  ``da = g`` shifted back by ``-shifts``."""
 
@@ -36,7 +36,7 @@ class Roll(Function):
         return np.roll(grad, back if back.ndim else int(back), ctx.dims)
 
 
-class Repeat(Function):
+class RepeatFn(Function):
     """``out = a`` tiled ``repeats[d]`` times along each dim ``d`` (``np.tile``; leading
     repeats add dims);  ``da`` = the sum of ``g`` over the copies."""
 
@@ -59,7 +59,7 @@ class Repeat(Function):
         return summed.reshape(ctx.a_shape)
 
 
-class Triangle(Function):
+class TriangleFn(Function):
     """``out = a`` with the elements above (``tril``) or below (``triu``) the ``diagonal``-th
     diagonal of the last two dims set to 0;  ``da = g`` with the same elements set to 0."""
 
@@ -78,7 +78,7 @@ class Triangle(Function):
         return np.where(ctx.keep, grad, np.zeros((), dtype=grad.dtype))
 
 
-class Pad(Function):
+class PadFn(Function):
     """``out = a`` with ``value`` added around it: ``pad = (before, after)`` pairs for the last
     dims, last dim first (PyTorch's order); negative amounts crop;  ``da = g`` cut back."""
 

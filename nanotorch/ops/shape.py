@@ -9,7 +9,7 @@ from nanotorch.autograd.function import Function
 from nanotorch.ops.broadcast import shape_of, unbroadcast
 
 
-class Reshape(Function):
+class ReshapeFn(Function):
     """``out = a.reshape(shape)`` (a view when possible);  ``da = g.reshape(a.shape)``."""
 
     is_view = True
@@ -24,7 +24,7 @@ class Reshape(Function):
         return grad.reshape(ctx.shape)
 
 
-class Permute(Function):
+class PermuteFn(Function):
     """``out = a.transpose(axes)``;  ``da = g.transpose(inverse axes)``."""
 
     is_view = True
@@ -41,7 +41,7 @@ class Permute(Function):
         return grad.transpose(np.argsort(ctx.axes))
 
 
-class Squeeze(Function):
+class SqueezeFn(Function):
     """Drop size-1 dims (all, or ``dim`` if it has size 1);  ``da = g.reshape(a.shape)``."""
 
     is_view = True
@@ -59,7 +59,7 @@ class Squeeze(Function):
         return grad.reshape(ctx.shape)
 
 
-class Unsqueeze(Function):
+class UnsqueezeFn(Function):
     """Insert a size-1 dim at ``dim``;  ``da = g.reshape(a.shape)``."""
 
     is_view = True
@@ -74,7 +74,7 @@ class Unsqueeze(Function):
         return grad.reshape(ctx.shape)
 
 
-class Expand(Function):
+class ExpandFn(Function):
     """Broadcast to ``shape`` (``-1`` keeps a dim) without copying; ``da = g`` summed over
     the broadcast dims."""
 
@@ -129,7 +129,7 @@ def _locate(a: np.ndarray, index) -> tuple:
     return a[tuple(first)], tuple(rest)
 
 
-class GetItem(Function):
+class GetItemFn(Function):
     """``out = a[index]``;  ``da`` = zeros with ``g`` added at the indexed places.
 
     Ints, slices, None and Ellipsis give a view of ``a`` (as PyTorch); integer arrays and
@@ -159,7 +159,7 @@ class GetItem(Function):
         return out
 
 
-class SetItem(Function):
+class SetItemFn(Function):
     """``out = a`` with ``out[index] = v`` (``a[index] = v`` as recorded in the graph);
     ``da = g`` with zeros at ``index``, ``dv = g[index]`` summed to ``v``'s shape."""
 
@@ -185,7 +185,7 @@ class SetItem(Function):
         return da, unbroadcast(view[rest], ctx.v_shape)
 
 
-class TakeAlongDim(Function):
+class TakeAlongDimFn(Function):
     """``out = a`` picked at ``index`` along ``dim`` (one element per slice, e.g. at the
     ``argmax``; ``index`` has ``a``'s shape with size 1 at ``dim``);  ``da`` = zeros with
     ``g`` put back at ``index``."""
@@ -203,7 +203,7 @@ class TakeAlongDim(Function):
         return out
 
 
-class Cat(Function):
+class CatFn(Function):
     """``out = concatenate(tensors, dim)``;  each input gets its slice of ``g``."""
 
     @staticmethod
@@ -217,7 +217,7 @@ class Cat(Function):
         return tuple(np.split(grad, ctx.bounds, axis=ctx.dim))
 
 
-class Stack(Function):
+class StackFn(Function):
     """``out = stack(tensors, dim)``;  input ``i`` gets ``g`` taken at index ``i`` of ``dim``."""
 
     @staticmethod

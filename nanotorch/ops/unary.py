@@ -10,7 +10,7 @@ import numpy as np
 from nanotorch.autograd.function import Function
 
 
-class Sin(Function):
+class SinFn(Function):
     """``out = sin(a)``;  ``da = g * cos(a)``."""
 
     @staticmethod
@@ -23,7 +23,7 @@ class Sin(Function):
         return grad * np.cos(ctx.saved_tensors[0])
 
 
-class Cos(Function):
+class CosFn(Function):
     """``out = cos(a)``;  ``da = -g * sin(a)``."""
 
     @staticmethod
@@ -36,7 +36,7 @@ class Cos(Function):
         return -grad * np.sin(ctx.saved_tensors[0])
 
 
-class Log1p(Function):
+class Log1pFn(Function):
     """``out = ln(1 + a)`` (accurate for small ``a``);  ``da = g / (1 + a)``."""
 
     @staticmethod
@@ -49,7 +49,7 @@ class Log1p(Function):
         return grad / (1 + ctx.saved_tensors[0])
 
 
-class Expm1(Function):
+class Expm1Fn(Function):
     """``out = e^a - 1`` (accurate for small ``a``);  ``da = g * (out + 1)``."""
 
     @staticmethod
@@ -73,7 +73,7 @@ def erf(a: np.ndarray) -> np.ndarray:
     return np.asarray(_erf(a), dtype=a.dtype)
 
 
-class Erf(Function):
+class ErfFn(Function):
     """``out = erf(a) = 2/sqrt(pi) * integral_0^a e^(-t^2) dt``;  ``da = g * 2/sqrt(pi) * e^(-a^2)``."""
 
     @staticmethod
@@ -87,7 +87,7 @@ class Erf(Function):
         return grad * (2 / math.sqrt(math.pi)) * np.exp(-a * a)
 
 
-class Step(Function):
+class StepFn(Function):
     """``out = fn(a)`` for a piecewise-constant ``fn`` (floor, ceil, round, trunc, sign);
     ``da = 0`` (as PyTorch; the jumps have no derivative)."""
 

@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 import numpy as np
 
 from nanotorch import _dtype, distributed
-from nanotorch import backend as _backend
 from nanotorch.creation import from_numpy
 from nanotorch.functions import stack
 from nanotorch.random import default_generator
@@ -209,10 +208,9 @@ class DataLoader:
             for s in starts:
                 yield tuple(_to_tensor(a[s:s + size]) for a in arrays)
         else:
-            take_rows = _backend.current().take_rows
             for s in starts:
                 index = rows[s:s + size]
-                yield tuple(_to_tensor(take_rows(a, index)) for a in arrays)
+                yield tuple(_to_tensor(_gather(a, index)) for a in arrays)
 
 
 class DistributedSampler:
@@ -334,6 +332,12 @@ def _permutation(generator, n: int) -> np.ndarray:
     """A random order of ``range(n)`` (int64) from ``generator`` or the global generator."""
     generator = default_generator() if generator is None else generator
     return np.asarray(generator.permutation(n), dtype=np.int64)
+
+
+def _gather(a: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """``a[index]``: one batch's rows of an array-backed dataset, one NumPy gather per array
+    (NumPy code on every backend, as every op that is not a kernel op)."""
+    return a[index]
 
 
 def _to_tensor(a: np.ndarray) -> Tensor:

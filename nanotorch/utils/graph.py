@@ -36,9 +36,9 @@ def draw_graph(tensor: Tensor, params=None, *, path: str | os.PathLike | None = 
     rankdir : str
         Graphviz's direction: ``"LR"`` (left to right, the default) or ``"TB"``.
 
-    Op nodes (boxes) show the op's class and the backend that ran it; tensor nodes
-    (ellipses) show shape and dtype: parameters in blue with their names, other leaves
-    that require grad in grey, ``tensor`` itself in green.
+    Op nodes (boxes) show the op's class and, for ops that call a kernel, the backend that
+    ran it; tensor nodes (ellipses) show shape and dtype: parameters in blue with their
+    names, other leaves that require grad in grey, ``tensor`` itself in green.
     """
     if not isinstance(tensor, Tensor):
         raise TypeError(f"draw_graph: expected a Tensor, got {type(tensor).__name__}")
@@ -78,7 +78,9 @@ def draw_graph(tensor: Tensor, params=None, *, path: str | os.PathLike | None = 
     while stack:  # iterative, as the engine: a long chain does not hit the recursion limit
         node = stack.pop()
         op = type(node)
-        label = f"{op.__module__.removeprefix('nanotorch.')}.{op.__name__}\\nbackend: {node.backend.name}"
+        label = f"{op.__module__.removeprefix('nanotorch.')}.{op.__name__}"
+        if op.uses_backend:  # an op that calls a kernel: which backend ran it
+            label += f"\\nbackend: {node.backend.name}"
         lines.append(f'  {node_id(node)} [shape=box, style="rounded,filled", fillcolor="#fff3c4", '
                      f'label="{_escape(label)}"];')
         for edge in node.edges:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from nanotorch.autograd.function import Function
-from nanotorch.ops.nn import check_float, check_vector, contiguous
+from nanotorch.ops.checks import check_float, check_vector, contiguous
 
 REDUCTIONS = ("mean", "sum", "none")
 
@@ -48,7 +48,7 @@ def _check_class_target(op: str, scores, target, ignore_index: int) -> np.ndarra
     return target
 
 
-class CrossEntropy(Function):
+class CrossEntropyFn(Function):
     """Softmax and negative log-likelihood fused: ``logits[N, C], target[N] -> loss``.
 
     ``log p = logits - logsumexp(logits)`` per row (stable for any magnitude);
@@ -58,6 +58,8 @@ class CrossEntropy(Function):
     Gradient: ``dlogits_i = (p_i - (1 - e) * onehot(t_i) - e / C) * dloss_i`` (divided by
     the count of rows not ignored for the mean), 0 for ignored rows.
     """
+
+    uses_backend = True
 
     @staticmethod
     def forward(ctx, logits, target, reduction="mean", label_smoothing=0.0, ignore_index=-100):
@@ -77,7 +79,7 @@ class CrossEntropy(Function):
         return ctx.backend.cross_entropy_backward(contiguous(grad), probs, target, *ctx.options), None
 
 
-class NLLLoss(Function):
+class NLLLossFn(Function):
     """Negative log-likelihood of log-probabilities: ``logp[N, C], target[N] -> loss``.
 
     ``loss_i = -w[t_i] * logp[i, t_i]`` (``w`` = class weights, 1 if not given), 0 where
@@ -120,7 +122,7 @@ def _check_same_shape(op: str, x, y) -> None:
         raise ValueError(f"{op}: target size {y.shape} differs from input size {x.shape}")
 
 
-class BinaryCrossEntropy(Function):
+class BinaryCrossEntropyFn(Function):
     """Elementwise ``l = -(y * log p + (1 - y) * log(1 - p))`` for probabilities ``p``.
 
     NOTE: each log is clamped at -100, as PyTorch, so ``p = 0`` or ``1`` gives a finite loss;
@@ -148,7 +150,7 @@ class BinaryCrossEntropy(Function):
         return dp, dy
 
 
-class BinaryCrossEntropyWithLogits(Function):
+class BinaryCrossEntropyWithLogitsFn(Function):
     """Elementwise ``l = -(y * log sigmoid(x) + (1 - y) * log(1 - sigmoid(x)))`` from logits.
 
     NOTE: computed as ``max(x, 0) - x * y + log(1 + exp(-|x|))``: no exp overflows and no
