@@ -62,9 +62,9 @@ void nt_gemm_tuning(int64_t *info);
  * the calling thread: the core's measured float32 peak (*sink: their result). */
 double nt_fma_gflops(int64_t rounds, float *sink);
 
-/* linear.c: y[n,m] = x[n,k] @ w[m,k]^T + b[m] (relu); backward: dx, dw, db may be NULL. */
+/* linear.c: y[n,m] = x[n,k] @ w[m,k]^T + b[m]; backward: dx, dw, db may be NULL. */
 int nt_linear_fwd_f32(int64_t n, int64_t k, int64_t m, const float *x, const float *w,
-                      const float *b, float *y, int relu, int nthreads);
+                      const float *b, float *y, int nthreads);
 int nt_linear_bwd_f32(int64_t n, int64_t k, int64_t m, const float *dy, const float *x,
                       const float *w, float *dx, float *dw, float *db, int nthreads);
 

@@ -140,11 +140,11 @@ class SpyBackend(NumpyBackend):
         self.calls, self.multi = [], []
 
     def sgd_multi_step(self, params, grads, bufs, **kw):
-        self.multi.append(("sgd", kw["first"], len(params), kw["cache"] is not None))
+        self.multi.append(("sgd", kw["first"], len(params)))
         super().sgd_multi_step(params, grads, bufs, **kw)
 
     def adam_multi_step(self, params, grads, *args, **kw):
-        self.multi.append(("adam", kw["step"], len(params), kw["cache"] is not None))
+        self.multi.append(("adam", kw["step"], len(params)))
         super().adam_multi_step(params, grads, *args, **kw)
 
     def sgd_step(self, param, grad, buf, **kw):
@@ -194,7 +194,7 @@ def test_one_multi_tensor_call_per_group_and_step(spy):
         opt.step()
         name, key = ("sgd", False) if cls is SGD else ("adam", None)
         keys = [key] * 4 if cls is SGD else [1, 1, 2, 2]
-        assert spy.multi == [(name, k, n, True) for k, n in zip(keys, [2, 1, 2, 1])]
+        assert spy.multi == [(name, k, n) for k, n in zip(keys, [2, 1, 2, 1])]
 
 
 def test_split_calls_when_first_steps_or_step_counts_differ(spy):
@@ -210,8 +210,7 @@ def test_split_calls_when_first_steps_or_step_counts_differ(spy):
         opt.step()
         first, late = (True, False) if cls is SGD else (1, 2)
         name = cls.__name__.lower()
-        assert spy.multi == [(name, first, 1, True), (name, late, 1, True),
-                             (name, first, 1, True)]
+        assert spy.multi == [(name, first, 1), (name, late, 1), (name, first, 1)]
 
 
 def test_multi_tensor_step_matches_per_parameter_steps(backend, torch):

@@ -36,7 +36,7 @@ class SGD(Optimizer):
         """One update of every parameter that has a gradient; returns ``closure()``, if given."""
         loss = self._evaluate(closure)
         sgd_multi_step = backend.current().sgd_multi_step
-        for n, group in enumerate(self.param_groups):
+        for group in self.param_groups:
             lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
             weight_decay, nesterov, maximize = group["weight_decay"], group["nesterov"], group["maximize"]
             params, grads, bufs, firsts = [], [], [], []
@@ -56,7 +56,7 @@ class SGD(Optimizer):
                                                     grads, bufs if momentum else None):
                 sgd_multi_step([p.data for p in ps], gs, bs, lr=lr, momentum=momentum,
                                dampening=dampening, nesterov=nesterov, weight_decay=weight_decay,
-                               maximize=maximize, first=first, cache=self._kernel_cache[n])
+                               maximize=maximize, first=first)
             for p in params:
                 p._version[0] += 1
         return loss
