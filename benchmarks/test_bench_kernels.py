@@ -144,7 +144,7 @@ def _optimizer_cases() -> list[Kernel]:
         def run(b, params, grads, bufs):
             b.sgd_multi_step(params, grads, bufs if momentum else None, lr=0.1,
                              momentum=momentum, dampening=0.0, nesterov=False, weight_decay=0.0,
-                             maximize=False, first=False)
+                             maximize=False, first=[False] * len(params))
             return params
         return run
 

@@ -96,7 +96,8 @@ int nt_cross_entropy_bwd_f32(int64_t n, int64_t c, const float *dloss, int dloss
 int nt_sgd_multi_step_f32(int64_t count, const int64_t *sizes, float *const *params,
                           const float *const *grads, float *const *bufs, double lr,
                           double momentum, double dampening, int nesterov,
-                          double weight_decay, int maximize, int first, int nthreads);
+                          double weight_decay, int maximize, const uint8_t *first,
+                          int nthreads);
 int nt_adam_multi_step_f32(int64_t count, const int64_t *sizes, float *const *params,
                            const float *const *grads, float *const *exp_avgs,
                            float *const *exp_avg_sqs, float *const *max_exp_avg_sqs,

@@ -782,7 +782,7 @@ OPTIM_SIZES = [200_003, 0, 1, 17, (3, 5)]  # one big enough for two threads, odd
 def sgd_multi(b, params, grads, bufs, first=False, **options):
     options = {"lr": 0.05, "momentum": 0.0, "dampening": 0.0, "nesterov": False,
                "weight_decay": 0.0, "maximize": False, **options}
-    b.sgd_multi_step(params, grads, bufs, first=first, **options)
+    b.sgd_multi_step(params, grads, bufs, first=[first] * len(params), **options)
 
 
 def adam_multi(b, params, grads, m, v, vmax=None, step=1, **options):
@@ -836,6 +836,26 @@ def test_adam_multi_step_matches_numpy(decoupled, amsgrad, weight_decay, maximiz
     assert recorder.calls == ["nt_adam_multi_step_f32"] * len(grads)
     for got, want in zip(*results):  # NOTE: atol: params of size ~1 moved by steps of ~1e-2
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
+def test_sgd_multi_step_first_is_per_tensor(recorder):
+    """first[i] seeds only tensor i's buffer with g; the others follow the momentum rule."""
+    rng = np.random.default_rng(2)
+    start, grads = shaped(rng), shaped(rng)
+    first = [i % 2 == 0 for i in range(len(start))]
+    results = []
+    for b in (C, NP):
+        params = [p.copy() for p in start]
+        bufs = [np.full_like(p, 0.5) for p in params]
+        b.sgd_multi_step(params, grads, bufs, lr=0.1, momentum=0.9, dampening=0.0,
+                         nesterov=False, weight_decay=0.0, maximize=False, first=first)
+        results.append(params + bufs)
+    assert recorder.calls == ["nt_sgd_multi_step_f32"]
+    for got, want in zip(*results):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+    seeded, followed = results[0][len(start)], results[0][len(start) + 1]
+    np.testing.assert_allclose(seeded, grads[0], rtol=1e-6)
+    np.testing.assert_allclose(followed, 0.9 * 0.5 + grads[1], rtol=1e-6)
 
 
 def test_multi_step_reuses_its_pointers_and_rebuilds_for_new_arrays():

@@ -29,13 +29,14 @@ atexit.register(_lib.nt_threads_shutdown)  # the kernels' thread pool (kernels/t
 _ffi = _kernels.ffi
 _F32 = np.dtype(np.float32)
 _I64 = np.dtype(np.int64)
-_CTYPES = {_F32: "float[]", _I64: "int64_t[]"}
+_U8 = np.dtype(np.uint8)
+_CTYPES = {_F32: "float[]", _I64: "int64_t[]", _U8: "uint8_t[]"}
 _INTS = (int, np.integer)
 _REALS = (float, int, np.floating, np.integer)
 _STATUS = {_lib.NT_EINVAL: "invalid argument", _lib.NT_ENOMEM: "out of memory"}
 # The one speed rule of this backend: a Linear product of fewer multiply-adds than this runs
-# on NumPy's BLAS, whose fixed cost per call is lower (benchmarks/test_bench_kernels.py,
-# test_small_linear; `python -m nanotorch` states it).
+# on NumPy's BLAS, whose fixed cost per call is lower (benchmarks/test_bench_kernels.py: the
+# "linear fwd+bwd x[64,128] W[10,128]" row is below it; `python -m nanotorch` states it).
 SMALL_LINEAR_MACS = 300_000
 _POOL_MAX_SIZE = (2**63 - 1) // 64  # padded pooling input elements the C kernels take (pool.c)
 _TABLES_KEPT = 8  # optimizer pointer tables the backend keeps (see _tensor_table)
@@ -275,6 +276,11 @@ class CBackend(NumpyBackend):
         self.lib = _lib
         self._tables: dict[tuple, _TensorTable] = {}  # optimizer pointer tables (_tensor_table)
 
+    @property
+    def small_linear_macs(self) -> int:
+        """Linear products of fewer multiply-adds run on NumPy (``SMALL_LINEAR_MACS``)."""
+        return SMALL_LINEAR_MACS
+
     def build_info(self) -> dict:
         """The compiled module: its file, compiler flags, GEMM instruction set and blocking,
         SIMD width of the other kernels, and the threads the kernels may use."""
@@ -504,7 +510,7 @@ class CBackend(NumpyBackend):
     def sgd_multi_step(self, params: list[np.ndarray], grads: list[np.ndarray],
                        bufs: list[np.ndarray] | None, *, lr: float, momentum: float,
                        dampening: float, nesterov: bool, weight_decay: float, maximize: bool,
-                       first: bool) -> None:
+                       first: list[bool]) -> None:
         table = None
         if (_real(lr, momentum, dampening, weight_decay) and len(grads) == len(params)
                 and (bufs is not None or not momentum)):
@@ -518,7 +524,8 @@ class CBackend(NumpyBackend):
         params_p, bufs_p = table.pointers
         _call("nt_sgd_multi_step_f32", len(params), table.sizes, params_p, found[0], bufs_p,
               float(lr), float(momentum), float(dampening), int(bool(nesterov)),
-              float(weight_decay), int(bool(maximize)), int(bool(first)), get_num_threads())
+              float(weight_decay), int(bool(maximize)),
+              _arg(np.array(first, dtype=_U8), (len(params),), _U8), get_num_threads())
 
     def adam_multi_step(self, params: list[np.ndarray], grads: list[np.ndarray],
                         exp_avgs: list[np.ndarray], exp_avg_sqs: list[np.ndarray],

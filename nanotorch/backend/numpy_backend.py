@@ -342,13 +342,14 @@ class NumpyBackend:
     def sgd_multi_step(self, params: list[np.ndarray], grads: list[np.ndarray],
                        bufs: list[np.ndarray] | None, *, lr: float, momentum: float,
                        dampening: float, nesterov: bool, weight_decay: float, maximize: bool,
-                       first: bool) -> None:
+                       first: list[bool]) -> None:
         """``sgd_step`` on every ``(params[i], grads[i], bufs[i])`` (``bufs`` is ``None``
-        without momentum), all with the same options: one kernel call per optimizer step."""
+        without momentum), all with the same options but ``first[i]`` (``params[i]``'s first
+        step: its buffer starts as ``g``): one kernel call per optimizer step."""
         for i, (param, grad) in enumerate(zip(params, grads, strict=True)):
             self.sgd_step(param, grad, None if bufs is None else bufs[i], lr=lr,
                           momentum=momentum, dampening=dampening, nesterov=nesterov,
-                          weight_decay=weight_decay, maximize=maximize, first=first)
+                          weight_decay=weight_decay, maximize=maximize, first=first[i])
 
     def adam_multi_step(self, params: list[np.ndarray], grads: list[np.ndarray],
                         exp_avgs: list[np.ndarray], exp_avg_sqs: list[np.ndarray],
