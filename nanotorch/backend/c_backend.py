@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import atexit
 import bisect
+import itertools
 import math
 import os
 
@@ -30,7 +31,7 @@ _ffi = _kernels.ffi
 _F32 = np.dtype(np.float32)
 _I64 = np.dtype(np.int64)
 _U8 = np.dtype(np.uint8)
-_CTYPES = {_F32: "float[]", _I64: "int64_t[]", _U8: "uint8_t[]"}
+_CTYPES = {"float[]": _F32, "int64_t[]": _I64, "uint8_t[]": _U8}  # C type -> its dtype
 _INTS = (int, np.integer)
 _REALS = (float, int, np.floating, np.integer)
 _STATUS = {_lib.NT_EINVAL: "invalid argument", _lib.NT_ENOMEM: "out of memory"}
@@ -99,31 +100,38 @@ def _call(kernel: str, *args) -> None:
                            f"(status {status})")
 
 
-def _arg(a: np.ndarray | None, shape: tuple | None = None, dtype: np.dtype = _F32,
+def _arg(a: np.ndarray | None, shape: tuple | None = None, ctype: str = "float[]",
          inplace: bool = False):
-    """``a`` as a C kernel takes it: a pointer to its data as ``dtype`` in C order (``NULL``
-    for ``None``). An input of another dtype or layout is copied; an array C updates in place
+    """``a`` as a C kernel takes it: a ``ctype`` pointer to its data in C order (``NULL`` for
+    ``None``). An input of another dtype or layout is copied; an array C updates in place
     (``inplace``) must already be one C can write (``_inplace``). Raises ValueError unless
     ``a.shape == shape`` (when given): the sizes C is told must be the array's."""
     if a is None:
         return _ffi.NULL
     if shape is not None and a.shape != shape:
         raise ValueError(f"C kernel argument of shape {list(a.shape)}, expected {list(shape)}")
-    if not (a.dtype == dtype and a.flags.c_contiguous and a.flags.aligned):
+    dtype, flags = _CTYPES[ctype], a.flags
+    if not (a.dtype == dtype and flags.c_contiguous and flags.aligned):
         if inplace:
             raise ValueError(f"C kernel argument updated in place must be C-contiguous {dtype}")
         a = np.array(a, dtype=dtype, order="C")
-    return _ffi.from_buffer(_CTYPES[dtype], a, require_writable=inplace)
+    return _ffi.from_buffer(ctype, a, inplace)
 
 
 def _f32(*arrays) -> bool:
     """Every array given (``None`` skipped) is a float32 ndarray: what the kernels take."""
-    return all(a is None or (isinstance(a, np.ndarray) and a.dtype == _F32) for a in arrays)
+    for a in arrays:
+        if a is not None and not (isinstance(a, np.ndarray) and a.dtype == _F32):
+            return False
+    return True
 
 
 def _real(*values) -> bool:
     """Every value is a real number (not bool): what the C side takes as a double."""
-    return all(isinstance(v, _REALS) and not isinstance(v, bool) for v in values)
+    for v in values:
+        if not isinstance(v, _REALS) or isinstance(v, bool):
+            return False
+    return True
 
 
 def _overlap(a: np.ndarray, b: np.ndarray) -> bool:
@@ -138,13 +146,11 @@ def _inplace(*arrays) -> bool:
     C-contiguous, aligned, writeable, pairwise disjoint (the kernels declare them
     ``restrict``)."""
     given = [a for a in arrays if a is not None]
-    for i, a in enumerate(given):
+    for a in given:
         flags = a.flags
         if not (a.dtype == _F32 and flags.c_contiguous and flags.aligned and flags.writeable):
             return False
-        if any(_overlap(a, b) for b in given[i + 1:]):
-            return False
-    return True
+    return not any(_overlap(a, b) for a, b in itertools.combinations(given, 2))
 
 
 class _TensorTable:
@@ -382,7 +388,7 @@ class CBackend(NumpyBackend):
         n, c = logits.shape
         loss = np.empty(n if reduction == "none" else (), dtype=_F32)
         probs = np.empty((n, c), dtype=_F32)
-        _call("nt_cross_entropy_fwd_f32", n, c, _arg(logits), _arg(target, (n,), _I64),
+        _call("nt_cross_entropy_fwd_f32", n, c, _arg(logits), _arg(target, (n,), "int64_t[]"),
               _REDUCTIONS[reduction], float(label_smoothing), int(ignore_index), _arg(loss),
               _arg(probs))
         return loss, probs
@@ -398,7 +404,7 @@ class CBackend(NumpyBackend):
         c = probs.shape[1]
         dlogits = np.empty((n, c), dtype=_F32)
         _call("nt_cross_entropy_bwd_f32", n, c, _arg(dloss), int(dloss.ndim == 1), _arg(probs),
-              _arg(target, (n,), _I64), _REDUCTIONS[reduction], float(label_smoothing),
+              _arg(target, (n,), "int64_t[]"), _REDUCTIONS[reduction], float(label_smoothing),
               int(ignore_index), _arg(dlogits))
         return dlogits
 
@@ -451,7 +457,7 @@ class CBackend(NumpyBackend):
         dims, (ho, wo) = found
         y = np.empty((*x.shape[:2], ho, wo), dtype=_F32)
         indices = np.empty(y.shape, dtype=_I64)
-        _call("nt_max_pool2d_fwd_f32", *dims, _arg(x), _arg(y), _arg(indices, dtype=_I64),
+        _call("nt_max_pool2d_fwd_f32", *dims, _arg(x), _arg(y), _arg(indices, ctype="int64_t[]"),
               get_num_threads())
         return y, indices
 
@@ -464,7 +470,7 @@ class CBackend(NumpyBackend):
         n, c, h, w = (int(v) for v in x_shape)
         dx = np.empty((n, c, h, w), dtype=_F32)
         _call("nt_max_pool2d_bwd_f32", n, c, h, w, *dy.shape[2:], _arg(dy),
-              _arg(indices, dy.shape, _I64), _arg(dx), get_num_threads())
+              _arg(indices, dy.shape, "int64_t[]"), _arg(dx), get_num_threads())
         return dx
 
     def avg_pool2d_forward(self, x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int],
@@ -525,7 +531,7 @@ class CBackend(NumpyBackend):
         _call("nt_sgd_multi_step_f32", len(params), table.sizes, params_p, found[0], bufs_p,
               float(lr), float(momentum), float(dampening), int(bool(nesterov)),
               float(weight_decay), int(bool(maximize)),
-              _arg(np.array(first, dtype=_U8), (len(params),), _U8), get_num_threads())
+              _arg(np.array(first, dtype=_U8), (len(params),), "uint8_t[]"), get_num_threads())
 
     def adam_multi_step(self, params: list[np.ndarray], grads: list[np.ndarray],
                         exp_avgs: list[np.ndarray], exp_avg_sqs: list[np.ndarray],
