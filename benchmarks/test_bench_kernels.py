@@ -138,22 +138,19 @@ LARGE_PARAMS = [(4096, 1024)]
 
 def _optimizer_cases() -> list[Kernel]:
     """The update of every parameter of the seed MLP (one multi-tensor call, as the
-    optimizers make it, with the pointer cache an optimizer keeps), and of one 4M tensor."""
-    caches: dict = {}  # per backend and case, as an optimizer keeps one per group
+    optimizers make it; the C backend keeps its pointer tables), and of one 4M tensor."""
 
     def sgd(momentum):
         def run(b, params, grads, bufs):
             b.sgd_multi_step(params, grads, bufs if momentum else None, lr=0.1,
                              momentum=momentum, dampening=0.0, nesterov=False, weight_decay=0.0,
-                             maximize=False, first=False,
-                             cache=caches.setdefault((id(b), "sgd", momentum), {}))
+                             maximize=False, first=[False] * len(params))
             return params
         return run
 
     def adam(b, params, grads, m, v):
         b.adam_multi_step(params, grads, m, v, None, step=10, lr=1e-3, beta1=0.9, beta2=0.999,
-                          eps=1e-8, weight_decay=0.0, decoupled=False, maximize=False,
-                          cache=caches.setdefault((id(b), "adam"), {}))
+                          eps=1e-8, weight_decay=0.0, decoupled=False, maximize=False)
         return params
 
     def make(shapes, n_state):

@@ -4,16 +4,16 @@
 #define NT_KERNEL_SOURCE
 #include "nanotorch_kernels.h"
 
-/* y = x @ w^T + b, then relu when asked.
- * Saves: the transposed copy of w (the GEMM reads w's rows as columns), and the passes
- * over y that adding b and applying relu would take (both happen in the GEMM's epilogue,
- * while the tile is still in registers). */
+/* y = x @ w^T + b.
+ * Saves: the transposed copy of w (the GEMM reads w's rows as columns), and the pass over
+ * y that adding b would take (it happens in the GEMM's epilogue, while the tile is still in
+ * registers). */
 int nt_linear_fwd_f32(int64_t n, int64_t k, int64_t m, const float *restrict x,
                       const float *restrict w, const float *restrict b, float *restrict y,
-                      int relu, int nthreads)
+                      int nthreads)
 {
     return nt_gemm_f32(n, m, k, x, k > 0 ? k : 1, 0, w, k > 0 ? k : 1, 1, y, m > 0 ? m : 1, b,
-                       relu ? NT_GEMM_RELU : 0, nthreads);
+                       0, nthreads);
 }
 
 /* dx = dy @ w,  dw = dy^T @ x,  db = sum over rows of dy; each only when its pointer is

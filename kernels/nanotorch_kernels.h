@@ -62,9 +62,9 @@ void nt_gemm_tuning(int64_t *info);
  * the calling thread: the core's measured float32 peak (*sink: their result). */
 double nt_fma_gflops(int64_t rounds, float *sink);
 
-/* linear.c: y[n,m] = x[n,k] @ w[m,k]^T + b[m] (relu); backward: dx, dw, db may be NULL. */
+/* linear.c: y[n,m] = x[n,k] @ w[m,k]^T + b[m]; backward: dx, dw, db may be NULL. */
 int nt_linear_fwd_f32(int64_t n, int64_t k, int64_t m, const float *x, const float *w,
-                      const float *b, float *y, int relu, int nthreads);
+                      const float *b, float *y, int nthreads);
 int nt_linear_bwd_f32(int64_t n, int64_t k, int64_t m, const float *dy, const float *x,
                       const float *w, float *dx, float *dw, float *db, int nthreads);
 
@@ -96,7 +96,8 @@ int nt_cross_entropy_bwd_f32(int64_t n, int64_t c, const float *dloss, int dloss
 int nt_sgd_multi_step_f32(int64_t count, const int64_t *sizes, float *const *params,
                           const float *const *grads, float *const *bufs, double lr,
                           double momentum, double dampening, int nesterov,
-                          double weight_decay, int maximize, int first, int nthreads);
+                          double weight_decay, int maximize, const uint8_t *first,
+                          int nthreads);
 int nt_adam_multi_step_f32(int64_t count, const int64_t *sizes, float *const *params,
                            const float *const *grads, float *const *exp_avgs,
                            float *const *exp_avg_sqs, float *const *max_exp_avg_sqs,

@@ -86,7 +86,7 @@ typedef struct {
     float wd;
     int decay;
     float sign;
-    int first;
+    const uint8_t *first; /* first[t]: tensor t's first step (buf = g); NULL: none */
 } sgd_job_t;
 
 static void sgd_share(void *ctx, int share, int nt)
@@ -97,17 +97,20 @@ static void sgd_share(void *ctx, int share, int nt)
     unsigned csr = nt_ftz_enter();
     NT_FOR_TENSOR_PARTS(j->count, j->sizes, begin, end, t, lo, hi)
     sgd_span(hi - lo, j->params[t] + lo, j->grads[t] + lo, j->bufs ? j->bufs[t] + lo : NULL,
-             j->flr, j->mom, j->damp, j->nesterov, j->wd, j->decay, j->sign, j->first);
+             j->flr, j->mom, j->damp, j->nesterov, j->wd, j->decay, j->sign,
+             j->first && j->first[t]);
     nt_ftz_leave(csr);
 }
 
-/* Per tensor t: g = ±grads[t] + wd*p; with momentum: buf = g on the first step, else
+/* Per tensor t: g = ±grads[t] + wd*p; with momentum: buf = g on its first step (first[t];
+ * first may be NULL: no tensor's first step), else
  * buf = momentum*buf + (1-dampening)*g, and g = g + momentum*buf (nesterov) or buf;
  * then p -= lr*g.  bufs may be NULL when momentum == 0 (it is then ignored). */
 int nt_sgd_multi_step_f32(int64_t count, const int64_t *sizes, float *const *params,
                           const float *const *grads, float *const *bufs, double lr,
                           double momentum, double dampening, int nesterov,
-                          double weight_decay, int maximize, int first, int nthreads)
+                          double weight_decay, int maximize, const uint8_t *first,
+                          int nthreads)
 {
     int64_t total;
     if (bad_multi(count, sizes, nthreads, params, grads, &total)

@@ -99,7 +99,17 @@ def dispatch() -> list[str]:
     return [f"dispatch:     every op is NumPy code (nanotorch/ops), except {', '.join(sorted(ops))}: "
             "they call ctx.backend.<kernel>",
             f"  in C here:  {', '.join(in_c) or 'none'} (float32; other calls, and every other "
-            "kernel, run the NumPy spec); optimizers call their step kernels the same way"]
+            "kernel, run the NumPy spec); optimizers call their step kernels the same way",
+            *small_linear_rule(current)]
+
+
+def small_linear_rule(current) -> list[str]:
+    """The C backend's one speed rule (``CBackend.small_linear_macs``), when it is in use."""
+    macs = getattr(current, "small_linear_macs", None)
+    if macs is None:
+        return []
+    return [f"  speed rule: linear products under {macs:,} multiply-adds run on NumPy's BLAS "
+            "(lower fixed cost per call; nanotorch.backend.c_backend.SMALL_LINEAR_MACS)"]
 
 
 def how_to_build() -> str:

@@ -289,13 +289,14 @@ def test_linear_accepts_broadcast_and_transposed_inputs(recorder):
     assert recorder.calls == ["nt_linear_fwd_f32", "nt_linear_bwd_f32"]
 
 
-def test_linear_refuses_mismatched_shapes_before_c(recorder):
+def test_linear_refuses_mismatched_sizes_before_c(recorder):
+    """The sizes C is told must be the arrays' (the op layer words the user's error)."""
     x, w = np.zeros((4, 3), np.float32), np.zeros((5, 2), np.float32)
-    with pytest.raises(ValueError, match="linear"):
+    with pytest.raises(ValueError, match=r"shape \[5, 2\], expected \[5, 3\]"):
         C.linear_forward(x, w, None)
-    with pytest.raises(ValueError, match="b has shape"):
+    with pytest.raises(ValueError, match=r"shape \[4\], expected \[5\]"):
         C.linear_forward(x, np.zeros((5, 3), np.float32), np.zeros(4, np.float32))
-    with pytest.raises(ValueError, match="dy"):
+    with pytest.raises(ValueError, match=r"shape \[4, 4\], expected \[4, 5\]"):
         C.linear_backward(np.zeros((4, 4), np.float32), x, np.zeros((5, 3), np.float32),
                           True, True, True)
     assert recorder.calls == []
@@ -464,14 +465,16 @@ def test_conv2d_numpy_layout_cols_and_float64_fall_through(recorder):
 
 
 def test_conv2d_refuses_bad_shapes_before_c(recorder):
+    """The sizes C is told must be the arrays'; a window that does not fit is NumPy's to
+    refuse (the op layer words the user's errors: test_error_messages.py)."""
     x, wt = np.zeros((2, 3, 5, 5), np.float32), np.zeros((4, 2, 3, 3), np.float32)
-    with pytest.raises(ValueError, match="channels"):
+    with pytest.raises(ValueError, match=r"shape \[4, 2, 3, 3\], expected \[4, 3, 3, 3\]"):
         C.conv2d_forward(x, wt, None, (1, 1), (0, 0))
-    with pytest.raises(ValueError, match="does not fit"):
+    with pytest.raises(ValueError, match="window shape"):
         C.conv2d_forward(x, np.zeros((4, 3, 9, 9), np.float32), None, (1, 1), (1, 1))
     good = np.zeros((4, 3, 3, 3), np.float32)
     _, cols = NP.conv2d_forward(x, good, None, (1, 1), (0, 0))
-    with pytest.raises(ValueError, match="do not match"):
+    with pytest.raises(ValueError, match=r"shape \[2, 4, 2, 2\], expected \[2, 4, 3, 3\]"):
         C.conv2d_backward(np.zeros((2, 4, 2, 2), np.float32), cols.reshape(2, 9, 27).transpose(0, 2, 1),
                           x.shape, good, (1, 1), (0, 0), True, True, True)
     assert recorder.calls == []
@@ -657,7 +660,7 @@ def test_pooling_refuses_bad_arguments_before_c(recorder):
         C.max_pool2d_forward(x, (2, 2), (1, 1), (2, 0))
     with pytest.raises(ValueError, match="do not fit"):
         C.avg_pool2d_forward(x, (7, 2), (1, 1), (1, 0))
-    with pytest.raises(ValueError, match=r"dy is \[2, 3, 2, 2\], expected \[2, 3, 3, 3\]"):
+    with pytest.raises(ValueError, match=r"shape \[2, 3, 2, 2\], expected \[2, 3, 3, 3\]"):
         C.avg_pool2d_backward(dy, x.shape, (2, 2), (1, 1), (0, 0))
     assert recorder.calls == []
 
@@ -742,13 +745,15 @@ def test_cross_entropy_extreme_logits_match_numpy():
 
 
 @pytest.mark.parametrize("bad", [5, -1, 7])
-def test_cross_entropy_refuses_labels_out_of_range_before_c(bad, recorder):
+def test_cross_entropy_kernel_refuses_labels_out_of_range(bad, recorder):
+    """The op layer words the user's error (test_error_messages.py); C re-checks every label before
+    it reads one, as the last net: a status, not a read outside the row."""
     logits, target = np.zeros((3, 5), np.float32), np.array([0, bad, 1])
-    with pytest.raises(IndexError, match=f"target {bad} is out of range for 5 classes"):
+    with pytest.raises(RuntimeError, match="nt_cross_entropy_fwd_f32 failed: invalid argument"):
         C.cross_entropy_forward(logits, target, "mean", 0.0, -100)
-    with pytest.raises(IndexError):
+    with pytest.raises(RuntimeError, match="nt_cross_entropy_bwd_f32 failed: invalid argument"):
         C.cross_entropy_backward(np.array(1, np.float32), logits, target, "mean", 0.0, -100)
-    assert recorder.calls == []
+    assert recorder.calls == ["nt_cross_entropy_fwd_f32", "nt_cross_entropy_bwd_f32"]
 
 
 def test_cross_entropy_c_level_check_refuses_bad_labels():
@@ -774,16 +779,16 @@ def test_cross_entropy_int32_targets_are_converted():
 OPTIM_SIZES = [200_003, 0, 1, 17, (3, 5)]  # one big enough for two threads, odd, empty
 
 
-def sgd_multi(b, params, grads, bufs, cache=None, first=False, **options):
+def sgd_multi(b, params, grads, bufs, first=False, **options):
     options = {"lr": 0.05, "momentum": 0.0, "dampening": 0.0, "nesterov": False,
                "weight_decay": 0.0, "maximize": False, **options}
-    b.sgd_multi_step(params, grads, bufs, first=first, cache=cache, **options)
+    b.sgd_multi_step(params, grads, bufs, first=[first] * len(params), **options)
 
 
-def adam_multi(b, params, grads, m, v, vmax=None, step=1, cache=None, **options):
+def adam_multi(b, params, grads, m, v, vmax=None, step=1, **options):
     options = {"lr": 1e-2, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.0,
                "decoupled": False, "maximize": False, **options}
-    b.adam_multi_step(params, grads, m, v, vmax, step=step, cache=cache, **options)
+    b.adam_multi_step(params, grads, m, v, vmax, step=step, **options)
 
 
 def shaped(rng, scale=1.0):
@@ -802,9 +807,8 @@ def test_sgd_multi_step_matches_numpy(momentum, dampening, nesterov, weight_deca
     for b in (C, NP):
         params = [p.copy() for p in start]
         bufs = [np.zeros_like(p) for p in params] if momentum else None
-        cache = {}
         for t, g in enumerate(grads):
-            sgd_multi(b, params, g, bufs, cache, first=t == 0, momentum=momentum,
+            sgd_multi(b, params, g, bufs, first=t == 0, momentum=momentum,
                       dampening=dampening, nesterov=nesterov, weight_decay=weight_decay,
                       maximize=maximize)
         results.append(params + (bufs or []))
@@ -825,9 +829,8 @@ def test_adam_multi_step_matches_numpy(decoupled, amsgrad, weight_decay, maximiz
     for b in (C, NP):
         params = [p.copy() for p in start]
         m, v, vmax = ([np.zeros_like(p) for p in params] for _ in range(3))
-        cache = {}
         for t, g in enumerate(grads):
-            adam_multi(b, params, g, m, v, vmax if amsgrad else None, step=t + 1, cache=cache,
+            adam_multi(b, params, g, m, v, vmax if amsgrad else None, step=t + 1,
                        weight_decay=weight_decay, decoupled=decoupled, maximize=maximize)
         results.append(params + m + v + (vmax if amsgrad else []))
     assert recorder.calls == ["nt_adam_multi_step_f32"] * len(grads)
@@ -835,38 +838,67 @@ def test_adam_multi_step_matches_numpy(decoupled, amsgrad, weight_decay, maximiz
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
 
 
+def test_sgd_multi_step_first_is_per_tensor(recorder):
+    """first[i] seeds only tensor i's buffer with g; the others follow the momentum rule."""
+    rng = np.random.default_rng(2)
+    start, grads = shaped(rng), shaped(rng)
+    first = [i % 2 == 0 for i in range(len(start))]
+    results = []
+    for b in (C, NP):
+        params = [p.copy() for p in start]
+        bufs = [np.full_like(p, 0.5) for p in params]
+        b.sgd_multi_step(params, grads, bufs, lr=0.1, momentum=0.9, dampening=0.0,
+                         nesterov=False, weight_decay=0.0, maximize=False, first=first)
+        results.append(params + bufs)
+    assert recorder.calls == ["nt_sgd_multi_step_f32"]
+    for got, want in zip(*results):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+    seeded, followed = results[0][len(start)], results[0][len(start) + 1]
+    np.testing.assert_allclose(seeded, grads[0], rtol=1e-6)
+    np.testing.assert_allclose(followed, 0.9 * 0.5 + grads[1], rtol=1e-6)
+
+
 def test_multi_step_reuses_its_pointers_and_rebuilds_for_new_arrays():
+    """The backend keeps one pointer table per set of arrays: new gradients reuse it, a
+    replaced parameter gets a new one."""
     rng = np.random.default_rng(3)
     params, grads = [rand(rng, 5), rand(rng, 3, 2)], [rand(rng, 5), rand(rng, 3, 2)]
-    bufs, cache = [np.zeros(5, np.float32), np.zeros((3, 2), np.float32)], {}
-    sgd_multi(C, params, grads, bufs, cache, momentum=0.9, first=True)
-    (table,) = cache.values()
-    sgd_multi(C, params, [g.copy() for g in grads], bufs, cache, momentum=0.9)
-    assert list(cache.values()) == [table]  # new gradients, same table
+    bufs = [np.zeros(5, np.float32), np.zeros((3, 2), np.float32)]
+    sgd_multi(C, params, grads, bufs, momentum=0.9, first=True)
+    table = C._tables[tuple(map(id, params + bufs))]
+    sgd_multi(C, params, [g.copy() for g in grads], bufs, momentum=0.9)
+    assert C._tables[tuple(map(id, params + bufs))] is table  # new gradients, same table
     params[1] = params[1].copy()  # a parameter replaced: another table, for the new array
     want = params[1] - 0.05 * (0.9 * bufs[1] + grads[1])
-    sgd_multi(C, params, grads, bufs, cache, momentum=0.9)
-    assert len(cache) == 2 and cache[tuple(map(id, params + bufs))] is not table
+    sgd_multi(C, params, grads, bufs, momentum=0.9)
+    assert C._tables[tuple(map(id, params + bufs))] is not table
     np.testing.assert_allclose(params[1], want, rtol=1e-6)
+
+
+def test_multi_step_keeps_a_bounded_number_of_tables():
+    rng = np.random.default_rng(3)
+    for _ in range(3 * c_backend._TABLES_KEPT):
+        sgd_multi(C, [rand(rng, 4)], [rand(rng, 4)], None)
+    assert len(C._tables) == c_backend._TABLES_KEPT
 
 
 def test_multi_step_refuses_arrays_changed_in_place(recorder):
     """A cached array whose dtype, shape or flags changed in place goes to NumPy."""
     rng = np.random.default_rng(4)
-    params, grads, cache = [rand(rng, 8)], [rand(rng, 8)], {}
-    sgd_multi(C, params, grads, None, cache)
+    params, grads = [rand(rng, 8)], [rand(rng, 8)]
+    sgd_multi(C, params, grads, None)
     assert recorder.calls == ["nt_sgd_multi_step_f32"]
     params[0].shape = (2, 4)  # same array, another shape: refused (the grad no longer fits)
     with pytest.raises(ValueError):
-        sgd_multi(C, params, grads, None, cache)
+        sgd_multi(C, params, grads, None)
     params[0].shape = (8,)
     params[0].flags.writeable = False
     with pytest.raises(ValueError, match="read-only"):
-        sgd_multi(C, params, grads, None, cache)
+        sgd_multi(C, params, grads, None)
     params[0].flags.writeable = True
     params[0].dtype = np.int32  # reinterpreted in place: NumPy refuses to update ints
     with pytest.raises(TypeError):
-        sgd_multi(C, params, grads, None, cache)
+        sgd_multi(C, params, grads, None)
     assert recorder.calls == ["nt_sgd_multi_step_f32"]
 
 
@@ -945,7 +977,7 @@ def mlp_losses(b, optimizer: str, steps: int = 20) -> list[float]:
     state = [[np.zeros_like(p) for _ in range(2)] for p in params]
     xs = [rand(rng, 64, 784) for _ in range(steps)]
     data = [(x, np.argmax(x[:, :10], axis=1)) for x in xs]  # a learnable rule
-    losses, cache = [], {}
+    losses = []
     for t, (x, y) in enumerate(data):
         h = b.relu_forward(b.linear_forward(x, w1, b1))
         loss, probs = b.cross_entropy_forward(b.linear_forward(h, w2, b2), y, "mean", 0.0, -100)
@@ -955,11 +987,11 @@ def mlp_losses(b, optimizer: str, steps: int = 20) -> list[float]:
         _, dw1, db1 = b.linear_backward(b.relu_backward(dh, h), x, w1, False, True, True)
         grads = [dw1, db1, dw2, db2]
         if optimizer == "sgd":
-            sgd_multi(b, params, grads, [s[0] for s in state], cache, first=t == 0,
+            sgd_multi(b, params, grads, [s[0] for s in state], first=t == 0,
                       momentum=0.9, weight_decay=1e-4)
         else:
             adam_multi(b, params, grads, [s[0] for s in state], [s[1] for s in state],
-                       step=t + 1, cache=cache, lr=1e-3)
+                       step=t + 1, lr=1e-3)
     return losses
 
 

@@ -45,6 +45,8 @@ def test_report_says_where_ops_run(name):
     assert "LinearFn" in dispatch and "Conv2dFn" in dispatch and "MulFn" not in dispatch
     in_c = lines[lines.index(dispatch) + 1]
     assert ("linear_forward" in in_c) == (name == "c") and ("none" in in_c) == (name == "numpy")
+    rule = [line for line in lines if line.strip().startswith("speed rule:")]
+    assert len(rule) == (name == "c") and all("300,000 multiply-adds" in r for r in rule)
 
 
 def test_version_and_help():

@@ -10,43 +10,12 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from nanotorch.backend.guards import check_pool_indices, pool_output_size
+
 
 def _channel_view(a: np.ndarray, x: np.ndarray) -> np.ndarray:
     """Reshape a per-channel vector ``a[C]`` so it broadcasts against ``x[N, C, *]``."""
     return a.reshape((1, -1) + (1,) * (x.ndim - 2))
-
-
-def pool_output_size(x_shape: tuple, kernel: tuple, stride: tuple, padding: tuple) -> tuple[int, int]:
-    """``(Ho, Wo)`` of a pooling over ``x_shape = (N, C, H, W)``: ``Ho = (H + 2*ph - kh) // sh + 1``.
-
-    Raises ``ValueError`` unless ``C, H, W, kh, kw, sh, sw >= 1``, ``0 <= ph <= kh // 2`` and
-    ``0 <= pw <= kw // 2`` (PyTorch's rule: then every window holds at least one input value).
-    """
-    (n, c, h, w), (kh, kw), (sh, sw), (ph, pw) = x_shape, kernel, stride, padding
-    if (min(c, h, w, kh, kw, sh, sw) < 1 or n < 0 or not 0 <= ph <= kh // 2
-            or not 0 <= pw <= kw // 2 or kh > h + 2 * ph or kw > w + 2 * pw):
-        raise ValueError(f"pool2d: kernel {kernel}, stride {stride}, padding {padding} do not fit "
-                         f"x {list(x_shape)} (padding at most half the kernel)")
-    return (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
-
-
-def check_pool_indices(indices: np.ndarray, dy_shape: tuple, x_shape: tuple) -> None:
-    """Raise unless ``indices`` are integers of shape ``dy_shape = (N, C, Ho, Wo)`` pointing into
-    the ``H*W`` plane of ``x_shape = (N, C, H, W)``: ``0 <= indices < H*W``."""
-    if not (isinstance(indices, np.ndarray) and indices.dtype.kind in "iu"):
-        raise TypeError(f"max_pool2d_backward: indices must be an integer array, got "
-                        f"{getattr(indices, 'dtype', type(indices).__name__)}")
-    if (len(x_shape) != 4 or len(dy_shape) != 4 or tuple(dy_shape[:2]) != tuple(x_shape[:2])
-            or indices.shape != tuple(dy_shape)):
-        raise ValueError(f"max_pool2d_backward: dy {list(dy_shape)} and indices "
-                         f"{list(indices.shape)} do not match x {list(x_shape)}")
-    plane = x_shape[2] * x_shape[3]
-    # NOTE: seen as unsigned, a negative index is huge: one max() checks both ends of the range
-    unsigned = indices.astype(np.int64, copy=False).view(np.uint64)
-    if indices.size and unsigned.max() >= plane:
-        bad = indices[(indices < 0) | (indices >= plane)].flat[0]
-        raise IndexError(f"max_pool2d_backward: index {bad} is out of range for an H*W plane "
-                         f"of {plane}")
 
 
 def _tap(a: np.ndarray, u: int, v: int, stride: tuple, out: tuple) -> np.ndarray:
@@ -373,24 +342,22 @@ class NumpyBackend:
     def sgd_multi_step(self, params: list[np.ndarray], grads: list[np.ndarray],
                        bufs: list[np.ndarray] | None, *, lr: float, momentum: float,
                        dampening: float, nesterov: bool, weight_decay: float, maximize: bool,
-                       first: bool, cache: dict | None = None) -> None:
+                       first: list[bool]) -> None:
         """``sgd_step`` on every ``(params[i], grads[i], bufs[i])`` (``bufs`` is ``None``
-        without momentum), all with the same options: one kernel call per optimizer step.
-        ``cache`` is a dict the caller keeps for these tensors between steps, where a
-        backend may keep what it prepared (the NumPy backend does not use it)."""
+        without momentum), all with the same options but ``first[i]`` (``params[i]``'s first
+        step: its buffer starts as ``g``): one kernel call per optimizer step."""
         for i, (param, grad) in enumerate(zip(params, grads, strict=True)):
             self.sgd_step(param, grad, None if bufs is None else bufs[i], lr=lr,
                           momentum=momentum, dampening=dampening, nesterov=nesterov,
-                          weight_decay=weight_decay, maximize=maximize, first=first)
+                          weight_decay=weight_decay, maximize=maximize, first=first[i])
 
     def adam_multi_step(self, params: list[np.ndarray], grads: list[np.ndarray],
                         exp_avgs: list[np.ndarray], exp_avg_sqs: list[np.ndarray],
                         max_exp_avg_sqs: list[np.ndarray] | None, *, step: int, lr: float,
                         beta1: float, beta2: float, eps: float, weight_decay: float,
-                        decoupled: bool, maximize: bool, cache: dict | None = None) -> None:
+                        decoupled: bool, maximize: bool) -> None:
         """``adam_step`` on every parameter ``params[i]`` with its gradient and moments
-        (``max_exp_avg_sqs`` is ``None`` without amsgrad), all at the same ``step``; see
-        ``sgd_multi_step`` for ``cache``."""
+        (``max_exp_avg_sqs`` is ``None`` without amsgrad), all at the same ``step``."""
         for i, (param, grad) in enumerate(zip(params, grads, strict=True)):
             self.adam_step(param, grad, exp_avgs[i], exp_avg_sqs[i],
                            None if max_exp_avg_sqs is None else max_exp_avg_sqs[i], step=step,

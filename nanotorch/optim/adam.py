@@ -45,7 +45,7 @@ class Adam(Optimizer):
         """One update of every parameter that has a gradient; returns ``closure()``, if given."""
         loss = self._evaluate(closure)
         adam_multi_step = backend.current().adam_multi_step
-        for n, group in enumerate(self.param_groups):
+        for group in self.param_groups:
             lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
             weight_decay, amsgrad, maximize = group["weight_decay"], group["amsgrad"], group["maximize"]
             decoupled = group["decoupled_weight_decay"]
@@ -66,7 +66,7 @@ class Adam(Optimizer):
                                 [s["max_exp_avg_sq"] for s in ss] if amsgrad else None,
                                 step=step, lr=lr, beta1=beta1, beta2=beta2, eps=eps,
                                 weight_decay=weight_decay, decoupled=decoupled,
-                                maximize=maximize, cache=self._kernel_cache[n])
+                                maximize=maximize)
             for p in params:
                 p._version[0] += 1
         return loss

@@ -46,9 +46,6 @@ class Optimizer:
         self._check(self.defaults)
         self.state: defaultdict[Tensor, dict] = defaultdict(dict)
         self.param_groups: list[dict] = []
-        # NOTE: per group index, what a backend prepared for its multi-tensor kernel (the
-        # C backend's validated pointer tables); forgotten when the groups are replaced
-        self._kernel_cache: defaultdict[int, dict] = defaultdict(dict)
         groups = list(params)
         if not groups:
             raise ValueError("optimizer got an empty parameter list")
@@ -205,7 +202,6 @@ class Optimizer:
                 raise ValueError(f"the state_dict has state for parameter {key!r}, which is in no group")
             state[p] = {name: _restore(p, name, value) for name, value in param_state.items()}
         self.param_groups, self.state = groups, state
-        self._kernel_cache.clear()
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]

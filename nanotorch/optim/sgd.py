@@ -36,27 +36,22 @@ class SGD(Optimizer):
         """One update of every parameter that has a gradient; returns ``closure()``, if given."""
         loss = self._evaluate(closure)
         sgd_multi_step = backend.current().sgd_multi_step
-        for n, group in enumerate(self.param_groups):
+        for group in self.param_groups:
             lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
             weight_decay, nesterov, maximize = group["weight_decay"], group["nesterov"], group["maximize"]
-            params, grads, bufs, firsts = [], [], [], []
+            params, grads, bufs, first = [], [], [], []
             for p, grad in self._gradients(group):
                 params.append(p)
                 grads.append(grad)
-                if momentum:
-                    state = self.state[p]
-                    buf = state.get("momentum_buffer")
-                    firsts.append(buf is None)
-                    if buf is None:  # the kernel copies g into it
-                        buf = state["momentum_buffer"] = np.zeros(p.data.shape, dtype=p.data.dtype)
-                    bufs.append(buf)
-            # NOTE: one kernel call per group; two on the step where some parameters get
-            # their first gradient (their buffers start as g) while others already have one.
-            for first, (ps, gs, bs) in self._split(firsts or [False] * len(params), params,
-                                                    grads, bufs if momentum else None):
-                sgd_multi_step([p.data for p in ps], gs, bs, lr=lr, momentum=momentum,
-                               dampening=dampening, nesterov=nesterov, weight_decay=weight_decay,
-                               maximize=maximize, first=first, cache=self._kernel_cache[n])
+                buf = self.state[p].get("momentum_buffer") if momentum else None
+                first.append(momentum != 0 and buf is None)
+                if first[-1]:  # the kernel copies g into it
+                    buf = self.state[p]["momentum_buffer"] = np.zeros(p.data.shape, dtype=p.data.dtype)
+                bufs.append(buf)
+            if params:  # one kernel call per group
+                sgd_multi_step([p.data for p in params], grads, bufs if momentum else None,
+                               lr=lr, momentum=momentum, dampening=dampening, nesterov=nesterov,
+                               weight_decay=weight_decay, maximize=maximize, first=first)
             for p in params:
                 p._version[0] += 1
         return loss
