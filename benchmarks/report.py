@@ -424,6 +424,8 @@ def run_passes(json_path: Path, pytest_args: list[str]) -> tuple[dict, str]:
     for only in PASSES:
         part = json_path.with_name(f"{json_path.stem}-{only}.json")
         commands.append(run_suite(part, pytest_args, only))
+        if not part.exists() or not part.read_text().strip():
+            continue  # -k selected none of this system's rows: pytest-benchmark wrote nothing
         data = json.loads(part.read_text())
         if merged is None or only == "c":
             benchmarks, torch = (merged["benchmarks"], merged["machine_info"]["nanotorch"].get(

@@ -10,29 +10,93 @@
 
 #define CE_BLOCK 64 /* rows per block of the forward (their max and shifted sums on the stack) */
 
-/* expf(x) within 2 ulp (Cephes' polynomial on [-ln2/2, ln2/2], times 2^n built from bits):
- * inline and branch-free, so GCC vectorizes the loop calling it (glibc's expf is a call).
- * NaN stays NaN, x < -87.33 (where expf goes subnormal) gives 0, x > 88.37 gives inf. */
-static inline float ce_expf(float x)
+/* Lanes of NT_VL floats as bits, and a select on a comparison's lanes: the forms that
+ * vectorize on every ISA (SSE2 has no blend; GCC left a scalar select loop scalar). */
+#if NT_VL > 1
+typedef uint32_t ce_vu __attribute__((vector_size(NT_VL * sizeof(uint32_t))));
+#else
+typedef uint32_t ce_vu;
+#endif
+static inline ce_vu ce_bits(nt_vf v)
 {
-    float xc = x < -87.33f ? -87.33f : (x > 88.37f ? 88.37f : x);
-    float t = xc * 1.44269504088896341f + 12582912.0f; /* 1.5 * 2^23: rounds to an integer */
-    float nf = t - 12582912.0f;
-    float r = xc - nf * 0.693359375f + nf * 2.12194440e-4f;
-    float y = 1.9875691500e-4f;
+    ce_vu u;
+    memcpy(&u, &v, sizeof u);
+    return u;
+}
+
+static inline nt_vf ce_floats(ce_vu u)
+{
+    nt_vf v;
+    memcpy(&v, &u, sizeof v);
+    return v;
+}
+
+/* where(mask, a, b) for a comparison's mask: all-ones lanes (vectors) or 1 (scalars) */
+static inline nt_vf ce_select(ce_vu mask, nt_vf a, nt_vf b)
+{
+#if NT_VL > 1
+    return ce_floats((mask & ce_bits(a)) | (~mask & ce_bits(b)));
+#else
+    return mask ? a : b;
+#endif
+}
+
+/* expf(x) lane by lane, within 2 ulp (Cephes' polynomial on [-ln2/2, ln2/2], times 2^n built
+ * from bits): inline and branch-free, so it runs NT_VL lanes at a time (glibc's expf is a call
+ * per element).  NaN stays NaN, x < -87.33 (where expf goes subnormal) gives 0, x > 88.37
+ * gives inf. */
+static inline nt_vf ce_vexpf(nt_vf x)
+{
+    ce_vu low = (ce_vu)(x < NT_SPLAT(-87.33f)), high = (ce_vu)(x > NT_SPLAT(88.37f));
+    nt_vf xc = ce_select(low, NT_SPLAT(-87.33f), ce_select(high, NT_SPLAT(88.37f), x));
+    nt_vf t = xc * 1.44269504088896341f + 12582912.0f; /* 1.5 * 2^23: rounds to an integer */
+    nt_vf nf = t - 12582912.0f;
+    nt_vf r = xc - nf * 0.693359375f + nf * 2.12194440e-4f;
+    nt_vf y = NT_SPLAT(1.9875691500e-4f);
     y = y * r + 1.3981999507e-3f;
     y = y * r + 8.3334519073e-3f;
     y = y * r + 4.1665795894e-2f;
     y = y * r + 1.6666665459e-1f;
     y = y * r + 5.0000001201e-1f;
     y = y * r * r + r + 1.0f;
-    uint32_t tb, sb;
-    memcpy(&tb, &t, sizeof tb);
-    sb = (tb - 0x4B400000u + 127u) << 23; /* t's low bits hold n */
-    float scale;
-    memcpy(&scale, &sb, sizeof scale);
-    y *= scale;
-    return x < -87.33f ? 0.0f : (x > 88.37f ? INFINITY : y);
+    y *= ce_floats((ce_bits(t) - 0x4B400000u + 127u) << 23); /* t's low bits hold n */
+    return ce_select(low, NT_SPLAT(0.0f), ce_select(high, NT_SPLAT(INFINITY), y));
+}
+
+/* p[k] = exp(p[k]) for k < len: whole vectors, then the tail through a padded vector. */
+static void ce_exp_inplace(float *restrict p, int64_t len)
+{
+    int64_t k = 0;
+    for (; k + NT_VL <= len; k += NT_VL)
+        nt_vstore(p + k, ce_vexpf(nt_vload(p + k)));
+    if (k < len) {
+        float tail[NT_VL] = {0};
+        memcpy(tail, p + k, (size_t)(len - k) * sizeof(float));
+        nt_vstore(tail, ce_vexpf(nt_vload(tail)));
+        memcpy(p + k, tail, (size_t)(len - k) * sizeof(float));
+    }
+}
+
+/* max_j l[j] (NaN lanes are skipped; a NaN logit still makes its row's loss NaN through
+ * exp).  NOTE: NT_VL lanes, then across them: a serial max chain waits ~3 cycles a value. */
+static float ce_row_max(const float *restrict l, int64_t c)
+{
+    float m = l[0];
+    int64_t j = 0;
+#if NT_VL > 1
+    if (c >= NT_VL) {
+        nt_vf vm = nt_vload(l);
+        for (j = NT_VL; j + NT_VL <= c; j += NT_VL) {
+            nt_vf v = nt_vload(l + j);
+            vm = ce_select((ce_vu)(v > vm), v, vm);
+        }
+        for (int k = 0; k < NT_VL; ++k)
+            m = vm[k] > m ? vm[k] : m;
+    }
+#endif
+    for (; j < c; ++j)
+        m = l[j] > m ? l[j] : m;
+    return m;
 }
 
 static int bad_targets(int64_t n, int64_t c, const int64_t *target, int64_t ignore_index)
@@ -70,28 +134,20 @@ int nt_cross_entropy_fwd_f32(int64_t n, int64_t c, const float *restrict logits,
         for (int64_t r = 0; r < rows; ++r) { /* p = l - m, row by row */
             const float *l = lb + r * c;
             float *p = pb + r * c;
-            float m = l[0];
-            for (int64_t j = 1; j < c; ++j)
-                m = l[j] > m ? l[j] : m;
-            double sum_shifted = 0.0;
-            for (int64_t j = 0; j < c; ++j) {
+            float m = ce_row_max(l, c);
+            for (int64_t j = 0; j < c; ++j)
                 p[j] = l[j] - m;
-                sum_shifted += p[j];
-            }
             row_max[r] = m;
-            row_shifted[r] = sum_shifted;
+            row_shifted[r] = nt_span_dot(l, m, NULL, 0.0f, c);
         }
-        /* NOTE: one flat loop over the block, so it vectorizes however small c is (glibc's
+        /* NOTE: one flat pass over the block, so all lanes work however small c is (glibc's
          * expf is a call per element: the [512, 10] forward kernel went 22.6 -> 11.9 us) */
-        for (int64_t k = 0; k < rows * c; ++k)
-            pb[k] = ce_expf(pb[k]);
+        ce_exp_inplace(pb, rows * c);
         for (int64_t r = 0; r < rows; ++r) {
             int64_t i = i0 + r;
             const float *l = lb + r * c;
             float *p = pb + r * c, m = row_max[r];
-            double sum = 0.0;
-            for (int64_t j = 0; j < c; ++j)
-                sum += p[j];
+            double sum = nt_span_dot(p, 0.0f, NULL, 0.0f, c);
             float inv = 1.0f / (float)sum, log_sum = logf((float)sum);
             for (int64_t j = 0; j < c; ++j)
                 p[j] *= inv;
