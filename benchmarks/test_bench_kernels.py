@@ -149,8 +149,8 @@ def _optimizer_cases() -> list[Kernel]:
         return run
 
     def adam(b, params, grads, m, v):
-        b.adam_multi_step(params, grads, m, v, None, step=10, lr=1e-3, beta1=0.9, beta2=0.999,
-                          eps=1e-8, weight_decay=0.0, decoupled=False, maximize=False)
+        b.adam_multi_step(params, grads, m, v, None, steps=[10] * len(params), lr=1e-3,
+                          beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, decoupled=False, maximize=False)
         return params
 
     def make(shapes, n_state):

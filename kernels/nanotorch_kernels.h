@@ -101,8 +101,9 @@ int nt_sgd_multi_step_f32(int64_t count, const int64_t *sizes, float *const *par
 int nt_adam_multi_step_f32(int64_t count, const int64_t *sizes, float *const *params,
                            const float *const *grads, float *const *exp_avgs,
                            float *const *exp_avg_sqs, float *const *max_exp_avg_sqs,
-                           int64_t step, double lr, double beta1, double beta2, double eps,
-                           double weight_decay, int decoupled, int maximize, int nthreads);
+                           const int64_t *steps, double lr, double beta1, double beta2,
+                           double eps, double weight_decay, int decoupled, int maximize,
+                           int nthreads);
 int nt_rmsprop_step_f32(int64_t size, float *param, const float *grad, float *square_avg,
                         float *buf, float *grad_avg, double lr, double alpha, double eps,
                         double weight_decay, double momentum, int maximize, int nthreads);

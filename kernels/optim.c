@@ -176,7 +176,9 @@ typedef struct {
     float *const *params;
     const float *const *grads;
     float *const *exp_avgs, *const *exp_avg_sqs, *const *max_exp_avg_sqs;
-    const adam_consts *k;
+    const int64_t *steps;
+    double lr, beta1, beta2;
+    adam_consts k; /* all but step_size and bias2_sqrt, which depend on steps[t] */
 } adam_job_t;
 
 static void adam_share(void *ctx, int share, int nt)
@@ -185,41 +187,44 @@ static void adam_share(void *ctx, int share, int nt)
     int64_t begin, end;
     nt_range(j->total, share, nt, &begin, &end);
     unsigned csr = nt_ftz_enter();
-    NT_FOR_TENSOR_PARTS(j->count, j->sizes, begin, end, t, lo, hi)
-    adam_span(hi - lo, j->params[t] + lo, j->grads[t] + lo, j->exp_avgs[t] + lo,
-              j->exp_avg_sqs[t] + lo, j->max_exp_avg_sqs ? j->max_exp_avg_sqs[t] + lo : NULL, j->k);
+    NT_FOR_TENSOR_PARTS(j->count, j->sizes, begin, end, t, lo, hi) {
+        adam_consts k = j->k;
+        k.step_size = (float)(j->lr / (1.0 - pow(j->beta1, (double)j->steps[t])));
+        k.bias2_sqrt = (float)sqrt(1.0 - pow(j->beta2, (double)j->steps[t]));
+        adam_span(hi - lo, j->params[t] + lo, j->grads[t] + lo, j->exp_avgs[t] + lo,
+                  j->exp_avg_sqs[t] + lo,
+                  j->max_exp_avg_sqs ? j->max_exp_avg_sqs[t] + lo : NULL, &k);
+    }
     nt_ftz_leave(csr);
 }
 
-/* Per tensor t, all at the same step count: g = ±grad (+ wd*p for Adam; AdamW first
- * does p *= 1 - lr*wd); m = b1*m + (1-b1)*g, v = b2*v + (1-b2)*g^2, vmax = max(vmax, v)
- * when max_exp_avg_sqs (amsgrad) is given and then replaces v;
- * p -= lr/(1 - b1^t) * m / (sqrt(v)/sqrt(1 - b2^t) + eps). */
+/* Per tensor t, at its own step count steps[t] >= 1: g = ±grad (+ wd*p for Adam; AdamW
+ * first does p *= 1 - lr*wd); m = b1*m + (1-b1)*g, v = b2*v + (1-b2)*g^2,
+ * vmax = max(vmax, v) when max_exp_avg_sqs (amsgrad) is given and then replaces v;
+ * p -= lr/(1 - b1^steps[t]) * m / (sqrt(v)/sqrt(1 - b2^steps[t]) + eps). */
 int nt_adam_multi_step_f32(int64_t count, const int64_t *sizes, float *const *params,
                            const float *const *grads, float *const *exp_avgs,
                            float *const *exp_avg_sqs, float *const *max_exp_avg_sqs,
-                           int64_t step, double lr, double beta1, double beta2, double eps,
-                           double weight_decay, int decoupled, int maximize, int nthreads)
+                           const int64_t *steps, double lr, double beta1, double beta2,
+                           double eps, double weight_decay, int decoupled, int maximize,
+                           int nthreads)
 {
     int64_t total;
-    if (bad_multi(count, sizes, nthreads, params, grads, &total) || step < 1
-        || (count > 0 && (!exp_avgs || !exp_avg_sqs)))
+    if (bad_multi(count, sizes, nthreads, params, grads, &total)
+        || (count > 0 && (!exp_avgs || !exp_avg_sqs || !steps)))
         return NT_EINVAL;
     for (int64_t t = 0; t < count; ++t)
-        if (sizes[t] > 0 && (!exp_avgs[t] || !exp_avg_sqs[t]
-                             || (max_exp_avg_sqs && !max_exp_avg_sqs[t])))
+        if (steps[t] < 1 || (sizes[t] > 0 && (!exp_avgs[t] || !exp_avg_sqs[t]
+                                              || (max_exp_avg_sqs && !max_exp_avg_sqs[t]))))
             return NT_EINVAL;
-    adam_consts k = {
+    adam_job_t job = {count, total, sizes, params, grads, exp_avgs, exp_avg_sqs,
+                      max_exp_avg_sqs, steps, lr, beta1, beta2, {
         .b1 = (float)beta1, .one_b1 = (float)(1.0 - beta1),
         .b2 = (float)beta2, .one_b2 = (float)(1.0 - beta2),
-        .wd = (float)weight_decay, .decay = (float)(1.0 - lr * weight_decay),
-        .step_size = (float)(lr / (1.0 - pow(beta1, (double)step))),
-        .bias2_sqrt = (float)sqrt(1.0 - pow(beta2, (double)step)), .eps = (float)eps,
+        .wd = (float)weight_decay, .decay = (float)(1.0 - lr * weight_decay), .eps = (float)eps,
         .sign = maximize ? -1.0f : 1.0f,
         .coupled = weight_decay != 0.0 && !decoupled, .shrink = weight_decay != 0.0 && decoupled,
-    };
-    adam_job_t job = {count, total, sizes, params, grads, exp_avgs, exp_avg_sqs,
-                      max_exp_avg_sqs, &k};
+    }};
     nt_parallel(nt_threads_for(total, NT_OPTIM_PAR_MIN, nthreads), adam_share, &job);
     return NT_OK;
 }

@@ -788,7 +788,7 @@ def sgd_multi(b, params, grads, bufs, first=False, **options):
 def adam_multi(b, params, grads, m, v, vmax=None, step=1, **options):
     options = {"lr": 1e-2, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.0,
                "decoupled": False, "maximize": False, **options}
-    b.adam_multi_step(params, grads, m, v, vmax, step=step, **options)
+    b.adam_multi_step(params, grads, m, v, vmax, steps=[step] * len(params), **options)
 
 
 def shaped(rng, scale=1.0):
@@ -856,6 +856,58 @@ def test_sgd_multi_step_first_is_per_tensor(recorder):
     seeded, followed = results[0][len(start)], results[0][len(start) + 1]
     np.testing.assert_allclose(seeded, grads[0], rtol=1e-6)
     np.testing.assert_allclose(followed, 0.9 * 0.5 + grads[1], rtol=1e-6)
+
+
+def test_adam_multi_step_steps_are_per_tensor(nthreads, recorder):
+    """steps[i] sets only tensor i's bias corrections: tensors at different step counts
+    (one skipped steps without a gradient) are updated in one call, as NumPy does."""
+    rng = np.random.default_rng(6)
+    start, grads = shaped(rng), shaped(rng)
+    steps = [1 + 3 * (i % 3) for i in range(len(start))]
+    results = []
+    for b in (C, NP):
+        params = [p.copy() for p in start]
+        m, v = [np.full_like(p, 0.1) for p in params], [np.full_like(p, 0.2) for p in params]
+        b.adam_multi_step(params, grads, m, v, None, steps=steps, lr=1e-2, beta1=0.9,
+                          beta2=0.999, eps=1e-8, weight_decay=0.0, decoupled=False,
+                          maximize=False)
+        results.append(params + m + v)
+    assert recorder.calls == ["nt_adam_multi_step_f32"]
+    for got, want in zip(*results):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+    for i in range(2):  # by hand: p -= lr/(1 - b1^t) m / (sqrt(v)/sqrt(1 - b2^t) + eps)
+        t, g = steps[i], grads[i].astype(np.float64)
+        m, v = 0.9 * 0.1 + 0.1 * g, 0.999 * 0.2 + 0.001 * g * g
+        want = start[i] - 1e-2 / (1 - 0.9 ** t) * m / (np.sqrt(v) / np.sqrt(1 - 0.999 ** t) + 1e-8)
+        np.testing.assert_allclose(results[0][i], want, rtol=1e-5, atol=1e-6)
+
+
+def test_adam_multi_step_refuses_a_step_below_one(recorder):
+    """The kernel returns a status for steps[t] < 1 (bias correction 1 - b1^0 = 0) and
+    writes nothing; both backends raise ValueError naming the step counts."""
+    lib, ffi = C.lib, c_backend._ffi
+    p, g, m, v = (np.ones(4, np.float32) for _ in range(4))
+    ptr = [ffi.new("float *[]", [ffi.from_buffer("float[]", a)]) for a in (p, g, m, v)]
+    sizes = ffi.new("int64_t[]", [4])
+    for steps in ([0], [-3]):
+        assert lib.nt_adam_multi_step_f32(1, sizes, ptr[0], ptr[1], ptr[2], ptr[3], ffi.NULL,
+                                          ffi.new("int64_t[]", steps), 1e-3, 0.9, 0.999, 1e-8,
+                                          0.0, 0, 0, 1) == lib.NT_EINVAL
+    assert lib.nt_adam_multi_step_f32(1, sizes, ptr[0], ptr[1], ptr[2], ptr[3], ffi.NULL,
+                                      ffi.NULL, 1e-3, 0.9, 0.999, 1e-8, 0.0, 0, 0, 1) == lib.NT_EINVAL
+    assert all(np.array_equal(a, np.ones(4)) for a in (p, m, v))
+    assert lib.nt_adam_multi_step_f32(1, sizes, ptr[0], ptr[1], ptr[2], ptr[3], ffi.NULL,
+                                      ffi.new("int64_t[]", [1]), 1e-3, 0.9, 0.999, 1e-8, 0.0,
+                                      0, 0, 1) == lib.NT_OK
+    assert not np.array_equal(p, np.ones(4))  # the same call with step 1 updates
+    recorder.calls.clear()
+    for b in (C, NP):
+        for steps in ([0], [1, 1]):
+            with pytest.raises(ValueError, match="step count"):
+                b.adam_multi_step([p], [g], [m], [v], None, steps=steps, lr=1e-3, beta1=0.9,
+                                  beta2=0.999, eps=1e-8, weight_decay=0.0, decoupled=False,
+                                  maximize=False)
+    assert recorder.calls == []
 
 
 def test_multi_step_reuses_its_pointers_and_rebuilds_for_new_arrays():

@@ -144,7 +144,7 @@ class SpyBackend(NumpyBackend):
         super().sgd_multi_step(params, grads, bufs, **kw)
 
     def adam_multi_step(self, params, grads, *args, **kw):
-        self.multi.append(("adam", kw["step"], len(params)))
+        self.multi.append(("adam", kw["steps"], len(params)))
         super().adam_multi_step(params, grads, *args, **kw)
 
     def sgd_step(self, param, grad, buf, **kw):
@@ -193,13 +193,13 @@ def test_one_multi_tensor_call_per_group_and_step(spy):
         opt.step()
         opt.step()
         name = cls.__name__.lower()
-        keys = [[False] * 2, [False]] * 2 if cls is SGD else [1, 1, 2, 2]
+        keys = [[False] * 2, [False]] * 2 if cls is SGD else [[1, 1], [1], [2, 2], [2]]
         assert spy.multi == [(name, k, n) for k, n in zip(keys, [2, 1, 2, 1])]
 
 
-def test_first_steps_are_per_parameter_and_step_counts_split(spy):
+def test_first_steps_and_step_counts_are_per_parameter(spy):
     """A parameter that gets its first gradient late: its momentum buffer starts as g (a
-    per-parameter flag, one SGD call), and its Adam step count lags (two Adam calls)."""
+    per-parameter flag) and its Adam step count lags (per-parameter steps): one call each."""
     a, b = (nt.tensor(np.ones(2, np.float32), requires_grad=True) for _ in range(2))
     for cls, kw in ((SGD, {"momentum": 0.9}), (Adam, {})):
         spy.multi.clear()
@@ -211,7 +211,38 @@ def test_first_steps_are_per_parameter_and_step_counts_split(spy):
         if cls is SGD:
             assert spy.multi == [("sgd", [True], 1), ("sgd", [False, True], 2)]
         else:
-            assert spy.multi == [("adam", 1, 1), ("adam", 2, 1), ("adam", 1, 1)]
+            assert spy.multi == [("adam", [1], 1), ("adam", [2, 1], 2)]
+
+
+@pytest.mark.parametrize("name, kw", [("Adam", {"lr": 1e-2}), ("Adam", {"amsgrad": True}),
+                                      ("AdamW", {"lr": 1e-2, "weight_decay": 0.1})])
+def test_adam_step_counts_differ_within_a_group(backend, torch, monkeypatch, name, kw):
+    """Parameters of one group at different step counts (some got no gradient on some
+    steps; one joined the group late) match PyTorch, in one kernel call per step."""
+    rng = np.random.default_rng(7)
+    shapes = [(5, 3), (3,), (2, 2)]
+    init = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    ours = [nt.tensor(v.copy(), requires_grad=True) for v in init]
+    theirs = [torch.tensor(v.copy(), requires_grad=True) for v in init]
+    opt = getattr(nt.optim, name)([ours[0]], **kw)
+    topt = getattr(torch.optim, name)([theirs[0]], **kw)
+    calls = []
+    kernel = backend.adam_multi_step
+    monkeypatch.setattr(backend, "adam_multi_step",
+                        lambda *a, **k: (calls.append(list(k["steps"])), kernel(*a, **k)))
+    has_grad = [(0,), (0, 1), (0, 1), (0,), (0, 1, 2), (1, 2), (0, 1, 2)]
+    for n, which in enumerate(has_grad):
+        if n == 1:  # ours[1] and ours[2] join the first group
+            opt.param_groups[0]["params"] += ours[1:]
+            topt.param_groups[0]["params"] += theirs[1:]
+        for i, (p, tp) in enumerate(zip(ours, theirs)):
+            g = rng.standard_normal(shapes[i]).astype(np.float32)
+            p.grad, tp.grad = (nt.tensor(g), torch.tensor(g)) if i in which else (None, None)
+        opt.step()
+        topt.step()
+    assert calls == [[1], [2, 1], [3, 2], [4], [5, 3, 1], [4, 2], [6, 5, 3]]
+    for p, tp in zip(ours, theirs):
+        np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_multi_tensor_step_matches_per_parameter_steps(backend, torch):

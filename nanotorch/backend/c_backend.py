@@ -535,24 +535,25 @@ class CBackend(NumpyBackend):
 
     def adam_multi_step(self, params: list[np.ndarray], grads: list[np.ndarray],
                         exp_avgs: list[np.ndarray], exp_avg_sqs: list[np.ndarray],
-                        max_exp_avg_sqs: list[np.ndarray] | None, *, step: int, lr: float,
-                        beta1: float, beta2: float, eps: float, weight_decay: float,
+                        max_exp_avg_sqs: list[np.ndarray] | None, *, steps: list[int],
+                        lr: float, beta1: float, beta2: float, eps: float, weight_decay: float,
                         decoupled: bool, maximize: bool) -> None:
         table = None
-        if (_real(lr, beta1, beta2, eps, weight_decay) and isinstance(step, _INTS)
-                and step >= 1 and len(grads) == len(params)
-                and exp_avgs is not None and exp_avg_sqs is not None):
+        if (_real(lr, beta1, beta2, eps, weight_decay) and len(steps) == len(params)
+                and all(isinstance(t, _INTS) and t >= 1 for t in steps)
+                and len(grads) == len(params) and exp_avgs is not None and exp_avg_sqs is not None):
             table = self._tensor_table((params, exp_avgs, exp_avg_sqs, max_exp_avg_sqs))
         found = table.grads(grads) if table is not None else None
         if found is None:
             return super().adam_multi_step(params, grads, exp_avgs, exp_avg_sqs,
-                                           max_exp_avg_sqs, step=step, lr=lr, beta1=beta1,
+                                           max_exp_avg_sqs, steps=steps, lr=lr, beta1=beta1,
                                            beta2=beta2, eps=eps, weight_decay=weight_decay,
                                            decoupled=decoupled, maximize=maximize)
         params_p, exp_avgs_p, exp_avg_sqs_p, max_exp_avg_sqs_p = table.pointers
         _call("nt_adam_multi_step_f32", len(params), table.sizes, params_p, found[0], exp_avgs_p,
-              exp_avg_sqs_p, max_exp_avg_sqs_p, int(step), float(lr), float(beta1),
-              float(beta2), float(eps), float(weight_decay), int(bool(decoupled)),
+              exp_avg_sqs_p, max_exp_avg_sqs_p,
+              _arg(np.array(steps, dtype=_I64), (len(params),), "int64_t[]"), float(lr),
+              float(beta1), float(beta2), float(eps), float(weight_decay), int(bool(decoupled)),
               int(bool(maximize)), get_num_threads())
 
     def rmsprop_step(self, param: np.ndarray, grad: np.ndarray, square_avg: np.ndarray,

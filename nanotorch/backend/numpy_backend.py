@@ -353,14 +353,19 @@ class NumpyBackend:
 
     def adam_multi_step(self, params: list[np.ndarray], grads: list[np.ndarray],
                         exp_avgs: list[np.ndarray], exp_avg_sqs: list[np.ndarray],
-                        max_exp_avg_sqs: list[np.ndarray] | None, *, step: int, lr: float,
-                        beta1: float, beta2: float, eps: float, weight_decay: float,
+                        max_exp_avg_sqs: list[np.ndarray] | None, *, steps: list[int],
+                        lr: float, beta1: float, beta2: float, eps: float, weight_decay: float,
                         decoupled: bool, maximize: bool) -> None:
         """``adam_step`` on every parameter ``params[i]`` with its gradient and moments
-        (``max_exp_avg_sqs`` is ``None`` without amsgrad), all at the same ``step``."""
+        (``max_exp_avg_sqs`` is ``None`` without amsgrad), all with the same options but
+        ``steps[i] >= 1`` (``params[i]``'s step count ``t``, which sets its bias corrections
+        ``1 - b1^t`` and ``sqrt(1 - b2^t)``): one kernel call per optimizer step."""
+        if len(steps) != len(params) or not all(t >= 1 for t in steps):
+            raise ValueError(f"adam_multi_step needs one step count >= 1 per parameter "
+                             f"({len(params)}), got {steps!r}")
         for i, (param, grad) in enumerate(zip(params, grads, strict=True)):
             self.adam_step(param, grad, exp_avgs[i], exp_avg_sqs[i],
-                           None if max_exp_avg_sqs is None else max_exp_avg_sqs[i], step=step,
+                           None if max_exp_avg_sqs is None else max_exp_avg_sqs[i], step=steps[i],
                            lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay,
                            decoupled=decoupled, maximize=maximize)
 

@@ -19,8 +19,10 @@ class Adam(Optimizer):
         (amsgrad: v_max = max(v_max, v), used in place of v)
         p -= lr / (1 - b1**t) * m / (sqrt(v) / sqrt(1 - b2**t) + eps)
 
-    State per parameter: ``step``, ``exp_avg`` (m), ``exp_avg_sq`` (v) and, with amsgrad,
-    ``max_exp_avg_sq``; the buffers are shaped like the parameter.
+    State per parameter: ``step`` (its own ``t``: a parameter without a gradient skips the
+    step, so counts may differ within a group; one kernel call per group takes them all),
+    ``exp_avg`` (m), ``exp_avg_sq`` (v) and, with amsgrad, ``max_exp_avg_sq``; the buffers
+    are shaped like the parameter.
     """
 
     def __init__(self, params: Iterable, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
@@ -58,13 +60,11 @@ class Adam(Optimizer):
                 grads.append(grad)
                 steps.append(state["step"])
                 states.append(state)
-            # NOTE: one kernel call per group and step count (they differ only when some
-            # parameters skipped steps without a gradient)
-            for step, (ps, gs, ss) in self._split(steps, params, grads, states):
-                adam_multi_step([p.data for p in ps], gs, [s["exp_avg"] for s in ss],
-                                [s["exp_avg_sq"] for s in ss],
-                                [s["max_exp_avg_sq"] for s in ss] if amsgrad else None,
-                                step=step, lr=lr, beta1=beta1, beta2=beta2, eps=eps,
+            if params:  # one kernel call per group, each parameter at its own step count
+                adam_multi_step([p.data for p in params], grads, [s["exp_avg"] for s in states],
+                                [s["exp_avg_sq"] for s in states],
+                                [s["max_exp_avg_sq"] for s in states] if amsgrad else None,
+                                steps=steps, lr=lr, beta1=beta1, beta2=beta2, eps=eps,
                                 weight_decay=weight_decay, decoupled=decoupled,
                                 maximize=maximize)
             for p in params:

@@ -131,18 +131,6 @@ class Optimizer:
                 g = np.ascontiguousarray(g, dtype=data.dtype)
             yield p, g
 
-    @staticmethod
-    def _split(keys: list, *columns: list | None) -> Iterator[tuple]:
-        """``(key, (column[i] for the i with keys[i] == key, ...))`` per distinct key, in
-        order of first appearance; a ``None`` column stays ``None``."""
-        if not keys or all(k == keys[0] for k in keys):  # NOTE: the usual case: one call
-            if keys:
-                yield keys[0], columns
-            return
-        for key in dict.fromkeys(keys):
-            yield key, tuple(None if c is None else [v for v, k in zip(c, keys) if k == key]
-                             for c in columns)
-
     def _param_state(self, p: Tensor, buffers: tuple[str, ...]) -> dict:
         """``p``'s state with a ``step`` count and every named buffer (zeros the first time)."""
         state = self.state[p]
