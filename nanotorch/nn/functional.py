@@ -26,7 +26,7 @@ from nanotorch.ops.losses import (
     check_reduction,
 )
 from nanotorch.ops.normalization import BatchNormFn, LayerNormFn
-from nanotorch.ops.pointwise import DropoutFn
+from nanotorch.ops.pointwise import DropoutFn, ReLUFn
 from nanotorch.ops.reorder import PadFn
 from nanotorch.tensor import Tensor
 
@@ -132,7 +132,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
 # -------------------------------------------------------------------- activations
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
     """``max(input, 0)``. NOTE: ``inplace`` is accepted for PyTorch code; the result is a new tensor."""
-    return input.relu()
+    return ReLUFn.apply(input)
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
