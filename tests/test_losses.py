@@ -10,6 +10,7 @@ import pytest
 
 import nanotorch as nt
 import nanotorch.loss
+import nanotorch.nn.functional as F
 from nanotorch import nn
 
 RNG = np.random.default_rng(1)
@@ -74,6 +75,24 @@ def test_cross_entropy_rejects_bad_input():
         nn.CrossEntropyLoss(reduction="batchmean")
     # ignore_index may be any value, in range or not
     nn.CrossEntropyLoss(ignore_index=7)(x, nt.tensor([0, 7, 1]))
+
+
+def test_cross_entropy_label_range_check_in_one_pass():
+    """The range check reads the labels as unsigned: every negative label, even the most
+    negative int64, is caught; ignored rows pass; other integer dtypes and strided targets
+    give the same loss as a contiguous int64 one."""
+    x = nt.randn(3, 4)
+    for bad in (np.iinfo(np.int64).min, -2, 2**40):
+        with pytest.raises(IndexError, match=f"target {bad} is out of bounds for 4 classes"):
+            F.cross_entropy(x, nt.tensor(np.array([0, bad, 1], dtype=np.int64)))
+    ref = F.cross_entropy(x, nt.tensor([0, 3, 1])).item()
+    strided = nt.tensor(np.array([0, 9, 3, 9, 1, 9], dtype=np.int64))[::2]
+    for target in (nt.tensor(np.array([0, 3, 1], dtype=np.int32)),
+                   nt.tensor(np.array([0, 3, 1], dtype=np.uint8)), strided):
+        assert F.cross_entropy(x, target).item() == pytest.approx(ref, rel=1e-6)
+    kept = F.cross_entropy(x, nt.tensor([0, -100, 1]), reduction="sum").item()
+    assert kept == pytest.approx(F.cross_entropy(x[[0, 2]], nt.tensor([0, 1]), reduction="sum").item(),
+                                 rel=1e-6)
 
 
 def test_bce_clamps_its_logs_at_minus_100():

@@ -26,7 +26,7 @@ from nanotorch.ops.losses import (
     check_reduction,
 )
 from nanotorch.ops.normalization import BatchNormFn, LayerNormFn
-from nanotorch.ops.pointwise import DropoutFn
+from nanotorch.ops.pointwise import DropoutFn, ReLUFn
 from nanotorch.ops.reorder import PadFn
 from nanotorch.tensor import Tensor
 
@@ -132,7 +132,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
 # -------------------------------------------------------------------- activations
 def relu(input: Tensor, inplace: bool = False) -> Tensor:
     """``max(input, 0)``. NOTE: ``inplace`` is accepted for PyTorch code; the result is a new tensor."""
-    return input.relu()
+    return ReLUFn.apply(input)
 
 
 def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
@@ -180,8 +180,6 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
 def _class_rows(input: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
     """Scores ``[N, C]`` and labels ``[N]`` from ``input[N, C, d1, ...]`` with
     ``target[N, d1, ...]``, or from an unbatched ``input[C]`` with a 0-d ``target``."""
-    if input.ndim == 2:
-        return input, target
     if input.ndim == 1:
         return input.reshape(1, -1), target.reshape(1)
     if input.ndim == 0 or target.shape != input.shape[:1] + input.shape[2:]:
@@ -201,10 +199,12 @@ def _class_loss(op, input: Tensor, target: Tensor, *args, reduction: str, **opti
             f"shape {tuple(input.shape)}" + (
                 f", and target is float of shape {tuple(target.shape)}: the arguments look swapped. "
                 "Call it as criterion(model(x), labels)." if swapped else ""))
+    if input.ndim == 2:  # already rows: the op checks the target itself
+        return op.apply(input, target, *args, reduction=reduction, **options)
     check_class_indices(name, target.data if isinstance(target, Tensor) else target)
     scores, labels = _class_rows(input, target)
     loss = op.apply(scores, labels, *args, reduction=reduction, **options)
-    return loss if reduction != "none" or input.ndim == 2 else loss.reshape(target.shape)
+    return loss if reduction != "none" else loss.reshape(target.shape)
 
 
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, *, ignore_index: int = -100,

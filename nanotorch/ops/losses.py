@@ -38,10 +38,11 @@ def _check_class_target(op: str, scores, target, ignore_index: int) -> np.ndarra
     if target.shape != (n,):
         raise ValueError(f"{op}: target of shape {target.shape} does not match input of shape "
                          f"{scores.shape}; expected ({n},)")
-    target = contiguous(target.astype(np.int64, copy=False))
-    outside = (target < 0) | (target >= c)
-    if outside.any():
-        wrong = target[outside & (target != ignore_index)]
+    if target.dtype != np.int64 or not target.flags.c_contiguous:
+        target = np.ascontiguousarray(target, dtype=np.int64)
+    # NOTE: one pass: seen as unsigned, a negative label is huge, so max < C means all in [0, C).
+    if target.size and target.view(np.uint64).max() >= c:
+        wrong = target[((target < 0) | (target >= c)) & (target != ignore_index)]
         if wrong.size:
             raise IndexError(f"{op}: target {wrong[0]} is out of bounds for {c} classes "
                              f"(expected 0 <= target < {c}, or ignore_index={ignore_index})")
