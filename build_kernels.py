@@ -16,7 +16,9 @@ compiled into the module (``nt_build_info``), so ``python -m nanotorch`` can rep
 
 Options (in-place builds only): ``--sanitize`` builds with AddressSanitizer and
 UndefinedBehaviorSanitizer, ``--dest DIR`` puts the module in ``DIR`` instead of
-``nanotorch/``.
+``nanotorch/``; ``--print-flags`` prints the compile flags, then the link flags, one line
+each, and builds nothing (``scripts/check_kernels_aarch64.sh`` compiles the kernels with
+them for another architecture).
 
 When the build fails (here or in ``pip install``), the reason (the compiler's own error
 when it can be had) and how to get the kernels are written to ``_kernels_not_built.txt``
@@ -51,7 +53,9 @@ HOW_TO_BUILD = (
     "repository (or `pip install -e .` again). Until then NanoTorch runs on its NumPy backend."
 )
 
+STD_FLAG = "-std=gnu11"  # every kernel file: C11 with GCC's extensions (vector types)
 BASE_FLAGS = ["-O3", "-ffp-contract=fast", "-fno-math-errno"]
+LIBRARY = "m"  # the kernels link libm (expf, logf, sqrtf)
 # NOTE: -fno-var-tracking: with it, GCC spent minutes on the debug info of the AVX-512 GEMM's
 # unrolled micro-kernels under the sanitizers; line numbers in reports are kept.
 SANITIZE_FLAGS = ["-O1", "-g", "-fno-var-tracking", "-fno-omit-frame-pointer",
@@ -81,7 +85,7 @@ def diagnose() -> str:
     source = ROOT / KERNELS / "build_info.c"
     with tempfile.TemporaryDirectory(prefix="nanotorch-probe-") as tmp:
         try:
-            result = subprocess.run([*cmd, "-std=gnu11", "-I", str(ROOT / KERNELS), "-c", str(source),
+            result = subprocess.run([*cmd, STD_FLAG, "-I", str(ROOT / KERNELS), "-c", str(source),
                                      "-o", str(Path(tmp) / "probe.o")],
                                     capture_output=True, text=True, timeout=120, check=False)
         except FileNotFoundError:
@@ -129,8 +133,8 @@ def make_builder(cflags: list[str], ldflags: list[str], absolute: bool = False) 
     ffi.set_source(MODULE, f'#include "{HEADER}"', sources=sources,
                    include_dirs=[str(base / KERNELS)],
                    define_macros=[("NT_BUILD_FLAGS", '"' + " ".join(cflags) + '"')],
-                   extra_compile_args=["-std=gnu11", *cflags], extra_link_args=ldflags,
-                   libraries=["m"], py_limited_api=True)  # one file name for every build
+                   extra_compile_args=[STD_FLAG, *cflags], extra_link_args=ldflags,
+                   libraries=[LIBRARY], py_limited_api=True)  # one file name for every build
     return ffi
 
 
@@ -139,7 +143,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sanitize", action="store_true", help="build with ASan + UBSan")
     parser.add_argument("--dest", type=Path, default=ROOT / "nanotorch",
                         help="directory that receives the module (default: nanotorch/)")
+    parser.add_argument("--print-flags", action="store_true",
+                        help="print the compile flags, then the link flags (one line each), "
+                             "and build nothing")
     args = parser.parse_args(argv)
+    if args.print_flags:
+        cflags, ldflags = build_flags(sanitize=args.sanitize)
+        print(shlex.join([STD_FLAG, *cflags]))
+        print(shlex.join([*ldflags, f"-l{LIBRARY}"]))
+        return 0
     builder = make_builder(*(build_flags(sanitize=True) if args.sanitize else FLAGS),
                            absolute=True)
     folder = args.dest.resolve()

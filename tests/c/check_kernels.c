@@ -266,6 +266,8 @@ static void set_fp_control(unsigned long v)
 #define FTZ_BITS 0x8040ul
 #endif
 
+static unsigned long start_control; /* the register when main started, before any kernel */
+
 /* The GEMM flushes subnormal products and operands to zero inside, on every thread, and
  * leaves the caller's control register as it found it (flush-to-zero off or on). */
 static void check_gemm_flush(const char *isa)
@@ -273,9 +275,9 @@ static void check_gemm_flush(const char *isa)
     float tiny = 1e-20f, sub = 1e-39f, big = 1e10f, c = 1.0f; /* 1e-40, 1e-39: subnormal */
     unsigned long before = fp_control();
     int s = nt_gemm_f32(1, 1, 1, &tiny, 1, 0, &tiny, 1, 0, &c, 1, NULL, 0, 1);
-    check(s == NT_OK && c == 0.0f && fp_control() == before,
+    check(s == NT_OK && c == 0.0f && fp_control() == before && before == start_control,
           "flush[%s] gemm: 1e-20 * 1e-20 -> %g inside (0 wanted); control register %#lx -> "
-          "%#lx after", isa, c, before, fp_control());
+          "%#lx after (%#lx at the start)", isa, c, before, fp_control(), start_control);
     c = 1.0f;
     s = nt_gemm_f32(1, 1, 1, &sub, 1, 0, &big, 1, 0, &c, 1, NULL, 0, 1);
     check(s == NT_OK && c == 0.0f, "flush[%s] gemm: a subnormal operand 1e-39 * 1e10 -> %g "
@@ -635,8 +637,9 @@ static void check_flush_outside_gemm(void)
     unsigned long before = fp_control();
     int s = nt_adam_multi_step_f32(1, &size, &pp, &gp, &mp, &vp, NULL, &step, 1e-3, 0.5, 0.999,
                                    1e-8, 0.0, 0, 0, 1);
-    check(s == NT_OK && m == 0.0f && fp_control() == before, "flush adam: moment 2e-38 * 0.5 "
-          "-> %g (0 wanted); control register %#lx -> %#lx", (double)m, before, fp_control());
+    check(s == NT_OK && m == 0.0f && fp_control() == before && before == start_control,
+          "flush adam: moment 2e-38 * 0.5 -> %g (0 wanted); control register %#lx -> %#lx "
+          "(%#lx at the start)", (double)m, before, fp_control(), start_control);
     /* channel 1 of 2 (40,000 values each: 2 threads) on the second share: 1e-20 * 1e-20 */
     int64_t hw = 40000;
     float *x = floats(2 * hw), *y = floats(2 * hw), rmean[2] = {0, 0}, rvar[2] = {1, 1};
@@ -753,6 +756,7 @@ static void check_default_isa(void)
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
+    start_control = fp_control();
     check_default_isa();
     if (argc > 1)
         for (int i = 1; i < argc; ++i)
