@@ -85,6 +85,21 @@ def test_build_kernels_names_a_missing_compiler(tmp_path):
     assert f"no C compiler: '{tmp_path / 'no-such-cc'}' was not found" in result.stderr.splitlines()[-1]
 
 
+def test_build_kernels_prints_its_flags_and_builds_nothing(tmp_path):
+    """``--print-flags``: what scripts/check_kernels_aarch64.sh compiles with, the build's own."""
+    import build_kernels
+
+    result = run("build_kernels.py", "--print-flags", "--dest", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    cflags, ldflags = build_kernels.build_flags()
+    assert result.stdout.splitlines() == [" ".join([build_kernels.STD_FLAG, *cflags]),
+                                          " ".join([*ldflags, "-lm"])]
+    assert not list(tmp_path.iterdir())
+    sanitized = run("build_kernels.py", "--print-flags", "--sanitize").stdout.splitlines()
+    assert "-fsanitize=address,undefined" in sanitized[0].split()
+    assert "-fsanitize=address,undefined" in sanitized[1].split()
+
+
 @pytest.mark.skipif(not hasattr(os, "symlink") or sys.platform == "win32", reason="needs symlinks")
 def test_a_clone_folder_hiding_the_package_is_named(tmp_path):
     (tmp_path / "nanotorch").symlink_to(ROOT, target_is_directory=True)
