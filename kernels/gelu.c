@@ -113,36 +113,52 @@ static inline void gelu_tanh(nt_vf x, nt_vf *s, nt_vf *slope)
     *slope = sig + x * (2.0f * sig * (1.0f - sig) * 0.797884561f * (1.0f + 0.134145f * x2c));
 }
 
-/* NT_VL lanes of the output: x * s (forward, dy NULL) or dy * slope (backward). */
-static inline nt_vf gelu_lanes(nt_vf x, const nt_vf *dy, int approximate)
+/* NT_VL lanes of the output: x * s (forward) or dy * slope (backward). */
+static NT_ALWAYS_INLINE nt_vf gelu_lanes(nt_vf x, nt_vf dy, const int backward, const int tanh)
 {
     nt_vf s, slope;
-    if (approximate == NT_GELU_TANH)
+    if (tanh)
         gelu_tanh(x, &s, &slope);
     else
         gelu_exact(x, &s, &slope);
-    return dy ? *dy * slope : x * s;
+    return backward ? dy * slope : x * s;
 }
 
-/* [lo, hi) of out: whole vectors, then the tail through a padded vector. */
-static void gelu_span(int64_t lo, int64_t hi, const float *restrict dy, const float *restrict x,
-                      int approximate, float *restrict out)
+/* [lo, hi) of out: whole vectors, then the tail through a padded vector.  `backward` and
+ * `tanh` are constants at each call site below, so each loop computes only what it needs
+ * (the forward no slope). */
+static NT_ALWAYS_INLINE void gelu_span_as(int64_t lo, int64_t hi, const float *restrict dy,
+                                          const float *restrict x, float *restrict out,
+                                          const int backward, const int tanh)
 {
     int64_t i = lo;
     for (; i + NT_VL <= hi; i += NT_VL) {
-        nt_vf g = dy ? nt_vload(dy + i) : NT_SPLAT(0.0f);
-        nt_vstore(out + i, gelu_lanes(nt_vload(x + i), dy ? &g : NULL, approximate));
+        nt_vf g = backward ? nt_vload(dy + i) : NT_SPLAT(0.0f);
+        nt_vstore(out + i, gelu_lanes(nt_vload(x + i), g, backward, tanh));
     }
     if (i < hi) {
         float xt[NT_VL] = {0}, gt[NT_VL] = {0}, yt[NT_VL];
         size_t bytes = (size_t)(hi - i) * sizeof(float);
         memcpy(xt, x + i, bytes);
-        if (dy)
+        if (backward)
             memcpy(gt, dy + i, bytes);
-        nt_vf g = nt_vload(gt);
-        nt_vstore(yt, gelu_lanes(nt_vload(xt), dy ? &g : NULL, approximate));
+        nt_vstore(yt, gelu_lanes(nt_vload(xt), nt_vload(gt), backward, tanh));
         memcpy(out + i, yt, bytes);
     }
+}
+
+static void gelu_span(int64_t lo, int64_t hi, const float *restrict dy, const float *restrict x,
+                      int approximate, float *restrict out)
+{
+    int tanh = approximate == NT_GELU_TANH;
+    if (dy && tanh)
+        gelu_span_as(lo, hi, dy, x, out, 1, 1);
+    else if (dy)
+        gelu_span_as(lo, hi, dy, x, out, 1, 0);
+    else if (tanh)
+        gelu_span_as(lo, hi, NULL, x, out, 0, 1);
+    else
+        gelu_span_as(lo, hi, NULL, x, out, 0, 0);
 }
 
 typedef struct {
