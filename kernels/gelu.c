@@ -188,7 +188,7 @@ static int gelu_run(int64_t size, const float *dy, const float *x, int approxima
     return NT_OK;
 }
 
-/* y = gelu(x).  Saves: NumPy's per-element math.erf (exact) or its six temporaries (tanh). */
+/* y = gelu(x).  Saves: the NumPy spec's float64 copies and temporaries: one pass. */
 int nt_gelu_fwd_f32(int64_t size, const float *restrict x, int approximate, float *restrict y,
                     int nthreads)
 {
