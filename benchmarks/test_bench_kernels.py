@@ -97,6 +97,21 @@ def _relu_cases() -> list[Kernel]:
                    make(*s), run, workload=wl) for s, wl in shapes]
 
 
+def _gelu_cases() -> list[Kernel]:
+    """Exact GELU (the NumPy spec's vectorized erfc, in float64) and the tanh form."""
+    def run(approximate):
+        def fwd_bwd(b, x, dy):
+            return b.gelu_forward(x, approximate), b.gelu_backward(dy, x, approximate)
+        return fwd_bwd
+
+    def make(*shape):
+        return lambda rng: (_randn(rng, *shape), _randn(rng, *shape))
+
+    return [Kernel(f"gelu{'' if a == 'none' else ' tanh'} fwd+bwd", f"[{','.join(map(str, s))}]",
+                   ("gelu_forward", "gelu_backward"), make(*s), run(a))
+            for a in ("none", "tanh") for s in ((64, 128), (512, 1024))]
+
+
 def _batchnorm_cases() -> list[Kernel]:
     def run(b, x, gamma, beta, rmean, rvar, dy):
         y, mean, invstd = b.batch_norm_forward(x, gamma, beta, rmean, rvar, True, 0.1, 1e-5)
@@ -191,7 +206,7 @@ def _conv_cases() -> list[Kernel]:
             for n, c, h, o in shapes]
 
 
-KERNELS = (_gemm_cases() + _linear_cases() + _relu_cases() + _batchnorm_cases()
+KERNELS = (_gemm_cases() + _linear_cases() + _relu_cases() + _gelu_cases() + _batchnorm_cases()
            + _cross_entropy_cases() + _optimizer_cases() + _conv_cases())
 
 

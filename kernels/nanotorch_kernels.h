@@ -72,6 +72,13 @@ int nt_linear_bwd_f32(int64_t n, int64_t k, int64_t m, const float *dy, const fl
 int nt_relu_fwd_f32(int64_t size, const float *x, float *y, int nthreads);
 int nt_relu_bwd_f32(int64_t size, const float *dy, const float *y, float *dx, int nthreads);
 
+/* gelu.c: y = x * Phi(x) (exact, via erfc) or x * sigmoid(2u) (tanh approximation);
+ * dx = dy * gelu'(x) from the saved input x. */
+enum { NT_GELU_NONE = 0, NT_GELU_TANH = 1 };
+int nt_gelu_fwd_f32(int64_t size, const float *x, int approximate, float *y, int nthreads);
+int nt_gelu_bwd_f32(int64_t size, const float *dy, const float *x, int approximate, float *dx,
+                    int nthreads);
+
 /* batchnorm.c: x viewed as [n, c, hw]; gamma, beta, running stats may be NULL. */
 int nt_batchnorm_fwd_f32(int64_t n, int64_t c, int64_t hw, const float *x,
                          const float *gamma, const float *beta,

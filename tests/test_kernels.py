@@ -9,6 +9,7 @@ the C kernels are not built.
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import sys
@@ -358,6 +359,126 @@ def test_relu_non_contiguous_and_broadcast():
     dy = np.broadcast_to(np.float32(2.0), x.shape)
     np.testing.assert_array_equal(C.relu_forward(x), NP.relu_forward(x))
     np.testing.assert_array_equal(C.relu_backward(dy, x), NP.relu_backward(dy, x))
+
+
+# ------------------------------------------------------------------------------- gelu
+GELU_VALUES = np.array([0.0, -0.0, 1e-30, -1e-30, 0.5, -0.7518, -3.0, 5.0, -9.0, -13.5, 30.0,
+                        -30.0, 1e20, -1e20, np.inf, -np.inf, np.nan], dtype=np.float32)
+
+
+def gelu_input(rng, shape) -> np.ndarray:
+    """Normal values, with awkward ones (tails, +-0, +-inf, NaN, huge) mixed in."""
+    x = np.asarray(rand(rng, *shape, scale=3.0))
+    mask = np.asarray(rng.random(shape) < 0.2)
+    x[mask] = rng.choice(GELU_VALUES, size=int(mask.sum()))
+    return x
+
+
+def assert_gelu_close(got, want, x, dy=None, atol: float = 1e-35) -> None:
+    """C (float32 arithmetic) against the float64-computed spec: within 8 (1 + x^2) eps
+    relative (rounding x / sqrt 2 in float32 moves Phi's tail by ~x^2 ulp: the function's own
+    condition number), plus 4 eps |dy| absolute (gelu' crosses 0 at x = -0.75), plus ``atol``
+    (results near float32's underflow). NaN exactly where the spec has NaN."""
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    ok = ~np.isnan(want)
+    g, w, xx = got[ok].astype(np.float64), want[ok].astype(np.float64), x[ok].astype(np.float64)
+    scale = np.abs(dy[ok]) if dy is not None else 0.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        tol = 8 * (1 + xx * xx) * EPS * np.abs(w) + 4 * EPS * scale + atol
+        close = (g == w) | (np.abs(g - w) <= tol)
+    assert close.all(), (x[ok][~close][:5], got[ok][~close][:5], want[ok][~close][:5])
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+@pytest.mark.parametrize("shape", [(), (0,), (1,), (3,), (5,), (9,), (3, 7), (2, 3, 5, 7), (100_003,)])
+def test_gelu_matches_numpy(shape, approximate, nthreads):
+    rng = np.random.default_rng(0)
+    x, dy = gelu_input(rng, shape), np.asarray(rand(rng, *shape))
+    y = C.gelu_forward(x, approximate)
+    assert y.shape == x.shape and y.dtype == np.float32
+    assert_gelu_close(y, NP.gelu_forward(x, approximate), x)
+    dx = C.gelu_backward(dy, x, approximate)
+    assert dx.shape == x.shape and dx.dtype == np.float32
+    assert_gelu_close(dx, NP.gelu_backward(dy, x, approximate), x, dy)
+
+
+def test_gelu_limits():
+    """gelu(+inf) = inf, gelu(-inf) = NaN (-inf * 0, as PyTorch), far tails 0 and x."""
+    x = np.array([np.inf, -np.inf, 1e20, -1e20, 30.0, -30.0], np.float32)
+    for b in (NP, C):
+        for approximate in ("none", "tanh"):
+            y = b.gelu_forward(x, approximate)
+            np.testing.assert_array_equal(y[[0, 2, 4]], x[[0, 2, 4]])
+            assert np.isnan(y[1]) and not np.isnan(y[2:]).any()
+            np.testing.assert_array_equal(y[[3, 5]], 0.0)
+            dx = b.gelu_backward(np.ones_like(x), x, approximate)
+            np.testing.assert_array_equal(dx[2:], [1, 0, 1, 0])
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_spec_is_exact_to_float32(approximate):
+    """The NumPy spec in float32 against the formula in float64 with math.erfc / math.exp:
+    within float32's rounding (its erfc polynomial's relative error, below 6e-9, shows only
+    as 6e-9 Phi absolute in gelu', near its zero at x = -0.75)."""
+    x = np.concatenate([np.linspace(-13, 8, 20_001), [0.0, 1e-30, -1e-30]]).astype(np.float32)
+    c = math.sqrt(2 / math.pi)
+    for v, y, dx in zip(x.astype(np.float64), NP.gelu_forward(x, approximate),
+                        NP.gelu_backward(np.ones_like(x), x, approximate)):
+        if approximate == "tanh":  # (1 + tanh u) / 2 = 1 / (1 + e^-2u), exact in the tail too
+            cdf = 1 / (1 + math.exp(-2 * c * (v + 0.044715 * v ** 3)))
+            slope = cdf + v * 2 * cdf * (1 - cdf) * c * (1 + 0.134145 * v * v)
+        else:
+            cdf = math.erfc(-v / math.sqrt(2)) / 2
+            slope = cdf + v * math.exp(-v * v / 2) / math.sqrt(2 * math.pi)
+        assert abs(y - v * cdf) <= 1.5 * EPS * abs(v * cdf) + 1e-44, (v, y, v * cdf)
+        assert abs(dx - slope) <= 1.5 * EPS * abs(slope) + 6e-9 * cdf + 1e-44, (v, dx, slope)
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_matches_pytorch(torch, approximate):
+    """Against F.gelu in float64. PyTorch computes 1 + erf(x / sqrt 2) and 1 + tanh(u),
+    which lose the negative tail to cancellation (float32: from x ~ -4; float64: values
+    below ~1e-13): our kernels do not, hence the absolute tolerance."""
+    rng = np.random.default_rng(1)
+    x = np.concatenate([rand(rng, 1000, scale=4.0), np.linspace(-12, 12, 2001, dtype=np.float32)])
+    dy = rand(rng, x.size)
+    xt = torch.tensor(x.astype(np.float64), requires_grad=True)
+    yt = torch.nn.functional.gelu(xt, approximate=approximate)
+    yt.backward(torch.tensor(dy.astype(np.float64)))
+    want_y, want_dx = yt.detach().numpy(), xt.grad.numpy()
+    for b in (NP, C):
+        assert_gelu_close(b.gelu_forward(x, approximate), want_y, x, atol=1e-12)
+        assert_gelu_close(b.gelu_backward(dy, x, approximate), want_dx, x, dy, atol=1e-12)
+
+
+def test_gelu_falls_through_and_refuses_before_c(recorder):
+    rng = np.random.default_rng(0)
+    x64 = rng.standard_normal((3, 4))
+    np.testing.assert_array_equal(C.gelu_forward(x64, "none"), NP.gelu_forward(x64, "none"))
+    np.testing.assert_array_equal(C.gelu_backward(x64, x64, "tanh"), NP.gelu_backward(x64, x64, "tanh"))
+    assert C.gelu_forward(x64, "none").dtype == np.float64
+    assert recorder.calls == []
+    x = rand(rng, 3, 4)
+    with pytest.raises(ValueError, match="shape"):
+        C.gelu_backward(rand(rng, 3, 5), x, "none")  # dy's size is not x's: never reaches C
+    assert recorder.calls == []
+    strided, dy = rand(rng, 6, 8)[:, ::2], np.broadcast_to(np.float32(2.0), (6, 4))
+    assert_gelu_close(C.gelu_backward(dy, strided, "none"), NP.gelu_backward(dy, strided, "none"),
+                      strided, dy)
+    assert recorder.calls == ["nt_gelu_bwd_f32"]
+
+
+def test_gelu_c_level_checks_refuse_bad_arguments():
+    ffi, lib = C.ffi, C.lib
+    px = ffi.from_buffer("float[]", np.zeros(8, np.float32))
+    assert lib.nt_gelu_fwd_f32(8, px, lib.NT_GELU_TANH, px, 1) == lib.NT_OK
+    assert lib.nt_gelu_fwd_f32(-1, px, lib.NT_GELU_NONE, px, 1) == lib.NT_EINVAL
+    assert lib.nt_gelu_fwd_f32(8, px, 2, px, 1) == lib.NT_EINVAL
+    assert lib.nt_gelu_fwd_f32(8, px, lib.NT_GELU_NONE, px, 0) == lib.NT_EINVAL
+    assert lib.nt_gelu_fwd_f32(8, ffi.NULL, lib.NT_GELU_NONE, px, 1) == lib.NT_EINVAL
+    assert lib.nt_gelu_bwd_f32(8, px, px, -1, px, 1) == lib.NT_EINVAL
+    assert lib.nt_gelu_bwd_f32(8, ffi.NULL, px, lib.NT_GELU_NONE, px, 1) == lib.NT_EINVAL
+    assert lib.nt_gelu_bwd_f32(0, ffi.NULL, ffi.NULL, lib.NT_GELU_NONE, ffi.NULL, 1) == lib.NT_OK
 
 
 # -------------------------------------------------------------------------- batchnorm

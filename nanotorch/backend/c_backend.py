@@ -42,6 +42,7 @@ SMALL_LINEAR_MACS = 300_000
 _POOL_MAX_SIZE = (2**63 - 1) // 64  # padded pooling input elements the C kernels take (pool.c)
 _TABLES_KEPT = 8  # optimizer pointer tables the backend keeps (see _tensor_table)
 ISAS = ("avx512", "avx2", "neon", "generic")  # the GEMM's instruction sets (kernels/gemm.c)
+_GELU = {"none": _lib.NT_GELU_NONE, "tanh": _lib.NT_GELU_TANH}
 _REDUCTIONS = {"none": _lib.NT_REDUCE_NONE, "mean": _lib.NT_REDUCE_MEAN,
                "sum": _lib.NT_REDUCE_SUM}
 
@@ -337,6 +338,22 @@ class CBackend(NumpyBackend):
             return super().relu_backward(dy, y)
         dx = np.empty(y.shape, dtype=_F32)
         _call("nt_relu_bwd_f32", y.size, _arg(dy, y.shape), _arg(y), _arg(dx), get_num_threads())
+        return dx
+
+    # ------------------------------------------------------------------- gelu
+    def gelu_forward(self, x: np.ndarray, approximate: str) -> np.ndarray:
+        if not (_f32(x) and approximate in _GELU):
+            return super().gelu_forward(x, approximate)
+        y = np.empty(x.shape, dtype=_F32)
+        _call("nt_gelu_fwd_f32", x.size, _arg(x), _GELU[approximate], _arg(y), get_num_threads())
+        return y
+
+    def gelu_backward(self, dy: np.ndarray, x: np.ndarray, approximate: str) -> np.ndarray:
+        if not (_f32(dy, x) and approximate in _GELU):
+            return super().gelu_backward(dy, x, approximate)
+        dx = np.empty(x.shape, dtype=_F32)
+        _call("nt_gelu_bwd_f32", x.size, _arg(dy, x.shape), _arg(x), _GELU[approximate], _arg(dx),
+              get_num_threads())
         return dx
 
     # -------------------------------------------------------------- batchnorm

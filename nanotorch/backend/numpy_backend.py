@@ -7,6 +7,8 @@ with these to float32 rounding; whatever it does not cover falls through to here
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
@@ -31,6 +33,59 @@ def _pad(x: np.ndarray, padding: tuple, fill: float) -> np.ndarray:
     if not (ph or pw):
         return x
     return np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
+
+
+# h(t) ~ erfc(a) e^(a^2) / t with t = 1 / (1 + a/2), 0 <= a <= 10, highest power first: a
+# degree-10 polynomial fitted (Chebyshev least squares against math.erfc) to a relative error
+# below 6e-9, a tenth of float32's eps. kernels/gelu.c has the same coefficients.
+_ERFC_H = (0.032179299226823818, -0.17029594286986732, 0.32902322293122166, -0.2135727092246342,
+           -0.091908784455623588, 0.077940543293725628, 0.037615008740853183, 0.19020038052251398,
+           0.24440796151130711, 0.2823254746262, 0.28208554768603666)
+_ERFC_EXACT = np.frompyfunc(math.erfc, 1, 1)  # per element: full float64 precision, slow
+_GELU_C = math.sqrt(2 / math.pi)
+
+
+def _horner(coefs: tuple, t: np.ndarray) -> np.ndarray:
+    """``sum_i coefs[i] * t^(n-i)``, in place (``np.polyval`` makes two temporaries a step)."""
+    h = np.full_like(t, coefs[0])
+    for c in coefs[1:]:
+        h *= t
+        h += c
+    return h
+
+
+def _gelu_factors(x: np.ndarray, approximate: str, slope: bool):
+    """``(xd, s)`` or, with ``slope``, ``(xd, s, gelu'(x))``, in float64: ``gelu(x) = xd * s``.
+
+    ``"none"``: ``s = Phi(x) = erfc(-x / sqrt 2) / 2`` and ``gelu' = Phi + x phi``;
+    ``"tanh"``: ``s = (1 + tanh u) / 2 = sigmoid(2u)`` and ``gelu' = s + x 2s(1-s) du/dx``.
+    NOTE: no ``1 + erf``, no ``1 + tanh``: their cancellation loses the negative tail.
+    NOTE: float32 ``x``: ``erfc(a) = t e^(-a^2) h(t)``, ``a = |x| / sqrt 2``, vectorized
+    (relative error < 6e-9, so float32 results are exact to rounding); other dtypes keep
+    ``math.erfc``'s float64 precision, one element at a time (slow).
+    """
+    xd = x.astype(np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):  # exp(-2u) = inf: s = 0; inf * 0: NaN
+        if approximate == "tanh":
+            x2 = xd * xd
+            s = 1 / (1 + np.exp(-2 * _GELU_C * xd * (1 + 0.044715 * x2)))  # u = c x (1 + k x^2)
+            if not slope:
+                return xd, s
+            # NOTE: x^2 capped where s (1 - s) is 0 anyway, so 0 * inf never makes a NaN
+            du = _GELU_C * (1 + 3 * 0.044715 * np.minimum(x2, 1e30))
+            return xd, s, s + xd * (2 * s * (1 - s) * du)
+        a = np.abs(xd) * math.sqrt(0.5)
+        e = np.exp(-a * a)  # e^(-x^2/2)
+        if x.dtype == np.float32:
+            t = 1 / (1 + 0.5 * np.minimum(a, 10.0))  # erfc(10) = 2e-45: beyond float32
+            half_erfc = _horner(_ERFC_H, t)
+            half_erfc *= 0.5 * t * e
+        else:
+            half_erfc = 0.5 * np.asarray(_ERFC_EXACT(a), dtype=np.float64)
+        s = np.where(xd < 0, half_erfc, 1 - half_erfc)
+        if not slope:
+            return xd, s
+        return xd, s, s + xd * e * (1 / math.sqrt(2 * math.pi))
 
 
 class NumpyBackend:
@@ -68,6 +123,19 @@ class NumpyBackend:
         NOTE: the gradient at exactly 0 is taken as 0, as PyTorch does.
         """
         return np.where(y > 0, dy, np.zeros((), dtype=dy.dtype))
+
+    # ------------------------------------------------------------------- gelu
+    def gelu_forward(self, x: np.ndarray, approximate: str) -> np.ndarray:
+        """``y = x * Phi(x)`` (``"none"``: ``Phi`` the normal CDF) or ``x * (1 + tanh u) / 2``,
+        ``u = sqrt(2/pi) (x + 0.044715 x^3)`` (``"tanh"``); any shape, computed in float64."""
+        xd, s = _gelu_factors(x, approximate, slope=False)
+        with np.errstate(invalid="ignore"):  # -inf * 0: NaN, as PyTorch, without a warning
+            return (xd * s).astype(x.dtype)
+
+    def gelu_backward(self, dy: np.ndarray, x: np.ndarray, approximate: str) -> np.ndarray:
+        """``dx = dy * gelu'(x)`` from the saved input: ``Phi(x) + x phi(x)``, ``phi(x) =
+        e^(-x^2/2) / sqrt(2 pi)``; tanh: ``(1 + t)/2 + x (1 - t^2)/2 du/dx``, ``t = tanh u``."""
+        return (dy * _gelu_factors(x, approximate, slope=True)[2]).astype(dy.dtype)
 
     # -------------------------------------------------------------- batchnorm
     def batch_norm_forward(self, x: np.ndarray, gamma: np.ndarray | None, beta: np.ndarray | None,

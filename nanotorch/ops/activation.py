@@ -3,16 +3,11 @@ ELU, softplus, hardtanh (and ReLU6), log-sigmoid."""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from nanotorch.autograd.function import Function
 from nanotorch.ops.checks import check_float
 from nanotorch.ops.pointwise import sigmoid
-from nanotorch.ops.unary import erf
-
-_TANH_C = math.sqrt(2 / math.pi)
 
 
 class LeakyReLUFn(Function):
@@ -38,7 +33,10 @@ class GELUFn(Function):
     """``y = x * Phi(x)``, ``Phi(x) = (1 + erf(x / sqrt 2)) / 2`` (the normal CDF);
     ``dx = g * (Phi(x) + x * phi(x))``, ``phi(x) = e^(-x^2/2) / sqrt(2 pi)``.
     ``approximate="tanh"``: ``Phi(x) ~ (1 + tanh(u)) / 2``, ``u = sqrt(2/pi) (x + 0.044715 x^3)``,
-    and ``dx = g * ((1 + t) / 2 + x (1 - t^2) / 2 * du/dx)``."""
+    and ``dx = g * ((1 + t) / 2 + x (1 - t^2) / 2 * du/dx)``, ``t = tanh(u)``.
+    On the backend's kernels (``gelu_forward``/``gelu_backward``)."""
+
+    uses_backend = True
 
     @staticmethod
     def forward(ctx, x, approximate="none"):
@@ -47,19 +45,12 @@ class GELUFn(Function):
             raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
         ctx.save_for_backward(x)
         ctx.approximate = approximate
-        if approximate == "tanh":
-            return 0.5 * x * (1 + np.tanh(_TANH_C * (x + 0.044715 * x ** 3)))
-        return 0.5 * x * (1 + erf(x * x.dtype.type(1 / math.sqrt(2))))
+        return ctx.backend.gelu_forward(x, approximate)
 
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        if ctx.approximate == "tanh":
-            t = np.tanh(_TANH_C * (x + 0.044715 * x ** 3))
-            du = _TANH_C * (1 + 3 * 0.044715 * x * x)
-            return grad * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du)
-        cdf = 0.5 * (1 + erf(x * x.dtype.type(1 / math.sqrt(2))))
-        return grad * (cdf + x * np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi))
+        return ctx.backend.gelu_backward(grad, x, ctx.approximate)
 
 
 class SiLUFn(Function):
