@@ -3,6 +3,7 @@
  */
 #define NT_KERNEL_SOURCE
 #include "nanotorch_kernels.h"
+#include "vec_math.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -10,69 +11,16 @@
 
 #define CE_BLOCK 64 /* rows per block of the forward (their max and shifted sums on the stack) */
 
-/* Lanes of NT_VL floats as bits, and a select on a comparison's lanes: the forms that
- * vectorize on every ISA (SSE2 has no blend; GCC left a scalar select loop scalar). */
-#if NT_VL > 1
-typedef uint32_t ce_vu __attribute__((vector_size(NT_VL * sizeof(uint32_t))));
-#else
-typedef uint32_t ce_vu;
-#endif
-static inline ce_vu ce_bits(nt_vf v)
-{
-    ce_vu u;
-    memcpy(&u, &v, sizeof u);
-    return u;
-}
-
-static inline nt_vf ce_floats(ce_vu u)
-{
-    nt_vf v;
-    memcpy(&v, &u, sizeof v);
-    return v;
-}
-
-/* where(mask, a, b) for a comparison's mask: all-ones lanes (vectors) or 1 (scalars) */
-static inline nt_vf ce_select(ce_vu mask, nt_vf a, nt_vf b)
-{
-#if NT_VL > 1
-    return ce_floats((mask & ce_bits(a)) | (~mask & ce_bits(b)));
-#else
-    return mask ? a : b;
-#endif
-}
-
-/* expf(x) lane by lane, within 2 ulp (Cephes' polynomial on [-ln2/2, ln2/2], times 2^n built
- * from bits): inline and branch-free, so it runs NT_VL lanes at a time (glibc's expf is a call
- * per element).  NaN stays NaN, x < -87.33 (where expf goes subnormal) gives 0, x > 88.37
- * gives inf. */
-static inline nt_vf ce_vexpf(nt_vf x)
-{
-    ce_vu low = (ce_vu)(x < NT_SPLAT(-87.33f)), high = (ce_vu)(x > NT_SPLAT(88.37f));
-    nt_vf xc = ce_select(low, NT_SPLAT(-87.33f), ce_select(high, NT_SPLAT(88.37f), x));
-    nt_vf t = xc * 1.44269504088896341f + 12582912.0f; /* 1.5 * 2^23: rounds to an integer */
-    nt_vf nf = t - 12582912.0f;
-    nt_vf r = xc - nf * 0.693359375f + nf * 2.12194440e-4f;
-    nt_vf y = NT_SPLAT(1.9875691500e-4f);
-    y = y * r + 1.3981999507e-3f;
-    y = y * r + 8.3334519073e-3f;
-    y = y * r + 4.1665795894e-2f;
-    y = y * r + 1.6666665459e-1f;
-    y = y * r + 5.0000001201e-1f;
-    y = y * r * r + r + 1.0f;
-    y *= ce_floats((ce_bits(t) - 0x4B400000u + 127u) << 23); /* t's low bits hold n */
-    return ce_select(low, NT_SPLAT(0.0f), ce_select(high, NT_SPLAT(INFINITY), y));
-}
-
 /* p[k] = exp(p[k]) for k < len: whole vectors, then the tail through a padded vector. */
 static void ce_exp_inplace(float *restrict p, int64_t len)
 {
     int64_t k = 0;
     for (; k + NT_VL <= len; k += NT_VL)
-        nt_vstore(p + k, ce_vexpf(nt_vload(p + k)));
+        nt_vstore(p + k, nt_vexpf(nt_vload(p + k)));
     if (k < len) {
         float tail[NT_VL] = {0};
         memcpy(tail, p + k, (size_t)(len - k) * sizeof(float));
-        nt_vstore(tail, ce_vexpf(nt_vload(tail)));
+        nt_vstore(tail, nt_vexpf(nt_vload(tail)));
         memcpy(p + k, tail, (size_t)(len - k) * sizeof(float));
     }
 }
@@ -88,7 +36,7 @@ static float ce_row_max(const float *restrict l, int64_t c)
         nt_vf vm = nt_vload(l);
         for (j = NT_VL; j + NT_VL <= c; j += NT_VL) {
             nt_vf v = nt_vload(l + j);
-            vm = ce_select((ce_vu)(v > vm), v, vm);
+            vm = nt_vselect((nt_vu)(v > vm), v, vm);
         }
         for (int k = 0; k < NT_VL; ++k)
             m = vm[k] > m ? vm[k] : m;

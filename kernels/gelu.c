@@ -8,72 +8,20 @@
  *
  * The math is the NumPy backend's (gelu_forward, gelu_backward); so are the erfc polynomial's
  * coefficients.  Every step is float arithmetic on NT_VL lanes at once (GCC's vector types,
- * selects instead of branches), and exp is our own (gelu_vexpf): glibc's erff, tanhf and expf
+ * selects instead of branches), and exp is vec_math.h's nt_vexpf: glibc's erff, tanhf and expf
  * are one call per element, which GCC does not vectorize without -ffast-math.
  * Accuracy: a few ulp, plus the rounding of x / sqrt 2 in float32, which moves Phi's far
  * tail by up to ~x^2 ulp (as PyTorch's float32 kernel; the NumPy backend computes in float64).
  */
 #define NT_KERNEL_SOURCE
 #include "nanotorch_kernels.h"
+#include "vec_math.h"
 
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
 
 #define NT_GELU_PAR_MIN (1 << 14) /* elements per thread before a second one pays */
-
-/* Lanes as bits and a select on a comparison's lanes, in GCC's vector types (NT_VL floats;
- * plain floats on other compilers): written per lane, the selects below stayed scalar.
- * NOTE: the same helpers as cross_entropy.c's ce_*; one copy in the header would serve both. */
-#if NT_VL > 1
-typedef uint32_t gelu_vu __attribute__((vector_size(NT_VL * sizeof(uint32_t))));
-#else
-typedef uint32_t gelu_vu;
-#endif
-static inline gelu_vu gelu_bits(nt_vf v)
-{
-    gelu_vu u;
-    memcpy(&u, &v, sizeof u);
-    return u;
-}
-
-static inline nt_vf gelu_floats(gelu_vu u)
-{
-    nt_vf v;
-    memcpy(&v, &u, sizeof v);
-    return v;
-}
-
-static inline nt_vf gelu_select(gelu_vu mask, nt_vf a, nt_vf b)
-{
-#if NT_VL > 1
-    return gelu_floats((mask & gelu_bits(a)) | (~mask & gelu_bits(b)));
-#else
-    return mask ? a : b;
-#endif
-}
-
-/* e^x lane by lane: +inf above 88 (e^88 = 1.7e38; it overflows at 88.72), 0 below -87.3
- * (where it would go subnormal), NaN kept.  x = n ln2 + r with |r| <= ln2/2 (n rounded by
- * adding 1.5 * 2^23; ln2 split in two so n ln2 is exact enough), e^r by its Taylor series
- * to r^7 (truncation < 6e-9), times 2^n built from n's bits. */
-static inline nt_vf gelu_vexpf(nt_vf x)
-{
-    gelu_vu low = (gelu_vu)(x < NT_SPLAT(-87.3f)), high = (gelu_vu)(x > NT_SPLAT(88.0f));
-    nt_vf xc = gelu_select(low, NT_SPLAT(-87.3f), gelu_select(high, NT_SPLAT(88.0f), x));
-    nt_vf k = xc * 1.44269504f + 12582912.0f; /* 1.5 * 2^23 + n: its low bits hold n */
-    nt_vf n = k - 12582912.0f;
-    nt_vf r = (xc - n * 0.693145752f) - n * 1.42860677e-6f;
-    nt_vf p = r * (1.0f / 5040.0f) + 1.0f / 720.0f;
-    p = p * r + 1.0f / 120.0f;
-    p = p * r + 1.0f / 24.0f;
-    p = p * r + 1.0f / 6.0f;
-    p = p * r + 0.5f;
-    p = p * r + 1.0f;
-    p = p * r + 1.0f;
-    nt_vf e = p * gelu_floats((gelu_bits(k) - 0x4B400000u + 127u) << 23);
-    return gelu_select(low, NT_SPLAT(0.0f), gelu_select(high, NT_SPLAT(INFINITY), e));
-}
 
 /* y / x and dy/dx of the exact GELU: Phi(x) and Phi(x) + x phi(x).  With a = |x| / sqrt 2 and
  * t = 1 / (1 + a/2): erfc(a) = t e^(-a^2) h(t), h the degree-10 polynomial fitted to
@@ -82,8 +30,8 @@ static inline nt_vf gelu_vexpf(nt_vf x)
  * cancellation loses the negative tail). */
 static inline void gelu_exact(nt_vf x, nt_vf *s, nt_vf *slope)
 {
-    nt_vf a = gelu_floats(gelu_bits(x) & 0x7FFFFFFFu) * 0.707106781f;
-    nt_vf t = 1.0f / (1.0f + 0.5f * gelu_select((gelu_vu)(a < NT_SPLAT(10.0f)), a, NT_SPLAT(10.0f)));
+    nt_vf a = nt_vfloats(nt_vbits(x) & 0x7FFFFFFFu) * 0.707106781f;
+    nt_vf t = 1.0f / (1.0f + 0.5f * nt_vselect((nt_vu)(a < NT_SPLAT(10.0f)), a, NT_SPLAT(10.0f)));
     nt_vf h = t * 0.032179299226823818f - 0.17029594286986732f;
     h = h * t + 0.32902322293122166f;
     h = h * t - 0.2135727092246342f;
@@ -94,9 +42,9 @@ static inline void gelu_exact(nt_vf x, nt_vf *s, nt_vf *slope)
     h = h * t + 0.24440796151130711f;
     h = h * t + 0.2823254746262f;
     h = h * t + 0.28208554768603666f;
-    nt_vf e = gelu_vexpf(-(a * a)); /* e^(-x^2/2) */
+    nt_vf e = nt_vexpf(-(a * a)); /* e^(-x^2/2) */
     nt_vf half_erfc = 0.5f * t * e * h;
-    *s = gelu_select((gelu_vu)(x < NT_SPLAT(0.0f)), half_erfc, 1.0f - half_erfc);
+    *s = nt_vselect((nt_vu)(x < NT_SPLAT(0.0f)), half_erfc, 1.0f - half_erfc);
     *slope = *s + x * (e * 0.398942280f); /* phi(x) = e^(-x^2/2) / sqrt(2 pi) */
 }
 
@@ -106,10 +54,10 @@ static inline void gelu_tanh(nt_vf x, nt_vf *s, nt_vf *slope)
 {
     nt_vf x2 = x * x;
     nt_vf u = 0.797884561f * (x + 0.044715f * x2 * x);
-    nt_vf sig = 1.0f / (1.0f + gelu_vexpf(-2.0f * u));
+    nt_vf sig = 1.0f / (1.0f + nt_vexpf(-2.0f * u));
     *s = sig;
     /* NOTE: x^2 capped where s (1 - s) is 0 anyway, so 0 * inf never makes a NaN */
-    nt_vf x2c = gelu_select((gelu_vu)(x2 < NT_SPLAT(1e30f)), x2, NT_SPLAT(1e30f));
+    nt_vf x2c = nt_vselect((nt_vu)(x2 < NT_SPLAT(1e30f)), x2, NT_SPLAT(1e30f));
     *slope = sig + x * (2.0f * sig * (1.0f - sig) * 0.797884561f * (1.0f + 0.134145f * x2c));
 }
 
