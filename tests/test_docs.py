@@ -25,6 +25,7 @@ Conventions (docs pages are written against them):
 from __future__ import annotations
 
 import importlib.util
+import linecache
 import os
 import re
 import traceback
@@ -134,6 +135,7 @@ def run_blocks(page: Path, root: Path) -> int:
                  if (p := check_quote(b, root))]
     if problems:
         pytest.fail(f"{name}:\n  " + "\n  ".join(problems), pytrace=False)
+    linecache.cache[str(name)] = (len(text), None, text.splitlines(True), str(name))
     namespace = {"__name__": "__main__"}
     ran = 0
     for b in blocks:
@@ -142,13 +144,15 @@ def run_blocks(page: Path, root: Path) -> int:
         if b.marker and importlib.util.find_spec(NEEDS.match(b.marker).group(1)) is None:
             pytest.skip(f"{name}: the python block at line {b.line} and those after it need "
                         f"{NEEDS.match(b.marker).group(1)}, which is not installed")
-        try:
-            exec(compile(b.code, f"{name}:block@{b.line}", "exec"), namespace)
+        try:  # padded so that a traceback's line numbers are the page's
+            exec(compile("\n" * b.line + b.code, str(name), "exec"), namespace)
         except BaseException as e:  # noqa: BLE001 - SystemExit too: a block must not exit
-            tb = "".join(traceback.format_exception(type(e), e, e.__traceback__.tb_next))
-            pytest.fail(f"{name}, python block at line {b.line} failed:\n{tb}", pytrace=False)
+            failure = "".join(traceback.format_exception(type(e), e, e.__traceback__.tb_next))
+            break
         ran += 1
-    return ran
+    else:
+        return ran
+    pytest.fail(f"{name}, python block at line {b.line} failed:\n{failure}", pytrace=False)
 
 
 def slug(heading: str) -> str:
