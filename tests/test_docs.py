@@ -8,11 +8,12 @@ Conventions (docs pages are written against them):
   subprocesses: ``PYTHONPATH``). They run under the backend the suite runs under.
 - A block preceded by the line ``<!-- fragment: not run -->`` is skipped (the text around it
   must not claim it runs).
-- A block preceded by ``<!-- fragment: from PATH -->`` (PATH relative to the repository root)
-  is a quote of that file: it is not run, and its non-blank lines, compared without their
-  indentation, must occur in PATH in the same order (lines may be left out between them; a
-  line ``...`` or ``# ...`` marks such a cut and is not looked up).
-- A block preceded by ``<!-- needs: MODULE -->`` runs only where MODULE can be imported (an
+- A block in any language (```python, ```c ...) preceded by ``<!-- fragment: from PATH -->``
+  (PATH relative to the repository root) is a quote of that file: it is not run, and its
+  non-blank lines, compared without their indentation, must occur in PATH in the same order
+  (lines may be left out between them; a line ``...``, ``# ...``, ``// ...`` or ``/* ... */``
+  marks such a cut and is not looked up).
+- A ```python block preceded by ``<!-- needs: MODULE -->`` runs only where MODULE can be imported (an
   optional extra such as mpi4py); where it cannot, the test of that page is skipped from that
   block on, with the reason (the later blocks may build on it).
 - A marker is the last non-blank line before its fence; a marker anywhere else is an
@@ -45,7 +46,7 @@ NOT_RUN = "<!-- fragment: not run -->"
 FROM = re.compile(r"^<!-- fragment: from (\S+) -->$")
 NEEDS = re.compile(r"^<!-- needs: ([\w.]+) -->$")
 MARKER = re.compile(r"<!--\s*(fragment|needs)")
-ELISION = {"...", "# ..."}
+ELISION = {"...", "# ...", "// ...", "/* ... */"}
 
 
 @dataclass
@@ -100,8 +101,8 @@ def check_markers(text: str, blocks: list[Block]) -> list[str]:
             problems.append(f"line {b.line}: ```{b.lang} block: write ```python (it is then run)")
         if b.marker and b.marker != NOT_RUN and not FROM.match(b.marker) and not NEEDS.match(b.marker):
             problems.append(f"line {b.line}: unknown marker {b.marker!r}")
-        if b.marker and b.lang != "python":
-            problems.append(f"line {b.line}: a marker before a ```{b.lang} block")
+        if b.marker and NEEDS.match(b.marker) and b.lang != "python":
+            problems.append(f"line {b.line}: a needs marker before a ```{b.lang} block")
     return problems
 
 
@@ -131,7 +132,7 @@ def run_blocks(page: Path, root: Path) -> int:
     blocks = parse(text)
     name = page.relative_to(root) if page.is_relative_to(root) else page
     problems = check_markers(text, blocks)
-    problems += [p for b in blocks if b.lang == "python" and b.marker and FROM.match(b.marker)
+    problems += [p for b in blocks if b.marker and FROM.match(b.marker)
                  if (p := check_quote(b, root))]
     if problems:
         pytest.fail(f"{name}:\n  " + "\n  ".join(problems), pytrace=False)
@@ -281,6 +282,12 @@ def test_a_quote_that_does_not_match_its_file_fails(tmp_path, docs_env):
         page = write(tmp_path, "<!-- fragment: from src.py -->\n" + bad)
         with pytest.raises(pytest.fail.Exception, match=r"line 4 .* is not in src\.py"):
             run_blocks(page, tmp_path)
+    (tmp_path / "k.c").write_text("int f(int n) {\n    int s = 0;\n    s += n;\n    return s;\n}\n")
+    assert run_blocks(write(tmp_path, "<!-- fragment: from k.c -->\n```c\nint f(int n) {\n"
+                                      "    /* ... */\n    return s;\n}\n```\n"), tmp_path) == 0
+    page = write(tmp_path, "<!-- fragment: from k.c -->\n```c\nint f(int n) {\n    return n;\n```\n")
+    with pytest.raises(pytest.fail.Exception, match=r"line 4 'return n;' is not in k\.c"):
+        run_blocks(page, tmp_path)
     page = write(tmp_path, "<!-- fragment: from gone.py -->\n```python\nx\n```\n")
     with pytest.raises(pytest.fail.Exception, match="gone.py does not exist"):
         run_blocks(page, tmp_path)
@@ -291,7 +298,9 @@ def test_a_stray_marker_or_a_py_fence_fails(tmp_path, docs_env):
                            "line 1: a marker that is not the last line before a block"),
                           ("```py\nx = 1\n```\n", "write ```python"),
                           ("<!-- fragment: no run -->\n```python\nx = 1\n```\n",
-                           "unknown marker")):
+                           "unknown marker"),
+                          ("<!-- needs: json -->\n```bash\nls\n```\n",
+                           "line 2: a needs marker before a ```bash block")):
         with pytest.raises(pytest.fail.Exception, match=re.escape(message)):
             run_blocks(write(tmp_path, text), tmp_path)
 
