@@ -209,15 +209,17 @@ def check_links(page: Path, root: Path) -> list[str]:
 
 @pytest.fixture
 def docs_env(tmp_path, monkeypatch):
-    """A fresh working directory, the repository importable (also by subprocesses), the backend
-    and a matplotlib without a display put back afterwards."""
+    """A fresh working directory, the repository importable (also by subprocesses), matplotlib
+    without a display; the backend and the thread count are put back afterwards."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.syspath_prepend(str(ROOT))
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     monkeypatch.setenv("MPLBACKEND", "Agg")
     monkeypatch.setattr(nt.backend.state, "current", nt.backend.state.current)
     monkeypatch.setattr(nt.backend.state, "reason", nt.backend.state.reason)
-    return tmp_path
+    threads = nt.get_num_threads()
+    yield tmp_path
+    nt.set_num_threads(threads)
 
 
 def page_id(page: Path) -> str:
