@@ -90,7 +90,7 @@ class CompiledFunction:
         if tracer.cause is not None:
             self._eager(key, tracer.cause)
         else:
-            plan = Plan(tracer.lines, result, tracer.names, tracer.live, tracer.modules)
+            plan = Plan(tracer, result)
             self.plans.setdefault(key, []).append(plan)
         return out
 
