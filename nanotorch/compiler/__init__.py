@@ -55,7 +55,7 @@ class CompiledFunction:
         entry = self.plans.get(key)
         if type(entry) is list:
             for plan in entry:
-                if plan.state() == plan.expected:
+                if plan.check():
                     return plan.replay(flat)
             if len(entry) >= MAX_PLANS:
                 self._eager(key, f"its guards failed {MAX_PLANS} times (a module attribute or a "

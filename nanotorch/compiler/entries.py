@@ -32,6 +32,20 @@ WRITES = {
 }
 
 
+def kernel_failed(kernel: str, status: int) -> None:
+    """A C kernel of a kernel-level entry returned an error status (as ``c_backend._call``)."""
+    raise RuntimeError(f"C kernel {kernel} failed: status {status} "
+                       "(1: invalid argument, 2: out of memory) in a compiled step")
+
+
+class WholeCall:
+    """A call replayed as a whole (``optimizer.step()``, ``scheduler.step()``): ``name`` is
+    the plan's global bound to it; ``obj`` the optimizer, scheduler or module."""
+
+    def __init__(self, name: str, obj, what: str) -> None:
+        self.name, self.obj, self.what = name, obj, what
+
+
 class CKernel:
     """``lib.<name>(*args)``: ``args`` are ``("const", value)``, ``("ptr", cdata)`` (made
     at trace time, pointing into memory the plan keeps) or ``("input", var, ctype)`` (a

@@ -24,31 +24,27 @@ own ``forward``/``backward`` (``F``/``B``, with contexts ``C`` of the plan's own
 version did. ``T`` are tensors that live across steps, ``W`` calls made whole. ``source``
 holds the text, for reading.
 
-Guards: ``state()`` gives the shape, dtype and ``requires_grad`` of every tensor the plan
-reads by identity (and, in a plan with kernel-level entries, which array its ``.data`` is,
-and the kernels' thread count), and the plain attributes (``training``, ``momentum``, ``p``
-...) and the identity of the parameters and buffers of every module the step called; the
-plan runs only when it equals the value recorded at trace time.
+Guards: ``check()`` compares with their traced values the shape, dtype and ``requires_grad``
+of every tensor the plan reads by identity (in a plan with kernel-level entries: which
+array its ``.data`` is, and the kernels' thread count), and the plain attributes
+(``training``, ``momentum``, ``p`` ...) and the parameters and buffers of every module the
+step called; the plan runs only when all hold.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from nanotorch import backend
 from nanotorch.autograd import engine
-from nanotorch.compiler.entries import CKernel, OpCall
+from nanotorch.compiler.entries import CKernel, OpCall, WholeCall, kernel_failed
 from nanotorch.compiler.memory import bounds
+from nanotorch.compiler.optim_steps import FastStep
 from nanotorch.compiler.tracer import Accumulate, Tracer, _c_backend
 from nanotorch.tensor import Tensor
 from nanotorch.threads import get_num_threads
 
 _PLAIN = (int, float, bool, str, type(None))
-
-
-def _fail(kernel: str, status: int) -> None:
-    """A kernel-level entry's C kernel returned an error status (as ``c_backend._call``)."""
-    raise RuntimeError(f"C kernel {kernel} failed: {_c_backend._STATUS.get(status, status)} "
-                       f"(status {status})")
 
 
 class Plan:
@@ -58,25 +54,26 @@ class Plan:
         lines = _lines(tr)
         kernel_lines = [line for e in tr.entries if isinstance(e, OpCall) and e.lowered and tr.lowering
                         for k in e.kernels for line in k.lines(tr)]
+        kernel_lines += [f"{name}.kernel()" for name, obj in tr.names.items() if isinstance(obj, FastStep)]
         names = tr.names
         namespace = {**names, "asarray": np.asarray, "ones_like": np.ones_like, "make": Tensor._make,
                      "matmul": np.matmul, "add": np.add, "sum": np.sum, "maximum": np.maximum,
-                     "greater": np.greater, "copyto": np.copyto, "fail": _fail,
+                     "greater": np.greater, "copyto": np.copyto, "fail": kernel_failed,
                      "nthreads": get_num_threads,
                      "arg": None if _c_backend is None else _c_backend._arg}
-        state = _guards(tr, namespace, lowered=bool(kernel_lines))
+        checks = _guards(tr, namespace, lowered=bool(kernel_lines))
+        namespace.update(tr.names)
         inputs = [e for e in tr.entries if isinstance(e, str) and e.endswith("].data")]
         self.source = ("def replay(A):\n" + "".join(f"    {line}\n" for line in lines)
                        + f"    return {result}\n\n\n"
-                       + "def state():\n    return (" + "".join(f"{e},\n            " for e in state)
+                       + "def check():\n    return (" + "\n            and ".join(checks or ["True"])
                        + ")\n\n\n"
                        + "def kernels(A):\n" + "".join(f"    {line}\n" for line in inputs + kernel_lines)
                        + "    return None\n")
         exec(compile(self.source, "<nanotorch.compile plan>", "exec"), namespace)
         self.replay = namespace["replay"]
-        self.state = namespace["state"]
+        self.check = namespace["check"]  # the guards: True while the plan applies
         self.kernels = namespace["kernels"]  # the kernel-level entries' kernels alone (timing)
-        self.expected = self.state()
         calls = [e for e in tr.entries if isinstance(e, OpCall) and e.what not in ("seed", "sum")]
         self.n_ops = len(calls)
         self.n_lowered = sum(e.lowered and tr.lowering for e in calls)
@@ -108,10 +105,20 @@ def _lines(tr: Tracer) -> list[str]:
     """The body of ``replay``: each entry in its final form."""
     fast = _fast_accumulates(tr)
     accumulate = tr.name(engine._accumulate_leaf, "E")
+    grads = {id(tr.names[e.tensor]): e.array for e in tr.entries
+             if isinstance(e, Accumulate) and id(e.array) in fast}
     lines: list[str] = []
     for e in tr.entries:
         if isinstance(e, str):
             lines.append(e)
+        elif isinstance(e, WholeCall):
+            step = None
+            if grads and e.what.endswith(".step()") and backend.state.current.name == "c":
+                step = FastStep.build(e.obj, tr.names[e.name], grads)
+            if step is None:
+                lines.append(f"{e.name}()  # {e.what}")
+            else:
+                lines.append(f"{tr.name(step, 'O')}()  # {e.what}, kernel-level")
         elif isinstance(e, Accumulate):
             if id(e.array) in fast:
                 lines += [f"if {e.tensor}.grad is None: {e.tensor}.grad = make({e.var}, False)",
@@ -138,19 +145,32 @@ def _lines(tr: Tracer) -> list[str]:
 
 
 def _guards(tr: Tracer, namespace: dict, lowered: bool) -> list[str]:
-    """The expressions of ``state()``."""
+    """The conditions of ``check()``, each true of the traced state."""
     names = tr.names
-    state = []
+
+    def same(expr: str, value) -> str:
+        if value is None or type(value) is bool:
+            return f"{expr} is {value}"
+        if type(value) in _PLAIN and (type(value) is not float or value == value):
+            return f"{expr} == {value!r}"
+        return f"{expr} == {tr.name(value, 'K')}"
+
+    checks = []
     for t in {id(t): t for t in tr.live}.values():
-        name = next(k for k, v in names.items() if v is t)
-        state.append(f"{name}.data.shape, {name}.data.dtype, {name}.requires_grad"
-                     + (f", id({name}.data)" if lowered else ""))
+        n = next(k for k, v in names.items() if v is t)
+        data = (f"{n}.data is {tr.name(t.data, 'D')}" if lowered
+                else f"{n}.data.shape == {t.data.shape!r} and {same(f'{n}.data.dtype', t.data.dtype)}")
+        checks.append(f"{data} and {n}.requires_grad is {t.requires_grad}")
     if lowered and any(isinstance(k, CKernel) for e in tr.entries if isinstance(e, OpCall)
                        for k in e.kernels):
-        state.append("nthreads()")
+        checks.append(f"nthreads() == {get_num_threads()}")
     for i, m in enumerate(tr.modules):
         namespace[f"M{i}"] = m.__dict__
-        state += [f"M{i}.get({k!r})" for k, v in m.__dict__.items() if type(v) in _PLAIN]
-        state += [f"tuple(map(id, M{i}[{k!r}].values()))" for k in ("_parameters", "_buffers")
-                  if isinstance(m.__dict__.get(k), dict)]
-    return state
+        checks += [same(f"M{i}.get({k!r})", v) for k, v in m.__dict__.items() if type(v) in _PLAIN]
+        for k in ("_parameters", "_buffers"):
+            d = m.__dict__.get(k)
+            if isinstance(d, dict):
+                checks.append(f"len(M{i}[{k!r}]) == {len(d)}")
+                checks += [f"M{i}[{k!r}].get({key!r}) is {'None' if v is None else tr.name(v, 'Q')}"
+                           for key, v in d.items()]
+    return checks

@@ -33,7 +33,7 @@ from nanotorch import backend, tensor_methods
 from nanotorch.autograd import engine
 from nanotorch.autograd.function import Function
 from nanotorch.backend.numpy_backend import NumpyBackend
-from nanotorch.compiler.entries import READS, WRITES, CKernel, NpKernel, OpCall
+from nanotorch.compiler.entries import READS, WRITES, CKernel, NpKernel, OpCall, WholeCall
 from nanotorch.compiler.memory import Memory, bounds
 from nanotorch.nn.module import Module
 from nanotorch.optim.lr_scheduler import LRScheduler
@@ -175,7 +175,7 @@ class Tracer:
             return repr(a)
         return self.name(a, "K")  # options such as dtypes, ufuncs, inf: used as they are
 
-    def emit(self, line: str) -> None:
+    def emit(self, line) -> None:
         self.entries.append(line)
 
     # ------------------------------------------------------- memory of kernels
@@ -422,7 +422,7 @@ class Tracer:
                 self.fail(f"{what} is called with a tensor or function argument (e.g. a closure)")
             else:
                 call = functools.partial(orig, obj, *args, **kwargs)
-                self.emit(f"{self.name(call, 'W')}()  # {what}")
+                self.emit(WholeCall(self.name(call, "W"), obj, what))
         self.depth += 1
         try:
             return orig(obj, *args, **kwargs)
