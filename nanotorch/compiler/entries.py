@@ -97,7 +97,7 @@ def _linear_backward(e, t, args, outs):
     dx, dw, db = outs
     return (([f"matmul({e(dy)}, {e(w)}, out={e(dx)})"] if dx is not None else [])
             + ([f"matmul({t(dy)}, {e(x)}, out={e(dw)})"] if dw is not None else [])
-            + ([f"sum({e(dy)}, axis=0, out={e(db)})"] if db is not None else []))
+            + ([f"add.reduce({e(dy)}, axis=0, out={e(db)})"] if db is not None else []))
 
 
 def _relu_backward(e, t, args, outs):

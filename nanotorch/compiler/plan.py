@@ -57,13 +57,15 @@ class Plan:
         kernel_lines += [f"{name}.kernel()" for name, obj in tr.names.items() if isinstance(obj, FastStep)]
         names = tr.names
         namespace = {**names, "asarray": np.asarray, "ones_like": np.ones_like, "make": Tensor._make,
-                     "matmul": np.matmul, "add": np.add, "sum": np.sum, "maximum": np.maximum,
+                     "matmul": np.matmul, "add": np.add, "maximum": np.maximum,
                      "greater": np.greater, "copyto": np.copyto, "fail": kernel_failed,
                      "nthreads": get_num_threads,
                      "arg": None if _c_backend is None else _c_backend._arg}
         checks = _guards(tr, namespace, lowered=bool(kernel_lines))
         namespace.update(tr.names)
         inputs = [e for e in tr.entries if isinstance(e, str) and e.endswith("].data")]
+        inputs += tr.pointers.values()
+        lines[len(inputs) - len(tr.pointers):len(inputs) - len(tr.pointers)] = tr.pointers.values()
         self.source = ("def replay(A):\n" + "".join(f"    {line}\n" for line in lines)
                        + f"    return {result}\n\n\n"
                        + "def check():\n    return (" + "\n            and ".join(checks or ["True"])

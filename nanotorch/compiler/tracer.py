@@ -96,6 +96,7 @@ class Tracer:
         self.forward_calls: dict[int, OpCall] = {}  # id(plan ctx) -> its forward's call
         self.c_arrays: dict[int, tuple] = {}  # id(cdata from _arg) -> (cdata, array)
         self.inputs: dict[int, int] = {}  # id(argument array) -> its index
+        self.pointers: dict[str, str] = {}  # step arguments' pointers: variable -> its line
         self.lowering = True  # False: every entry op-level (a write the tracer did not see)
         self.lib = None if _c_backend is None else _c_backend._lib
         self._n = 0
@@ -134,8 +135,11 @@ class Tracer:
         return name
 
     def input_pointer(self, var: str, ctype: str) -> str:
-        """A step argument's pointer for a C kernel, made at each replay (see ``Plan``)."""
-        return f"arg({var}, None, {ctype!r})"
+        """A step argument's pointer for a C kernel: a variable the replay sets once, from
+        the argument's array (``c_backend._arg``: copied if it is not C-contiguous)."""
+        name = f"p{var}_{ctype.split('_')[0].rstrip('[]')}"
+        self.pointers[name] = f"{name} = arg({var}, None, {ctype!r})"
+        return name
 
     def array(self, a) -> str | None:
         """Expression for an array argument: its variable, or None (recording stops)."""
