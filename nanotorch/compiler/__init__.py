@@ -51,8 +51,14 @@ class CompiledFunction:
         if _tracing[0]:
             return self.fn(*args, **kwargs)
         flat = args + tuple(kwargs[k] for k in sorted(kwargs)) if kwargs else args
-        key = self._signature(flat, kwargs)
-        entry = self.plans.get(key)
+        key = (backend.state.current, grad_mode.state.enabled, tuple(sorted(kwargs)) if kwargs else (),
+               *[(a.data.shape, a.data.dtype, a.requires_grad) if type(a) is Tensor or isinstance(a, Tensor)
+                 else a for a in flat])
+        try:
+            entry = self.plans.get(key)
+        except TypeError:  # an unhashable argument
+            key = ("unhashable",)
+            entry = self.plans.get(key)
         if type(entry) is list:
             for plan in entry:
                 if plan.check():
@@ -64,17 +70,6 @@ class CompiledFunction:
         elif entry is not None:
             return self.fn(*args, **kwargs)
         return self._trace(key, flat, args, kwargs)
-
-    def _signature(self, flat: tuple, kwargs: dict):
-        parts = [backend.state.current, grad_mode.state.enabled, tuple(sorted(kwargs))]
-        for a in flat:
-            parts.append((a.data.shape, a.data.dtype, a.requires_grad) if isinstance(a, Tensor) else a)
-        key = tuple(parts)
-        try:
-            hash(key)
-        except TypeError:
-            return ("unhashable", type(flat).__name__)
-        return key
 
     def _trace(self, key, flat: tuple, args: tuple, kwargs: dict):
         if key[0] == "unhashable":

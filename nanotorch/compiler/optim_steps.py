@@ -43,7 +43,7 @@ class _Group:
         self.keep = [_ffi.from_buffer("float[]", g) for g in grads]
         self.grads_p = _ffi.new("float *[]", self.keep)
         self.n = len(params)
-        self.steps = _ffi.new("int64_t[]", self.n)
+        self.steps = _ffi.new("int64_t[]", [s.get("step", 1) for s in states])  # Adam's counts
         self.first = _ffi.new("uint8_t[]", self.n)  # zeros: every buffer exists by now
 
     def unchanged(self) -> bool:
