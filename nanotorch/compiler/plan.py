@@ -131,7 +131,7 @@ def _lines(tr: Tracer) -> list[str]:
             for region in e.written:  # a .grad that still holds this buffer keeps its values
                 t = fast.get(id(region.array))
                 if t is not None:
-                    s = tr.name(region.array, "S")
+                    s = tr.var_of.get(id(region.array)) or tr.name(region.array, "S")
                     lines.append(f"if {t}.grad is not None and {t}.grad.data is {s}: "
                                  f"{t}.grad.data = {s}.copy()")
             lines += [line for k in e.kernels for line in k.lines(tr)]
