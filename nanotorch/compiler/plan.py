@@ -106,7 +106,6 @@ def _fast_accumulates(tr: Tracer) -> dict[int, str]:
 def _lines(tr: Tracer) -> list[str]:
     """The body of ``replay``: each entry in its final form."""
     fast = _fast_accumulates(tr)
-    accumulate = tr.name(engine._accumulate_leaf, "E")
     grads = {id(tr.names[e.tensor]): e.array for e in tr.entries
              if isinstance(e, Accumulate) and id(e.array) in fast}
     lines: list[str] = []
@@ -114,35 +113,50 @@ def _lines(tr: Tracer) -> list[str]:
         if isinstance(e, str):
             lines.append(e)
         elif isinstance(e, WholeCall):
-            step = None
-            if grads and e.what.endswith(".step()") and backend.state.current.name == "c":
-                step = FastStep.build(e.obj, tr.names[e.name], grads)
-            if step is None:
-                lines.append(f"{e.name}()  # {e.what}")
-            else:
-                lines.append(f"{tr.name(step, 'O')}()  # {e.what}, kernel-level")
+            lines.append(_whole_call(tr, e, grads))
         elif isinstance(e, Accumulate):
-            if id(e.array) in fast:
-                lines += [f"if {e.tensor}.grad is None: {e.tensor}.grad = make({e.var}, False)",
-                          f"else: {accumulate}({e.tensor}, {e.var}, H)"]
-            else:
-                lines.append(f"{accumulate}({e.tensor}, {e.var}, H)  # .grad += gradient")
+            lines += _accumulate(tr, e, fast)
         elif e.lowered and tr.lowering:
-            for region in e.written:  # a .grad that still holds this buffer keeps its values
-                t = fast.get(id(region.array))
-                if t is not None:
-                    s = tr.var_of.get(id(region.array)) or tr.name(region.array, "S")
-                    lines.append(f"if {t}.grad is not None and {t}.grad.data is {s}: "
-                                 f"{t}.grad.data = {s}.copy()")
-            lines += [line for k in e.kernels for line in k.lines(tr)]
-            for var, a in e.outs:
-                tr.names[var] = a
+            lines += _kernel_level(tr, e, fast)
         else:
             lines += e.op_lines
-            for var, a in e.outs:
+            for var, a in e.outs:  # copied into the traced array where a kernel reads it
                 region = tr.mem.find(*bounds(a)) if tr.lowering and isinstance(a, np.ndarray) else None
                 if region is not None and region.kind == "dynamic" and region.copy and region.array is a:
                     lines.append(f"copyto({tr.name(a, 'S')}, {var})")
+    return lines
+
+
+def _whole_call(tr: Tracer, e: WholeCall, grads: dict) -> str:
+    """``optimizer.step()`` kernel-level when it can be (``FastStep``), else the call."""
+    step = None
+    if grads and e.what.endswith(".step()") and backend.state.current.name == "c":
+        step = FastStep.build(e.obj, tr.names[e.name], grads)
+    if step is None:
+        return f"{e.name}()  # {e.what}"
+    return f"{tr.name(step, 'O')}()  # {e.what}, kernel-level"
+
+
+def _accumulate(tr: Tracer, e: Accumulate, fast: dict) -> list[str]:
+    accumulate = tr.name(engine._accumulate_leaf, "E")
+    if id(e.array) in fast:  # what the engine does with a first gradient, inline
+        return [f"if {e.tensor}.grad is None: {e.tensor}.grad = make({e.var}, False)",
+                f"else: {accumulate}({e.tensor}, {e.var}, H)"]
+    return [f"{accumulate}({e.tensor}, {e.var}, H)  # .grad += gradient"]
+
+
+def _kernel_level(tr: Tracer, e: OpCall, fast: dict) -> list[str]:
+    """An op call's kernels; first, a ``.grad`` that still holds a buffer they write gets
+    a copy (gradient accumulation without ``zero_grad``)."""
+    lines = []
+    for region in e.written:
+        t = fast.get(id(region.array))
+        if t is not None:
+            s = tr.var_of.get(id(region.array)) or tr.name(region.array, "S")
+            lines.append(f"if {t}.grad is not None and {t}.grad.data is {s}: {t}.grad.data = {s}.copy()")
+    lines += [line for k in e.kernels for line in k.lines(tr)]
+    for var, a in e.outs:
+        tr.names[var] = a
     return lines
 
 

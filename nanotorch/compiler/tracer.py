@@ -216,33 +216,37 @@ class Tracer:
         k = CKernel(kernel)
         writes = []
         for i, a in enumerate(args):
-            if not isinstance(a, _c_backend._ffi.CData):
-                k.args.append(("const", a))
-                if not _literal(a):
-                    call.fail()
-            elif a == _c_backend._ffi.NULL:
+            if outs is not None and i in outs and id(a) in self.c_arrays:
+                writes.append(self.c_arrays[id(a)][1])
                 k.args.append(("ptr", a))
-            elif id(a) not in self.c_arrays or outs is None:
-                call.fail()
             else:
-                array = self.c_arrays[id(a)][1]
-                if i in outs:
-                    writes.append(array)
-                    k.args.append(("ptr", a))
-                    continue
-                region = self._read(call, array)
-                if region is None:
-                    call.fail()
-                elif region.kind == "input":
-                    if bounds(array)[0] != region.start:
-                        call.fail()
-                    k.args.append(("input", region.ref, _c_backend._ffi.typeof(a).cname))
-                else:
-                    k.args.append(("ptr", a))
+                k.args.append(self._c_argument(call, a, outs is None))
         orig(kernel, *args)
         if not all([self._write(call, a) for a in writes]):
             call.fail()
         call.kernels.append(k)
+
+    def _c_argument(self, call: OpCall, a, unknown_kernel: bool) -> tuple:
+        """How a replay passes argument ``a`` (one the kernel reads) of a recorded C call."""
+        ffi = _c_backend._ffi
+        if not isinstance(a, ffi.CData):
+            if not _literal(a):
+                call.fail()
+            return ("const", a)
+        if a == ffi.NULL:
+            return ("ptr", a)
+        if id(a) not in self.c_arrays or unknown_kernel:
+            call.fail()
+            return ("ptr", a)
+        array = self.c_arrays[id(a)][1]
+        region = self._read(call, array)
+        if region is None:
+            call.fail()
+        elif region.kind == "input":
+            if bounds(array)[0] != region.start:
+                call.fail()
+            return ("input", region.ref, ffi.typeof(a).cname)
+        return ("ptr", a)
 
     def c_pointer(self, orig, a, *rest, **options):
         """``c_backend._arg``: remember which array a pointer is (when not a copy)."""
