@@ -180,7 +180,9 @@ def test_compiled_overhead(benchmark, backend: str, optimizer: str) -> None:
     of its kernels alone. ``Plan.kernels`` calls a plan's kernels back to back (every
     kernel-level entry's kernels and the optimizer's, on the same buffers and batches);
     ``extra_info`` has the best of 7 alternating loops of each over 200 batches, in CPU time
-    (``kernel_seconds``, ``step_seconds``): overhead = their difference."""
+    (``kernel_seconds``, ``step_seconds``): overhead = their difference; and the replay's
+    Python alone, measured directly (``glue_seconds``: its guards and ``Plan.glue``, the
+    replay without its kernels)."""
     X, y, source = mnist_train()
     workload = Workload("seed-mlp", optimizer, 64)
     trainer = Trainer(f"nanotorch-{backend}-compiled", workload.model, workload.optimizer)
@@ -189,11 +191,12 @@ def test_compiled_overhead(benchmark, backend: str, optimizer: str) -> None:
         trainer.step(*batches[0])  # traced
         [[plan]] = trainer.step.plans.values()
         assert not plan.op_level, plan  # every entry kernel-level
-        kernels, steps = [], []
+        kernels, steps, glue = [], [], []
         for _ in range(7):
             kernels.append(_loop_cpu_seconds(plan.kernels, batches))
             steps.append(_loop_cpu_seconds(lambda b: trainer.step(*b), batches))
+            glue.append(_loop_cpu_seconds(lambda b: plan.check() and plan.glue(b), batches))
         cycle = itertools.cycle(batches)
         _info(benchmark, "compiled-overhead", workload, f"nanotorch-{backend}-compiled", True, source,
-              kernel_seconds=min(kernels), step_seconds=min(steps))
+              kernel_seconds=min(kernels), step_seconds=min(steps), glue_seconds=min(glue))
         benchmark(lambda: trainer.step(*next(cycle)))

@@ -77,6 +77,11 @@ class NpKernel:
         self.exprs: dict[int, str] = {}  # id(array) -> its expression (inputs: their variable)
 
     def lines(self, tr) -> list[str]:
+        if not hasattr(self, "_lines"):  # written once (a mask buffer is made for relu)
+            self._lines = self._write(tr)
+        return self._lines
+
+    def _write(self, tr) -> list[str]:
         def e(a):
             return self.exprs.get(id(a)) or tr.name(a, "S")
 

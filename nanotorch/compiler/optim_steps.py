@@ -108,7 +108,7 @@ class FastStep:
                 return False
         return True
 
-    def __call__(self) -> None:
+    def __call__(self, run_kernels: bool = True) -> None:
         if not self._ready():
             return self.slow()
         for g in self.groups:
@@ -116,7 +116,8 @@ class FastStep:
                 for i, s in enumerate(g.states):
                     s["step"] += 1
                     g.steps[i] = s["step"]
-            self._kernel(g)
+            if run_kernels:
+                self._kernel(g)
             for p in g.params:
                 p._version[0] += 1
         return None
