@@ -87,6 +87,8 @@ class CompiledFunction:
         else:
             plan = Plan(tracer, result)
             self.plans.setdefault(key, []).append(plan)
+            if plan.n_kernels:
+                _own_memory(out, tracer.created)
         return out
 
     def _eager(self, key, cause: str) -> None:
@@ -95,6 +97,14 @@ class CompiledFunction:
             self._warned.add(cause)
             warnings.warn(f"nanotorch.compile: {self.fn.__qualname__} runs eagerly: {cause}",
                           stacklevel=3)
+
+
+def _own_memory(out, created: set[int]) -> None:
+    """Give the traced call's returned tensors (made in the step) arrays of their own: their
+    arrays are now buffers of the plan, which every replay writes again."""
+    for t in out if isinstance(out, (tuple, list)) else (out,):
+        if isinstance(t, Tensor) and id(t) in created:
+            t.data = t.data.copy()
 
 
 def compile(fn: Callable | None = None) -> CompiledFunction | Callable[[Callable], CompiledFunction]:
