@@ -17,16 +17,13 @@ from __future__ import annotations
 import numpy as np
 
 from nanotorch.compiler.entries import kernel_failed
+from nanotorch.compiler.tracer import c_module
 from nanotorch.optim.adam import Adam
 from nanotorch.optim.sgd import SGD
 from nanotorch.threads import get_num_threads
 
 _REALS = (float, int)
 
-try:
-    from nanotorch.backend.c_backend import _ffi, _lib, _TensorTable
-except ImportError:  # not built: plans have no kernel-level optimizer steps
-    _ffi = _lib = _TensorTable = None
 
 
 class _Group:
@@ -39,12 +36,14 @@ class _Group:
         self.names = names  # the state arrays the kernel updates, in its order
         self.columns = [[s[name] for s in states] for name in names]
         self.skipped = [p for p in group["params"] if all(p is not q for q in params)]
-        self.table = _TensorTable.build((self.datas, *self.columns))
-        self.keep = [_ffi.from_buffer("float[]", g) for g in grads]
-        self.grads_p = _ffi.new("float *[]", self.keep)
+        c = c_module()  # loaded: the step was traced on the C backend
+        self.table = c._TensorTable.build((self.datas, *self.columns))
+        self.keep = [c._ffi.from_buffer("float[]", g) for g in grads]
+        self.grads_p = c._ffi.new("float *[]", self.keep)
         self.n = len(params)
-        self.steps = _ffi.new("int64_t[]", [s.get("step", 1) for s in states])  # Adam's counts
-        self.first = _ffi.new("uint8_t[]", self.n)  # zeros: every buffer exists by now
+        self.steps = c._ffi.new("int64_t[]", [s.get("step", 1) for s in states])  # Adam's counts
+        self.first = c._ffi.new("uint8_t[]", self.n)  # zeros: every buffer exists by now
+        self.null = c._ffi.NULL
 
     def unchanged(self) -> bool:
         for p, d, g in zip(self.params, self.datas, self.grads):
@@ -63,14 +62,14 @@ class FastStep:
     on the C backend; ``build`` returns None when the traced state does not allow it."""
 
     def __init__(self, opt, slow, groups: list[_Group]) -> None:
-        self.opt, self.slow, self.groups, self.lib = opt, slow, groups, _lib
+        self.opt, self.slow, self.groups, self.lib = opt, slow, groups, c_module()._lib
         self.adam = isinstance(opt, Adam)
 
     @classmethod
     def build(cls, opt, slow, grads: dict) -> FastStep | None:
         """``grads``: id(param) -> the plan buffer stored as its ``.grad``."""
         step = type(opt).step
-        if _lib is None or step is not SGD.step and step is not Adam.step:
+        if c_module() is None or step is not SGD.step and step is not Adam.step:
             return None
         groups = []
         for group in opt.param_groups:
@@ -133,14 +132,14 @@ class FastStep:
             beta1, beta2 = group["betas"]
             status = self.lib.nt_adam_multi_step_f32(
                 g.n, table.sizes, table.pointers[0], g.grads_p, table.pointers[1], table.pointers[2],
-                table.pointers[3] if len(table.pointers) > 3 else _ffi.NULL, g.steps,
+                table.pointers[3] if len(table.pointers) > 3 else g.null, g.steps,
                 float(group["lr"]), float(beta1), float(beta2), float(group["eps"]),
                 float(group["weight_decay"]), int(bool(group["decoupled_weight_decay"])),
                 int(bool(group["maximize"])), get_num_threads())
         else:
             status = self.lib.nt_sgd_multi_step_f32(
                 g.n, table.sizes, table.pointers[0], g.grads_p,
-                table.pointers[1] if len(table.pointers) > 1 else _ffi.NULL,
+                table.pointers[1] if len(table.pointers) > 1 else g.null,
                 float(group["lr"]), float(group["momentum"]), float(group["dampening"]),
                 int(bool(group["nesterov"])), float(group["weight_decay"]),
                 int(bool(group["maximize"])), g.first, get_num_threads())

@@ -40,7 +40,7 @@ from nanotorch.autograd import engine
 from nanotorch.compiler.entries import CKernel, OpCall, WholeCall, kernel_failed
 from nanotorch.compiler.memory import bounds
 from nanotorch.compiler.optim_steps import FastStep
-from nanotorch.compiler.tracer import Accumulate, Tracer, _c_backend
+from nanotorch.compiler.tracer import Accumulate, Tracer
 from nanotorch.tensor import Tensor
 from nanotorch.threads import get_num_threads
 
@@ -60,7 +60,7 @@ class Plan:
                      "matmul": np.matmul, "add": np.add, "maximum": np.maximum,
                      "greater": np.greater, "copyto": np.copyto, "fail": kernel_failed,
                      "nthreads": get_num_threads,
-                     "arg": None if _c_backend is None else _c_backend._arg}
+                     "arg": None if tr.c is None else tr.c._arg}
         checks = _guards(tr, namespace, lowered=bool(kernel_lines))
         namespace.update(tr.names)
         inputs = [e for e in tr.entries if isinstance(e, str) and e.endswith("].data")]

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import math
+import sys
 
 import numpy as np
 
@@ -47,10 +48,12 @@ _VALUE_READS = (("item", ".item()"), ("__bool__", "a Python branch on a tensor (
                 ("tolist", ".tolist()"), ("numpy", ".numpy()"), ("__array__", "NumPy conversion"),
                 ("__format__", "formatting (print/f-string)"), ("__repr__", "repr()/print"))
 
-try:
-    from nanotorch.backend import c_backend as _c_backend
-except ImportError:  # not built: the NumPy backend only
-    _c_backend = None
+
+
+def c_module():
+    """``nanotorch.backend.c_backend`` once the C backend was loaded, else None (then no C
+    kernel can run; importing it here would load it, and read its settings, for nothing)."""
+    return sys.modules.get("nanotorch.backend.c_backend")
 
 
 def _literal(value) -> bool:
@@ -98,7 +101,8 @@ class Tracer:
         self.inputs: dict[int, int] = {}  # id(argument array) -> its index
         self.pointers: dict[str, str] = {}  # step arguments' pointers: variable -> its line
         self.lowering = True  # False: every entry op-level (a write the tracer did not see)
-        self.lib = None if _c_backend is None else _c_backend._lib
+        self.c = c_module()
+        self.lib = None if self.c is None else self.c._lib
         self._n = 0
         for i, a in enumerate(args):
             if isinstance(a, Tensor):
@@ -228,7 +232,7 @@ class Tracer:
 
     def _c_argument(self, call: OpCall, a, unknown_kernel: bool) -> tuple:
         """How a replay passes argument ``a`` (one the kernel reads) of a recorded C call."""
-        ffi = _c_backend._ffi
+        ffi = self.c._ffi
         if not isinstance(a, ffi.CData):
             if not _literal(a):
                 call.fail()
@@ -252,7 +256,7 @@ class Tracer:
         """``c_backend._arg``: remember which array a pointer is (when not a copy)."""
         p = orig(a, *rest, **options)
         if self.current is not None and a is not None and isinstance(a, np.ndarray):
-            start = int(_c_backend._ffi.cast("uintptr_t", p))
+            start = int(self.c._ffi.cast("uintptr_t", p))
             if a.size and start == bounds(a)[0]:
                 self.c_arrays[id(p)] = (p, a)
         return p
@@ -556,9 +560,9 @@ class Tracer:
     def _kernel_patches(self, patches: list) -> None:
         """The C kernel calls and the NumPy backend's replayable methods."""
         tr = self
-        if _c_backend is not None:
-            self._wrap(patches, _c_backend, "_call", lambda o: lambda k, *a: tr.c_kernel(o, k, a))
-            self._wrap(patches, _c_backend, "_arg", lambda o: lambda *a, **k: tr.c_pointer(o, *a, **k))
+        if self.c is not None:
+            self._wrap(patches, self.c, "_call", lambda o: lambda k, *a: tr.c_kernel(o, k, a))
+            self._wrap(patches, self.c, "_arg", lambda o: lambda *a, **k: tr.c_pointer(o, *a, **k))
 
         def recorded(method):
             def hook(orig):
