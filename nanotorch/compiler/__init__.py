@@ -17,7 +17,10 @@ and other plain attributes, the shapes of the parameters it reads), else trace a
 that cannot be replayed (``.item()``, a Python branch on a tensor, a tensor made inside the
 step ...) stays eager for that signature, with one warning naming the cause. As with
 tinygrad's ``TinyJit``, the Python of the step does not run on replay: only tensor
-operations, the backward pass and the optimizer/scheduler/zero_grad calls it made.
+operations, the backward pass and the optimizer/scheduler/zero_grad calls it made. Where it
+can, a plan calls each op's kernels alone, on the traced run's arrays (a static memory plan:
+a replay allocates no activations or gradients); see ``entries.py``, ``memory.py`` and
+docs/05-compile.md.
 """
 
 from __future__ import annotations
