@@ -268,16 +268,20 @@ def compiled_section(benchmarks: list[dict], results: list) -> list[str]:
                          f"{'<br>'.join(cells)} |")
         lines.append("")
     for rows in _grouped(benchmarks, "compiled-overhead", lambda i: i["workload"]).values():
-        r = rows[0]
-        kernels, median = r["extra_info"]["kernel_seconds"], r["stats"]["median"]
-        overhead, ratio = median - kernels, median / kernels
-        lines += ["### nanotorch.compile, replay overhead (seed MLP, SGD, C backend)", "",
-                  f"step {fmt_time(median)}, its kernels {fmt_time(kernels)}: overhead {fmt_time(overhead)} "
-                  f"per step, step / kernels {ratio:.2f}x", ""]
-        results.append(("replay overhead per step (seed MLP): <= 20 us", fmt_time(overhead), "",
+        info = rows[0]["extra_info"]
+        kernels, step = info["kernel_seconds"], info.get("step_seconds", rows[0]["stats"]["median"])
+        overhead, ratio = step - kernels, step / kernels
+        opt = info["optimizer"].upper() if info["optimizer"] == "sgd" else "Adam"
+        lines += [f"### nanotorch.compile, replay overhead (seed MLP, {opt}, C backend)", "",
+                  f"CPU time: step {fmt_time(step)}, its kernels alone {fmt_time(kernels)} "
+                  "(best of 7 loops each): "
+                  f"overhead {fmt_time(overhead)} per step, step / kernels {ratio:.2f}x; the replay "
+                  f"without its kernels (guards and glue, timed alone) {fmt_time(info.get('glue_seconds'))}; "
+                  f"the step's median (wall time) {fmt_time(rows[0]['stats']['median'])}", ""]
+        results.append((f"replay overhead per step (seed MLP, {opt}): <= 20 us", fmt_time(overhead), "",
                         overhead <= 20e-6, None, others(rows)))
-        results.append(("compiled step <= 1.3x the sum of its kernels' times", f"{ratio:.2f}x", "",
-                        ratio <= 1.3, None, others(rows)))
+        results.append((f"compiled step ({opt}) <= 1.3x the sum of its kernels' times", f"{ratio:.2f}x",
+                        "", ratio <= 1.3, None, others(rows)))
     return lines
 
 

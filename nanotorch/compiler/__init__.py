@@ -17,7 +17,10 @@ and other plain attributes, the shapes of the parameters it reads), else trace a
 that cannot be replayed (``.item()``, a Python branch on a tensor, a tensor made inside the
 step ...) stays eager for that signature, with one warning naming the cause. As with
 tinygrad's ``TinyJit``, the Python of the step does not run on replay: only tensor
-operations, the backward pass and the optimizer/scheduler/zero_grad calls it made.
+operations, the backward pass and the optimizer/scheduler/zero_grad calls it made. Where it
+can, a plan calls each op's kernels alone, on the traced run's arrays (a static memory plan:
+a replay allocates no activations or gradients); see ``entries.py``, ``memory.py`` and
+docs/05-compile.md.
 """
 
 from __future__ import annotations
@@ -51,11 +54,17 @@ class CompiledFunction:
         if _tracing[0]:
             return self.fn(*args, **kwargs)
         flat = args + tuple(kwargs[k] for k in sorted(kwargs)) if kwargs else args
-        key = self._signature(flat, kwargs)
-        entry = self.plans.get(key)
+        key = (backend.state.current, grad_mode.state.enabled, tuple(sorted(kwargs)) if kwargs else (),
+               *[(a.data.shape, a.data.dtype, a.requires_grad) if type(a) is Tensor or isinstance(a, Tensor)
+                 else a for a in flat])
+        try:
+            entry = self.plans.get(key)
+        except TypeError:  # an unhashable argument
+            key = ("unhashable",)
+            entry = self.plans.get(key)
         if type(entry) is list:
             for plan in entry:
-                if plan.state() == plan.expected:
+                if plan.check():
                     return plan.replay(flat)
             if len(entry) >= MAX_PLANS:
                 self._eager(key, f"its guards failed {MAX_PLANS} times (a module attribute or a "
@@ -64,17 +73,6 @@ class CompiledFunction:
         elif entry is not None:
             return self.fn(*args, **kwargs)
         return self._trace(key, flat, args, kwargs)
-
-    def _signature(self, flat: tuple, kwargs: dict):
-        parts = [backend.state.current, grad_mode.state.enabled, tuple(sorted(kwargs))]
-        for a in flat:
-            parts.append((a.data.shape, a.data.dtype, a.requires_grad) if isinstance(a, Tensor) else a)
-        key = tuple(parts)
-        try:
-            hash(key)
-        except TypeError:
-            return ("unhashable", type(flat).__name__)
-        return key
 
     def _trace(self, key, flat: tuple, args: tuple, kwargs: dict):
         if key[0] == "unhashable":
@@ -90,8 +88,10 @@ class CompiledFunction:
         if tracer.cause is not None:
             self._eager(key, tracer.cause)
         else:
-            plan = Plan(tracer.lines, result, tracer.names, tracer.live, tracer.modules)
+            plan = Plan(tracer, result)
             self.plans.setdefault(key, []).append(plan)
+            if plan.n_kernels:
+                _own_memory(out, tracer.created)
         return out
 
     def _eager(self, key, cause: str) -> None:
@@ -100,6 +100,14 @@ class CompiledFunction:
             self._warned.add(cause)
             warnings.warn(f"nanotorch.compile: {self.fn.__qualname__} runs eagerly: {cause}",
                           stacklevel=3)
+
+
+def _own_memory(out, created: set[int]) -> None:
+    """Give the traced call's returned tensors (made in the step) arrays of their own: their
+    arrays are now buffers of the plan, which every replay writes again."""
+    for t in out if isinstance(out, (tuple, list)) else (out,):
+        if isinstance(t, Tensor) and id(t) in created:
+            t.data = t.data.copy()
 
 
 def compile(fn: Callable | None = None) -> CompiledFunction | Callable[[Callable], CompiledFunction]:

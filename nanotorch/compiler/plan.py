@@ -1,37 +1,48 @@
 """A ``Plan``: the traced step as one generated Python function, and the guards that say
 when it still applies.
 
-The tracer's lines become the body of ``replay(A)`` (``A``: the step's arguments), for
-example, for ``criterion(model(x), y)`` on the seed MLP, then backward::
+The tracer's entries become the body of ``replay(A)`` (``A``: the step's arguments). For
+the seed MLP on the C backend (``criterion(model(x), y)``, backward, ``optimizer.step()``)::
 
     v0 = A[0].data
     v1 = A[1].data
-    v2 = asarray(F2(C3, v0, T4.data, T5.data))        # Linear.forward(ctx, x, w, b)
+    W2()  # Optimizer.zero_grad()
+    if (s := L3(64, 784, 128, arg(v0, None, 'float[]'), P4, P5, P6, 1)): fail(...)
+    if (s := L7(8192, P6, P8, 1)): fail('nt_relu_fwd_f32', s)
+    matmul(v3, S9, out=v4)                  # the small Linear: NumPy's, into its buffer
+    add(v4, S10, out=v4)
     ...
-    v7 = ones_like(v6)                                 # the seed gradient
-    v8 = B9(C10, v7)                                   # CrossEntropy.backward(ctx, grad)
-    ...
-    E20(T4, v14, H)                                    # w.grad = dw (the engine's rule)
-    W21()                                              # optimizer.step(), called as is
-    return make(v6, False)
+    if T11.grad is None: T11.grad = make(v9, False)
+    else: E12(T11, v9, H)
+    W13()  # SGD.step()
+    return make(v5.copy(), False)
 
-``F``/``B`` are the ops' own ``forward``/``backward``, ``C`` their contexts from the traced
-run (reused: forward refills what backward reads), ``T`` tensors that live across steps
-(their ``.data`` is read at each replay), ``W`` whole calls bound to their object. No
-Tensor, graph node or backward walk is made on replay; the kernels run back to back in the
-traced order. ``source`` holds the text, for reading.
+A kernel-level entry calls the kernel alone: ``L`` a C function of the compiled module,
+``P`` pointers cast once from the traced run's arrays, ``S``/``v`` those arrays (globals:
+the same memory at every replay, so nothing is allocated). An op-level entry calls the op's
+own ``forward``/``backward`` (``F``/``B``, with contexts ``C`` of the plan's own) as the first
+version did. ``T`` are tensors that live across steps, ``W`` calls made whole. ``source``
+holds the text, for reading.
 
-Guards: ``state()`` gives the shape, dtype and ``requires_grad`` of every tensor the plan
-reads by identity, and the plain attributes (``training``, ``momentum``, ``p`` ...) and the
-identity of the parameters and buffers of every module the step called; the plan runs only
-when it equals the value recorded at trace time.
+Guards: ``check()`` compares with their traced values the shape, dtype and ``requires_grad``
+of every tensor the plan reads by identity (in a plan with kernel-level entries: which
+array its ``.data`` is, and the kernels' thread count), and the plain attributes
+(``training``, ``momentum``, ``p`` ...) and the parameters and buffers of every module the
+step called; the plan runs only when all hold.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from nanotorch import backend
+from nanotorch.autograd import engine
+from nanotorch.compiler.entries import CKernel, OpCall, WholeCall, kernel_failed
+from nanotorch.compiler.memory import bounds
+from nanotorch.compiler.optim_steps import FastStep
+from nanotorch.compiler.tracer import Accumulate, Tracer
 from nanotorch.tensor import Tensor
+from nanotorch.threads import get_num_threads
 
 _PLAIN = (int, float, bool, str, type(None))
 
@@ -39,25 +50,150 @@ _PLAIN = (int, float, bool, str, type(None))
 class Plan:
     """The replay function of one traced step, with its guards."""
 
-    def __init__(self, lines: list[str], result: str, names: dict, live: list, modules: list) -> None:
-        namespace = {**names, "asarray": np.asarray, "ones_like": np.ones_like, "make": Tensor._make}
-        state = []
-        for t in {id(t): t for t in live}.values():
-            name = next(k for k, v in names.items() if v is t)
-            state.append(f"{name}.data.shape, {name}.data.dtype, {name}.requires_grad")
-        for i, m in enumerate(modules):
-            namespace[f"M{i}"] = m.__dict__
-            state += [f"M{i}.get({k!r})" for k, v in m.__dict__.items() if type(v) in _PLAIN]
-            state += [f"tuple(map(id, M{i}[{k!r}].values()))" for k in ("_parameters", "_buffers")
-                      if isinstance(m.__dict__.get(k), dict)]
+    def __init__(self, tr: Tracer, result: str) -> None:
+        lines = _lines(tr)
+        kernel_lines = [line for e in tr.entries if isinstance(e, OpCall) and e.lowered and tr.lowering
+                        for k in e.kernels for line in k.lines(tr)]
+        kernel_lines += [f"{name}.kernel()" for name, obj in tr.names.items() if isinstance(obj, FastStep)]
+        names = tr.names
+        namespace = {**names, "asarray": np.asarray, "ones_like": np.ones_like, "make": Tensor._make,
+                     "matmul": np.matmul, "add": np.add, "maximum": np.maximum,
+                     "greater": np.greater, "copyto": np.copyto, "fail": kernel_failed,
+                     "nthreads": get_num_threads,
+                     "arg": None if tr.c is None else tr.c._arg}
+        checks = _guards(tr, namespace, lowered=bool(kernel_lines))
+        namespace.update(tr.names)
+        inputs = [e for e in tr.entries if isinstance(e, str) and e.endswith("].data")]
+        inputs += tr.pointers.values()
+        lines[len(inputs) - len(tr.pointers):len(inputs) - len(tr.pointers)] = tr.pointers.values()
+        kernel_set = set(kernel_lines)
+        glue = [line.replace("()  #", "(False)  #") if "kernel-level" in line else line
+                for line in lines if line not in kernel_set]
         self.source = ("def replay(A):\n" + "".join(f"    {line}\n" for line in lines)
                        + f"    return {result}\n\n\n"
-                       + "def state():\n    return (" + "".join(f"{e},\n            " for e in state) + ")\n")
+                       + "def check():\n    return (" + "\n            and ".join(checks or ["True"])
+                       + ")\n\n\n"
+                       + "def kernels(A):\n" + "".join(f"    {line}\n" for line in inputs + kernel_lines)
+                       + "    return None\n\n\n"
+                       + "def glue(A):\n" + "".join(f"    {line}\n" for line in glue)
+                       + f"    return {result}\n")
         exec(compile(self.source, "<nanotorch.compile plan>", "exec"), namespace)
         self.replay = namespace["replay"]
-        self.state = namespace["state"]
-        self.expected = self.state()
-        self.n_ops = sum(1 for line in lines if line.endswith(("forward", "backward")))
+        self.check = namespace["check"]  # the guards: True while the plan applies
+        # For timing (benchmarks/test_bench_training.py): the kernel-level entries' kernels
+        # alone, and the replay without them (its Python: the replay overhead)
+        self.kernels, self.glue = namespace["kernels"], namespace["glue"]
+        calls = [e for e in tr.entries if isinstance(e, OpCall) and e.what not in ("seed", "sum")]
+        self.n_ops = len(calls)
+        self.n_lowered = sum(e.lowered and tr.lowering for e in calls)
+        self.n_kernels = len(kernel_lines)
+        self.op_level = [e.what for e in calls if not (e.lowered and tr.lowering)]
 
     def __repr__(self) -> str:
-        return f"<nanotorch.compile plan: {self.n_ops} forward/backward calls>\n{self.source}"
+        return (f"<nanotorch.compile plan: {self.n_ops} forward/backward calls, "
+                f"{self.n_lowered} kernel-level>\n{self.source}")
+
+
+def _fast_accumulates(tr: Tracer) -> dict[int, str]:
+    """id(static array) -> tensor for the ``.grad += g`` entries a replay does inline: the
+    traced run stored the plan's own buffer as the first ``.grad`` (and only once)."""
+    accs = [e for e in tr.entries if isinstance(e, Accumulate)]
+    count: dict[int, int] = {}
+    for e in accs:
+        count[id(e.array)] = count.get(id(e.array), 0) + 1
+    fast = {}
+    for e in accs:
+        region = tr.mem.find(*bounds(e.array)) if tr.lowering and e.as_is else None
+        if (region is not None and region.kind == "static" and region.array is e.array
+                and count[id(e.array)] == 1):
+            fast[id(e.array)] = e.tensor
+    return fast
+
+
+def _lines(tr: Tracer) -> list[str]:
+    """The body of ``replay``: each entry in its final form."""
+    fast = _fast_accumulates(tr)
+    grads = {id(tr.names[e.tensor]): e.array for e in tr.entries
+             if isinstance(e, Accumulate) and id(e.array) in fast}
+    lines: list[str] = []
+    for e in tr.entries:
+        if isinstance(e, str):
+            lines.append(e)
+        elif isinstance(e, WholeCall):
+            lines.append(_whole_call(tr, e, grads))
+        elif isinstance(e, Accumulate):
+            lines += _accumulate(tr, e, fast)
+        elif e.lowered and tr.lowering:
+            lines += _kernel_level(tr, e, fast)
+        else:
+            lines += e.op_lines
+            for var, a in e.outs:  # copied into the traced array where a kernel reads it
+                region = tr.mem.find(*bounds(a)) if tr.lowering and isinstance(a, np.ndarray) else None
+                if region is not None and region.kind == "dynamic" and region.copy and region.array is a:
+                    lines.append(f"copyto({tr.name(a, 'S')}, {var})")
+    return lines
+
+
+def _whole_call(tr: Tracer, e: WholeCall, grads: dict) -> str:
+    """``optimizer.step()`` kernel-level when it can be (``FastStep``), else the call."""
+    step = None
+    if grads and e.what.endswith(".step()") and backend.state.current.name == "c":
+        step = FastStep.build(e.obj, tr.names[e.name], grads)
+    if step is None:
+        return f"{e.name}()  # {e.what}"
+    return f"{tr.name(step, 'O')}()  # {e.what}, kernel-level"
+
+
+def _accumulate(tr: Tracer, e: Accumulate, fast: dict) -> list[str]:
+    accumulate = tr.name(engine._accumulate_leaf, "E")
+    if id(e.array) in fast:  # what the engine does with a first gradient, inline
+        return [f"if {e.tensor}.grad is None: {e.tensor}.grad = make({e.var}, False)",
+                f"else: {accumulate}({e.tensor}, {e.var}, H)"]
+    return [f"{accumulate}({e.tensor}, {e.var}, H)  # .grad += gradient"]
+
+
+def _kernel_level(tr: Tracer, e: OpCall, fast: dict) -> list[str]:
+    """An op call's kernels; first, a ``.grad`` that still holds a buffer they write gets
+    a copy (gradient accumulation without ``zero_grad``)."""
+    lines = []
+    for region in e.written:
+        t = fast.get(id(region.array))
+        if t is not None:
+            s = tr.var_of.get(id(region.array)) or tr.name(region.array, "S")
+            lines.append(f"if {t}.grad is not None and {t}.grad.data is {s}: {t}.grad.data = {s}.copy()")
+    lines += [line for k in e.kernels for line in k.lines(tr)]
+    for var, a in e.outs:
+        tr.names[var] = a
+    return lines
+
+
+def _guards(tr: Tracer, namespace: dict, lowered: bool) -> list[str]:
+    """The conditions of ``check()``, each true of the traced state."""
+    names = tr.names
+
+    def same(expr: str, value) -> str:
+        if value is None or type(value) is bool:
+            return f"{expr} is {value}"
+        if type(value) in _PLAIN and (type(value) is not float or value == value):
+            return f"{expr} == {value!r}"
+        return f"{expr} == {tr.name(value, 'K')}"
+
+    checks = []
+    for t in {id(t): t for t in tr.live}.values():
+        n = next(k for k, v in names.items() if v is t)
+        data = (f"{n}.data is {tr.name(t.data, 'D')}" if lowered
+                else f"{n}.data.shape == {t.data.shape!r} and {same(f'{n}.data.dtype', t.data.dtype)}")
+        checks.append(f"{data} and {n}.requires_grad is {t.requires_grad}")
+    if lowered and any(isinstance(k, CKernel) for e in tr.entries if isinstance(e, OpCall)
+                       for k in e.kernels):
+        checks.append(f"nthreads() == {get_num_threads()}")
+    for i, m in enumerate(tr.modules):
+        namespace[f"M{i}"] = m.__dict__
+        checks += [same(f"M{i}.get({k!r})", v) for k, v in m.__dict__.items() if type(v) in _PLAIN]
+        for k in ("_parameters", "_buffers"):
+            d = m.__dict__.get(k)
+            if isinstance(d, dict):
+                checks.append(f"len(M{i}[{k!r}]) == {len(d)}")
+                checks += [f"M{i}[{k!r}].get({key!r}) is {'None' if v is None else tr.name(v, 'Q')}"
+                           for key, v in d.items()]
+    return checks

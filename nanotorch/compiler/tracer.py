@@ -1,9 +1,12 @@
-"""Recording one eager run of a step as straight-line Python over NumPy arrays.
+"""Recording one eager run of a step: op by op, and kernel by kernel below each op.
 
 While a ``Tracer`` is active, a few entry points are wrapped (and put back afterwards):
 
-- ``Function.apply``: the op's ``forward(ctx, *arrays)`` call becomes one line of the plan,
-  its output array a new variable; its graph node gets a recording ``backward``;
+- ``Function.apply``: the op's ``forward(ctx, *arrays)`` call becomes an ``OpCall`` of the
+  plan, its output array a new variable; its graph node gets a recording ``backward``;
+- below the ops, the C backend's ``_arg``/``_call`` (every C kernel call, its pointers) and
+  the NumPy backend's hot methods (``linear_*``, ``relu_*``): the kernels each op ran, so a
+  replay can call them alone on the traced arrays (``entries.py``, ``memory.py``);
 - the engine's ``_accumulate_leaf`` and ``_sum_grads`` and ``Tensor.backward``'s seed: the
   gradient routing of the backward walk, so replay needs no graph;
 - ``Optimizer.step``/``zero_grad``, ``Module.zero_grad`` and ``LRScheduler.step`` (every
@@ -13,28 +16,44 @@ While a ``Tracer`` is active, a few entry points are wrapped (and put back after
 
 Every array gets a variable by its identity (all arrays are kept alive while tracing, so an
 ``id`` is never reused). Tensors that existed before the step (parameters, buffers) are bound
-by identity and their ``.data`` is read at replay. Anything that makes Python depend on a
-tensor's values (``.item()``, ``if loss > 0``, ``print(loss)``), a tensor made inside the
-step from outside data, or an unknown array sets ``cause``: the step then stays eager.
-The run being traced is always a complete, ordinary eager run: the tracer only watches.
+by identity. Anything that makes Python depend on a tensor's values (``.item()``,
+``if loss > 0``, ``print(loss)``), a tensor made inside the step from outside data, or an
+unknown array sets ``cause``: the step then stays eager. The run being traced is always a
+complete, ordinary eager run: the tracer only watches.
 """
 
 from __future__ import annotations
 
 import functools
 import math
+import sys
 
 import numpy as np
 
 from nanotorch import backend, tensor_methods
 from nanotorch.autograd import engine
 from nanotorch.autograd.function import Function
+from nanotorch.backend.numpy_backend import NumpyBackend
+from nanotorch.compiler.entries import READS, WRITES, CKernel, NpKernel, OpCall, WholeCall
+from nanotorch.compiler.memory import Memory, bounds
 from nanotorch.nn.module import Module
 from nanotorch.optim.lr_scheduler import LRScheduler
 from nanotorch.optim.optimizer import Optimizer
 from nanotorch.tensor import Tensor
 
 _PLAIN = (int, float, bool, str, type(None))
+# Reading a tensor's value into Python: the step can't be replayed (attribute -> cause).
+_VALUE_READS = (("item", ".item()"), ("__bool__", "a Python branch on a tensor (bool())"),
+                ("__float__", "float()"), ("__int__", "int()"), ("__index__", "indexing"),
+                ("tolist", ".tolist()"), ("numpy", ".numpy()"), ("__array__", "NumPy conversion"),
+                ("__format__", "formatting (print/f-string)"), ("__repr__", "repr()/print"))
+
+
+
+def c_module():
+    """``nanotorch.backend.c_backend`` once the C backend was loaded, else None (then no C
+    kernel can run; importing it here would load it, and read its settings, for nothing)."""
+    return sys.modules.get("nanotorch.backend.c_backend")
 
 
 def _literal(value) -> bool:
@@ -51,11 +70,19 @@ def _subclasses(cls: type) -> list[type]:
     return out
 
 
+class Accumulate:
+    """``leaf.grad += g`` of the backward walk; ``as_is``: the traced run stored ``g``
+    itself as the first ``.grad`` (so a replay may store the plan's buffer the same way)."""
+
+    def __init__(self, tensor: str, var: str, array: np.ndarray, as_is: bool) -> None:
+        self.tensor, self.var, self.array, self.as_is = tensor, var, array, as_is
+
+
 class Tracer:
-    """Watches one call of the step function and writes the plan's source lines."""
+    """Watches one call of the step function and writes the plan's entries."""
 
     def __init__(self, args: tuple) -> None:
-        self.lines: list[str] = []
+        self.entries: list = []  # str lines, OpCall and Accumulate entries, in order
         self.names: dict[str, object] = {}  # name in the plan's code -> object it refers to
         self._name_of: dict[int, str] = {}  # id(object) -> that name
         self.var_of: dict[int, str] = {}  # id(array) -> plan variable holding it
@@ -67,12 +94,23 @@ class Tracer:
         self.nodes: list[Function] = []  # graph nodes of the traced call (their backward is wrapped)
         self.cause: str | None = None
         self.depth = 0  # > 0 inside a call that replays as a whole (optimizer.step ...)
+        self.mem = Memory()
+        self.current: OpCall | None = None  # the op call whose kernels are being recorded
+        self.forward_calls: dict[int, OpCall] = {}  # id(plan ctx) -> its forward's call
+        self.c_arrays: dict[int, tuple] = {}  # id(cdata from _arg) -> (cdata, array)
+        self.inputs: dict[int, int] = {}  # id(argument array) -> its index
+        self.pointers: dict[str, str] = {}  # step arguments' pointers: variable -> its line
+        self.lowering = True  # False: every entry op-level (a write the tracer did not see)
+        self.c = c_module()
+        self.lib = None if self.c is None else self.c._lib
         self._n = 0
         for i, a in enumerate(args):
             if isinstance(a, Tensor):
                 self.tensor_of[id(a)] = f"A[{i}]"
                 self.keep.append(a)
-                self.lines.append(f"{self._new_var(a.data)} = A[{i}].data")
+                self.inputs[id(a.data)] = i
+                self.mem.add(a.data, "input", self._new_var(a.data))
+                self.entries.append(f"{self.var_of[id(a.data)]} = A[{i}].data")
 
     # ----------------------------------------------------------------- naming
     @property
@@ -100,6 +138,13 @@ class Tracer:
         self.keep.append(array)
         return name
 
+    def input_pointer(self, var: str, ctype: str) -> str:
+        """A step argument's pointer for a C kernel: a variable the replay sets once, from
+        the argument's array (``c_backend._arg``: copied if it is not C-contiguous)."""
+        name = f"p{var}_{ctype.split('_')[0].rstrip('[]')}"
+        self.pointers[name] = f"{name} = arg({var}, None, {ctype!r})"
+        return name
+
     def array(self, a) -> str | None:
         """Expression for an array argument: its variable, or None (recording stops)."""
         var = self.var_of.get(id(a))
@@ -118,7 +163,11 @@ class Tracer:
                       "create it outside the compiled function and pass it in")
             return None
         self.live.append(t)
-        return self.name(t, "T")
+        name = self.name(t, "T")
+        self.tensor_of[id(t)] = name
+        if isinstance(t.data, np.ndarray):
+            self.mem.add(t.data, "live", name)
+        return name
 
     def value(self, a) -> str | None:
         """Expression for an operation's argument: an array, a tensor's data, or a constant."""
@@ -134,8 +183,145 @@ class Tracer:
             return repr(a)
         return self.name(a, "K")  # options such as dtypes, ufuncs, inf: used as they are
 
-    def emit(self, line: str) -> None:
-        self.lines.append(line)
+    def emit(self, line) -> None:
+        self.entries.append(line)
+
+    # ------------------------------------------------------- memory of kernels
+    def _read(self, call: OpCall, a: np.ndarray):
+        """Where a kernel reads ``a`` from: the ``Region`` (marked), or None (not replayable)."""
+        region = self.mem.find(*bounds(a))
+        if region is None:
+            return None
+        if region.kind == "dynamic":
+            region.copy = True
+        region.readers.append(call)
+        return region
+
+    def _write(self, call: OpCall, a: np.ndarray) -> bool:
+        """Register ``a`` as memory a kernel of ``call`` just wrote: new memory becomes a
+        static region; a live tensor is updated in place. False if it can't be replayed."""
+        region = self.mem.find(*bounds(a))
+        if region is None and a.flags.c_contiguous and a.flags.writeable:
+            region = self.mem.add(a, "static")
+            region.writer = call
+            call.written.append(region)
+        elif region is None or region.kind not in ("static", "live") or region.writer not in (None, call):
+            return False
+        if region.kind == "static":
+            self.mem.snapshot(region)
+        return True
+
+    def c_kernel(self, orig, kernel: str, args: tuple) -> None:
+        """``c_backend._call``: record the kernel, its constants and its pointers."""
+        call = self.current if self.recording else None
+        if call is None:
+            return orig(kernel, *args)
+        outs = WRITES.get(kernel)
+        k = CKernel(kernel)
+        writes = []
+        for i, a in enumerate(args):
+            if outs is not None and i in outs and id(a) in self.c_arrays:
+                writes.append(self.c_arrays[id(a)][1])
+                k.args.append(("ptr", a))
+            else:
+                k.args.append(self._c_argument(call, a, outs is None))
+        orig(kernel, *args)
+        if not all([self._write(call, a) for a in writes]):
+            call.fail()
+        call.kernels.append(k)
+
+    def _c_argument(self, call: OpCall, a, unknown_kernel: bool) -> tuple:
+        """How a replay passes argument ``a`` (one the kernel reads) of a recorded C call."""
+        ffi = self.c._ffi
+        if not isinstance(a, ffi.CData):
+            if not _literal(a):
+                call.fail()
+            return ("const", a)
+        if a == ffi.NULL:
+            return ("ptr", a)
+        if id(a) not in self.c_arrays or unknown_kernel:
+            call.fail()
+            return ("ptr", a)
+        array = self.c_arrays[id(a)][1]
+        region = self._read(call, array)
+        if region is None:
+            call.fail()
+        elif region.kind == "input":
+            if bounds(array)[0] != region.start:
+                call.fail()
+            return ("input", region.ref, ffi.typeof(a).cname)
+        return ("ptr", a)
+
+    def c_pointer(self, orig, a, *rest, **options):
+        """``c_backend._arg``: remember which array a pointer is (when not a copy)."""
+        p = orig(a, *rest, **options)
+        if self.current is not None and a is not None and isinstance(a, np.ndarray):
+            start = int(self.c._ffi.cast("uintptr_t", p))
+            if a.size and start == bounds(a)[0]:
+                self.c_arrays[id(p)] = (p, a)
+        return p
+
+    def np_kernel(self, method: str, args: tuple, result):
+        """A NumPy backend method (``linear_forward`` ...): record it with its outputs."""
+        call = self.current if self.recording else None
+        if call is None:
+            return
+        outs = result if isinstance(result, tuple) else (result,)
+        k = NpKernel(method, args, outs)
+        for i in READS[method]:
+            a = args[i]
+            if a is None:
+                continue
+            region = self._read(call, a) if isinstance(a, np.ndarray) else None
+            if region is None or (region.kind == "input" and id(a) not in self.inputs):
+                call.fail()
+            elif region.kind == "input":
+                k.exprs[id(a)] = region.ref
+        if not all([o is None or (isinstance(o, np.ndarray) and self._write(call, o)) for o in outs]):
+            call.fail()
+        call.kernels.append(k)
+
+    # ------------------------------------------------------------- op calls
+    def _start(self, what: str) -> OpCall:
+        call = OpCall(what)
+        self.current = call
+        self.entries.append(call)
+        return call
+
+    def _finish(self, call: OpCall, outs: list) -> None:
+        """Decide the call's form once it returned ``outs`` (arrays, None skipped)."""
+        self.current = None
+        for a in outs:
+            if a is None:
+                continue
+            call.outs.append((self._new_var(a), a))
+            if call.ok:
+                region = self.mem.find(*bounds(a)) if isinstance(a, np.ndarray) else None
+                if region is None or region.kind not in ("static", "live"):
+                    call.fail()
+        if call.ok:
+            call.lowered = True
+        else:
+            if call.forward is not None and call.forward.lowered:
+                self._op_level(call.forward, call)
+            self._op_level(call, None)
+
+    def _op_level(self, call: OpCall, paired: OpCall | None) -> None:
+        """``call`` replays op-level: its outputs become dynamic memory (copied in when a
+        kernel reads them), the rest it wrote dead (only ``paired`` may have read it)."""
+        call.lowered = False
+        outs = {id(a): var for var, a in call.outs}
+        for region in call.written:
+            var = outs.get(id(region.array))
+            if var is not None:
+                region.kind, region.ref, region.copy = "dynamic", var, bool(region.readers)
+            else:
+                region.kind = "dead"
+                if any(r is not call and r is not paired for r in region.readers):
+                    self.lowering = False
+        for var, a in call.outs:
+            if isinstance(a, np.ndarray) and self.mem.find(*bounds(a)) is None and a.flags.c_contiguous:
+                self.mem.add(a, "dynamic", var)
 
     # ------------------------------------------------------------- the hooks
     def op(self, orig, cls, args, kwargs):
@@ -144,7 +330,11 @@ class Tracer:
             return orig(cls, *args, **kwargs)
         exprs = [self.value(a) for a in args]
         kw = {k: self.value(v) for k, v in kwargs.items()}
-        result = orig(cls, *args, **kwargs)
+        outer, call = self.current, self._start(f"{cls.__name__}.forward")
+        try:
+            result = orig(cls, *args, **kwargs)
+        finally:
+            self.current = outer
         if not self.recording:
             return result
         # NOTE: the plan gets contexts of its own (forward fills them on each replay), so
@@ -157,24 +347,39 @@ class Tracer:
         if node is not None:
             node.backward = functools.partial(self.backward_of, cls, ctx)
             self.nodes.append(node)
-        call = ", ".join([self.name(ctx, "C")] + exprs + [f"{k}={v}" for k, v in kw.items()])
-        self.emit(f"{self._new_var(result.data)} = asarray({self.name(cls.forward, 'F')}({call}))"
-                  f"  # {cls.__name__}.forward")
+        self.forward_calls[id(ctx)] = call
+        self.current = call
+        self._finish(call, [result.data])
+        self.current = outer
+        line = ", ".join([self.name(ctx, "C")] + exprs + [f"{k}={v}" for k, v in kw.items()])
+        call.op_lines.append(f"{call.outs[0][0]} = asarray({self.name(cls.forward, 'F')}({line}))"
+                             f"  # {cls.__name__}.forward")
         return result
 
     def backward_of(self, cls, ctx, node, grad):
         """A node's ``backward`` while tracing: record it on the plan's ``ctx`` for that node,
         and name each gradient it returns."""
-        out = cls.backward(node, grad)
-        if self.recording:
-            g = self.array(grad)
-            if g is not None:
-                result = self._new_var(out)
-                self.emit(f"{result} = {self.name(cls.backward, 'B')}({self.name(ctx, 'C')}, {g})"
-                          f"  # {cls.__name__}.backward")
-                for i, gi in enumerate(out if isinstance(out, tuple) else ()):
-                    if gi is not None:
-                        self.emit(f"{self._new_var(gi)} = {result}[{i}]")
+        if not self.recording:
+            return cls.backward(node, grad)
+        g = self.array(grad)
+        call = self._start(f"{cls.__name__}.backward")
+        call.forward = self.forward_calls.get(id(ctx))
+        try:
+            out = cls.backward(node, grad)
+        finally:
+            self.current = None
+        if g is None or not self.recording:
+            return out
+        grads = out if isinstance(out, tuple) else (out,)
+        self._finish(call, list(grads))
+        result = f"r{self._n}" if isinstance(out, tuple) else call.outs[0][0]
+        self._n += 1
+        call.op_lines.append(f"{result} = {self.name(cls.backward, 'B')}({self.name(ctx, 'C')}, {g})"
+                             f"  # {cls.__name__}.backward")
+        it = iter(call.outs)
+        for i, gi in enumerate(grads if isinstance(out, tuple) else ()):
+            if gi is not None:
+                call.op_lines.append(f"{next(it)[0]} = {result}[{i}]")
         return out
 
     def seed(self, orig, root: Tensor, gradient, retain_graph: bool) -> None:
@@ -184,8 +389,13 @@ class Tracer:
             root_var = self.value(root)
             if var is None and root_var is not None:
                 if gradient.shape == root.data.shape and np.all(gradient == 1):
-                    var = self._new_var(gradient)
-                    self.emit(f"{var} = ones_like({root_var})")
+                    call = self._start("seed")
+                    gradient = np.ones_like(root.data)  # the plan's own (the caller's is theirs)
+                    if not self._write(call, gradient):  # a constant: nothing to replay
+                        call.fail()
+                    self._finish(call, [gradient])
+                    var = call.outs[0][0]
+                    call.op_lines.append(f"{var} = ones_like({root_var})")
                 else:
                     self.fail("backward(gradient=...) with an array the step did not compute")
             if var is not None:
@@ -194,19 +404,27 @@ class Tracer:
 
     def accumulate(self, orig, leaf: Tensor, g, handed_out: set) -> None:
         """The engine adding a gradient into a leaf's ``.grad``: replayed by the same function."""
+        first = leaf.grad is None
+        orig(leaf, g, handed_out)
         if self.recording:
             t, var = self.tensor(leaf), self.array(g)
             if t is not None and var is not None:
-                self.emit(f"{self.name(orig, 'E')}({t}, {var}, H)  # .grad += gradient")
-        return orig(leaf, g, handed_out)
+                self.entries.append(Accumulate(t, var, g, first and leaf.grad.data is g))
 
     def sum_grads(self, orig, a, b):
         """The engine summing two gradients that meet at one node."""
-        out = orig(a, b)
-        if self.recording:
+        call = self._start("sum") if self.recording else None
+        try:
+            out = orig(a, b)
+        finally:
+            self.current = None
+        if call is not None and self.recording:
             x, y = self.array(a), self.array(b)
+            self.current = call
+            self.np_kernel("sum_grads", (a, b), out)
+            self._finish(call, [out])
             if x is not None and y is not None:
-                self.emit(f"{self._new_var(out)} = {x} + {y}")
+                call.op_lines.append(f"{call.outs[0][0]} = {x} + {y}")
         return out
 
     def whole_call(self, orig, what: str, obj, args, kwargs):
@@ -216,48 +434,50 @@ class Tracer:
                 self.fail(f"{what} is called with a tensor or function argument (e.g. a closure)")
             else:
                 call = functools.partial(orig, obj, *args, **kwargs)
-                self.emit(f"{self.name(call, 'W')}()  # {what}")
+                self.emit(WholeCall(self.name(call, "W"), obj, what))
         self.depth += 1
         try:
             return orig(obj, *args, **kwargs)
         finally:
             self.depth -= 1
 
+    def _live_target(self, t: Tensor) -> str | None:
+        target = self.tensor(t) if id(t.data) not in self.var_of else None
+        if target is None:
+            self.fail("an in-place change of a tensor computed inside the step")
+        return target
+
     def inplace(self, orig, t: Tensor, ufunc, other):
         """``t += other`` and friends without autograd: replayed on the same tensor."""
         if self.recording:
-            target = self.tensor(t) if id(t.data) not in self.var_of else None
-            if target is None:
-                self.fail("an in-place change of a tensor computed inside the step")
-            else:
-                o = self.value(other)
-                if o is not None:
-                    self.emit(f"{self.name(orig, 'I')}({target}, {self.name(ufunc, 'K')}, {o})")
+            target = self._live_target(t)
+            o = self.value(other) if target is not None else None
+            if o is not None:
+                self.emit(f"{self.name(orig, 'I')}({target}, {self.name(ufunc, 'K')}, {o})")
         return orig(t, ufunc, other)
 
     def setitem(self, orig, t: Tensor, index, value) -> None:
         """``t[index] = value`` (also ``fill_``, ``zero_``, ``copy_``): replayed the same way."""
         if self.recording:
-            target = self.tensor(t) if id(t.data) not in self.var_of else None
-            if target is None:
-                self.fail("an in-place change of a tensor computed inside the step")
-            elif isinstance(index, Tensor) or (isinstance(index, tuple)
-                                                and any(isinstance(i, Tensor) for i in index)):
+            target = self._live_target(t)
+            if target is not None and (isinstance(index, Tensor) or (
+                    isinstance(index, tuple) and any(isinstance(i, Tensor) for i in index))):
                 self.fail("indexed assignment with a tensor index")
-            else:
+            elif target is not None:
                 v = self.value(value)
                 if v is not None:
                     self.emit(f"{self.name(orig, 'S')}({target}, {self.name(index, 'K')}, {v})")
         return orig(t, index, value)
 
     def returned(self, out) -> str | None:
-        """The plan's return expression for the step's result (tensors, tuples of them, None)."""
+        """The plan's return expression for the step's result (tensors, tuples of them, None):
+        arrays are copied out (a kernel-level plan writes the same memory at every call)."""
         if out is None:
             return "None"
         if isinstance(out, Tensor):
             var = self.var_of.get(id(out.data))
             if var is not None:
-                return f"make({var}, False)"
+                return f"make({var}.copy(), False)"
             return self.tensor(out)
         if isinstance(out, (tuple, list)):
             parts = [self.returned(o) for o in out]
@@ -282,44 +502,50 @@ class Tracer:
                 setattr(owner, attr, old)
             for node in self.nodes:
                 node.__dict__.pop("backward", None)
+            if not self.mem.unchanged():
+                self.lowering = False
 
     def _patches(self) -> list:
+        """``(owner, attribute, replacement)`` for every entry point watched while tracing."""
+        patches: list = []
+        for part in (self._op_patches, self._engine_patches, self._kernel_patches,
+                     self._tensor_patches, self._value_read_patches, self._whole_call_patches):
+            part(patches)
+        return patches
+
+    @staticmethod
+    def _wrap(patches: list, owner, attr: str, make) -> None:
+        patches.append((owner, attr, make(owner.__dict__[attr])))
+
+    def _op_patches(self, patches: list) -> None:
+        """``Function.apply``, and which tensors are made during the step."""
         tr = self
-        patches = []
+        apply = Function.__dict__["apply"].__func__
+        patches.append((Function, "apply", classmethod(lambda cls, *a, **k: tr.op(apply, cls, a, k))))
+        make = Tensor.__dict__["_make"].__func__
 
-        def patch(owner, attr, make):
-            orig = owner.__dict__[attr]
-            patches.append((owner, attr, make(orig)))
+        def made(cls, data, requires_grad):
+            t = make(cls, data, requires_grad)
+            tr.created.add(id(t))
+            tr.keep.append(t)
+            return t
 
-        def apply_hook(orig):
-            f = orig.__func__
-            return classmethod(lambda cls, *a, **k: tr.op(f, cls, a, k))
+        patches.append((Tensor, "_make", classmethod(made)))
+        init = Tensor.__dict__["__init__"]
 
-        patch(Function, "apply", apply_hook)
+        def initialized(t, *a, **k):
+            init(t, *a, **k)
+            tr.created.add(id(t))
+            tr.keep.append(t)
 
-        def make_hook(orig):
-            f = orig.__func__
+        patches.append((Tensor, "__init__", initialized))
 
-            def make(cls, data, requires_grad):
-                t = f(cls, data, requires_grad)
-                tr.created.add(id(t))
-                tr.keep.append(t)
-                return t
-            return classmethod(make)
-
-        patch(Tensor, "_make", make_hook)
-
-        def init_hook(orig):
-            def init(t, *a, **k):
-                orig(t, *a, **k)
-                tr.created.add(id(t))
-                tr.keep.append(t)
-            return init
-
-        patch(Tensor, "__init__", init_hook)
-        patch(engine, "_accumulate_leaf", lambda o: lambda *a: tr.accumulate(o, *a))
-        patch(engine, "_sum_grads", lambda o: lambda a, b: tr.sum_grads(o, a, b))
-        patch(tensor_methods, "run_backward", lambda o: lambda *a: tr.seed(o, *a))
+    def _engine_patches(self, patches: list) -> None:
+        """The backward walk's gradient routing; post-accumulate-grad hooks refused."""
+        tr = self
+        self._wrap(patches, engine, "_accumulate_leaf", lambda o: lambda *a: tr.accumulate(o, *a))
+        self._wrap(patches, engine, "_sum_grads", lambda o: lambda a, b: tr.sum_grads(o, a, b))
+        self._wrap(patches, tensor_methods, "run_backward", lambda o: lambda *a: tr.seed(o, *a))
 
         def hooks_refused(orig):  # a hook (DDP's all-reduce) runs Python the plan would skip
             def wrapper(leaf):
@@ -329,9 +555,46 @@ class Tracer:
                 return orig(leaf)
             return wrapper
 
-        patch(engine, "run_hooks", hooks_refused)
-        patch(Tensor, "_inplace", lambda o: lambda t, u, v: tr.inplace(o, t, u, v))
-        patch(Tensor, "__setitem__", lambda o: lambda t, i, v: tr.setitem(o, t, i, v))
+        self._wrap(patches, engine, "run_hooks", hooks_refused)
+
+    def _kernel_patches(self, patches: list) -> None:
+        """The C kernel calls and the NumPy backend's replayable methods."""
+        tr = self
+        if self.c is not None:
+            self._wrap(patches, self.c, "_call", lambda o: lambda k, *a: tr.c_kernel(o, k, a))
+            self._wrap(patches, self.c, "_arg", lambda o: lambda *a, **k: tr.c_pointer(o, *a, **k))
+
+        def recorded(method):
+            def hook(orig):
+                def wrapper(be, *args):
+                    result = orig(be, *args)
+                    tr.np_kernel(method, args, result)
+                    return result
+                return wrapper
+            return hook
+
+        for method in ("linear_forward", "linear_backward", "relu_forward", "relu_backward"):
+            self._wrap(patches, NumpyBackend, method, recorded(method))
+
+    def _tensor_patches(self, patches: list) -> None:
+        """In-place changes: of tensors that live across steps, replayed; recorded in the
+        graph, refused."""
+        tr = self
+        self._wrap(patches, Tensor, "_inplace", lambda o: lambda t, u, v: tr.inplace(o, t, u, v))
+        self._wrap(patches, Tensor, "__setitem__", lambda o: lambda t, i, v: tr.setitem(o, t, i, v))
+
+        def refused(orig):
+            def wrapper(t, *a, **k):
+                if tr.recording:
+                    tr.fail("an in-place operation recorded in the autograd graph")
+                return orig(t, *a, **k)
+            return wrapper
+
+        self._wrap(patches, Tensor, "_record_inplace", refused)
+
+    def _value_read_patches(self, patches: list) -> None:
+        """Reading a tensor's value into Python: the step stays eager."""
+        tr = self
 
         def refuse(what):
             def hook(orig):
@@ -342,25 +605,17 @@ class Tracer:
                 return wrapper
             return hook
 
-        for attr, what in (("item", ".item()"), ("__bool__", "a Python branch on a tensor (bool())"),
-                           ("__float__", "float()"), ("__int__", "int()"), ("__index__", "indexing"),
-                           ("tolist", ".tolist()"), ("numpy", ".numpy()"), ("__array__", "NumPy conversion"),
-                           ("__format__", "formatting (print/f-string)"), ("__repr__", "repr()/print")):
-            patch(Tensor, attr, refuse(what))
-        _record_with_backward = Tensor.__dict__["_record_inplace"]
+        for attr, what in _VALUE_READS:
+            self._wrap(patches, Tensor, attr, refuse(what))
 
-        def recorded_inplace(t, *a, **k):
-            if tr.recording:
-                tr.fail("an in-place operation recorded in the autograd graph")
-            return _record_with_backward(t, *a, **k)
-
-        patches.append((Tensor, "_record_inplace", recorded_inplace))
+    def _whole_call_patches(self, patches: list) -> None:
+        """Optimizer, scheduler and ``zero_grad`` calls (replayed whole); modules called."""
+        tr = self
 
         def whole(owner, attr):
-            def hook(orig):
-                what = f"{owner.__name__}.{attr}()"
-                return functools.wraps(orig)(lambda obj, *a, **k: tr.whole_call(orig, what, obj, a, k))
-            patch(owner, attr, hook)
+            what = f"{owner.__name__}.{attr}()"
+            self._wrap(patches, owner, attr, lambda orig: functools.wraps(orig)(
+                lambda obj, *a, **k: tr.whole_call(orig, what, obj, a, k)))
 
         for cls in _subclasses(Optimizer):
             for attr in ("step", "zero_grad"):
@@ -370,7 +625,6 @@ class Tracer:
             if "step" in cls.__dict__:
                 whole(cls, "step")
         whole(Module, "zero_grad")
-
         module_call = Module.__dict__["__call__"]
 
         def call(m, *a, **k):
@@ -379,4 +633,3 @@ class Tracer:
             return module_call(m, *a, **k)
 
         patches.append((Module, "__call__", call))
-        return patches
