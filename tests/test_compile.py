@@ -408,6 +408,21 @@ def test_returned_tensors_keep_their_values(backend):
     assert len({float(v) for v in values}) == 6
 
 
+def test_a_bad_label_at_replay_raises_and_changes_no_parameter(backend):
+    """Labels change every step, so the guards cannot cover them: on a kernel-level plan the
+    C kernel's own check finds an out-of-range target; the error names it, as eager's does,
+    and the parameters are left as they were."""
+    run = Run("mlp", "sgd", True)
+    for x, y in batches((12,), 3):
+        run.step(x, y)
+    before = {k: v.data.copy() for k, v in run.model.state_dict().items()}
+    bad = nt.tensor(np.r_[y.data[:-1], 5])  # 5 classes: 5 is one past the last
+    with pytest.raises(IndexError, match="out of bounds"):
+        run.step(x, bad)
+    after = run.model.state_dict()
+    assert all(np.array_equal(before[k], after[k].data) for k in before)
+
+
 def test_replays_leave_the_traced_calls_graph_alone():
     """The traced (eager) call's loss keeps its own graph: replays don't refill its nodes."""
     run = Run("mlp", "sgd", True)
