@@ -90,28 +90,30 @@ static int64_t clamp64(int64_t v, int64_t lo, int64_t hi)
 }
 
 /* Block sizes for a tile of mr x nr from the cache sizes (unknown ones: 32 KB L1, 256 KB L2,
- * the smallest of current x86 and ARM cores).
- *  - kc: the micro-kernel walks one packed A panel (mr x kc floats) across every tile of
- *    its row, while each tile's B panel (kc x nr) streams through once, prefetched.  The
- *    A panel is the data worth keeping close: it gets half of L1, leaving the rest to the
- *    B stream and c.  Between 128 (under that, loading and storing c's tile every kc steps
- *    costs more than 2% of the multiply-adds) and 384 (longer panels gained nothing on
- *    the machines measured).  32 KB L1: AVX2's 6-row panel gets kc = 384 (9 KB), AVX-512's
- *    12 rows kc = 336 (16 KB).
- *  - nc: the packed B block (kc x nc) is read again by every row panel of A, so it should
- *    stay in L2: nc = L2 / (4 kc).  But each block of nc columns packs all of A again, so
- *    nc is at least 512 (packing then costs ~1% of the multiply-adds); a B block larger
- *    than L2 comes from L3, which the prefetch in the micro-kernel hides.  At most 4096.
- *    512 KB L2 (Zen 3) with kc = 384: nc = 512; 2 MB L2 with AVX-512 (kc = 336): 1536.
- *  - direct_b_bytes: a row-major b is read in place, unpacked, when kc of its rows fit in
- *    L2, where a packed block would sit too. */
+ * 8 MB L3, about the smallest of current x86 and ARM cores).  The loops (gemm_kernel.h) are
+ * BLIS's: for each B block (kc x nc, packed once), for each A block (mc x kc, packed once),
+ * each micro-panel of B (kc x nr) meets every row panel of the A block (mr x kc).
+ *  - kc: a B micro-panel is read again by every row panel of A, so it should stay in L1
+ *    while those panels stream past from L2: it gets half of L1, kc = L1 / 2 / (4 nr).
+ *    Between 128 (under that, loading and storing c's tile every kc steps costs more than
+ *    2% of the multiply-adds) and 384.  32 KB L1: AVX2's 16-column panel gets kc = 256
+ *    (16 KB); 48 KB L1 with AVX-512's 32 columns: kc = 192.
+ *  - mc: the A block is read again for every micro-panel of B, so it should stay in L2:
+ *    half of it (the rest holds the B panels and c's tiles passing through), mc =
+ *    L2 / 2 / (4 kc), a multiple of mr, at least 8 panels (the B micro-panel must serve
+ *    enough rows to pay for loading it), at most 4096.  512 KB L2 (Zen 3), kc = 256:
+ *    mc = 252; 2 MB L2 with kc = 192: 1362.
+ *  - nc: each B block repacks nothing else, so it can be large; it is read once from L3
+ *    per A block: a quarter of L3 (other cores share it), nc = L3 / 4 / (4 kc), between
+ *    512 and 4096 columns (at most 6 MB packed per thread). */
 static nt_blocking_t choose_blocking(int mr, int nr, const int64_t caches[3])
 {
-    int64_t l1 = caches[0] > 0 ? caches[0] : 32 * 1024, l2 = caches[1] > 0 ? caches[1] : 256 * 1024;
+    int64_t l1 = caches[0] > 0 ? caches[0] : 32 * 1024, l2 = caches[1] > 0 ? caches[1] : 256 * 1024,
+            l3 = caches[2] > 0 ? caches[2] : 8 * 1024 * 1024, f = (int64_t)sizeof(float);
     nt_blocking_t bl;
-    bl.kc = clamp64(l1 / 2 / (mr * (int64_t)sizeof(float)), 128, 384) / 8 * 8;
-    bl.nc = clamp64(l2 / (bl.kc * (int64_t)sizeof(float)), 512, 4096) / nr * nr;
-    bl.direct_b_bytes = l2;
+    bl.kc = clamp64(l1 / 2 / (nr * f), 128, 384) / 8 * 8;
+    bl.mc = clamp64(l2 / 2 / (bl.kc * f), 8 * (int64_t)mr, 4096) / mr * mr;
+    bl.nc = clamp64(l3 / 4 / (bl.kc * f), 512, 4096) / nr * nr;
     return bl;
 }
 
@@ -206,12 +208,12 @@ const char *nt_isa_current(void)
 }
 
 /* What the GEMM in use was tuned with: info[0..2] the L1d, L2, L3 bytes read at run time
- * (0: unknown), info[3..7] MR, NR, KC, NC and the direct-b limit in bytes. */
+ * (0: unknown), info[3..7] MR, NR, KC, NC and MC. */
 void nt_gemm_tuning(int64_t *info)
 {
     const gemm_config_t *cfg = config();
     int64_t values[8] = {caches[0], caches[1], caches[2], cfg->isa->mr, cfg->isa->nr,
-                         cfg->blocking.kc, cfg->blocking.nc, cfg->blocking.direct_b_bytes};
+                         cfg->blocking.kc, cfg->blocking.nc, cfg->blocking.mc};
     memcpy(info, values, sizeof values);
 }
 

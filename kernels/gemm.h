@@ -17,9 +17,9 @@ typedef struct {
 
 /* Block sizes, derived from the cache sizes at run time (see choose_blocking in gemm.c). */
 typedef struct {
-    int64_t kc;             /* k block: depth of a packed A panel and B block */
-    int64_t nc;             /* n block: width of the packed B block kept in L2 */
-    int64_t direct_b_bytes; /* a row-major b is read in place when kc of its rows span <= this */
+    int64_t kc; /* k block: depth of the packed blocks; a B micro-panel (kc x NR) fits L1 */
+    int64_t mc; /* m block: rows of the packed A block (mc x kc) kept in L2 */
+    int64_t nc; /* n block: width of the packed B block (kc x nc) */
 } nt_blocking_t;
 
 /* The serial blocked algorithm on the stripe c[m0:m1, n0:n1] of product g. */

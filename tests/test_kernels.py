@@ -141,6 +141,8 @@ def test_gemm_matches_float64(m, n, k, trans_a, trans_b, bias, relu, accumulate,
     (7, 600, 900, 5, 3),       # b's block larger than most L2 caches: packed
     (64, 784, 784, 0, 0),      # k split into balanced blocks (not KC + KC + a thin rest)
     (64, 784, 128, 1, 1),      # the MLP's shapes, with odd strides
+    (90, 70, 300, 0, 3),       # few row panels: b read in place, its narrow last panel copied
+    (97, 70, 300, 0, 3),       # one panel more than that: b packed
 ])
 def test_gemm_blocks_and_strides(trans_a, trans_b, m, n, k, pad_a, pad_b, nthreads):
     check_gemm(np.random.default_rng(m * n + k), m, n, k, trans_a, trans_b, pad_a, pad_b,
@@ -159,6 +161,17 @@ def test_gemm_over_empty_k_is_the_epilogue(accumulate, row_bias):
     np.testing.assert_allclose(gemm(a, b, 3, 4, 0, bias=bias, flags=flags | lib.NT_GEMM_RELU, c=c0),
                                np.maximum(want, 0), rtol=1e-6)
     assert gemm(a, b, 0, 4, 1).shape == (0, 4)
+
+
+@pytest.mark.parametrize("trans_a", [False, True])
+@pytest.mark.parametrize("trans_b", [False, True])
+def test_gemm_over_several_row_and_k_blocks(trans_a, trans_b, nthreads):
+    """More rows than one packed A block (MC) and more k than one KC block, with the last
+    row panel, column panel and k block all short, whatever blocking this CPU chose."""
+    t = c_backend.gemm_tuning()
+    m, n, k = 2 * t["mc"] + t["mr"] // 2 + 1, 2 * t["nr"] + 3, t["kc"] + 9
+    check_gemm(np.random.default_rng(m), m, n, k, trans_a, trans_b, pad_a=2, pad_b=1,
+               bias=True, relu=True, accumulate=True, row_bias=trans_a, nthreads=nthreads)
 
 
 def test_gemm_threads_agree():
@@ -241,10 +254,11 @@ def test_gemm_tuning_comes_from_the_caches():
     t = c_backend.gemm_tuning()
     assert t["mr"] >= 1 and t["nr"] >= 1 and 128 <= t["kc"] <= 384 and t["kc"] % 8 == 0
     assert t["nc"] >= 512 and t["nc"] % t["nr"] == 0
-    if t["l1d_bytes"]:  # known: the A panel (mr x kc floats) fits in half of L1, or kc is 128
-        assert t["mr"] * t["kc"] * 4 <= t["l1d_bytes"] // 2 or t["kc"] == 128
-    if t["l2_bytes"]:
-        assert t["direct_b_bytes"] == t["l2_bytes"]
+    assert t["mc"] >= 8 * t["mr"] and t["mc"] % t["mr"] == 0
+    if t["l1d_bytes"]:  # known: a B micro-panel (kc x nr floats) fits in half of L1, or kc is 128
+        assert t["nr"] * t["kc"] * 4 <= t["l1d_bytes"] // 2 or t["kc"] == 128
+    if t["l2_bytes"]:  # the A block (mc x kc floats) fits in half of L2, or it is 8 panels
+        assert t["mc"] * t["kc"] * 4 <= t["l2_bytes"] // 2 or t["mc"] == 8 * t["mr"]
 
 
 # ----------------------------------------------------------------------------- linear
