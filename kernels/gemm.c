@@ -12,10 +12,13 @@
  * The chosen ISA and its block sizes are the only state here, set once (pthread_once) or
  * by nt_isa_select, and read by every call.
  *
- * Threads: c is cut into one stripe per thread (along n when there are enough column
- * tiles, else along m); each thread packs what its stripe needs and runs the serial
- * algorithm, so threads share nothing and never wait for each other.  Products under
- * NT_PAR_MIN_FLOPS stay on one thread.
+ * Threads: products under NT_PAR_MIN_FLOPS stay on one thread.  A product with at least
+ * one whole A block (MC rows) that is not read in place shares each packed B block between
+ * the threads: they pack a share of its panels each, then each runs its own rows of c
+ * against all of it (two pool jobs per block; cutting c into column stripes instead would
+ * make every thread pack all of A).  Smaller products cut c into one stripe per thread
+ * (along n when there are enough column tiles, else along m); each thread packs what its
+ * stripe needs and runs the serial algorithm, so threads share nothing.
  */
 #define NT_KERNEL_SOURCE
 #include "nanotorch_kernels.h"
@@ -272,6 +275,58 @@ static void gemm_share(void *ctx, int t, int nt)
     nt_fail(&job->status, s);
 }
 
+/* One product whose threads share each packed B block: for each block, the threads pack
+ * a share of its panels each, then each runs its own rows against all of it. */
+typedef struct {
+    const nt_gemm_t *g;
+    const gemm_config_t *cfg;
+    int64_t m, tiles_m, jc, nc, pc, kc;
+    float *bp;
+    int status;
+} shared_t;
+
+static void pack_share(void *ctx, int t, int nt)
+{
+    shared_t *job = ctx;
+    job->cfg->isa->pack_b(job->g, job->pc, job->kc, job->jc, job->nc, job->bp, t, nt);
+}
+
+static void rows_share(void *ctx, int t, int nt)
+{
+    shared_t *job = ctx;
+    const nt_gemm_isa_t *isa = job->cfg->isa;
+    int64_t lo, hi;
+    nt_range(job->tiles_m, t, nt, &lo, &hi);
+    if (lo < hi)
+        nt_fail(&job->status,
+                isa->rows(job->g, &job->cfg->blocking, lo * isa->mr,
+                          nt_min64(hi * isa->mr, job->m), job->jc, job->nc, job->pc, job->kc,
+                          job->bp));
+}
+
+static int gemm_shared(const nt_gemm_t *g, const gemm_config_t *cfg, int64_t m, int64_t n,
+                       int nt)
+{
+    const nt_gemm_isa_t *isa = cfg->isa;
+    int64_t kc_step = nt_balanced_kc(g->k, cfg->blocking.kc);
+    int64_t nc_step = nt_min64((n + isa->nr - 1) / isa->nr * isa->nr, cfg->blocking.nc);
+    size_t bytes = ((size_t)(kc_step * nc_step) * sizeof(float) + 63) / 64 * 64;
+    float *bp = aligned_alloc(64, bytes);
+    if (!bp)
+        return NT_ENOMEM;
+    shared_t job = {g, cfg, m, (m + isa->mr - 1) / isa->mr, 0, 0, 0, 0, bp, NT_OK};
+    for (job.jc = 0; job.jc < n && job.status == NT_OK; job.jc += nc_step) {
+        job.nc = nt_min64(nc_step, n - job.jc);
+        for (job.pc = 0; job.pc < g->k && job.status == NT_OK; job.pc += kc_step) {
+            job.kc = nt_min64(kc_step, g->k - job.pc);
+            nt_parallel(nt, pack_share, &job);
+            nt_parallel(nt, rows_share, &job);
+        }
+    }
+    free(bp);
+    return job.status;
+}
+
 /* c[m,n] = op(a) @ op(b), or c += op(a) @ op(b) with NT_GEMM_ACCUMULATE; then + bias[n]
  * (bias[m] with NT_GEMM_ROW_BIAS) when bias is given, and relu with NT_GEMM_RELU.
  * a: [m,k] (lda >= k) or, with trans_a, [k,m] (lda >= m); b: [k,n] (ldb >= n) or, with
@@ -304,6 +359,8 @@ int nt_gemm_f32(int64_t m, int64_t n, int64_t k, const float *restrict a, int64_
     int64_t tiles = by_cols ? tiles_n : tiles_m;
     double flops = 2.0 * (double)m * (double)n * (double)k;
     int nt = flops < NT_PAR_MIN_FLOPS ? 1 : nt_threads_for(tiles, 1, nthreads);
+    if (nt > 1 && m >= cfg->blocking.mc && n > 8 * nr) /* a packed A of a block or more */
+        return gemm_shared(&g, cfg, m, n, nt);
     split_t job = {&g, cfg, m, n, tiles, by_cols, NT_OK};
     nt_parallel(nt, gemm_share, &job);
     return job.status;

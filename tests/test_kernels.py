@@ -174,6 +174,22 @@ def test_gemm_over_several_row_and_k_blocks(trans_a, trans_b, nthreads):
                bias=True, relu=True, accumulate=True, row_bias=trans_a, nthreads=nthreads)
 
 
+@pytest.mark.parametrize("trans_a", [False, True])
+@pytest.mark.parametrize("trans_b", [False, True])
+def test_gemm_threads_sharing_packed_b(trans_a, trans_b):
+    """A product with a whole A block (MC rows) and more than 8 column tiles: the threads
+    share each packed B block and split the rows; the same bits as one thread, and right."""
+    t = c_backend.gemm_tuning()
+    m, n, k = t["mc"] + t["mr"] + 1, 9 * t["nr"] + 5, t["kc"] + 9
+    check_gemm(np.random.default_rng(k), m, n, k, trans_a, trans_b, pad_a=1, pad_b=2,
+               bias=True, relu=True, accumulate=True, row_bias=trans_b, nthreads=2)
+    rng = np.random.default_rng(2)
+    a = rand(rng, *((k, m) if trans_a else (m, k)))
+    b = rand(rng, *((n, k) if trans_b else (k, n)))
+    np.testing.assert_array_equal(gemm(a, b, m, n, k, trans_a, trans_b, nthreads=1),
+                                  gemm(a, b, m, n, k, trans_a, trans_b, nthreads=2))
+
+
 def test_gemm_threads_agree():
     """The 2-thread split gives the same bits as one thread (the same sums per element)."""
     rng = np.random.default_rng(1)
