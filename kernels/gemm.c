@@ -26,6 +26,7 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 #if defined(__aarch64__) && defined(__linux__)
