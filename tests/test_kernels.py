@@ -138,7 +138,7 @@ def test_gemm_matches_float64(m, n, k, trans_a, trans_b, bias, relu, accumulate,
     (40, 1100, 800, 0, 0),     # more than one NC block of columns and KC block of k
     (13, 70, 1000, 24, 0),     # lda = 1024: the 4 KB stride that makes a be packed
     (30, 1000, 70, 0, 24),     # ldb = 1024 (or k + 24)
-    (7, 600, 900, 5, 3),       # b's block larger than most L2 caches: packed
+    (7, 600, 900, 5, 3),       # few rows: b read in place across several KC blocks
     (64, 784, 784, 0, 0),      # k split into balanced blocks (not KC + KC + a thin rest)
     (64, 784, 128, 1, 1),      # the MLP's shapes, with odd strides
     (90, 70, 300, 0, 3),       # few row panels: b read in place, its narrow last panel copied
