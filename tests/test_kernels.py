@@ -135,7 +135,7 @@ def test_gemm_matches_float64(m, n, k, trans_a, trans_b, bias, relu, accumulate,
 @pytest.mark.parametrize("trans_a", [False, True])
 @pytest.mark.parametrize("trans_b", [False, True])
 @pytest.mark.parametrize("m, n, k, pad_a, pad_b", [
-    (40, 1100, 800, 0, 0),     # more than one NC block of columns and KC block of k
+    (40, 1100, 800, 0, 0),     # more than one KC block of k
     (13, 70, 1000, 24, 0),     # lda = 1024: the 4 KB stride that makes a be packed
     (30, 1000, 70, 0, 24),     # ldb = 1024 (or k + 24)
     (7, 600, 900, 5, 3),       # few rows: b read in place across several KC blocks
@@ -172,6 +172,18 @@ def test_gemm_over_several_row_and_k_blocks(trans_a, trans_b, nthreads):
     m, n, k = 2 * t["mc"] + t["mr"] // 2 + 1, 2 * t["nr"] + 3, t["kc"] + 9
     check_gemm(np.random.default_rng(m), m, n, k, trans_a, trans_b, pad_a=2, pad_b=1,
                bias=True, relu=True, accumulate=True, row_bias=trans_a, nthreads=nthreads)
+
+
+@pytest.mark.parametrize("trans_a", [False, True])
+@pytest.mark.parametrize("trans_b", [False, True])
+@pytest.mark.parametrize("rows", ["few", "block"])
+def test_gemm_over_several_column_blocks(trans_a, trans_b, rows, nthreads):
+    """More columns than one packed B block (NC), the last one short: with few rows (column
+    stripes per thread) and with a whole A block (threads sharing each packed B block)."""
+    t = c_backend.gemm_tuning()
+    m, n, k = (t["mr"] + 1 if rows == "few" else t["mc"] + 1), t["nc"] + t["nr"] + 3, 20
+    check_gemm(np.random.default_rng(n), m, n, k, trans_a, trans_b, pad_a=1, pad_b=1,
+               bias=True, relu=True, accumulate=True, nthreads=nthreads)
 
 
 @pytest.mark.parametrize("trans_a", [False, True])
