@@ -313,10 +313,10 @@ def header(data: dict, command: str) -> list[str]:
         b = tuning.get(key) or 0
         return "?" if not b else f"{b // 1024} KiB" if b < 2**20 else f"{b // 2**20} MiB"
     c_text = (f"`{backend.get('cflags')}`; GEMM instruction set **{gemm.get('isa')}** "
-              f"(tile {tuning.get('mr')}x{tuning.get('nr')}, KC {tuning.get('kc')}, NC "
-              f"{tuning.get('nc')}, from caches L1d {kib('l1d_bytes')}, L2 {kib('l2_bytes')}, "
-              f"L3 {kib('l3_bytes')} read at run time); other kernels {backend.get('simd')}; "
-              "the library's pthread pool"
+              f"(tile {tuning.get('mr')}x{tuning.get('nr')}, KC {tuning.get('kc')}, MC "
+              f"{tuning.get('mc')}, NC {tuning.get('nc')}, from caches L1d {kib('l1d_bytes')}, "
+              f"L2 {kib('l2_bytes')}, L3 {kib('l3_bytes')} read at run time); other kernels "
+              f"{backend.get('simd')}; the library's pthread pool"
               if backend.get("c_available") else f"not available ({backend.get('c_error')})")
     peak = gemm.get("peak_gflops")
     peak_text = (f"{peak:.1f} GFLOP/s per core, float32, measured at the start of the run "

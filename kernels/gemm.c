@@ -12,10 +12,13 @@
  * The chosen ISA and its block sizes are the only state here, set once (pthread_once) or
  * by nt_isa_select, and read by every call.
  *
- * Threads: c is cut into one stripe per thread (along n when there are enough column
- * tiles, else along m); each thread packs what its stripe needs and runs the serial
- * algorithm, so threads share nothing and never wait for each other.  Products under
- * NT_PAR_MIN_FLOPS stay on one thread.
+ * Threads: products under NT_PAR_MIN_FLOPS stay on one thread.  A product with at least
+ * one whole A block (MC rows) that is not read in place shares each packed B block between
+ * the threads: they pack a share of its panels each, then each runs its own rows of c
+ * against all of it (two pool jobs per block; cutting c into column stripes instead would
+ * make every thread pack all of A).  Smaller products cut c into one stripe per thread
+ * (along n when there are enough column tiles, else along m); each thread packs what its
+ * stripe needs and runs the serial algorithm, so threads share nothing.
  */
 #define NT_KERNEL_SOURCE
 #include "nanotorch_kernels.h"
@@ -23,6 +26,7 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 #if defined(__aarch64__) && defined(__linux__)
@@ -90,28 +94,30 @@ static int64_t clamp64(int64_t v, int64_t lo, int64_t hi)
 }
 
 /* Block sizes for a tile of mr x nr from the cache sizes (unknown ones: 32 KB L1, 256 KB L2,
- * the smallest of current x86 and ARM cores).
- *  - kc: the micro-kernel walks one packed A panel (mr x kc floats) across every tile of
- *    its row, while each tile's B panel (kc x nr) streams through once, prefetched.  The
- *    A panel is the data worth keeping close: it gets half of L1, leaving the rest to the
- *    B stream and c.  Between 128 (under that, loading and storing c's tile every kc steps
- *    costs more than 2% of the multiply-adds) and 384 (longer panels gained nothing on
- *    the machines measured).  32 KB L1: AVX2's 6-row panel gets kc = 384 (9 KB), AVX-512's
- *    12 rows kc = 336 (16 KB).
- *  - nc: the packed B block (kc x nc) is read again by every row panel of A, so it should
- *    stay in L2: nc = L2 / (4 kc).  But each block of nc columns packs all of A again, so
- *    nc is at least 512 (packing then costs ~1% of the multiply-adds); a B block larger
- *    than L2 comes from L3, which the prefetch in the micro-kernel hides.  At most 4096.
- *    512 KB L2 (Zen 3) with kc = 384: nc = 512; 2 MB L2 with AVX-512 (kc = 336): 1536.
- *  - direct_b_bytes: a row-major b is read in place, unpacked, when kc of its rows fit in
- *    L2, where a packed block would sit too. */
+ * 8 MB L3, about the smallest of current x86 and ARM cores).  The loops (gemm_kernel.h) are
+ * BLIS's: for each B block (kc x nc, packed once), for each A block (mc x kc, packed once),
+ * each micro-panel of B (kc x nr) meets every row panel of the A block (mr x kc).
+ *  - kc: a B micro-panel is read again by every row panel of A, so it should stay in L1
+ *    while those panels stream past from L2: it gets half of L1, kc = L1 / 2 / (4 nr).
+ *    Between 128 (under that, loading and storing c's tile every kc steps costs more than
+ *    2% of the multiply-adds) and 384.  32 KB L1: AVX2's 16-column panel gets kc = 256
+ *    (16 KB); 48 KB L1 with AVX-512's 32 columns: kc = 192.
+ *  - mc: the A block is read again for every micro-panel of B, so it should stay in L2:
+ *    half of it (the rest holds the B panels and c's tiles passing through), mc =
+ *    L2 / 2 / (4 kc), a multiple of mr, at least 8 panels (the B micro-panel must serve
+ *    enough rows to pay for loading it), at most 4096.  512 KB L2 (Zen 3), kc = 256:
+ *    mc = 252; 2 MB L2 with kc = 192: 1362.
+ *  - nc: each B block repacks nothing else, so it can be large; it is read once from L3
+ *    per A block: a quarter of L3 (other cores share it), nc = L3 / 4 / (4 kc), between
+ *    512 and 4096 columns (at most 6 MB packed per thread). */
 static nt_blocking_t choose_blocking(int mr, int nr, const int64_t caches[3])
 {
-    int64_t l1 = caches[0] > 0 ? caches[0] : 32 * 1024, l2 = caches[1] > 0 ? caches[1] : 256 * 1024;
+    int64_t l1 = caches[0] > 0 ? caches[0] : 32 * 1024, l2 = caches[1] > 0 ? caches[1] : 256 * 1024,
+            l3 = caches[2] > 0 ? caches[2] : 8 * 1024 * 1024, f = (int64_t)sizeof(float);
     nt_blocking_t bl;
-    bl.kc = clamp64(l1 / 2 / (mr * (int64_t)sizeof(float)), 128, 384) / 8 * 8;
-    bl.nc = clamp64(l2 / (bl.kc * (int64_t)sizeof(float)), 512, 4096) / nr * nr;
-    bl.direct_b_bytes = l2;
+    bl.kc = clamp64(l1 / 2 / (nr * f), 128, 384) / 8 * 8;
+    bl.mc = clamp64(l2 / 2 / (bl.kc * f), 8 * (int64_t)mr, 4096) / mr * mr;
+    bl.nc = clamp64(l3 / 4 / (bl.kc * f), 512, 4096) / nr * nr;
     return bl;
 }
 
@@ -206,12 +212,12 @@ const char *nt_isa_current(void)
 }
 
 /* What the GEMM in use was tuned with: info[0..2] the L1d, L2, L3 bytes read at run time
- * (0: unknown), info[3..7] MR, NR, KC, NC and the direct-b limit in bytes. */
+ * (0: unknown), info[3..7] MR, NR, KC, NC and MC. */
 void nt_gemm_tuning(int64_t *info)
 {
     const gemm_config_t *cfg = config();
     int64_t values[8] = {caches[0], caches[1], caches[2], cfg->isa->mr, cfg->isa->nr,
-                         cfg->blocking.kc, cfg->blocking.nc, cfg->blocking.direct_b_bytes};
+                         cfg->blocking.kc, cfg->blocking.nc, cfg->blocking.mc};
     memcpy(info, values, sizeof values);
 }
 
@@ -270,6 +276,58 @@ static void gemm_share(void *ctx, int t, int nt)
     nt_fail(&job->status, s);
 }
 
+/* One product whose threads share each packed B block: for each block, the threads pack
+ * a share of its panels each, then each runs its own rows against all of it. */
+typedef struct {
+    const nt_gemm_t *g;
+    const gemm_config_t *cfg;
+    int64_t m, tiles_m, jc, nc, pc, kc;
+    float *bp;
+    int status;
+} shared_t;
+
+static void pack_share(void *ctx, int t, int nt)
+{
+    shared_t *job = ctx;
+    job->cfg->isa->pack_b(job->g, job->pc, job->kc, job->jc, job->nc, job->bp, t, nt);
+}
+
+static void rows_share(void *ctx, int t, int nt)
+{
+    shared_t *job = ctx;
+    const nt_gemm_isa_t *isa = job->cfg->isa;
+    int64_t lo, hi;
+    nt_range(job->tiles_m, t, nt, &lo, &hi);
+    if (lo < hi)
+        nt_fail(&job->status,
+                isa->rows(job->g, &job->cfg->blocking, lo * isa->mr,
+                          nt_min64(hi * isa->mr, job->m), job->jc, job->nc, job->pc, job->kc,
+                          job->bp));
+}
+
+static int gemm_shared(const nt_gemm_t *g, const gemm_config_t *cfg, int64_t m, int64_t n,
+                       int nt)
+{
+    const nt_gemm_isa_t *isa = cfg->isa;
+    int64_t kc_step = nt_balanced_kc(g->k, cfg->blocking.kc);
+    int64_t nc_step = nt_min64((n + isa->nr - 1) / isa->nr * isa->nr, cfg->blocking.nc);
+    size_t bytes = ((size_t)(kc_step * nc_step) * sizeof(float) + 63) / 64 * 64;
+    float *bp = aligned_alloc(64, bytes);
+    if (!bp)
+        return NT_ENOMEM;
+    shared_t job = {g, cfg, m, (m + isa->mr - 1) / isa->mr, 0, 0, 0, 0, bp, NT_OK};
+    for (job.jc = 0; job.jc < n && job.status == NT_OK; job.jc += nc_step) {
+        job.nc = nt_min64(nc_step, n - job.jc);
+        for (job.pc = 0; job.pc < g->k && job.status == NT_OK; job.pc += kc_step) {
+            job.kc = nt_min64(kc_step, g->k - job.pc);
+            nt_parallel(nt, pack_share, &job);
+            nt_parallel(nt, rows_share, &job);
+        }
+    }
+    free(bp);
+    return job.status;
+}
+
 /* c[m,n] = op(a) @ op(b), or c += op(a) @ op(b) with NT_GEMM_ACCUMULATE; then + bias[n]
  * (bias[m] with NT_GEMM_ROW_BIAS) when bias is given, and relu with NT_GEMM_RELU.
  * a: [m,k] (lda >= k) or, with trans_a, [k,m] (lda >= m); b: [k,n] (ldb >= n) or, with
@@ -302,6 +360,8 @@ int nt_gemm_f32(int64_t m, int64_t n, int64_t k, const float *restrict a, int64_
     int64_t tiles = by_cols ? tiles_n : tiles_m;
     double flops = 2.0 * (double)m * (double)n * (double)k;
     int nt = flops < NT_PAR_MIN_FLOPS ? 1 : nt_threads_for(tiles, 1, nthreads);
+    if (nt > 1 && m >= cfg->blocking.mc && n > 8 * nr) /* a packed A of a block or more */
+        return gemm_shared(&g, cfg, m, n, nt);
     split_t job = {&g, cfg, m, n, tiles, by_cols, NT_OK};
     nt_parallel(nt, gemm_share, &job);
     return job.status;

@@ -136,12 +136,14 @@ def test_gemm_matches_float64(m, n, k, trans_a, trans_b, bias, relu, accumulate,
 @pytest.mark.parametrize("trans_a", [False, True])
 @pytest.mark.parametrize("trans_b", [False, True])
 @pytest.mark.parametrize("m, n, k, pad_a, pad_b", [
-    (40, 1100, 800, 0, 0),     # more than one NC block of columns and KC block of k
+    (40, 1100, 800, 0, 0),     # more than one KC block of k
     (13, 70, 1000, 24, 0),     # lda = 1024: the 4 KB stride that makes a be packed
     (30, 1000, 70, 0, 24),     # ldb = 1024 (or k + 24)
-    (7, 600, 900, 5, 3),       # b's block larger than most L2 caches: packed
+    (7, 600, 900, 5, 3),       # few rows: b read in place across several KC blocks
     (64, 784, 784, 0, 0),      # k split into balanced blocks (not KC + KC + a thin rest)
     (64, 784, 128, 1, 1),      # the MLP's shapes, with odd strides
+    (90, 70, 300, 0, 3),       # few row panels: b read in place, its narrow last panel copied
+    (97, 70, 300, 0, 3),       # one panel more than that: b packed
 ])
 def test_gemm_blocks_and_strides(trans_a, trans_b, m, n, k, pad_a, pad_b, nthreads):
     check_gemm(np.random.default_rng(m * n + k), m, n, k, trans_a, trans_b, pad_a, pad_b,
@@ -160,6 +162,45 @@ def test_gemm_over_empty_k_is_the_epilogue(accumulate, row_bias):
     np.testing.assert_allclose(gemm(a, b, 3, 4, 0, bias=bias, flags=flags | lib.NT_GEMM_RELU, c=c0),
                                np.maximum(want, 0), rtol=1e-6)
     assert gemm(a, b, 0, 4, 1).shape == (0, 4)
+
+
+@pytest.mark.parametrize("trans_a", [False, True])
+@pytest.mark.parametrize("trans_b", [False, True])
+def test_gemm_over_several_row_and_k_blocks(trans_a, trans_b, nthreads):
+    """More rows than one packed A block (MC) and more k than one KC block, with the last
+    row panel, column panel and k block all short, whatever blocking this CPU chose."""
+    t = c_backend.gemm_tuning()
+    m, n, k = 2 * t["mc"] + t["mr"] // 2 + 1, 2 * t["nr"] + 3, t["kc"] + 9
+    check_gemm(np.random.default_rng(m), m, n, k, trans_a, trans_b, pad_a=2, pad_b=1,
+               bias=True, relu=True, accumulate=True, row_bias=trans_a, nthreads=nthreads)
+
+
+@pytest.mark.parametrize("trans_a", [False, True])
+@pytest.mark.parametrize("trans_b", [False, True])
+@pytest.mark.parametrize("rows", ["few", "block"])
+def test_gemm_over_several_column_blocks(trans_a, trans_b, rows, nthreads):
+    """More columns than one packed B block (NC), the last one short: with few rows (column
+    stripes per thread) and with a whole A block (threads sharing each packed B block)."""
+    t = c_backend.gemm_tuning()
+    m, n, k = (t["mr"] + 1 if rows == "few" else t["mc"] + 1), t["nc"] + t["nr"] + 3, 20
+    check_gemm(np.random.default_rng(n), m, n, k, trans_a, trans_b, pad_a=1, pad_b=1,
+               bias=True, relu=True, accumulate=True, nthreads=nthreads)
+
+
+@pytest.mark.parametrize("trans_a", [False, True])
+@pytest.mark.parametrize("trans_b", [False, True])
+def test_gemm_threads_sharing_packed_b(trans_a, trans_b):
+    """A product with a whole A block (MC rows) and more than 8 column tiles: the threads
+    share each packed B block and split the rows; the same bits as one thread, and right."""
+    t = c_backend.gemm_tuning()
+    m, n, k = t["mc"] + t["mr"] + 1, 9 * t["nr"] + 5, t["kc"] + 9
+    check_gemm(np.random.default_rng(k), m, n, k, trans_a, trans_b, pad_a=1, pad_b=2,
+               bias=True, relu=True, accumulate=True, row_bias=trans_b, nthreads=2)
+    rng = np.random.default_rng(2)
+    a = rand(rng, *((k, m) if trans_a else (m, k)))
+    b = rand(rng, *((n, k) if trans_b else (k, n)))
+    np.testing.assert_array_equal(gemm(a, b, m, n, k, trans_a, trans_b, nthreads=1),
+                                  gemm(a, b, m, n, k, trans_a, trans_b, nthreads=2))
 
 
 def test_gemm_threads_agree():
@@ -242,10 +283,11 @@ def test_gemm_tuning_comes_from_the_caches():
     t = c_backend.gemm_tuning()
     assert t["mr"] >= 1 and t["nr"] >= 1 and 128 <= t["kc"] <= 384 and t["kc"] % 8 == 0
     assert t["nc"] >= 512 and t["nc"] % t["nr"] == 0
-    if t["l1d_bytes"]:  # known: the A panel (mr x kc floats) fits in half of L1, or kc is 128
-        assert t["mr"] * t["kc"] * 4 <= t["l1d_bytes"] // 2 or t["kc"] == 128
-    if t["l2_bytes"]:
-        assert t["direct_b_bytes"] == t["l2_bytes"]
+    assert t["mc"] >= 8 * t["mr"] and t["mc"] % t["mr"] == 0
+    if t["l1d_bytes"]:  # known: a B micro-panel (kc x nr floats) fits in half of L1, or kc is 128
+        assert t["nr"] * t["kc"] * 4 <= t["l1d_bytes"] // 2 or t["kc"] == 128
+    if t["l2_bytes"]:  # the A block (mc x kc floats) fits in half of L2, or it is 8 panels
+        assert t["mc"] * t["kc"] * 4 <= t["l2_bytes"] // 2 or t["mc"] == 8 * t["mr"]
 
 
 # ----------------------------------------------------------------------------- linear

@@ -76,7 +76,7 @@ def gemm_tuning() -> dict:
     """The cache sizes the C side read at run time and the GEMM blocking derived from them."""
     info = _ffi.new("int64_t[8]")
     _lib.nt_gemm_tuning(info)
-    keys = ("l1d_bytes", "l2_bytes", "l3_bytes", "mr", "nr", "kc", "nc", "direct_b_bytes")
+    keys = ("l1d_bytes", "l2_bytes", "l3_bytes", "mr", "nr", "kc", "nc", "mc")
     return dict(zip(keys, (int(v) for v in info)))
 
 

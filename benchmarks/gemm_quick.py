@@ -1,0 +1,122 @@
+"""Quick GEMM timing for tuning: the C backend against NumPy's BLAS, one shape at a time.
+
+    PYTHONPATH=. python benchmarks/gemm_quick.py                   # every shape, 1 and 2 threads
+    PYTHONPATH=. python benchmarks/gemm_quick.py --shapes nt,big --threads 1 --rounds 5
+
+Each (system, thread count) runs in a fresh process of its own, the systems alternating
+round after round, so neither OpenBLAS's spinning threads nor one system's warm caches
+touch the other's timing. A process times each shape ``--calls`` times with
+``time.perf_counter_ns`` after a warm-up and prints the median and the minimum; this
+script prints, per shape and thread count, the median over rounds of those medians, the
+smallest minimum, NumPy / C (the ratio of medians) and the load average (``os.getloadavg``)
+before each round: on a shared machine, read the minima and the load with the medians.
+Shapes: Linear's three products at 64x784x128 (``nt`` forward x @ W^T, ``nn`` dx = dy @ W,
+``tn`` dW = dy^T @ x), ``big`` 1024^3 x @ W^T, ``lin`` Linear forward+backward at
+x[512,1024] W[1024,1024].
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+SHAPES = ("nt", "nn", "tn", "big", "lin")
+
+
+def cases(system: str) -> dict[str, Callable[[], object]]:
+    """The timed call of each shape for ``system`` (``c``: the C backend, ``numpy``: NumPy)."""
+    rng = np.random.default_rng(0)
+
+    def r(*shape: int) -> np.ndarray:
+        return rng.standard_normal(shape, dtype=np.float32)
+
+    x, w, dy = r(64, 784), r(128, 784), r(64, 128)
+    xb, wb = r(1024, 1024), r(1024, 1024)
+    xl, wl, bl, dyl = r(512, 1024), r(1024, 1024), r(1024), r(512, 1024)
+    if system == "numpy":
+        return {"nt": lambda: x @ w.T, "nn": lambda: dy @ w, "tn": lambda: dy.T @ x,
+                "big": lambda: xb @ wb.T,
+                "lin": lambda: (xl @ wl.T + bl, dyl @ wl, dyl.T @ xl, dyl.sum(0))}
+    from nanotorch.backend.c_backend import CBackend
+    b = CBackend()
+    return {"nt": lambda: b.linear_forward(x, w, None),
+            "nn": lambda: b.linear_backward(dy, x, w, True, False, False),
+            "tn": lambda: b.linear_backward(dy, x, w, False, True, False),
+            "big": lambda: b.linear_forward(xb, wb, None),
+            "lin": lambda: (b.linear_forward(xl, wl, bl),
+                            b.linear_backward(dyl, xl, wl, True, True, True))}
+
+
+def child(system: str, threads: int, shapes: list[str], calls: int) -> None:
+    """Time ``shapes`` in this process; print one JSON line of {shape: [median, min]} in us."""
+    if system == "c":
+        import nanotorch as nt
+        nt.set_num_threads(threads)
+    fns, out = cases(system), {}
+    for shape in shapes:
+        fn = fns[shape]
+        n = max(3, calls // 20) if shape in ("big", "lin") else calls
+        for _ in range(3):
+            fn()
+        times = []
+        for _ in range(n):
+            t0 = time.perf_counter_ns()
+            fn()
+            times.append(time.perf_counter_ns() - t0)
+        out[shape] = [statistics.median(times) / 1e3, min(times) / 1e3]
+    print(json.dumps(out))
+
+
+def run(system: str, threads: int, shapes: list[str], calls: int) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OPENBLAS_NUM_THREADS": str(threads),
+           "NANOTORCH_BACKEND": "c"}
+    done = subprocess.run([sys.executable, __file__, "--child", system, "--threads", str(threads),
+                           "--shapes", ",".join(shapes), "--calls", str(calls)],
+                          capture_output=True, text=True, env=env, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shapes", default=",".join(SHAPES), help="comma-separated: " + ",".join(SHAPES))
+    parser.add_argument("--threads", default="1,2", help="comma-separated thread counts")
+    parser.add_argument("--rounds", type=int, default=3, help="fresh processes per system")
+    parser.add_argument("--calls", type=int, default=300, help="timed calls per small shape")
+    parser.add_argument("--child", choices=("c", "numpy"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    shapes = [s for s in args.shapes.split(",") if s]
+    unknown = set(shapes) - set(SHAPES)
+    if unknown:
+        parser.error(f"unknown shapes {sorted(unknown)}; choose from {', '.join(SHAPES)}")
+    if args.child:
+        child(args.child, int(args.threads), shapes, args.calls)
+        return
+    for threads in (int(t) for t in args.threads.split(",")):
+        got: dict[str, list[dict]] = {"numpy": [], "c": []}
+        loads = []
+        for _ in range(args.rounds):
+            loads.append(os.getloadavg()[0])
+            for system in got:
+                got[system].append(run(system, threads, shapes, args.calls))
+        print(f"{threads} thread(s), load average before each round: "
+              + " ".join(f"{x:.2f}" for x in loads))
+        for shape in shapes:
+            med = {s: statistics.median(r[shape][0] for r in got[s]) for s in got}
+            best = {s: min(r[shape][1] for r in got[s]) for s in got}
+            print(f"  {shape:4s} numpy {med['numpy']:10.1f} us (min {best['numpy']:10.1f})   "
+                  f"c {med['c']:10.1f} us (min {best['c']:10.1f})   "
+                  f"numpy/c {med['numpy'] / med['c']:5.2f}x (of minima {best['numpy'] / best['c']:5.2f}x)")
+
+
+if __name__ == "__main__":
+    main()
