@@ -61,7 +61,7 @@ def caches(t: dict) -> str:
     def size(b: int) -> str:
         return "?" if not b else f"{b // 1024} KiB" if b < 2**20 else f"{b // 2**20} MiB"
     return (f"L1d {size(t['l1d_bytes'])}, L2 {size(t['l2_bytes'])}, L3 {size(t['l3_bytes'])} -> "
-            f"GEMM tile {t['mr']}x{t['nr']}, KC {t['kc']}, NC {t['nc']}")
+            f"GEMM tile {t['mr']}x{t['nr']}, MC {t['mc']}, KC {t['kc']}, NC {t['nc']}")
 
 
 def report() -> str:
