@@ -104,8 +104,9 @@ def _input_grads(node, grad: np.ndarray | None) -> tuple:
         input_grads = (input_grads,)
     if len(input_grads) != len(node.edges):
         input_grads = _one_per_input(node, input_grads)
-    if any(g is not None and type(g) is not np.ndarray for g in input_grads):
-        input_grads = _as_arrays(node, input_grads)
+    for g in input_grads:
+        if g is not None and type(g) is not np.ndarray:
+            return _as_arrays(node, input_grads)
     return input_grads
 
 

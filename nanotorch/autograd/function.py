@@ -62,14 +62,17 @@ class Function:
         ctx = cls.__new__(cls)
         if cls.uses_backend:
             ctx.backend = _backend.state.current
-        record = False
-        if _grad.enabled:
-            needs = tuple([isinstance(a, Tensor) and a.requires_grad for a in args])
-            record = True in needs
-            ctx.needs_input_grad = needs
-        else:
-            ctx.needs_input_grad = (False,) * len(args)
-        out = cls.forward(ctx, *[a.data if isinstance(a, Tensor) else a for a in args], **kwargs)
+        arrays, needs = [], []  # one pass: each argument's array, and whether it needs a gradient
+        for a in args:
+            if isinstance(a, Tensor):
+                arrays.append(a.data)
+                needs.append(a.requires_grad)
+            else:
+                arrays.append(a)
+                needs.append(False)
+        record = _grad.enabled and True in needs
+        ctx.needs_input_grad = tuple(needs) if record else (False,) * len(args)
+        out = cls.forward(ctx, *arrays, **kwargs)
         if type(out) is not np.ndarray:
             out = np.asarray(out)  # NumPy gives scalars for 0-d results; .data is an array
         result = Tensor._make(out, record)

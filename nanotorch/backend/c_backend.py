@@ -142,16 +142,18 @@ def _overlap(a: np.ndarray, b: np.ndarray) -> bool:
     return np.may_share_memory(a, b)
 
 
+def _writable(a: np.ndarray) -> bool:
+    """``a`` is an array C can update in place: float32 and a ``carray`` (NumPy's flag for
+    C-contiguous, aligned and writeable)."""
+    return a.dtype == _F32 and a.flags.carray
+
+
 def _inplace(*arrays) -> bool:
-    """Arrays a kernel writes in place (``None`` skipped) are ones it can: float32,
-    C-contiguous, aligned, writeable, pairwise disjoint (the kernels declare them
-    ``restrict``)."""
+    """Arrays a kernel writes in place (``None`` skipped) are ones it can (``_writable``),
+    pairwise disjoint (the kernels declare them ``restrict``)."""
     given = [a for a in arrays if a is not None]
-    for a in given:
-        flags = a.flags
-        if not (a.dtype == _F32 and flags.c_contiguous and flags.aligned and flags.writeable):
-            return False
-    return not any(_overlap(a, b) for a, b in itertools.combinations(given, 2))
+    return (all(_writable(a) for a in given)
+            and not any(_overlap(a, b) for a, b in itertools.combinations(given, 2)))
 
 
 class _TensorTable:
@@ -181,7 +183,7 @@ class _TensorTable:
             if len(column) != len(params):
                 return None
             for a, shape in zip(column, shapes):
-                if not (isinstance(a, np.ndarray) and a.shape == shape and _inplace(a)):
+                if not (isinstance(a, np.ndarray) and a.shape == shape and _writable(a)):
                     return None
                 arrays.append(a)
                 if a.size:
@@ -207,8 +209,10 @@ class _TensorTable:
 
     def unchanged(self) -> bool:
         """Every array still is float32, shaped as its parameter, contiguous, writeable."""
-        n = len(self.shapes)
-        return all(a.shape == self.shapes[i % n] and _inplace(a) for i, a in enumerate(self.arrays))
+        for a, shape in zip(self.arrays, itertools.cycle(self.shapes)):
+            if not (a.shape == shape and _writable(a)):
+                return False
+        return True
 
     def _overlaps(self, g: np.ndarray) -> bool:
         """Whether ``g``'s memory meets one of the table's arrays (they are disjoint and
