@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -171,8 +172,18 @@ def _mpi_skip_reason() -> str | None:
 def run_mpi(case: str, ranks: int = 2, timeout: float = 120) -> subprocess.CompletedProcess:
     env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
                NANOTORCH_NUM_THREADS="1")
-    return subprocess.run([_mpiexec(), "-n", str(ranks), sys.executable, str(WORKER), case],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    # mpiexec and its ranks in a session of their own: on a timeout the whole group is killed
+    # (subprocess.run would kill mpiexec alone and leave a rank spinning in an all-reduce).
+    with subprocess.Popen([_mpiexec(), "-n", str(ranks), sys.executable, str(WORKER), case],
+                          cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, start_new_session=True) as proc:
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            raise
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
 mpi = pytest.mark.skipif(_mpi_skip_reason() is not None, reason=_mpi_skip_reason() or "")
