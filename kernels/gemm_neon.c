@@ -19,6 +19,5 @@
 #include "gemm_kernel.h"
 #else
 #include "gemm.h"
-#include <stddef.h>
-const nt_gemm_isa_t nt_gemm_isa_neon = {"neon", 0, 0, NULL, NULL};
+const nt_gemm_isa_t nt_gemm_isa_neon = {.name = "neon"}; /* stripe == NULL: not compiled here */
 #endif
