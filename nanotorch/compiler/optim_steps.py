@@ -25,7 +25,6 @@ from nanotorch.threads import get_num_threads
 _REALS = (float, int)
 
 
-
 class _Group:
     """One parameter group's tables: the updated params, their grads and state arrays."""
 
