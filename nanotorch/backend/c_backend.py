@@ -151,15 +151,23 @@ def _overlap(a: np.ndarray, b: np.ndarray) -> bool:
 def _writable(a: np.ndarray) -> bool:
     """``a`` is an array C can update in place: float32 and a ``carray`` (NumPy's flag for
     C-contiguous, aligned and writeable)."""
-    return a.dtype == _F32 and a.flags.carray
+    return (a.dtype is _F32 or a.dtype == _F32) and a.flags.carray
 
 
 def _inplace(*arrays) -> bool:
     """Arrays a kernel writes in place (``None`` skipped) are ones it can (``_writable``),
     pairwise disjoint (the kernels declare them ``restrict``)."""
-    given = [a for a in arrays if a is not None]
-    return (all(_writable(a) for a in given)
-            and not any(_overlap(a, b) for a, b in itertools.combinations(given, 2)))
+    given = []
+    for a in arrays:
+        if a is None:
+            continue
+        if not _writable(a):
+            return False
+        for b in given:
+            if _overlap(a, b):
+                return False
+        given.append(a)
+    return True
 
 
 class _TensorTable:
