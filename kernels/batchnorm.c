@@ -7,6 +7,7 @@
  */
 #define NT_KERNEL_SOURCE
 #include "nanotorch_kernels.h"
+#include "vec_math.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -27,9 +28,9 @@ static int bn_threads(int64_t n, int64_t c, int64_t hw, int nthreads)
 
 /* out[ch] += sum over the rows of a[n, c] (minus sa[ch]) (times b - sb[ch]) for ch in
  * [c0, c1): [N, C], where channels are contiguous, vectorized across them, in double. */
-static void rows_dot(int64_t n, int64_t c, int64_t c0, int64_t c1, const float *restrict a,
-                     const float *restrict sa, const float *restrict b,
-                     const float *restrict sb, double *restrict out)
+static NT_ALWAYS_INLINE void rows_dot(int64_t n, int64_t c, int64_t c0, int64_t c1, const float *restrict a,
+                                      const float *restrict sa, const float *restrict b,
+                                      const float *restrict sb, double *restrict out)
 {
     for (int64_t i = 0; i < n; ++i) {
         const float *ai = a + i * c, *bi = b ? b + i * c : NULL;
@@ -50,10 +51,10 @@ static void rows_dot(int64_t n, int64_t c, int64_t c0, int64_t c1, const float *
 
 /* out[ch] = sum over i < n, s < hw of (a - sa[ch]) * (b - sb[ch]) for ch in [c0, c1);
  * b NULL drops the second factor, sa NULL means 0; sb is given with b. */
-static void channel_dot(int64_t n, int64_t c, int64_t hw, int64_t c0, int64_t c1,
-                        const float *restrict a, const float *restrict sa,
-                        const float *restrict b, const float *restrict sb,
-                        double *restrict out)
+static NT_ALWAYS_INLINE void channel_dot(int64_t n, int64_t c, int64_t hw, int64_t c0, int64_t c1,
+                                         const float *restrict a, const float *restrict sa,
+                                         const float *restrict b, const float *restrict sb,
+                                         double *restrict out)
 {
     for (int64_t ch = c0; ch < c1; ++ch)
         out[ch] = 0.0;
@@ -71,8 +72,8 @@ static void channel_dot(int64_t n, int64_t c, int64_t hw, int64_t c0, int64_t c1
 
 /* out[s] = a0 + a1*p[s] + a2*(q[s] - m) for s < len; p NULL drops the a1 term, q NULL
  * the a2 term. */
-static void affine_span(int64_t len, float a0, const float *restrict p, float a1,
-                        const float *restrict q, float m, float a2, float *restrict out)
+static NT_ALWAYS_INLINE void affine_span(int64_t len, float a0, const float *restrict p, float a1,
+                                         const float *restrict q, float m, float a2, float *restrict out)
 {
     if (p && q)
         for (int64_t s = 0; s < len; ++s)
@@ -90,11 +91,11 @@ static void affine_span(int64_t len, float a0, const float *restrict p, float a1
 
 /* out = k0[ch] + k1[ch]*p + k2[ch]*(q - qm[ch]) for the channels [c0, c1); p NULL drops
  * the k1 term, q NULL the k2 term. */
-static void channel_affine(int64_t n, int64_t c, int64_t hw, int64_t c0, int64_t c1,
-                           const float *restrict k0, const float *restrict p,
-                           const float *restrict k1, const float *restrict q,
-                           const float *restrict qm, const float *restrict k2,
-                           float *restrict out)
+static NT_ALWAYS_INLINE void channel_affine(int64_t n, int64_t c, int64_t hw, int64_t c0, int64_t c1,
+                                            const float *restrict k0, const float *restrict p,
+                                            const float *restrict k1, const float *restrict q,
+                                            const float *restrict qm, const float *restrict k2,
+                                            float *restrict out)
 {
     for (int64_t i = 0; i < n; ++i) {
         if (hw == 1) { /* [N, C]: vectorized across the channels of a row */
@@ -124,13 +125,13 @@ static void channel_affine(int64_t n, int64_t c, int64_t hw, int64_t c0, int64_t
 }
 
 /* The forward's work for the channels [c0, c1) (see nt_batchnorm_fwd_f32). */
-static void bn_fwd_channels(int64_t c0, int64_t c1, int64_t n, int64_t c, int64_t hw,
-                            const float *restrict x, const float *restrict gamma,
-                            const float *restrict beta, float *restrict running_mean,
-                            float *restrict running_var, int training, float keep, float mom,
-                            float unbias, float eps, float *restrict y, float *restrict mean,
-                            float *restrict invstd, double *restrict sums,
-                            float *restrict scale, float *restrict shift)
+static NT_ALWAYS_INLINE void bn_fwd_channels(int64_t c0, int64_t c1, int64_t n, int64_t c, int64_t hw,
+                                             const float *restrict x, const float *restrict gamma,
+                                             const float *restrict beta, float *restrict running_mean,
+                                             float *restrict running_var, int training, float keep, float mom,
+                                             float unbias, float eps, float *restrict y, float *restrict mean,
+                                             float *restrict invstd, double *restrict sums,
+                                             float *restrict scale, float *restrict shift)
 {
     int64_t count = n * hw;
     if (training) {
@@ -165,15 +166,21 @@ typedef struct {
     float *scale, *shift;
 } bn_fwd_job_t;
 
-static void bn_fwd_share(void *ctx, int t, int nt)
+static NT_ALWAYS_INLINE void bn_fwd_run(const bn_fwd_job_t *j, int t, int nt)
 {
-    const bn_fwd_job_t *j = ctx;
     int64_t c0, c1;
     nt_range(j->c, t, nt, &c0, &c1);
     bn_fwd_channels(c0, c1, j->n, j->c, j->hw, j->x, j->gamma, j->beta, j->running_mean,
                     j->running_var, j->training, j->keep, j->mom, j->unbias, j->eps, j->y,
                     j->mean, j->invstd, j->sums, j->scale, j->shift);
 }
+
+/* A thread's share, as the baseline loops or (NT_WIDE) their AVX2 copy: each channel's sums
+ * run down the rows in the same order in both, so both give the same bits. */
+static void bn_fwd_share(void *ctx, int t, int nt) { bn_fwd_run(ctx, t, nt); }
+#if NT_WIDE
+NT_TARGET_WIDE static void bn_fwd_share_wide(void *ctx, int t, int nt) { bn_fwd_run(ctx, t, nt); }
+#endif
 
 /* Training: mean = sum(x)/M, var = sum((x - mean)^2)/M (two passes, biased), running
  * stats (when given) r = (1 - momentum)*r + momentum*stat with the unbiased variance
@@ -207,20 +214,25 @@ int nt_batchnorm_fwd_f32(int64_t n, int64_t c, int64_t hw, const float *restrict
     int nt = bn_threads(n, c, hw, nthreads);
     bn_fwd_job_t job = {n, c, hw, x, gamma, beta, running_mean, running_var, training, keep, mom,
                         unbias, (float)eps, y, mean, invstd, sums, scale, shift};
-    nt_parallel(nt, bn_fwd_share, &job);
+    nt_task_fn share = bn_fwd_share;
+#if NT_WIDE
+    if (nt_wide())
+        share = bn_fwd_share_wide;
+#endif
+    nt_parallel(nt, share, &job);
     free(sums);
     free(coef);
     return NT_OK;
 }
 
 /* The backward's work for the channels [c0, c1) (see nt_batchnorm_bwd_f32). */
-static void bn_bwd_channels(int64_t c0, int64_t c1, int64_t n, int64_t c, int64_t hw,
-                            const float *restrict dy, const float *restrict x,
-                            const float *restrict gamma, const float *restrict mean,
-                            const float *restrict invstd, int training, float *restrict dx,
-                            float *restrict dgamma, float *restrict dbeta,
-                            double *restrict sum_dy, double *restrict sum_dyxc,
-                            float *restrict k0, float *restrict k1, float *restrict k2)
+static NT_ALWAYS_INLINE void bn_bwd_channels(int64_t c0, int64_t c1, int64_t n, int64_t c, int64_t hw,
+                                             const float *restrict dy, const float *restrict x,
+                                             const float *restrict gamma, const float *restrict mean,
+                                             const float *restrict invstd, int training, float *restrict dx,
+                                             float *restrict dgamma, float *restrict dbeta,
+                                             double *restrict sum_dy, double *restrict sum_dyxc,
+                                             float *restrict k0, float *restrict k1, float *restrict k2)
 {
     int64_t count = n * hw;
     if (hw == 1) { /* [N, C]: both sums in one pass over dy and x, each as channel_dot's */
@@ -261,15 +273,19 @@ typedef struct {
     float *k0, *k1, *k2;
 } bn_bwd_job_t;
 
-static void bn_bwd_share(void *ctx, int t, int nt)
+static NT_ALWAYS_INLINE void bn_bwd_run(const bn_bwd_job_t *j, int t, int nt)
 {
-    const bn_bwd_job_t *j = ctx;
     int64_t c0, c1;
     nt_range(j->c, t, nt, &c0, &c1);
     bn_bwd_channels(c0, c1, j->n, j->c, j->hw, j->dy, j->x, j->gamma, j->mean, j->invstd,
                     j->training, j->dx, j->dgamma, j->dbeta, j->sum_dy, j->sum_dyxc, j->k0,
                     j->k1, j->k2);
 }
+
+static void bn_bwd_share(void *ctx, int t, int nt) { bn_bwd_run(ctx, t, nt); }
+#if NT_WIDE
+NT_TARGET_WIDE static void bn_bwd_share_wide(void *ctx, int t, int nt) { bn_bwd_run(ctx, t, nt); }
+#endif
 
 /* With xhat = (x - mean)*invstd, s = gamma*invstd: dbeta = sum(dy), dgamma = sum(dy*xhat);
  * training: dx = s*(dy - dbeta/M - xhat*dgamma/M) (the batch statistics depend on x);
@@ -299,7 +315,12 @@ int nt_batchnorm_bwd_f32(int64_t n, int64_t c, int64_t hw, const float *restrict
     int nt = bn_threads(n, c, hw, nthreads);
     bn_bwd_job_t job = {n, c, hw, dy, x, gamma, mean, invstd, training, dx, dgamma, dbeta,
                         sum_dy, sum_dyxc, k0, k1, k2};
-    nt_parallel(nt, bn_bwd_share, &job);
+    nt_task_fn share = bn_bwd_share;
+#if NT_WIDE
+    if (nt_wide())
+        share = bn_bwd_share_wide;
+#endif
+    nt_parallel(nt, share, &job);
     free(sums);
     free(coef);
     return NT_OK;

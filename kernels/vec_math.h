@@ -2,7 +2,7 @@
  * GCC's vector types; plain floats on other compilers): lanes as bits, a select on a
  * comparison's lanes, and e^x.  Written per lane these stayed scalar (SSE2 has no blend, and
  * glibc's expf is one call per element, which GCC does not vectorize without -ffast-math).
- * Included by kernel sources after nanotorch_kernels.h (cross_entropy.c, gelu.c).
+ * Included by kernel sources after nanotorch_kernels.h (cross_entropy.c, gelu.c, relu.c).
  */
 #ifndef NANOTORCH_VEC_MATH_H
 #define NANOTORCH_VEC_MATH_H
@@ -10,6 +10,26 @@
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
+
+/* A second, AVX2 copy of a kernel's loops, for the x86 builds whose baseline is narrower:
+ * a function marked NT_TARGET_WIDE that calls the NT_ALWAYS_INLINE loop gets that loop
+ * inlined and vectorized 8 floats wide (the same C, so the same results for elementwise
+ * work).  nt_wide() says whether to run it: the GEMM's instruction set (the widest this CPU
+ * runs, or NANOTORCH_ISA's, gemm.c) is avx2 or avx512, so NANOTORCH_ISA=generic tests
+ * the baseline loops on any host.  Elsewhere (ARM, or a build already for AVX2) NT_WIDE is
+ * 0 and the baseline loops are the only ones. */
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__)) && !defined(__AVX2__)
+#define NT_WIDE 1
+#define NT_TARGET_WIDE __attribute__((target("avx2")))
+static inline int nt_wide(void)
+{
+    const char *isa = nt_isa_current();
+    return strcmp(isa, "avx2") == 0 || strcmp(isa, "avx512") == 0;
+}
+#else
+#define NT_WIDE 0
+static inline int nt_wide(void) { return 0; }
+#endif
 
 #if NT_VL > 1
 typedef uint32_t nt_vu __attribute__((vector_size(NT_VL * sizeof(uint32_t))));
@@ -62,5 +82,35 @@ static inline nt_vf nt_vexpf(nt_vf x)
     y *= nt_vfloats((nt_vbits(t) - 0x4B400000u + 127u) << 23); /* t's low bits hold n */
     return nt_vselect(low, NT_SPLAT(0.0f), nt_vselect(high, NT_SPLAT(INFINITY), y));
 }
+
+/* logf(x) lane by lane, within 2 ulp, for x a positive normal float, +inf or NaN (which
+ * pass through): x = 2^k * f with f in [sqrt(1/2), sqrt(2)), ln x = k ln2 + ln f, ln f by
+ * Cephes' polynomial in f - 1 (ln2 split in two as in nt_vexpf).  Zero, negative and
+ * subnormal x are outside its domain (cross_entropy.c calls it on sums >= 1). */
+#if NT_VL == 1
+static inline nt_vf nt_vlogf(nt_vf x) { return logf(x); }
+#else
+static inline nt_vf nt_vlogf(nt_vf x)
+{
+    nt_vu bits = nt_vbits(x);
+    nt_vu big = (nt_vu)(nt_vfloats((bits & 0x007FFFFFu) | 0x3F800000u) > NT_SPLAT(1.41421356f));
+    nt_vu k = (bits >> 23) - 127u + (big & 1u); /* f = x / 2^k; k as two's complement */
+    nt_vf f = nt_vfloats(bits - (k << 23)) - 1.0f;
+    nt_vf kf = __builtin_convertvector((nt_vi)k, nt_vf);
+    nt_vf z = f * f;
+    nt_vf y = NT_SPLAT(7.0376836292e-2f);
+    y = y * f - 1.1514610310e-1f;
+    y = y * f + 1.1676998740e-1f;
+    y = y * f - 1.2420140846e-1f;
+    y = y * f + 1.4249322787e-1f;
+    y = y * f - 1.6668057665e-1f;
+    y = y * f + 2.0000714765e-1f;
+    y = y * f - 2.4999993993e-1f;
+    y = y * f + 3.3333331174e-1f;
+    y = y * f * z + kf * -2.12194440e-4f - 0.5f * z;
+    y = f + y + kf * 0.693359375f;
+    return nt_vselect((nt_vu)(x == x) & (nt_vu)(x != NT_SPLAT(INFINITY)), y, x);
+}
+#endif
 
 #endif /* NANOTORCH_VEC_MATH_H */

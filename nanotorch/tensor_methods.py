@@ -83,7 +83,8 @@ class _OpMethods:
         if not self.requires_grad:
             raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
         if gradient is None:
-            seed = np.ones(self.data.shape, self.data.dtype)
+            data = self.data  # NOTE: a 0-d loss's seed by np.array: np.ones costs 3x more
+            seed = np.array(1, data.dtype) if data.ndim == 0 else np.ones(data.shape, data.dtype)
         else:
             seed = np.asarray(gradient.data if isinstance(gradient, Tensor) else gradient,
                               dtype=self.data.dtype)

@@ -379,6 +379,88 @@ def test_failed_status_raises_naming_the_kernel(monkeypatch):
         C.relu_forward(np.zeros(3, np.float32))
 
 
+def _unaligned_f32(values) -> np.ndarray:
+    """A float32 array whose data starts one byte past an aligned address."""
+    raw = np.zeros(np.asarray(values).size * 4 + 1, np.uint8)[1:]
+    a = raw.view(np.float32)
+    a[...] = values
+    assert not a.flags.aligned
+    return a
+
+
+@pytest.mark.parametrize("make", [
+    lambda v: v.reshape(2, 4)[:, ::2],           # not contiguous
+    lambda v: v.astype(np.float64),               # another dtype
+    lambda v: v.astype(">f4"),                    # float32 in the other byte order: equal
+    lambda v: np.asfortranarray(v.reshape(2, 4)),  # Fortran order
+    _unaligned_f32,                               # not aligned
+], ids=["strided", "float64", "byteswapped", "fortran", "unaligned"])
+def test_arg_copies_what_c_cannot_read_as_is(make):
+    """``_arg``'s fast path takes only C-contiguous, aligned arrays of NumPy's own float32
+    dtype; everything else is copied into one (the values C reads are the array's), and an
+    array C would write in place is refused with the same message as before."""
+    a = make(np.arange(8, dtype=np.float32))
+    p = c_backend._arg(a)
+    got = np.frombuffer(C.ffi.buffer(p, a.size * 4), np.float32)
+    np.testing.assert_array_equal(got, np.asarray(a, np.float32).ravel())
+    assert int(C.ffi.cast("uintptr_t", p)) != a.__array_interface__["data"][0]
+    with pytest.raises(ValueError, match="updated in place must be C-contiguous float32"):
+        c_backend._arg(a, inplace=True)
+    with pytest.raises(ValueError, match=r"argument of shape .*, expected \[9\]"):
+        c_backend._arg(a, (9,))
+
+
+def test_arg_fast_path_points_at_the_array_and_checks_its_shape():
+    a = np.zeros((3, 4), np.float32)
+    p = c_backend._arg(a, (3, 4), inplace=True)
+    assert int(C.ffi.cast("uintptr_t", p)) == a.__array_interface__["data"][0]
+    with pytest.raises(ValueError, match=r"C kernel argument of shape \[3, 4\], expected \[4, 3\]"):
+        c_backend._arg(a, (4, 3))
+    a.flags.writeable = False  # read: fine; written in place: cffi refuses
+    assert int(C.ffi.cast("uintptr_t", c_backend._arg(a))) == a.__array_interface__["data"][0]
+    with pytest.raises(ValueError, match="read-only"):
+        c_backend._arg(a, inplace=True)
+    labels = np.arange(5)[::2]  # int64, not contiguous: copied for an int64_t[] argument
+    p = c_backend._arg(labels, (3,), "int64_t[]")
+    assert list(C.ffi.unpack(C.ffi.cast("int64_t *", p), 3)) == [0, 2, 4]
+
+
+def test_small_kernels_give_the_same_bits_on_every_isa():
+    """relu and batch norm run an AVX2 copy of their loops on an avx2/avx512 ISA and the
+    baseline loops on the others (NANOTORCH_ISA=generic): the same results, to the bit;
+    cross-entropy (vector exp and log on both) too."""
+    rng = np.random.default_rng(3)
+    x, dy = rand(rng, 33, 129, scale=3.0), rand(rng, 33, 129)
+    x[0, :10] = RELU_VALUES
+    x4, dy4 = rand(rng, 5, 3, 7, 9), rand(rng, 5, 3, 7, 9)
+    gamma, beta = rand(rng, 129) + 2, rand(rng, 129)
+    logits, labels = rand(rng, 130, 10, scale=5.0), rng.integers(0, 10, 130)
+
+    def run():
+        y = C.relu_forward(x)
+        out = [y, C.relu_backward(dy, y)]
+        for a, g, b, d in ((x, gamma, beta, dy), (x4, gamma[:3], beta[:3], dy4)):
+            rm, rv = np.zeros(a.shape[1], np.float32), np.ones(a.shape[1], np.float32)
+            y, mean, invstd = C.batch_norm_forward(a, g, b, rm, rv, True, 0.1, 1e-5)
+            out += [y, mean, invstd, rm, rv]
+            out += C.batch_norm_backward(d, a, g, mean, invstd, True, True, True, True)
+        loss, probs = C.cross_entropy_forward(logits, labels, "none", 0.1, -100)
+        return out + [loss, probs, C.cross_entropy_backward(loss, probs, labels, "none", 0.1, -100)]
+
+    before = c_backend.isa()
+    try:
+        results = {}
+        for name in c_backend.supported_isas():
+            c_backend.select_isa(name)
+            results[name] = run()
+    finally:
+        c_backend.select_isa(before)
+    first = next(iter(results.values()))
+    for name, got in results.items():
+        for a, b in zip(got, first, strict=True):
+            np.testing.assert_array_equal(a, b, err_msg=name)
+
+
 # ------------------------------------------------------------------------------- relu
 RELU_VALUES = np.array([0.0, -0.0, 1.0, -1.0, np.nan, np.inf, -np.inf, 1e-45, -1e-45, 3e38],
                        dtype=np.float32)
@@ -885,6 +967,19 @@ def test_cross_entropy_matches_numpy(n, c, reduction, smoothing, scale, ignore, 
         C.cross_entropy_backward(dloss, probs_np, target, reduction, smoothing, ignore),
         NP.cross_entropy_backward(dloss, probs_np, target, reduction, smoothing, ignore),
         rtol=1e-5, atol=1e-7)
+
+
+def test_cross_entropy_log_of_row_sums_is_accurate():
+    """The forward's vector log (nt_vlogf) over row sums from 1 to C: with the target the
+    row's max, the loss is ln(sum_j e^(l_j - max)); against float64 within a few ulp."""
+    rng = np.random.default_rng(5)
+    for c in (1, 2, 3, 10, 1000):
+        logits = -rng.exponential(rng.choice([0.01, 1.0, 20.0], size=(203, 1)), size=(203, c))
+        logits = logits.astype(np.float32)
+        logits[:, 0] = 0.0
+        loss, _ = C.cross_entropy_forward(logits, np.zeros(203, np.int64), "none", 0.0, -100)
+        want = np.log(np.exp(logits.astype(np.float64)).sum(axis=1))
+        np.testing.assert_allclose(loss, want, rtol=4 * EPS, atol=4 * EPS)
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # NumPy: -inf * 0 in ignored rows

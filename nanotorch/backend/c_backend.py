@@ -32,6 +32,7 @@ _F32 = np.dtype(np.float32)
 _I64 = np.dtype(np.int64)
 _U8 = np.dtype(np.uint8)
 _CTYPES = {"float[]": _F32, "int64_t[]": _I64, "uint8_t[]": _U8}  # C type -> its dtype
+_CARRAY_READ = 0x0001 | 0x0100  # NumPy's flag bits C_CONTIGUOUS | ALIGNED (ndarray.flags.num)
 _INTS = (int, np.integer)
 _REALS = (float, int, np.floating, np.integer)
 _STATUS = {_lib.NT_EINVAL: "invalid argument", _lib.NT_ENOMEM: "out of memory"}
@@ -111,18 +112,23 @@ def _arg(a: np.ndarray | None, shape: tuple | None = None, ctype: str = "float[]
         return _ffi.NULL
     if shape is not None and a.shape != shape:
         raise ValueError(f"C kernel argument of shape {list(a.shape)}, expected {list(shape)}")
-    dtype, flags = _CTYPES[ctype], a.flags
-    if not (a.dtype == dtype and flags.c_contiguous and flags.aligned):
-        if inplace:
-            raise ValueError(f"C kernel argument updated in place must be C-contiguous {dtype}")
-        a = np.array(a, dtype=dtype, order="C")
+    dtype = _CTYPES[ctype]
+    # NOTE: the common case in one test: NumPy's own dtype object (``is``, not ``==``) and
+    # both flags from one read of the flag bits; anything else takes the checks below.
+    if a.dtype is not dtype or a.flags.num & _CARRAY_READ != _CARRAY_READ:
+        flags = a.flags
+        if not (a.dtype == dtype and flags.c_contiguous and flags.aligned):
+            if inplace:
+                raise ValueError(f"C kernel argument updated in place must be C-contiguous {dtype}")
+            a = np.array(a, dtype=dtype, order="C")
     return _ffi.from_buffer(ctype, a, inplace)
 
 
 def _f32(*arrays) -> bool:
     """Every array given (``None`` skipped) is a float32 ndarray: what the kernels take."""
-    for a in arrays:
-        if a is not None and not (isinstance(a, np.ndarray) and a.dtype == _F32):
+    for a in arrays:  # NOTE: the common case first, by identity: NumPy's float32 dtype
+        if not (type(a) is np.ndarray and a.dtype is _F32 or a is None
+                or isinstance(a, np.ndarray) and a.dtype == _F32):
             return False
     return True
 
@@ -145,15 +151,23 @@ def _overlap(a: np.ndarray, b: np.ndarray) -> bool:
 def _writable(a: np.ndarray) -> bool:
     """``a`` is an array C can update in place: float32 and a ``carray`` (NumPy's flag for
     C-contiguous, aligned and writeable)."""
-    return a.dtype == _F32 and a.flags.carray
+    return (a.dtype is _F32 or a.dtype == _F32) and a.flags.carray
 
 
 def _inplace(*arrays) -> bool:
     """Arrays a kernel writes in place (``None`` skipped) are ones it can (``_writable``),
     pairwise disjoint (the kernels declare them ``restrict``)."""
-    given = [a for a in arrays if a is not None]
-    return (all(_writable(a) for a in given)
-            and not any(_overlap(a, b) for a, b in itertools.combinations(given, 2)))
+    given = []
+    for a in arrays:
+        if a is None:
+            continue
+        if not _writable(a):
+            return False
+        for b in given:
+            if _overlap(a, b):
+                return False
+        given.append(a)
+    return True
 
 
 class _TensorTable:
