@@ -173,7 +173,7 @@ int nt_sgd_multi_step_f32(int64_t count, const int64_t *sizes, float *const *par
 }
 
 typedef struct {
-    float b1, one_b1, b2, one_b2, wd, decay, step_size, inv_bias2_sqrt, eps, sign;
+    float b1, one_b1, b2, one_b2, wd, decay, step_size, eps, sign;
     int coupled, shrink;
 } adam_consts;
 
@@ -200,7 +200,7 @@ static NT_ALWAYS_INLINE void adam_loop(int64_t len, float *restrict param,
             v = (vmax >= v || vmax != vmax) ? vmax : v; /* np.maximum: NaN wins */
             max_exp_avg_sq[i] = v;
         }
-        param[i] = p - c.step_size * m / (sqrtf(v) * c.inv_bias2_sqrt + c.eps);
+        param[i] = p - m / (sqrtf(v) + c.eps) * c.step_size;
     }
 }
 
@@ -221,8 +221,8 @@ typedef struct {
     const float *const *grads;
     float *const *exp_avgs, *const *exp_avg_sqs, *const *max_exp_avg_sqs;
     const int64_t *steps;
-    double lr, beta1, beta2;
-    adam_consts k; /* all but step_size and inv_bias2_sqrt, which depend on steps[t] */
+    double lr, beta1, beta2, eps;
+    adam_consts k; /* all but step_size and eps, which depend on steps[t] */
 } adam_job_t;
 
 static NT_ALWAYS_INLINE void adam_share_body(void *ctx, int share, int nt)
@@ -233,8 +233,9 @@ static NT_ALWAYS_INLINE void adam_share_body(void *ctx, int share, int nt)
     unsigned csr = nt_ftz_enter();
     NT_FOR_TENSOR_PARTS(j->count, j->sizes, begin, end, t, lo, hi) {
         adam_consts k = j->k;
-        k.step_size = (float)(j->lr / (1.0 - pow(j->beta1, (double)j->steps[t])));
-        k.inv_bias2_sqrt = (float)(1.0 / sqrt(1.0 - pow(j->beta2, (double)j->steps[t])));
+        double bias2_sqrt = sqrt(1.0 - pow(j->beta2, (double)j->steps[t]));
+        k.step_size = (float)(j->lr * bias2_sqrt / (1.0 - pow(j->beta1, (double)j->steps[t])));
+        k.eps = (float)(j->eps * bias2_sqrt);
         adam_span(hi - lo, j->params[t] + lo, j->grads[t] + lo, j->exp_avgs[t] + lo,
                   j->exp_avg_sqs[t] + lo,
                   j->max_exp_avg_sqs ? j->max_exp_avg_sqs[t] + lo : NULL, &k);
@@ -246,8 +247,11 @@ NT_SHARE_FNS(adam_share)
 /* Per tensor t, at its own step count steps[t] >= 1: g = ±grad (+ wd*p for Adam; AdamW
  * first does p *= 1 - lr*wd); m = b1*m + (1-b1)*g, v = b2*v + (1-b2)*g^2,
  * vmax = max(vmax, v) when max_exp_avg_sqs (amsgrad) is given and then replaces v;
- * p -= lr/(1 - b1^steps[t]) * m / (sqrt(v) * (1/sqrt(1 - b2^steps[t])) + eps): the bias
- * corrections are scalars per tensor, computed in double and rounded to float once. */
+ * p -= lr/(1 - b1^t) * m / (sqrt(v)/sqrt(1 - b2^t) + eps), t = steps[t], computed as
+ * p -= m / (sqrt(v) + eps*sqrt(1 - b2^t)) * (lr*sqrt(1 - b2^t)/(1 - b1^t)): the same,
+ * multiplied through by sqrt(1 - b2^t), with the bias corrections in two scalars per
+ * tensor (in double, rounded to float once) and one division per element, as NumPy's
+ * adam_step does it. */
 int nt_adam_multi_step_f32(int64_t count, const int64_t *sizes, float *const *params,
                            const float *const *grads, float *const *exp_avgs,
                            float *const *exp_avg_sqs, float *const *max_exp_avg_sqs,
@@ -264,10 +268,10 @@ int nt_adam_multi_step_f32(int64_t count, const int64_t *sizes, float *const *pa
                                               || (max_exp_avg_sqs && !max_exp_avg_sqs[t]))))
             return NT_EINVAL;
     adam_job_t job = {count, total, sizes, params, grads, exp_avgs, exp_avg_sqs,
-                      max_exp_avg_sqs, steps, lr, beta1, beta2, {
+                      max_exp_avg_sqs, steps, lr, beta1, beta2, eps, {
         .b1 = (float)beta1, .one_b1 = (float)(1.0 - beta1),
         .b2 = (float)beta2, .one_b2 = (float)(1.0 - beta2),
-        .wd = (float)weight_decay, .decay = (float)(1.0 - lr * weight_decay), .eps = (float)eps,
+        .wd = (float)weight_decay, .decay = (float)(1.0 - lr * weight_decay),
         .sign = maximize ? -1.0f : 1.0f,
         .coupled = weight_decay != 0.0 && !decoupled, .shrink = weight_decay != 0.0 && decoupled,
     }};
