@@ -288,31 +288,33 @@ typedef struct {
     int decay, momentum;
 } rmsprop_job_t;
 
-static NT_ALWAYS_INLINE void rmsprop_share_body(void *ctx, int t, int nt)
+/* RMSprop over elements [lo, hi).  NOTE: `centered` and `momentum` are constants in each
+ * inlined copy (see rmsprop_share_body): tested per element, the loads of grad_avg[i] and
+ * buf[i] are conditional and GCC leaves the loop scalar, as at sgd_momentum_loop. */
+static NT_ALWAYS_INLINE void rmsprop_loop(const rmsprop_job_t *j, int64_t lo, int64_t hi,
+                                          int centered, int momentum)
 {
-    const rmsprop_job_t *j = ctx;
     float *restrict param = j->param, *restrict square_avg = j->square_avg;
     float *restrict buf = j->buf, *restrict grad_avg = j->grad_avg;
     const float *restrict grad = j->grad;
     const float a = j->a, one_a = j->one_a, wd = j->wd, mom = j->mom, flr = j->flr;
-    int64_t lo, hi;
-    nt_range(j->size, t, nt, &lo, &hi);
-    unsigned csr = nt_ftz_enter();
+    const float sign = j->sign, feps = j->feps;
+    const int decay = j->decay;
     for (int64_t i = lo; i < hi; ++i) {
-        float g = j->sign * grad[i];
-        if (j->decay)
+        float g = sign * grad[i];
+        if (decay)
             g += wd * param[i];
         float v = a * square_avg[i] + one_a * (g * g);
         square_avg[i] = v;
         float avg;
-        if (grad_avg) {
+        if (centered) {
             float gbar = a * grad_avg[i] + one_a * g;
             grad_avg[i] = gbar;
-            avg = sqrtf(v - gbar * gbar) + j->feps;
+            avg = sqrtf(v - gbar * gbar) + feps;
         } else {
-            avg = sqrtf(v) + j->feps;
+            avg = sqrtf(v) + feps;
         }
-        if (j->momentum) {
+        if (momentum) {
             float b = mom * buf[i] + g / avg;
             buf[i] = b;
             param[i] -= flr * b;
@@ -320,6 +322,22 @@ static NT_ALWAYS_INLINE void rmsprop_share_body(void *ctx, int t, int nt)
             param[i] -= flr * (g / avg);
         }
     }
+}
+
+static NT_ALWAYS_INLINE void rmsprop_share_body(void *ctx, int t, int nt)
+{
+    const rmsprop_job_t *j = ctx;
+    int64_t lo, hi;
+    nt_range(j->size, t, nt, &lo, &hi);
+    unsigned csr = nt_ftz_enter();
+    if (j->grad_avg && j->momentum)
+        rmsprop_loop(j, lo, hi, 1, 1);
+    else if (j->grad_avg)
+        rmsprop_loop(j, lo, hi, 1, 0);
+    else if (j->momentum)
+        rmsprop_loop(j, lo, hi, 0, 1);
+    else
+        rmsprop_loop(j, lo, hi, 0, 0);
     nt_ftz_leave(csr);
 }
 NT_SHARE_FNS(rmsprop_share)

@@ -500,22 +500,27 @@ class NumpyBackend:
         """In place, PyTorch's RMSprop. ``v = alpha*v + (1-alpha)*g^2``; centered:
         ``avg = sqrt(v - gbar^2) + eps`` with ``gbar = alpha*gbar + (1-alpha)*g``, else
         ``avg = sqrt(v) + eps``; momentum: ``buf = momentum*buf + g/avg, p -= lr*buf``,
-        else ``p -= lr * g/avg``.
+        else ``p -= lr * g/avg``. One ufunc pass at a time into a scratch buffer.
         """
-        g = -grad if maximize else grad
-        if weight_decay:
-            g = g + weight_decay * param
+        s = _scratch(param)
+        g = _effective_grad(param, grad, weight_decay, maximize)
         square_avg *= alpha
-        square_avg += (1 - alpha) * (g * g)
+        s = np.multiply(g, g, out=s)
+        s *= 1 - alpha
+        square_avg += s
         if grad_avg is not None:
             grad_avg *= alpha
-            grad_avg += (1 - alpha) * g
-            avg = np.sqrt(square_avg - grad_avg * grad_avg) + eps
+            grad_avg += np.multiply(g, 1 - alpha, out=s)
+            avg = np.multiply(grad_avg, grad_avg, out=s)
+            avg = np.sqrt(np.subtract(square_avg, avg, out=avg), out=avg)
         else:
-            avg = np.sqrt(square_avg) + eps
+            avg = np.sqrt(square_avg, out=s)
+        avg += eps
+        step = np.divide(g, avg, out=s)
         if momentum > 0:
             buf *= momentum
-            buf += g / avg
-            param -= lr * buf
+            buf += step
+            step = np.multiply(buf, lr, out=s)
         else:
-            param -= lr * (g / avg)
+            step *= lr
+        param -= step
