@@ -440,6 +440,16 @@ def test_numpy_steps_in_threads_use_their_own_scratch():
         np.testing.assert_array_equal(together[k], alone[k])
 
 
+def test_sgd_multi_step_needs_one_first_flag_per_param(backend):
+    params = [np.ones(3, np.float32), np.ones(2, np.float32)]
+    grads, bufs = [np.ones_like(p) for p in params], [np.zeros_like(p) for p in params]
+    for first in ([True], [False, False, False]):
+        with pytest.raises(ValueError, match="2 params"):
+            backend.sgd_multi_step(params, grads, bufs, lr=0.1, momentum=0.9, dampening=0.0,
+                                   nesterov=False, weight_decay=0.0, maximize=False, first=first)
+    np.testing.assert_array_equal(params[0], 1.0)  # nothing updated
+
+
 def test_c_optimizer_loops_agree_on_every_isa():
     """The C steps are compiled for the baseline and for AVX2 (picked by the GEMM's
     instruction set, ``select_isa``): on every one this CPU runs, they match NumPy."""

@@ -470,6 +470,8 @@ class NumpyBackend:
         """``sgd_step`` on every ``(params[i], grads[i], bufs[i])`` (``bufs`` is ``None``
         without momentum), all with the same options but ``first[i]`` (``params[i]``'s first
         step: its buffer starts as ``g``): one kernel call per optimizer step."""
+        if len(first) != len(params):
+            raise ValueError(f"sgd_multi_step: {len(first)} first-step flags for {len(params)} params")
         for i, (param, grad) in enumerate(zip(params, grads, strict=True)):
             self.sgd_step(param, grad, None if bufs is None else bufs[i], lr=lr,
                           momentum=momentum, dampening=dampening, nesterov=nesterov,
