@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import threading
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -438,6 +439,49 @@ def test_numpy_steps_in_threads_use_their_own_scratch():
         t.join()
     for k in (0, 1):
         np.testing.assert_array_equal(together[k], alone[k])
+
+
+@pytest.mark.parametrize("kind, options", [
+    ("sgd", {"momentum": 0.9, "dampening": 0.1, "nesterov": False, "weight_decay": 0.01,
+             "maximize": True}),
+    ("sgd", {"momentum": 0.9, "dampening": 0.0, "nesterov": True, "weight_decay": 0.0,
+             "maximize": False}),
+    ("adam", {"weight_decay": 0.1, "decoupled": False, "maximize": True, "amsgrad": True}),
+    ("adam", {"weight_decay": 0.1, "decoupled": True, "maximize": False, "amsgrad": False}),
+    ("rmsprop", {"weight_decay": 0.1, "momentum": 0.5, "maximize": True, "centered": True}),
+])
+def test_numpy_steps_allocate_no_temporaries(kind, options):
+    """After the first step (which sizes the scratch buffers), a NumPy step of a 100,000-float
+    parameter allocates nothing of its size: every pass writes into state or scratch."""
+    numpy_backend = nt.backend.get("numpy")
+    rng = np.random.default_rng(8)
+    p, g = rng.standard_normal((2, 100_000)).astype(np.float32)
+    state = [np.zeros_like(p) for _ in range(3)]
+
+    def step():
+        if kind == "sgd":
+            numpy_backend.sgd_multi_step([p], [g], [state[0]], lr=0.1, first=[False], **options)
+        elif kind == "adam":
+            vmax = [state[2]] if options["amsgrad"] else None
+            kw = {k: v for k, v in options.items() if k != "amsgrad"}
+            numpy_backend.adam_multi_step([p], [g], [state[0]], [state[1]], vmax, steps=[3],
+                                          lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, **kw)
+        else:
+            kw = {k: v for k, v in options.items() if k != "centered"}
+            numpy_backend.rmsprop_step(p, g, state[1], state[0],
+                                       state[2] if options["centered"] else None, lr=1e-2,
+                                       alpha=0.99, eps=1e-8, **kw)
+
+    step()
+    before = p.copy()
+    tracemalloc.start()
+    try:
+        step()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert not np.array_equal(p, before)  # the step ran
+    assert peak < p.nbytes // 10, f"{peak} bytes allocated during a step of {p.nbytes} bytes"
 
 
 def test_sgd_multi_step_needs_one_first_flag_per_param(backend):
