@@ -38,10 +38,11 @@ static int use_avx2(void)
 #define NT_PICK(name) (name)
 #endif
 
-/* Elements per thread before a second one pays.  NOTE: measured on the seed MLP (101,770
- * parameters): SGD on one thread (8 us) made the epoch slower, 0.312 -> 0.350 s, as the
- * idle OpenMP thread then falls asleep between the backward GEMM and the next forward
- * one and costs a wake-up there (see GOMP_SPINCOUNT in c_backend.py). */
+/* Elements per thread before a second one pays (the seed MLP's 101,770 parameters run on
+ * two).  NOTE: measured in the OpenMP days, on the Xeon: SGD on one thread (8 us) made the
+ * seed MLP's epoch slower, 0.312 -> 0.350 s, as the idle second thread then fell asleep
+ * before the next GEMM; the pool of threads.c keeps its threads spinning ~100 us after a
+ * job for the same reason. */
 #define NT_OPTIM_PAR_MIN (1 << 14)
 
 static int bad_sizes(int64_t size, int nthreads, const float *param, const float *grad)
