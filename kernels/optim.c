@@ -39,7 +39,7 @@ static int use_avx2(void)
 #endif
 
 /* Elements per thread before a second one pays (the seed MLP's 101,770 parameters run on
- * two).  NOTE: measured in the OpenMP days, on the Xeon: SGD on one thread (8 us) made the
+ * two).  NOTE: measured when the kernels used OpenMP: SGD on one thread (8 us) made the
  * seed MLP's epoch slower, 0.312 -> 0.350 s, as the idle second thread then fell asleep
  * before the next GEMM; the pool of threads.c keeps its threads spinning ~100 us after a
  * job for the same reason. */
