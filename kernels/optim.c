@@ -9,11 +9,40 @@
 #include "nanotorch_kernels.h"
 
 #include <math.h>
+#include <string.h>
 
-/* Elements per thread before a second one pays.  NOTE: measured on the seed MLP (101,770
- * parameters): SGD on one thread (8 us) made the epoch slower, 0.312 -> 0.350 s, as the
- * idle OpenMP thread then falls asleep between the backward GEMM and the next forward
- * one and costs a wake-up there (see GOMP_SPINCOUNT in c_backend.py). */
+/* Instruction sets.  Each loop below is written once and compiled twice on x86: for the
+ * architecture's baseline (SSE2: 4 floats a vector, no FMA) and for AVX2+FMA (8 floats a
+ * vector).  A thread's share of a step is an always-inline body (`<name>_body`) and
+ * NT_SHARE_FNS(name) makes the two functions that run it, `name` and `name_avx2` (compiled
+ * for AVX2 whatever flags the file gets); NT_PICK(name) picks one per call, by the GEMM's
+ * instruction set (nt_isa_current(): the widest the CPU runs, or NANOTORCH_ISA's), so
+ * NANOTORCH_ISA=generic tests the baseline loops on any host.  NOTE: Adam's step is bound by
+ * its square root and division, not by memory, and Zen 3's divider takes 8 floats in about
+ * the time of 4: 97 -> 54 us for the seed MLP's 101,770 parameters on one core, measured. */
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#define NT_AVX2 __attribute__((target("avx2,fma")))
+#define NT_SHARE_FNS(name)                                                                     \
+    static void name(void *ctx, int share, int nt) { name##_body(ctx, share, nt); }            \
+    NT_AVX2 static void name##_avx2(void *ctx, int share, int nt) { name##_body(ctx, share, nt); }
+#define NT_PICK(name) (use_avx2() ? name##_avx2 : name)
+
+static int use_avx2(void)
+{
+    const char *isa = nt_isa_current();
+    return strcmp(isa, "avx2") == 0 || strcmp(isa, "avx512") == 0;
+}
+#else
+#define NT_SHARE_FNS(name)                                                                     \
+    static void name(void *ctx, int share, int nt) { name##_body(ctx, share, nt); }
+#define NT_PICK(name) (name)
+#endif
+
+/* Elements per thread before a second one pays (the seed MLP's 101,770 parameters run on
+ * two).  NOTE: measured when the kernels used OpenMP: SGD on one thread (8 us) made the
+ * seed MLP's epoch slower, 0.312 -> 0.350 s, as the idle second thread then fell asleep
+ * before the next GEMM; the pool of threads.c keeps its threads spinning ~100 us after a
+ * job for the same reason. */
 #define NT_OPTIM_PAR_MIN (1 << 14)
 
 static int bad_sizes(int64_t size, int nthreads, const float *param, const float *grad)
@@ -40,11 +69,31 @@ static int bad_multi(int64_t count, const int64_t *sizes, int nthreads, float *c
     return 0;
 }
 
+/* SGD with momentum over `len` elements of one tensor; `first`: buf = g (its first step).
+ * NOTE: `first` is a constant in each inlined copy (see sgd_span): with `first ? g :
+ * mom * buf[i] + ...` tested per element, buf[i] is a conditional load and GCC left the
+ * whole loop scalar ("control flow in loop"): 4x slower than NumPy's passes, measured. */
+static NT_ALWAYS_INLINE void sgd_momentum_loop(int64_t len, float *restrict param,
+                                               const float *restrict grad,
+                                               float *restrict buf, float flr, float mom,
+                                               float damp, int nesterov, float wd, int decay,
+                                               float sign, int first)
+{
+    for (int64_t i = 0; i < len; ++i) {
+        float g = sign * grad[i];
+        if (decay)
+            g += wd * param[i];
+        float b = first ? g : mom * buf[i] + damp * g;
+        buf[i] = b;
+        param[i] -= flr * (nesterov ? g + mom * b : b);
+    }
+}
+
 /* SGD over `len` elements of one tensor.  NOTE: the loops with and without buf are
  * written apart: in one loop testing `buf` per element, the compiler if-converts buf[i]
  * into a masked vector load, and masked loads at NULL + i (masked off, but faulting
  * addresses) take a microcode assist each: 16x slower, measured. */
-static void sgd_span(int64_t len, float *restrict param, const float *restrict grad,
+static NT_ALWAYS_INLINE void sgd_span(int64_t len, float *restrict param, const float *restrict grad,
                      float *restrict buf, float flr, float mom, float damp, int nesterov,
                      float wd, int decay, float sign, int first)
 {
@@ -55,15 +104,10 @@ static void sgd_span(int64_t len, float *restrict param, const float *restrict g
                 g += wd * param[i];
             param[i] -= flr * g;
         }
-        return;
-    }
-    for (int64_t i = 0; i < len; ++i) {
-        float g = sign * grad[i];
-        if (decay)
-            g += wd * param[i];
-        float b = first ? g : mom * buf[i] + damp * g;
-        buf[i] = b;
-        param[i] -= flr * (nesterov ? g + mom * b : b);
+    } else if (first) {
+        sgd_momentum_loop(len, param, grad, buf, flr, mom, damp, nesterov, wd, decay, sign, 1);
+    } else {
+        sgd_momentum_loop(len, param, grad, buf, flr, mom, damp, nesterov, wd, decay, sign, 0);
     }
 }
 
@@ -89,7 +133,7 @@ typedef struct {
     const uint8_t *first; /* first[t]: tensor t's first step (buf = g); NULL: none */
 } sgd_job_t;
 
-static void sgd_share(void *ctx, int share, int nt)
+static NT_ALWAYS_INLINE void sgd_share_body(void *ctx, int share, int nt)
 {
     const sgd_job_t *j = ctx;
     int64_t begin, end;
@@ -101,6 +145,7 @@ static void sgd_share(void *ctx, int share, int nt)
              j->first && j->first[t]);
     nt_ftz_leave(csr);
 }
+NT_SHARE_FNS(sgd_share)
 
 /* Per tensor t: g = ±grads[t] + wd*p; with momentum: buf = g on its first step (first[t];
  * first may be NULL: no tensor's first step), else
@@ -124,12 +169,12 @@ int nt_sgd_multi_step_f32(int64_t count, const int64_t *sizes, float *const *par
     int decay = weight_decay != 0.0;
     sgd_job_t job = {count, total, sizes, params, grads, momentum != 0.0 ? bufs : NULL, flr, mom,
                      damp, nesterov, wd, decay, sign, first};
-    nt_parallel(nt_threads_for(total, NT_OPTIM_PAR_MIN, nthreads), sgd_share, &job);
+    nt_parallel(nt_threads_for(total, NT_OPTIM_PAR_MIN, nthreads), NT_PICK(sgd_share), &job);
     return NT_OK;
 }
 
 typedef struct {
-    float b1, one_b1, b2, one_b2, wd, decay, step_size, bias2_sqrt, eps, sign;
+    float b1, one_b1, b2, one_b2, wd, decay, step_size, eps, sign;
     int coupled, shrink;
 } adam_consts;
 
@@ -156,11 +201,11 @@ static NT_ALWAYS_INLINE void adam_loop(int64_t len, float *restrict param,
             v = (vmax >= v || vmax != vmax) ? vmax : v; /* np.maximum: NaN wins */
             max_exp_avg_sq[i] = v;
         }
-        param[i] = p - c.step_size * m / (sqrtf(v) / c.bias2_sqrt + c.eps);
+        param[i] = p - m / (sqrtf(v) + c.eps) * c.step_size;
     }
 }
 
-static void adam_span(int64_t len, float *restrict param, const float *restrict grad,
+static NT_ALWAYS_INLINE void adam_span(int64_t len, float *restrict param, const float *restrict grad,
                       float *restrict exp_avg, float *restrict exp_avg_sq,
                       float *restrict max_exp_avg_sq, const adam_consts *k)
 {
@@ -177,11 +222,11 @@ typedef struct {
     const float *const *grads;
     float *const *exp_avgs, *const *exp_avg_sqs, *const *max_exp_avg_sqs;
     const int64_t *steps;
-    double lr, beta1, beta2;
-    adam_consts k; /* all but step_size and bias2_sqrt, which depend on steps[t] */
+    double lr, beta1, beta2, eps;
+    adam_consts k; /* all but step_size and eps, which depend on steps[t] */
 } adam_job_t;
 
-static void adam_share(void *ctx, int share, int nt)
+static NT_ALWAYS_INLINE void adam_share_body(void *ctx, int share, int nt)
 {
     const adam_job_t *j = ctx;
     int64_t begin, end;
@@ -189,19 +234,25 @@ static void adam_share(void *ctx, int share, int nt)
     unsigned csr = nt_ftz_enter();
     NT_FOR_TENSOR_PARTS(j->count, j->sizes, begin, end, t, lo, hi) {
         adam_consts k = j->k;
-        k.step_size = (float)(j->lr / (1.0 - pow(j->beta1, (double)j->steps[t])));
-        k.bias2_sqrt = (float)sqrt(1.0 - pow(j->beta2, (double)j->steps[t]));
+        double bias2_sqrt = sqrt(1.0 - pow(j->beta2, (double)j->steps[t]));
+        k.step_size = (float)(j->lr * bias2_sqrt / (1.0 - pow(j->beta1, (double)j->steps[t])));
+        k.eps = (float)(j->eps * bias2_sqrt);
         adam_span(hi - lo, j->params[t] + lo, j->grads[t] + lo, j->exp_avgs[t] + lo,
                   j->exp_avg_sqs[t] + lo,
                   j->max_exp_avg_sqs ? j->max_exp_avg_sqs[t] + lo : NULL, &k);
     }
     nt_ftz_leave(csr);
 }
+NT_SHARE_FNS(adam_share)
 
 /* Per tensor t, at its own step count steps[t] >= 1: g = ±grad (+ wd*p for Adam; AdamW
  * first does p *= 1 - lr*wd); m = b1*m + (1-b1)*g, v = b2*v + (1-b2)*g^2,
  * vmax = max(vmax, v) when max_exp_avg_sqs (amsgrad) is given and then replaces v;
- * p -= lr/(1 - b1^steps[t]) * m / (sqrt(v)/sqrt(1 - b2^steps[t]) + eps). */
+ * p -= lr/(1 - b1^t) * m / (sqrt(v)/sqrt(1 - b2^t) + eps), t = steps[t], computed as
+ * p -= m / (sqrt(v) + eps*sqrt(1 - b2^t)) * (lr*sqrt(1 - b2^t)/(1 - b1^t)): the same,
+ * multiplied through by sqrt(1 - b2^t), with the bias corrections in two scalars per
+ * tensor (in double, rounded to float once) and one division per element, as NumPy's
+ * adam_step does it. */
 int nt_adam_multi_step_f32(int64_t count, const int64_t *sizes, float *const *params,
                            const float *const *grads, float *const *exp_avgs,
                            float *const *exp_avg_sqs, float *const *max_exp_avg_sqs,
@@ -218,14 +269,14 @@ int nt_adam_multi_step_f32(int64_t count, const int64_t *sizes, float *const *pa
                                               || (max_exp_avg_sqs && !max_exp_avg_sqs[t]))))
             return NT_EINVAL;
     adam_job_t job = {count, total, sizes, params, grads, exp_avgs, exp_avg_sqs,
-                      max_exp_avg_sqs, steps, lr, beta1, beta2, {
+                      max_exp_avg_sqs, steps, lr, beta1, beta2, eps, {
         .b1 = (float)beta1, .one_b1 = (float)(1.0 - beta1),
         .b2 = (float)beta2, .one_b2 = (float)(1.0 - beta2),
-        .wd = (float)weight_decay, .decay = (float)(1.0 - lr * weight_decay), .eps = (float)eps,
+        .wd = (float)weight_decay, .decay = (float)(1.0 - lr * weight_decay),
         .sign = maximize ? -1.0f : 1.0f,
         .coupled = weight_decay != 0.0 && !decoupled, .shrink = weight_decay != 0.0 && decoupled,
     }};
-    nt_parallel(nt_threads_for(total, NT_OPTIM_PAR_MIN, nthreads), adam_share, &job);
+    nt_parallel(nt_threads_for(total, NT_OPTIM_PAR_MIN, nthreads), NT_PICK(adam_share), &job);
     return NT_OK;
 }
 
@@ -238,31 +289,33 @@ typedef struct {
     int decay, momentum;
 } rmsprop_job_t;
 
-static void rmsprop_share(void *ctx, int t, int nt)
+/* RMSprop over elements [lo, hi).  NOTE: `centered` and `momentum` are constants in each
+ * inlined copy (see rmsprop_share_body): tested per element, the loads of grad_avg[i] and
+ * buf[i] are conditional and GCC leaves the loop scalar, as at sgd_momentum_loop. */
+static NT_ALWAYS_INLINE void rmsprop_loop(const rmsprop_job_t *j, int64_t lo, int64_t hi,
+                                          int centered, int momentum)
 {
-    const rmsprop_job_t *j = ctx;
     float *restrict param = j->param, *restrict square_avg = j->square_avg;
     float *restrict buf = j->buf, *restrict grad_avg = j->grad_avg;
     const float *restrict grad = j->grad;
     const float a = j->a, one_a = j->one_a, wd = j->wd, mom = j->mom, flr = j->flr;
-    int64_t lo, hi;
-    nt_range(j->size, t, nt, &lo, &hi);
-    unsigned csr = nt_ftz_enter();
+    const float sign = j->sign, feps = j->feps;
+    const int decay = j->decay;
     for (int64_t i = lo; i < hi; ++i) {
-        float g = j->sign * grad[i];
-        if (j->decay)
+        float g = sign * grad[i];
+        if (decay)
             g += wd * param[i];
         float v = a * square_avg[i] + one_a * (g * g);
         square_avg[i] = v;
         float avg;
-        if (grad_avg) {
+        if (centered) {
             float gbar = a * grad_avg[i] + one_a * g;
             grad_avg[i] = gbar;
-            avg = sqrtf(v - gbar * gbar) + j->feps;
+            avg = sqrtf(v - gbar * gbar) + feps;
         } else {
-            avg = sqrtf(v) + j->feps;
+            avg = sqrtf(v) + feps;
         }
-        if (j->momentum) {
+        if (momentum) {
             float b = mom * buf[i] + g / avg;
             buf[i] = b;
             param[i] -= flr * b;
@@ -270,8 +323,25 @@ static void rmsprop_share(void *ctx, int t, int nt)
             param[i] -= flr * (g / avg);
         }
     }
+}
+
+static NT_ALWAYS_INLINE void rmsprop_share_body(void *ctx, int t, int nt)
+{
+    const rmsprop_job_t *j = ctx;
+    int64_t lo, hi;
+    nt_range(j->size, t, nt, &lo, &hi);
+    unsigned csr = nt_ftz_enter();
+    if (j->grad_avg && j->momentum)
+        rmsprop_loop(j, lo, hi, 1, 1);
+    else if (j->grad_avg)
+        rmsprop_loop(j, lo, hi, 1, 0);
+    else if (j->momentum)
+        rmsprop_loop(j, lo, hi, 0, 1);
+    else
+        rmsprop_loop(j, lo, hi, 0, 0);
     nt_ftz_leave(csr);
 }
+NT_SHARE_FNS(rmsprop_share)
 
 /* g = ±grad + wd*p; v = alpha*v + (1-alpha)*g^2; centered (grad_avg given):
  * gbar = alpha*gbar + (1-alpha)*g, avg = sqrt(v - gbar^2) + eps, else avg = sqrt(v) + eps;
@@ -288,6 +358,6 @@ int nt_rmsprop_step_f32(int64_t size, float *restrict param, const float *restri
     float wd = (float)weight_decay, mom = (float)momentum, sign = maximize ? -1.0f : 1.0f;
     rmsprop_job_t job = {size, param, grad, square_avg, buf, grad_avg, flr, a, one_a, feps, wd,
                          mom, sign, weight_decay != 0.0, momentum > 0.0};
-    nt_parallel(nt_threads_for(size, NT_OPTIM_PAR_MIN, nthreads), rmsprop_share, &job);
+    nt_parallel(nt_threads_for(size, NT_OPTIM_PAR_MIN, nthreads), NT_PICK(rmsprop_share), &job);
     return NT_OK;
 }

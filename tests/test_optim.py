@@ -6,6 +6,8 @@ The optimizer tests run on every backend that can load here (``backend`` fixture
 from __future__ import annotations
 
 import math
+import threading
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -365,6 +367,168 @@ def test_zero_grad_both_ways():
     opt.zero_grad()
     assert a.grad is None
     opt.zero_grad()  # no gradient: nothing to do
+
+
+# ------------------------------------------ parameter layouts, scratch buffers, ISAs
+LAYOUT_CASES = [
+    ("SGD", {"lr": 0.1, "momentum": 0.9}),  # the buffer's first step (buf = g), then its rule
+    ("SGD", {"lr": 0.1, "momentum": 0.9, "dampening": 0.3, "weight_decay": 0.05}),
+    ("SGD", {"lr": 0.05, "momentum": 0.8, "nesterov": True, "maximize": True}),
+    ("Adam", {"lr": 0.05, "weight_decay": 0.1, "maximize": True}),
+    ("Adam", {"lr": 0.05, "amsgrad": True}),
+    ("AdamW", {"lr": 0.05, "weight_decay": 0.1}),
+    ("RMSprop", {"lr": 0.01, "centered": True, "momentum": 0.5, "weight_decay": 0.1}),
+]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name, options", LAYOUT_CASES, ids=[f"{n}-{o}" for n, o in LAYOUT_CASES])
+def test_noncontiguous_and_float64_params_match_torch(backend, torch, name, options):
+    """A parameter whose array is a transposed (non-contiguous) view, a float64 one and a
+    float32 one of another size, in one group: updated in place, in their own layout and
+    dtype, as PyTorch updates them (the NumPy kernels' scratch buffers are kept per dtype
+    and sized by the largest parameter)."""
+    rng = np.random.default_rng(11)
+    arrays = [rng.standard_normal((4, 6)).astype(np.float32).T,  # [6, 4], F-ordered
+              rng.standard_normal(7), rng.standard_normal(30).astype(np.float32)]
+    ours = [nt.Tensor._make(a.copy(order="K"), True) for a in arrays]
+    assert not ours[0].data.flags.c_contiguous and ours[1].data.dtype == np.float64
+    views = [p.data for p in ours]
+    theirs = [torch.tensor(np.ascontiguousarray(a), requires_grad=True) for a in arrays]
+    opt, topt = getattr(nt.optim, name)(ours, **options), getattr(torch.optim, name)(theirs, **options)
+    for _ in range(4):
+        for p, tp, a in zip(ours, theirs, arrays):
+            g = rng.standard_normal(a.shape).astype(a.dtype)
+            p.grad, tp.grad = nt.Tensor._make(g, False), torch.tensor(g)
+        opt.step()
+        topt.step()
+    for p, tp, view in zip(ours, theirs, views):
+        assert p.data is view and p.data.dtype == view.dtype  # in place
+        tol = 1e-12 if p.data.dtype == np.float64 else 1e-6
+        np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=10 * tol, atol=tol)
+
+
+def test_numpy_steps_in_threads_use_their_own_scratch():
+    """Two threads stepping their own optimizers at once (NumPy's ufuncs release the GIL on
+    large arrays) get the numbers each gets alone: the scratch buffers are per thread."""
+    numpy_backend = nt.backend.get("numpy")
+    rng = np.random.default_rng(3)
+    inits = [rng.standard_normal(300_000).astype(np.float32) for _ in range(2)]
+    grads = [[rng.standard_normal(300_000).astype(np.float32) for _ in range(20)] for _ in range(2)]
+    start = threading.Barrier(2)
+
+    def run(k: int, out: dict) -> None:
+        with nt.backend.use(numpy_backend.name):
+            p = nt.tensor(inits[k].copy(), requires_grad=True)
+            opt = Adam([p], lr=1e-2) if k == 0 else SGD([p], lr=0.1, momentum=0.9, nesterov=True)
+            if out is not alone:
+                start.wait()
+            for g in grads[k]:
+                p.grad = nt.tensor(g)
+                opt.step()
+            out[k] = p.data
+
+    alone: dict = {}
+    run(0, alone)
+    run(1, alone)
+    together: dict = {}
+    threads = [threading.Thread(target=run, args=(k, together)) for k in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for k in (0, 1):
+        np.testing.assert_array_equal(together[k], alone[k])
+
+
+@pytest.mark.parametrize("kind, options", [
+    ("sgd", {"momentum": 0.9, "dampening": 0.1, "nesterov": False, "weight_decay": 0.01,
+             "maximize": True}),
+    ("sgd", {"momentum": 0.9, "dampening": 0.0, "nesterov": True, "weight_decay": 0.0,
+             "maximize": False}),
+    ("adam", {"weight_decay": 0.1, "decoupled": False, "maximize": True, "amsgrad": True}),
+    ("adam", {"weight_decay": 0.1, "decoupled": True, "maximize": False, "amsgrad": False}),
+    ("rmsprop", {"weight_decay": 0.1, "momentum": 0.5, "maximize": True, "centered": True}),
+])
+def test_numpy_steps_allocate_no_temporaries(kind, options):
+    """After the first step (which sizes the scratch buffers), a NumPy step of a 100,000-float
+    parameter allocates nothing of its size: every pass writes into state or scratch."""
+    numpy_backend = nt.backend.get("numpy")
+    rng = np.random.default_rng(8)
+    p, g = rng.standard_normal((2, 100_000)).astype(np.float32)
+    state = [np.zeros_like(p) for _ in range(3)]
+
+    def step():
+        if kind == "sgd":
+            numpy_backend.sgd_multi_step([p], [g], [state[0]], lr=0.1, first=[False], **options)
+        elif kind == "adam":
+            vmax = [state[2]] if options["amsgrad"] else None
+            kw = {k: v for k, v in options.items() if k != "amsgrad"}
+            numpy_backend.adam_multi_step([p], [g], [state[0]], [state[1]], vmax, steps=[3],
+                                          lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, **kw)
+        else:
+            kw = {k: v for k, v in options.items() if k != "centered"}
+            numpy_backend.rmsprop_step(p, g, state[1], state[0],
+                                       state[2] if options["centered"] else None, lr=1e-2,
+                                       alpha=0.99, eps=1e-8, **kw)
+
+    step()
+    before = p.copy()
+    tracemalloc.start()
+    try:
+        step()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert not np.array_equal(p, before)  # the step ran
+    assert peak < p.nbytes // 10, f"{peak} bytes allocated during a step of {p.nbytes} bytes"
+
+
+def test_sgd_multi_step_needs_one_first_flag_per_param(backend):
+    params = [np.ones(3, np.float32), np.ones(2, np.float32)]
+    grads, bufs = [np.ones_like(p) for p in params], [np.zeros_like(p) for p in params]
+    for first in ([True], [False, False, False]):
+        with pytest.raises(ValueError, match="2 params"):
+            backend.sgd_multi_step(params, grads, bufs, lr=0.1, momentum=0.9, dampening=0.0,
+                                   nesterov=False, weight_decay=0.0, maximize=False, first=first)
+    np.testing.assert_array_equal(params[0], 1.0)  # nothing updated
+
+
+def test_c_optimizer_loops_agree_on_every_isa():
+    """The C steps are compiled for the baseline and for AVX2 (picked by the GEMM's
+    instruction set, ``select_isa``): on every one this CPU runs, they match NumPy."""
+    if "c" not in nt.backend.available():
+        pytest.skip("the C kernels are not built")
+    from nanotorch.backend import c_backend
+
+    c, numpy_backend = nt.backend.get("c"), nt.backend.get("numpy")
+    rng = np.random.default_rng(4)
+    sizes = [70_001, 37, 5]  # two threads' worth, a vector tail, less than a vector
+    start = [rng.standard_normal(n).astype(np.float32) for n in sizes]
+    grads = [[rng.standard_normal(n).astype(np.float32) for n in sizes] for _ in range(3)]
+    before = c_backend.isa()
+    try:
+        for isa in c_backend.supported_isas():
+            c_backend.select_isa(isa)
+            results = []
+            for b in (c, numpy_backend):
+                p, q, r = ([a.copy() for a in start] for _ in range(3))
+                m, v, vmax, buf, sq, gavg, mbuf = ([np.zeros_like(a) for a in start] for _ in range(7))
+                for t, g in enumerate(grads):
+                    b.adam_multi_step(p, g, m, v, vmax, steps=[t + 1] * 3, lr=1e-2, beta1=0.9,
+                                      beta2=0.999, eps=1e-8, weight_decay=0.1, decoupled=False,
+                                      maximize=False)
+                    b.sgd_multi_step(q, g, buf, lr=0.1, momentum=0.9, dampening=0.0,
+                                     nesterov=True, weight_decay=0.01, maximize=True,
+                                     first=[t == 0] * 3)
+                    for i in range(3):
+                        b.rmsprop_step(r[i], g[i], sq[i], mbuf[i], gavg[i], lr=1e-2, alpha=0.9,
+                                       eps=1e-8, weight_decay=0.0, momentum=0.5, maximize=False)
+                results.append(p + m + v + vmax + q + buf + r + sq + gavg + mbuf)
+            for got, want in zip(*results):
+                np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6, err_msg=isa)
+    finally:
+        c_backend.select_isa(before)
 
 
 # ------------------------------------------------------------ checkpoints

@@ -184,7 +184,8 @@ class _TensorTable:
     new arrays at every step.
     """
 
-    __slots__ = ("arrays", "shapes", "sizes", "pointers", "starts", "ends", "ids", "_keep")
+    __slots__ = ("arrays", "shapes", "array_shapes", "sizes", "pointers", "starts", "ends", "ids",
+                 "_keep")
 
     @classmethod
     def build(cls, columns: tuple) -> _TensorTable | None:
@@ -209,6 +210,7 @@ class _TensorTable:
                 return None
         table = cls()
         table.arrays, table.shapes = arrays, shapes
+        table.array_shapes = [a.shape for a in arrays]
         table.ids = {id(a) for a in arrays}
         table.starts, table.ends = [b[0] for b in bounds], [b[1] for b in bounds]
         table.sizes = _ffi.new("int64_t[]", [p.size for p in params])
@@ -223,8 +225,8 @@ class _TensorTable:
 
     def unchanged(self) -> bool:
         """Every array still is float32, shaped as its parameter, contiguous, writeable."""
-        for a, shape in zip(self.arrays, itertools.cycle(self.shapes)):
-            if not (a.shape == shape and _writable(a)):
+        for a, shape in zip(self.arrays, self.array_shapes):
+            if not (a.shape == shape and a.dtype == _F32 and a.flags.carray):
                 return False
         return True
 
@@ -245,7 +247,7 @@ class _TensorTable:
         copied first (``_arg`` copies one that is not C-contiguous)."""
         held = []
         for g, shape in zip(grads, self.shapes, strict=True):
-            if not (_f32(g) and g.shape == shape):
+            if not (isinstance(g, np.ndarray) and g.dtype == _F32 and g.shape == shape):
                 return None
             if id(g) in self.ids or (g.base is not None and self._overlaps(g)):
                 g = g.copy()
@@ -563,10 +565,14 @@ class CBackend(NumpyBackend):
                                           weight_decay=weight_decay, maximize=maximize,
                                           first=first)
         params_p, bufs_p = table.pointers
+        if len(first) != len(params):
+            raise ValueError(f"sgd_multi_step: {len(first)} first-step flags for {len(params)} params")
+        # NOTE: NULL when no buffer starts now (every step but the first): a flag array made
+        # per call was a fifth of the call's time at the seed MLP's last layer (1,290 floats)
+        first_p = _ffi.new("uint8_t[]", [1 if f else 0 for f in first]) if any(first) else _ffi.NULL
         _call("nt_sgd_multi_step_f32", len(params), table.sizes, params_p, found[0], bufs_p,
               float(lr), float(momentum), float(dampening), int(bool(nesterov)),
-              float(weight_decay), int(bool(maximize)),
-              _arg(np.array(first, dtype=_U8), (len(params),), "uint8_t[]"), get_num_threads())
+              float(weight_decay), int(bool(maximize)), first_p, get_num_threads())
 
     def adam_multi_step(self, params: list[np.ndarray], grads: list[np.ndarray],
                         exp_avgs: list[np.ndarray], exp_avg_sqs: list[np.ndarray],
@@ -587,7 +593,7 @@ class CBackend(NumpyBackend):
         params_p, exp_avgs_p, exp_avg_sqs_p, max_exp_avg_sqs_p = table.pointers
         _call("nt_adam_multi_step_f32", len(params), table.sizes, params_p, found[0], exp_avgs_p,
               exp_avg_sqs_p, max_exp_avg_sqs_p,
-              _arg(np.array(steps, dtype=_I64), (len(params),), "int64_t[]"), float(lr),
+              _ffi.new("int64_t[]", steps), float(lr),
               float(beta1), float(beta2), float(eps), float(weight_decay), int(bool(decoupled)),
               int(bool(maximize)), get_num_threads())
 

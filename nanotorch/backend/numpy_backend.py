@@ -8,6 +8,7 @@ with these to float32 rounding; whatever it does not cover falls through to here
 from __future__ import annotations
 
 import math
+import threading
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -88,8 +89,51 @@ def _gelu_factors(x: np.ndarray, approximate: str, slope: bool):
         return xd, s, s + xd * e * (1 / math.sqrt(2 * math.pi))
 
 
+_SCRATCH = threading.local()  # per thread: dtype -> [flat arrays] (see _scratch)
+
+
+def _scratch(like: np.ndarray, which: int = 0) -> np.ndarray:
+    """A C-contiguous array shaped like ``like`` to compute into: a view of flat buffer
+    number ``which`` of this thread (one list per dtype, each grown to the largest size
+    asked), so an optimizer step allocates nothing. Each call hands out the same memory:
+    a caller is done with its view before its next step.
+
+    NOTE: measured on the seed MLP's Adam step (101,770 floats, a busy 2-core EPYC): the
+    expression with its temporaries took 990 us, the same passes into a scratch buffer
+    180 us (a fresh 400 KB temporary page-faults on every step).
+    """
+    buffers = _SCRATCH.__dict__.setdefault(like.dtype, [])
+    while len(buffers) <= which:
+        buffers.append(np.empty(0, like.dtype))
+    if buffers[which].size < like.size:
+        buffers[which] = np.empty(like.size, like.dtype)
+    return buffers[which][:like.size].reshape(like.shape)
+
+
+def _effective_grad(param: np.ndarray, grad: np.ndarray, weight_decay: float,
+                    maximize: bool) -> np.ndarray:
+    """``±grad + weight_decay * param`` (``-`` if maximize): ``grad`` itself when that is
+    all, else computed into scratch buffer 1."""
+    if not (weight_decay or maximize):
+        return grad
+    out = _scratch(param, 1)
+    if weight_decay:
+        np.multiply(param, weight_decay, out=out)
+        return np.subtract(out, grad, out=out) if maximize else np.add(out, grad, out=out)
+    return np.negative(grad, out=out)
+
+
+def _adam_scalars(step: int, lr: float, beta1: float, beta2: float,
+                  eps: float) -> tuple[float, float]:
+    """Adam's step size and epsilon with both bias corrections folded in, at step ``step``:
+    ``(lr * sqrt(1 - b2^t) / (1 - b1^t), eps * sqrt(1 - b2^t))``."""
+    bias2_sqrt = math.sqrt(1 - beta2 ** step)
+    return lr * bias2_sqrt / (1 - beta1 ** step), eps * bias2_sqrt
+
+
 class NumpyBackend:
-    """Kernels written with NumPy. Stateless: one instance serves everyone."""
+    """Kernels written with NumPy. Stateless (the optimizer steps keep scratch buffers per
+    thread, ``_scratch``): one instance serves everyone."""
 
     name = "numpy"
 
@@ -365,18 +409,26 @@ class NumpyBackend:
         """In place, PyTorch's rule. ``g = ±grad + wd*p``; with momentum
         ``buf = g`` on the first step, else ``buf = momentum*buf + (1-dampening)*g``, and
         ``g = g + momentum*buf`` (nesterov) or ``g = buf``; then ``p -= lr * g``.
+
+        One ufunc pass at a time into a scratch buffer (no temporaries): 4 passes with
+        momentum, 2 without (plus 1-2 for weight decay or maximize).
         """
-        g = -grad if maximize else grad
-        if weight_decay:
-            g = g + weight_decay * param
+        s = _scratch(param)
+        g = _effective_grad(param, grad, weight_decay, maximize)
         if momentum:
             if first:
-                buf[...] = g
+                np.copyto(buf, g)
             else:
                 buf *= momentum
-                buf += (1 - dampening) * g
-            g = g + momentum * buf if nesterov else buf
-        param -= lr * g
+                if dampening:
+                    buf += np.multiply(g, 1 - dampening, out=s)
+                else:
+                    buf += g
+            if nesterov:
+                g = np.add(g, np.multiply(buf, momentum, out=s), out=s)
+            else:
+                g = buf
+        param -= np.multiply(g, lr, out=s)
 
     def adam_step(self, param: np.ndarray, grad: np.ndarray, exp_avg: np.ndarray,
                   exp_avg_sq: np.ndarray, max_exp_avg_sq: np.ndarray | None, *, step: int,
@@ -386,26 +438,30 @@ class NumpyBackend:
 
         ``g = ±grad (+ wd*p for Adam)``; AdamW first does ``p *= 1 - lr*wd``;
         ``m = b1*m + (1-b1)*g``, ``v = b2*v + (1-b2)*g^2`` (``vmax = max(vmax, v)`` with
-        amsgrad); ``p -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps)``.
+        amsgrad); ``p -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps)``, computed as
+        ``p -= a * m / (sqrt(v) + e)`` with the scalars ``a = lr*sqrt(1-b2^t)/(1-b1^t)`` and
+        ``e = eps*sqrt(1-b2^t)`` (the same, multiplied through by ``sqrt(1-b2^t)``; Kingma
+        and Ba's "more efficient" order): 12 ufunc passes into one scratch buffer.
         """
-        g = -grad if maximize else grad
-        if weight_decay:
-            if decoupled:
-                param *= 1 - lr * weight_decay
-            else:
-                g = g + weight_decay * param
+        s = _scratch(param)
+        g = _effective_grad(param, grad, 0 if decoupled else weight_decay, maximize)
+        if weight_decay and decoupled:
+            param *= 1 - lr * weight_decay
         exp_avg *= beta1
-        exp_avg += (1 - beta1) * g
+        exp_avg += np.multiply(g, 1 - beta1, out=s)
         exp_avg_sq *= beta2
-        exp_avg_sq += (1 - beta2) * (g * g)
+        s = np.multiply(g, g, out=s)
+        s *= 1 - beta2
+        exp_avg_sq += s
         v = exp_avg_sq
         if max_exp_avg_sq is not None:
-            np.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
-            v = max_exp_avg_sq
-        bias1 = 1 - beta1 ** step
-        bias2_sqrt = (1 - beta2 ** step) ** 0.5
-        denom = np.sqrt(v) / bias2_sqrt + eps
-        param -= (lr / bias1) * exp_avg / denom
+            v = np.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+        a, e = _adam_scalars(step, lr, beta1, beta2, eps)
+        s = np.sqrt(v, out=s)
+        s += e
+        s = np.divide(exp_avg, s, out=s)
+        s *= a
+        param -= s
 
     def sgd_multi_step(self, params: list[np.ndarray], grads: list[np.ndarray],
                        bufs: list[np.ndarray] | None, *, lr: float, momentum: float,
@@ -414,6 +470,8 @@ class NumpyBackend:
         """``sgd_step`` on every ``(params[i], grads[i], bufs[i])`` (``bufs`` is ``None``
         without momentum), all with the same options but ``first[i]`` (``params[i]``'s first
         step: its buffer starts as ``g``): one kernel call per optimizer step."""
+        if len(first) != len(params):
+            raise ValueError(f"sgd_multi_step: {len(first)} first-step flags for {len(params)} params")
         for i, (param, grad) in enumerate(zip(params, grads, strict=True)):
             self.sgd_step(param, grad, None if bufs is None else bufs[i], lr=lr,
                           momentum=momentum, dampening=dampening, nesterov=nesterov,
@@ -444,22 +502,27 @@ class NumpyBackend:
         """In place, PyTorch's RMSprop. ``v = alpha*v + (1-alpha)*g^2``; centered:
         ``avg = sqrt(v - gbar^2) + eps`` with ``gbar = alpha*gbar + (1-alpha)*g``, else
         ``avg = sqrt(v) + eps``; momentum: ``buf = momentum*buf + g/avg, p -= lr*buf``,
-        else ``p -= lr * g/avg``.
+        else ``p -= lr * g/avg``. One ufunc pass at a time into a scratch buffer.
         """
-        g = -grad if maximize else grad
-        if weight_decay:
-            g = g + weight_decay * param
+        s = _scratch(param)
+        g = _effective_grad(param, grad, weight_decay, maximize)
         square_avg *= alpha
-        square_avg += (1 - alpha) * (g * g)
+        s = np.multiply(g, g, out=s)
+        s *= 1 - alpha
+        square_avg += s
         if grad_avg is not None:
             grad_avg *= alpha
-            grad_avg += (1 - alpha) * g
-            avg = np.sqrt(square_avg - grad_avg * grad_avg) + eps
+            grad_avg += np.multiply(g, 1 - alpha, out=s)
+            avg = np.multiply(grad_avg, grad_avg, out=s)
+            avg = np.sqrt(np.subtract(square_avg, avg, out=avg), out=avg)
         else:
-            avg = np.sqrt(square_avg) + eps
+            avg = np.sqrt(square_avg, out=s)
+        avg += eps
+        step = np.divide(g, avg, out=s)
         if momentum > 0:
             buf *= momentum
-            buf += g / avg
-            param -= lr * buf
+            buf += step
+            step = np.multiply(buf, lr, out=s)
         else:
-            param -= lr * (g / avg)
+            step *= lr
+        param -= step
