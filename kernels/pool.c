@@ -70,46 +70,63 @@ static int64_t *tap_table(const pool_t *d)
     return taps;
 }
 
+/* One tap over outputs j0..j1 of a row: the max of y[j] and x[j*sw] (see max_pool_plane),
+ * off[j] = offset where x wins. */
+static inline void max_pool_tap(const float *restrict x, int64_t sw, int64_t j0, int64_t j1,
+                                int32_t offset, float *restrict y, int32_t *restrict off)
+{
+    for (int64_t j = j0; j < j1; ++j) {
+        float a = x[j * sw], m = y[j];
+        int take = (a > m) | ((a != a) & (m == m));
+        y[j] = take ? a : m;
+        off[j] = take ? offset : off[j];
+    }
+}
+
 /* One plane of a max pooling: y[i, j] = max over window (i, j) of xp, idx[i, j] its position
  * r*W + s.  As the NumPy backend: tap by tap (u, v) in row-major order, each tap updating
  * every output whose window it reads inside the plane (taps in the -inf padding never win);
- * the loop over a row of outputs vectorizes.  While it runs, idx holds the max's offset
- * u*W + v from the window's corner (a constant per tap: no multiply in the loop); the
- * corner is added at the end.  NOTE: a value replaces the max when greater, or when NaN and
- * the max is not: the first max (or NaN) in window order wins, as np.argmax; an all -inf
- * window keeps its first input, so no index points into the padding. */
+ * the loop over a row of outputs vectorizes.  While it runs, off[i, j] (int32: a vector
+ * select of int64 lanes on a float compare does not vectorize) holds the max's offset
+ * u*W + v from the window's corner (a constant per tap: no multiply in the loop); idx gets
+ * it plus the corner at the end.  NOTE: a value replaces the max when greater, or when NaN
+ * and the max is not: the first max (or NaN) in window order wins, as np.argmax; an all
+ * -inf window keeps its first input, so no index points into the padding. */
 static void max_pool_plane(const pool_t *d, const int64_t *restrict taps,
-                           const float *restrict xp, float *restrict y, int64_t *restrict idx)
+                           const float *restrict xp, float *restrict y, int32_t *restrict off,
+                           int64_t *restrict idx)
 {
     for (int64_t i = 0; i < d->ho; ++i) {
         int64_t r = i * d->sh - d->ph, dr = r < 0 ? -r : 0;
         for (int64_t j = 0; j < d->wo; ++j) {
             int64_t s = j * d->sw - d->pw;
             y[i * d->wo + j] = -INFINITY;
-            idx[i * d->wo + j] = dr * d->w + (s < 0 ? -s : 0);
+            off[i * d->wo + j] = (int32_t)(dr * d->w + (s < 0 ? -s : 0));
         }
     }
     for (int64_t u = 0; u < d->kh; ++u) {
         int64_t i0 = taps[2 * u], i1 = taps[2 * u + 1];
         for (int64_t v = 0; v < d->kw; ++v) {
             int64_t j0 = taps[2 * (d->kh + v)], j1 = taps[2 * (d->kh + v) + 1];
-            int64_t offset = u * d->w + v;
+            int32_t offset = (int32_t)(u * d->w + v);
             for (int64_t i = i0; i < i1; ++i) {
-                const float *xr = xp + (i * d->sh - d->ph + u) * d->w;
+                const float *xr = xp + (i * d->sh - d->ph + u) * d->w - d->pw + v;
                 float *yr = y + i * d->wo;
-                int64_t *ir = idx + i * d->wo;
-                for (int64_t j = j0; j < j1; ++j) {
-                    float a = xr[j * d->sw - d->pw + v], m = yr[j];
-                    int take = (a > m) | ((a != a) & (m == m));
-                    yr[j] = take ? a : m;
-                    ir[j] = take ? offset : ir[j];
-                }
+                int32_t *orow = off + i * d->wo;
+                if (d->sw == 1) /* constant strides vectorize (2: the common 2x2 pooling) */
+                    max_pool_tap(xr, 1, j0, j1, offset, yr, orow);
+                else if (d->sw == 2)
+                    max_pool_tap(xr, 2, j0, j1, offset, yr, orow);
+                else
+                    max_pool_tap(xr, d->sw, j0, j1, offset, yr, orow);
             }
         }
     }
-    for (int64_t i = 0; i < d->ho; ++i)
+    for (int64_t i = 0; i < d->ho; ++i) {
+        int64_t corner = (i * d->sh - d->ph) * d->w - d->pw;
         for (int64_t j = 0; j < d->wo; ++j)
-            idx[i * d->wo + j] += (i * d->sh - d->ph) * d->w + j * d->sw - d->pw;
+            idx[i * d->wo + j] = off[i * d->wo + j] + corner + j * d->sw;
+    }
 }
 
 /* One pooling call's arguments, shared by its threads (each takes whole planes). */
@@ -120,36 +137,44 @@ typedef struct {
     float *out;
     int64_t *indices;
     float count;
+    int status;
 } pool_job_t;
 
 static void max_pool_share(void *ctx, int t, int nt)
 {
-    const pool_job_t *j = ctx;
+    pool_job_t *j = ctx;
     const pool_t *d = j->d;
     int64_t lo, hi;
+    int32_t *off = malloc((size_t)(d->ho * d->wo) * sizeof(int32_t));
+    if (!off) {
+        nt_fail(&j->status, NT_ENOMEM);
+        return;
+    }
     nt_range(d->planes, t, nt, &lo, &hi);
     for (int64_t p = lo; p < hi; ++p)
-        max_pool_plane(d, j->taps, j->in + p * d->h * d->w, j->out + p * d->ho * d->wo,
+        max_pool_plane(d, j->taps, j->in + p * d->h * d->w, j->out + p * d->ho * d->wo, off,
                        j->indices + p * d->ho * d->wo);
+    free(off);
 }
 
 /* y[i, j] = max over window (i, j) of x, indices[i, j] = its position r*W + s, per plane
- * (see max_pool_plane).  Saves: the NumPy backend's strided passes (compare, where, index). */
+ * (see max_pool_plane).  NT_EINVAL when a window's offsets u*W + v pass INT32_MAX.
+ * Saves: the NumPy backend's strided passes (compare, where, index). */
 int nt_max_pool2d_fwd_f32(int64_t n, int64_t c, int64_t h, int64_t w, int64_t kh, int64_t kw,
                           int64_t sh, int64_t sw, int64_t ph, int64_t pw, const float *restrict x,
                           float *restrict y, int64_t *restrict indices, int nthreads)
 {
     pool_t d;
     if (nthreads < 1 || pool_dims(&d, n, c, h, w, kh, kw, sh, sw, ph, pw) != NT_OK
-        || (n > 0 && (!x || !y || !indices)))
+        || (kh - 1) * w + kw - 1 > INT32_MAX || (n > 0 && (!x || !y || !indices)))
         return NT_EINVAL;
     int64_t *taps = tap_table(&d);
     if (!taps)
         return NT_ENOMEM;
-    pool_job_t job = {&d, taps, x, y, indices, 0.0f};
+    pool_job_t job = {&d, taps, x, y, indices, 0.0f, NT_OK};
     nt_parallel(pool_threads(&d, nthreads), max_pool_share, &job);
     free(taps);
-    return NT_OK;
+    return job.status;
 }
 
 typedef struct {
@@ -253,7 +278,7 @@ int nt_avg_pool2d_fwd_f32(int64_t n, int64_t c, int64_t h, int64_t w, int64_t kh
     int64_t *taps = tap_table(&d);
     if (!taps)
         return NT_ENOMEM;
-    pool_job_t job = {&d, taps, x, y, NULL, 0.0f};
+    pool_job_t job = {&d, taps, x, y, NULL, 0.0f, NT_OK};
     nt_parallel(pool_threads(&d, nthreads), avg_pool_share, &job);
     free(taps);
     return NT_OK;
@@ -301,7 +326,7 @@ int nt_avg_pool2d_bwd_f32(int64_t n, int64_t c, int64_t h, int64_t w, int64_t kh
     int64_t *taps = tap_table(&d);
     if (!taps)
         return NT_ENOMEM;
-    pool_job_t job = {&d, taps, dy, dx, NULL, (float)(kh * kw)};
+    pool_job_t job = {&d, taps, dy, dx, NULL, (float)(kh * kw), NT_OK};
     nt_parallel(pool_threads(&d, nthreads), avg_pool_bwd_share, &job);
     free(taps);
     return NT_OK;
