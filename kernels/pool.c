@@ -83,6 +83,17 @@ static inline void max_pool_tap(const float *restrict x, int64_t sw, int64_t j0,
     }
 }
 
+/* idx[i, j] = off[i, j] + the corner of window (i, j): its position r*W + s in the plane. */
+static void offsets_to_indices(const pool_t *d, const int32_t *restrict off,
+                               int64_t *restrict idx)
+{
+    for (int64_t i = 0; i < d->ho; ++i) {
+        int64_t corner = (i * d->sh - d->ph) * d->w - d->pw;
+        for (int64_t j = 0; j < d->wo; ++j)
+            idx[i * d->wo + j] = off[i * d->wo + j] + corner + j * d->sw;
+    }
+}
+
 /* One plane of a max pooling: y[i, j] = max over window (i, j) of xp, idx[i, j] its position
  * r*W + s.  As the NumPy backend: tap by tap (u, v) in row-major order, each tap updating
  * every output whose window it reads inside the plane (taps in the -inf padding never win);
@@ -122,12 +133,67 @@ static void max_pool_plane(const pool_t *d, const int64_t *restrict taps,
             }
         }
     }
-    for (int64_t i = 0; i < d->ho; ++i) {
-        int64_t corner = (i * d->sh - d->ph) * d->w - d->pw;
-        for (int64_t j = 0; j < d->wo; ++j)
-            idx[i * d->wo + j] = off[i * d->wo + j] + corner + j * d->sw;
-    }
+    offsets_to_indices(d, off, idx);
 }
+
+#if NT_VL == 4 && defined(__has_builtin)
+#if __has_builtin(__builtin_shufflevector)
+#define NT_POOL_VEC2X2 1
+#endif
+#endif
+
+#ifdef NT_POOL_VEC2X2
+/* Four outputs of a 2x2 window, stride 2: r0, r1 hold the 8 inputs of each window row; the
+ * maxima go to y, their offsets from the window corners to off. */
+static inline void max_2x2_step(const float *r0, const float *r1, int32_t w, float *y,
+                                int32_t *off)
+{
+    nt_vf a0 = nt_vload(r0), b0 = nt_vload(r0 + 4), a1 = nt_vload(r1), b1 = nt_vload(r1 + 4);
+    nt_vf taps[3] = {__builtin_shufflevector(a0, b0, 1, 3, 5, 7),
+                     __builtin_shufflevector(a1, b1, 0, 2, 4, 6),
+                     __builtin_shufflevector(a1, b1, 1, 3, 5, 7)};
+    const int32_t offsets[3] = {1, w, w + 1};
+    nt_vf m = __builtin_shufflevector(a0, b0, 0, 2, 4, 6);
+    nt_vi o = {0, 0, 0, 0};
+    for (int t = 0; t < 3; ++t) {
+        nt_vf a = taps[t];
+        nt_vi take = (a > m) | ((a != a) & (m == m));
+        m = (nt_vf)(((nt_vi)a & take) | ((nt_vi)m & ~take));
+        o = (offsets[t] & take) | (o & ~take);
+    }
+    nt_vstore(y, m);
+    memcpy(off, &o, sizeof o);
+}
+
+/* max_pool_plane for the common 2x2 window, stride 2, no padding: the four taps of an
+ * output at once, in window order (the same selections, so the same result), four outputs
+ * per step (the even and odd columns of two rows of eight inputs: inside the row while
+ * 2*wo <= W; a row's last outputs run on a zero-padded copy).  Compiled where the vectors
+ * are 4 floats wide (SSE2, NEON); elsewhere max_pool_plane takes these windows too. */
+static void max_pool_plane_2x2(const pool_t *d, const float *restrict xp, float *restrict y,
+                               int32_t *restrict off, int64_t *restrict idx)
+{
+    int64_t w = d->w, wo = d->wo;
+    for (int64_t i = 0; i < d->ho; ++i) {
+        const float *r0 = xp + 2 * i * w, *r1 = r0 + w;
+        float *yr = y + i * wo;
+        int32_t *orow = off + i * wo;
+        int64_t j = 0;
+        for (; j + 4 <= wo; j += 4)
+            max_2x2_step(r0 + 2 * j, r1 + 2 * j, (int32_t)w, yr + j, orow + j);
+        if (j < wo) {
+            float t0[8] = {0}, t1[8] = {0}, ty[4];
+            int32_t to[4];
+            memcpy(t0, r0 + 2 * j, (size_t)(2 * (wo - j)) * sizeof(float));
+            memcpy(t1, r1 + 2 * j, (size_t)(2 * (wo - j)) * sizeof(float));
+            max_2x2_step(t0, t1, (int32_t)w, ty, to);
+            memcpy(yr + j, ty, (size_t)(wo - j) * sizeof(float));
+            memcpy(orow + j, to, (size_t)(wo - j) * sizeof(int32_t));
+        }
+    }
+    offsets_to_indices(d, off, idx);
+}
+#endif
 
 /* One pooling call's arguments, shared by its threads (each takes whole planes). */
 typedef struct {
@@ -151,9 +217,18 @@ static void max_pool_share(void *ctx, int t, int nt)
         return;
     }
     nt_range(d->planes, t, nt, &lo, &hi);
-    for (int64_t p = lo; p < hi; ++p)
-        max_pool_plane(d, j->taps, j->in + p * d->h * d->w, j->out + p * d->ho * d->wo, off,
-                       j->indices + p * d->ho * d->wo);
+    for (int64_t p = lo; p < hi; ++p) {
+        const float *x = j->in + p * d->h * d->w;
+        float *y = j->out + p * d->ho * d->wo;
+        int64_t *idx = j->indices + p * d->ho * d->wo;
+#ifdef NT_POOL_VEC2X2
+        if (d->kh == 2 && d->kw == 2 && d->sh == 2 && d->sw == 2 && d->ph == 0 && d->pw == 0) {
+            max_pool_plane_2x2(d, x, y, off, idx);
+            continue;
+        }
+#endif
+        max_pool_plane(d, j->taps, x, y, off, idx);
+    }
     free(off);
 }
 
