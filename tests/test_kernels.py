@@ -613,6 +613,22 @@ def test_conv2d_threads_and_needs(nthreads):
     np.testing.assert_allclose(dw, want, rtol=1e-4, atol=1e-3)
 
 
+@pytest.mark.parametrize("x_shape, o", [((64, 1, 28, 28), 32), ((16, 32, 14, 14), 64)])
+def test_conv2d_weight_gradient_of_the_cnn_example(x_shape, o, nthreads):
+    """The CNN example's convolutions (the first one's dx not needed), whose dW conv.c sums
+    as dW2^T [K, O] per thread and transposes at the end: NumPy's dW and db."""
+    rng = np.random.default_rng(x_shape[1])
+    x, wt = rand(rng, *x_shape), rand(rng, o, x_shape[1], 3, 3)
+    y, cols = C.conv2d_forward(x, wt, None, (1, 1), (1, 1))
+    dy = rand(rng, *y.shape)
+    got = C.conv2d_backward(dy, cols, x.shape, wt, (1, 1), (1, 1), False, True, True)
+    want = NP.conv2d_backward(dy, NP.conv2d_forward(x, wt, None, (1, 1), (1, 1))[1], x.shape, wt,
+                              (1, 1), (1, 1), False, True, True)
+    assert got[0] is None
+    for g, ref in zip(got[1:], want[1:]):
+        np.testing.assert_allclose(g, ref, rtol=1e-4, atol=2e-3)
+
+
 def test_conv2d_numpy_layout_cols_and_float64_fall_through(recorder):
     rng = np.random.default_rng(0)
     x, wt = rand(rng, 2, 3, 5, 5), rand(rng, 4, 3, 3, 3)
