@@ -70,47 +70,130 @@ static int64_t *tap_table(const pool_t *d)
     return taps;
 }
 
+/* One tap over outputs j0..j1 of a row: the max of y[j] and x[j*sw] (see max_pool_plane),
+ * off[j] = offset where x wins. */
+static inline void max_pool_tap(const float *restrict x, int64_t sw, int64_t j0, int64_t j1,
+                                int32_t offset, float *restrict y, int32_t *restrict off)
+{
+    for (int64_t j = j0; j < j1; ++j) {
+        float a = x[j * sw], m = y[j];
+        int take = (a > m) | ((a != a) & (m == m));
+        y[j] = take ? a : m;
+        off[j] = take ? offset : off[j];
+    }
+}
+
+/* idx[i, j] = off[i, j] + the corner of window (i, j): its position r*W + s in the plane. */
+static void offsets_to_indices(const pool_t *d, const int32_t *restrict off,
+                               int64_t *restrict idx)
+{
+    for (int64_t i = 0; i < d->ho; ++i) {
+        int64_t corner = (i * d->sh - d->ph) * d->w - d->pw;
+        for (int64_t j = 0; j < d->wo; ++j)
+            idx[i * d->wo + j] = off[i * d->wo + j] + corner + j * d->sw;
+    }
+}
+
 /* One plane of a max pooling: y[i, j] = max over window (i, j) of xp, idx[i, j] its position
  * r*W + s.  As the NumPy backend: tap by tap (u, v) in row-major order, each tap updating
  * every output whose window it reads inside the plane (taps in the -inf padding never win);
- * the loop over a row of outputs vectorizes.  While it runs, idx holds the max's offset
- * u*W + v from the window's corner (a constant per tap: no multiply in the loop); the
- * corner is added at the end.  NOTE: a value replaces the max when greater, or when NaN and
- * the max is not: the first max (or NaN) in window order wins, as np.argmax; an all -inf
- * window keeps its first input, so no index points into the padding. */
+ * the loop over a row of outputs vectorizes.  While it runs, off[i, j] (int32: a vector
+ * select of int64 lanes on a float compare does not vectorize) holds the max's offset
+ * u*W + v from the window's corner (a constant per tap: no multiply in the loop); idx gets
+ * it plus the corner at the end.  NOTE: a value replaces the max when greater, or when NaN
+ * and the max is not: the first max (or NaN) in window order wins, as np.argmax; an all
+ * -inf window keeps its first input, so no index points into the padding. */
 static void max_pool_plane(const pool_t *d, const int64_t *restrict taps,
-                           const float *restrict xp, float *restrict y, int64_t *restrict idx)
+                           const float *restrict xp, float *restrict y, int32_t *restrict off,
+                           int64_t *restrict idx)
 {
     for (int64_t i = 0; i < d->ho; ++i) {
         int64_t r = i * d->sh - d->ph, dr = r < 0 ? -r : 0;
         for (int64_t j = 0; j < d->wo; ++j) {
             int64_t s = j * d->sw - d->pw;
             y[i * d->wo + j] = -INFINITY;
-            idx[i * d->wo + j] = dr * d->w + (s < 0 ? -s : 0);
+            off[i * d->wo + j] = (int32_t)(dr * d->w + (s < 0 ? -s : 0));
         }
     }
     for (int64_t u = 0; u < d->kh; ++u) {
         int64_t i0 = taps[2 * u], i1 = taps[2 * u + 1];
         for (int64_t v = 0; v < d->kw; ++v) {
             int64_t j0 = taps[2 * (d->kh + v)], j1 = taps[2 * (d->kh + v) + 1];
-            int64_t offset = u * d->w + v;
+            int32_t offset = (int32_t)(u * d->w + v);
             for (int64_t i = i0; i < i1; ++i) {
-                const float *xr = xp + (i * d->sh - d->ph + u) * d->w;
+                const float *xr = xp + (i * d->sh - d->ph + u) * d->w - d->pw + v;
                 float *yr = y + i * d->wo;
-                int64_t *ir = idx + i * d->wo;
-                for (int64_t j = j0; j < j1; ++j) {
-                    float a = xr[j * d->sw - d->pw + v], m = yr[j];
-                    int take = (a > m) | ((a != a) & (m == m));
-                    yr[j] = take ? a : m;
-                    ir[j] = take ? offset : ir[j];
-                }
+                int32_t *orow = off + i * d->wo;
+                if (d->sw == 1) /* constant strides vectorize (2: the common 2x2 pooling) */
+                    max_pool_tap(xr, 1, j0, j1, offset, yr, orow);
+                else if (d->sw == 2)
+                    max_pool_tap(xr, 2, j0, j1, offset, yr, orow);
+                else
+                    max_pool_tap(xr, d->sw, j0, j1, offset, yr, orow);
             }
         }
     }
-    for (int64_t i = 0; i < d->ho; ++i)
-        for (int64_t j = 0; j < d->wo; ++j)
-            idx[i * d->wo + j] += (i * d->sh - d->ph) * d->w + j * d->sw - d->pw;
+    offsets_to_indices(d, off, idx);
 }
+
+#if NT_VL == 4 && defined(__has_builtin)
+#if __has_builtin(__builtin_shufflevector)
+#define NT_POOL_VEC2X2 1
+#endif
+#endif
+
+#ifdef NT_POOL_VEC2X2
+/* Four outputs of a 2x2 window, stride 2: r0, r1 hold the 8 inputs of each window row; the
+ * maxima go to y, their offsets from the window corners to off. */
+static inline void max_2x2_step(const float *r0, const float *r1, int32_t w, float *y,
+                                int32_t *off)
+{
+    nt_vf a0 = nt_vload(r0), b0 = nt_vload(r0 + 4), a1 = nt_vload(r1), b1 = nt_vload(r1 + 4);
+    nt_vf taps[3] = {__builtin_shufflevector(a0, b0, 1, 3, 5, 7),
+                     __builtin_shufflevector(a1, b1, 0, 2, 4, 6),
+                     __builtin_shufflevector(a1, b1, 1, 3, 5, 7)};
+    const int32_t offsets[3] = {1, w, w + 1};
+    nt_vf m = __builtin_shufflevector(a0, b0, 0, 2, 4, 6);
+    nt_vi o = {0, 0, 0, 0};
+    for (int t = 0; t < 3; ++t) {
+        nt_vf a = taps[t];
+        nt_vi take = (a > m) | ((a != a) & (m == m));
+        m = (nt_vf)(((nt_vi)a & take) | ((nt_vi)m & ~take));
+        o = (offsets[t] & take) | (o & ~take);
+    }
+    nt_vstore(y, m);
+    memcpy(off, &o, sizeof o);
+}
+
+/* max_pool_plane for the common 2x2 window, stride 2, no padding: the four taps of an
+ * output at once, in window order (the same selections, so the same result), four outputs
+ * per step (the even and odd columns of two rows of eight inputs: inside the row while
+ * 2*wo <= W; a row's last outputs run on a zero-padded copy).  Compiled where the vectors
+ * are 4 floats wide (SSE2, NEON); elsewhere max_pool_plane takes these windows too. */
+static void max_pool_plane_2x2(const pool_t *d, const float *restrict xp, float *restrict y,
+                               int32_t *restrict off, int64_t *restrict idx)
+{
+    int64_t w = d->w, wo = d->wo;
+    for (int64_t i = 0; i < d->ho; ++i) {
+        const float *r0 = xp + 2 * i * w, *r1 = r0 + w;
+        float *yr = y + i * wo;
+        int32_t *orow = off + i * wo;
+        int64_t j = 0;
+        for (; j + 4 <= wo; j += 4)
+            max_2x2_step(r0 + 2 * j, r1 + 2 * j, (int32_t)w, yr + j, orow + j);
+        if (j < wo) {
+            float t0[8] = {0}, t1[8] = {0}, ty[4];
+            int32_t to[4];
+            memcpy(t0, r0 + 2 * j, (size_t)(2 * (wo - j)) * sizeof(float));
+            memcpy(t1, r1 + 2 * j, (size_t)(2 * (wo - j)) * sizeof(float));
+            max_2x2_step(t0, t1, (int32_t)w, ty, to);
+            memcpy(yr + j, ty, (size_t)(wo - j) * sizeof(float));
+            memcpy(orow + j, to, (size_t)(wo - j) * sizeof(int32_t));
+        }
+    }
+    offsets_to_indices(d, off, idx);
+}
+#endif
 
 /* One pooling call's arguments, shared by its threads (each takes whole planes). */
 typedef struct {
@@ -120,36 +203,53 @@ typedef struct {
     float *out;
     int64_t *indices;
     float count;
+    int status;
 } pool_job_t;
 
 static void max_pool_share(void *ctx, int t, int nt)
 {
-    const pool_job_t *j = ctx;
+    pool_job_t *j = ctx;
     const pool_t *d = j->d;
     int64_t lo, hi;
+    int32_t *off = malloc((size_t)(d->ho * d->wo) * sizeof(int32_t));
+    if (!off) {
+        nt_fail(&j->status, NT_ENOMEM);
+        return;
+    }
     nt_range(d->planes, t, nt, &lo, &hi);
-    for (int64_t p = lo; p < hi; ++p)
-        max_pool_plane(d, j->taps, j->in + p * d->h * d->w, j->out + p * d->ho * d->wo,
-                       j->indices + p * d->ho * d->wo);
+    for (int64_t p = lo; p < hi; ++p) {
+        const float *x = j->in + p * d->h * d->w;
+        float *y = j->out + p * d->ho * d->wo;
+        int64_t *idx = j->indices + p * d->ho * d->wo;
+#ifdef NT_POOL_VEC2X2
+        if (d->kh == 2 && d->kw == 2 && d->sh == 2 && d->sw == 2 && d->ph == 0 && d->pw == 0) {
+            max_pool_plane_2x2(d, x, y, off, idx);
+            continue;
+        }
+#endif
+        max_pool_plane(d, j->taps, x, y, off, idx);
+    }
+    free(off);
 }
 
 /* y[i, j] = max over window (i, j) of x, indices[i, j] = its position r*W + s, per plane
- * (see max_pool_plane).  Saves: the NumPy backend's strided passes (compare, where, index). */
+ * (see max_pool_plane).  NT_EINVAL when a window's offsets u*W + v pass INT32_MAX.
+ * Saves: the NumPy backend's strided passes (compare, where, index). */
 int nt_max_pool2d_fwd_f32(int64_t n, int64_t c, int64_t h, int64_t w, int64_t kh, int64_t kw,
                           int64_t sh, int64_t sw, int64_t ph, int64_t pw, const float *restrict x,
                           float *restrict y, int64_t *restrict indices, int nthreads)
 {
     pool_t d;
     if (nthreads < 1 || pool_dims(&d, n, c, h, w, kh, kw, sh, sw, ph, pw) != NT_OK
-        || (n > 0 && (!x || !y || !indices)))
+        || (kh - 1) * w + kw - 1 > INT32_MAX || (n > 0 && (!x || !y || !indices)))
         return NT_EINVAL;
     int64_t *taps = tap_table(&d);
     if (!taps)
         return NT_ENOMEM;
-    pool_job_t job = {&d, taps, x, y, indices, 0.0f};
+    pool_job_t job = {&d, taps, x, y, indices, 0.0f, NT_OK};
     nt_parallel(pool_threads(&d, nthreads), max_pool_share, &job);
     free(taps);
-    return NT_OK;
+    return job.status;
 }
 
 typedef struct {
@@ -253,7 +353,7 @@ int nt_avg_pool2d_fwd_f32(int64_t n, int64_t c, int64_t h, int64_t w, int64_t kh
     int64_t *taps = tap_table(&d);
     if (!taps)
         return NT_ENOMEM;
-    pool_job_t job = {&d, taps, x, y, NULL, 0.0f};
+    pool_job_t job = {&d, taps, x, y, NULL, 0.0f, NT_OK};
     nt_parallel(pool_threads(&d, nthreads), avg_pool_share, &job);
     free(taps);
     return NT_OK;
@@ -301,7 +401,7 @@ int nt_avg_pool2d_bwd_f32(int64_t n, int64_t c, int64_t h, int64_t w, int64_t kh
     int64_t *taps = tap_table(&d);
     if (!taps)
         return NT_ENOMEM;
-    pool_job_t job = {&d, taps, dy, dx, NULL, (float)(kh * kw)};
+    pool_job_t job = {&d, taps, dy, dx, NULL, (float)(kh * kw), NT_OK};
     nt_parallel(pool_threads(&d, nthreads), avg_pool_bwd_share, &job);
     free(taps);
     return NT_OK;

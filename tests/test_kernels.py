@@ -695,6 +695,22 @@ def test_conv2d_threads_and_needs(nthreads):
     np.testing.assert_allclose(dw, want, rtol=1e-4, atol=1e-3)
 
 
+@pytest.mark.parametrize("x_shape, o", [((64, 1, 28, 28), 32), ((16, 32, 14, 14), 64)])
+def test_conv2d_weight_gradient_of_the_cnn_example(x_shape, o, nthreads):
+    """The CNN example's convolutions (the first one's dx not needed), whose dW conv.c sums
+    as dW2^T [K, O] per thread and transposes at the end: NumPy's dW and db."""
+    rng = np.random.default_rng(x_shape[1])
+    x, wt = rand(rng, *x_shape), rand(rng, o, x_shape[1], 3, 3)
+    y, cols = C.conv2d_forward(x, wt, None, (1, 1), (1, 1))
+    dy = rand(rng, *y.shape)
+    got = C.conv2d_backward(dy, cols, x.shape, wt, (1, 1), (1, 1), False, True, True)
+    want = NP.conv2d_backward(dy, NP.conv2d_forward(x, wt, None, (1, 1), (1, 1))[1], x.shape, wt,
+                              (1, 1), (1, 1), False, True, True)
+    assert got[0] is None
+    for g, ref in zip(got[1:], want[1:]):
+        np.testing.assert_allclose(g, ref, rtol=1e-4, atol=2e-3)
+
+
 def test_conv2d_numpy_layout_cols_and_float64_fall_through(recorder):
     rng = np.random.default_rng(0)
     x, wt = rand(rng, 2, 3, 5, 5), rand(rng, 4, 3, 3, 3)
@@ -829,6 +845,42 @@ def test_max_pool_indices_are_pytorchs(torch):
             y, index = b.max_pool2d_forward(x, kernel, stride, padding)
             np.testing.assert_array_equal(y, want[0].numpy())
             np.testing.assert_array_equal(index, want[1].numpy())
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_max_pool_2x2_rows_of_every_length(ties, nthreads):
+    """pool.c's 2x2 stride-2 path (four outputs per step, a row's last ones on a padded copy):
+    rows of 1 to 10 outputs, odd widths (a column no window reads), NaN, -inf, ties, planes
+    of -inf only; the same maxima and indices as the NumPy backend and the Python loop."""
+    rng = np.random.default_rng(7 + ties)
+    for h, w in [(2, 2), (3, 5), (4, 7), (2, 8), (5, 9), (6, 15), (4, 16), (3, 19), (2, 20)]:
+        x = pool_input(rng, (2, 3, h, w), ties=ties, specials=True)
+        x[1, 2] = -np.inf
+        y, index = C.max_pool2d_forward(x, (2, 2), (2, 2), (0, 0))
+        want_y, want_index = reference_max_pool(x, (2, 2), (2, 2), (0, 0))
+        np.testing.assert_array_equal(y, want_y)
+        np.testing.assert_array_equal(index, want_index)
+        np.testing.assert_array_equal(index, NP.max_pool2d_forward(x, (2, 2), (2, 2), (0, 0))[1])
+
+
+def test_max_pool_offsets_past_int32_go_to_numpy(recorder, monkeypatch):
+    """pool.c keeps a window's offsets u*W + v in int32: the kernel refuses planes where they
+    would pass INT32_MAX, and the backend gives those to NumPy (shown with the limit lowered:
+    such a plane is gigabytes)."""
+    ffi, lib = C.ffi, C.lib
+    px = ffi.from_buffer("float[]", np.zeros(1, np.float32))
+    pi = ffi.from_buffer("int64_t[]", np.zeros(1, np.int64))
+    assert lib.nt_max_pool2d_fwd_f32(0, 1, 3, 2**30, 3, 1, 1, 1, 0, 0, px, px, pi, 1) == lib.NT_EINVAL
+    assert lib.nt_max_pool2d_fwd_f32(0, 1, 3, 2**29, 3, 1, 1, 1, 0, 0, px, px, pi, 1) == lib.NT_OK
+    recorder.calls.clear()
+    x = pool_input(np.random.default_rng(0), (2, 3, 6, 8), ties=True, specials=True)
+    monkeypatch.setattr(c_backend, "_INT32_MAX", 2 * 8 + 1)  # (kh - 1)*W + kw - 1 = 18 passes it
+    for got, want in zip(C.max_pool2d_forward(x, (3, 3), (1, 1), (1, 1)),
+                         NP.max_pool2d_forward(x, (3, 3), (1, 1), (1, 1))):
+        np.testing.assert_array_equal(got, want)
+    assert recorder.calls == []
+    C.max_pool2d_forward(x, (2, 3), (1, 1), (1, 1))  # 1*8 + 2 = 10: C's
+    assert recorder.calls == ["nt_max_pool2d_fwd_f32"]
 
 
 @pytest.mark.parametrize("shape, kernel, stride, padding", [

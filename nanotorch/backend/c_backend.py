@@ -41,6 +41,7 @@ _STATUS = {_lib.NT_EINVAL: "invalid argument", _lib.NT_ENOMEM: "out of memory"}
 # "linear fwd+bwd x[64,128] W[10,128]" row is below it; `python -m nanotorch` states it).
 SMALL_LINEAR_MACS = 300_000
 _POOL_MAX_SIZE = (2**63 - 1) // 64  # padded pooling input elements the C kernels take (pool.c)
+_INT32_MAX = 2**31 - 1
 _TABLES_KEPT = 8  # optimizer pointer tables the backend keeps (see _tensor_table)
 ISAS = ("avx512", "avx2", "neon", "generic")  # the GEMM's instruction sets (kernels/gemm.c)
 _GELU = {"none": _lib.NT_GELU_NONE, "tanh": _lib.NT_GELU_TANH}
@@ -489,8 +490,8 @@ class CBackend(NumpyBackend):
     def max_pool2d_forward(self, x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int],
                            padding: tuple[int, int]):
         found = _pool_dims(x.shape, kernel, stride, padding) if _f32(x) else None
-        if found is None:
-            return super().max_pool2d_forward(x, kernel, stride, padding)
+        if found is None or (kernel[0] - 1) * x.shape[3] + kernel[1] - 1 > _INT32_MAX:
+            return super().max_pool2d_forward(x, kernel, stride, padding)  # (offsets: pool.c)
         dims, (ho, wo) = found
         y = np.empty((*x.shape[:2], ho, wo), dtype=_F32)
         indices = np.empty(y.shape, dtype=_I64)
