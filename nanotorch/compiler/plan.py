@@ -41,7 +41,7 @@ from nanotorch.compiler import walker
 from nanotorch.compiler.entries import CKernel, OpCall, WholeCall, kernel_failed
 from nanotorch.compiler.memory import bounds
 from nanotorch.compiler.optim_steps import FastStep
-from nanotorch.compiler.tracer import Accumulate, Tracer
+from nanotorch.compiler.tracer import Accumulate, InPlace, Tracer
 from nanotorch.tensor import Tensor
 from nanotorch.threads import get_num_threads
 
@@ -116,7 +116,7 @@ class Plan:
 
     def __repr__(self) -> str:
         walk = "" if self.walker is None else (
-            f", C plan walker: {len(self.walker.segments)} calls for "
+            f", C plan walker: {len(self.walker.segments)} call(s) for "
             f"{sum(len(n) for _, n in self.walker.segments)} kernels")
         return (f"<nanotorch.compile plan: {self.n_ops} forward/backward calls, "
                 f"{self.n_lowered} kernel-level{walk}; replays the {self.form}>\n{self.source}")
@@ -176,7 +176,8 @@ def _items(tr: Tracer) -> list[tuple]:
     """The body of ``replay``, entry by entry in its final form: ``("line", text)``;
     ``("c", CKernel)`` and ``("k", lines)`` (a NumPy kernel's) of kernel-level entries;
     ``("pre", text, tensor)``, a ``.grad`` copied out of a buffer before a kernel writes it;
-    ``("acc", lines, tensor)``, ``.grad`` accumulation; ``("h", text)``, the backward's start."""
+    ``("acc", lines, tensor)``, ``.grad`` accumulation or an in-place change of a tensor no
+    kernel reads; ``("h", text)``, the backward's start."""
     fast = _fast_accumulates(tr)
     grads = {id(tr.names[e.tensor]): e.array for e in tr.entries
              if isinstance(e, Accumulate) and id(e.array) in fast}
@@ -188,6 +189,11 @@ def _items(tr: Tracer) -> list[tuple]:
             items.append(("line", _whole_call(tr, e, grads)))
         elif isinstance(e, Accumulate):
             items.append(("acc", _accumulate(tr, e, fast), e.tensor))
+        elif isinstance(e, InPlace):  # movable past kernels that don't touch its tensor
+            region = tr.mem.find(*bounds(e.array)) if isinstance(e.array, np.ndarray) else None
+            untouched = region is not None and region.kind == "live" and not region.readers \
+                and not region.updated
+            items.append(("acc", [e.line], e.tensor) if untouched else ("line", e.line))
         elif e.lowered and tr.lowering:
             items += _kernel_level(tr, e, fast)
         else:

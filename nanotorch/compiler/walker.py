@@ -145,8 +145,8 @@ class Walker:
     def call(self, segment: int) -> str:
         """The replay's line that runs ``segment``, with the names it uses bound in ``names``."""
         steps, _ = self.segments[segment]
-        return (f"if (s := WALK(TH, {self.thunks.n}, WS{segment}, {len(steps) // 2}, WA, {len(self.args)}, WF)):"
-                f" walk_failed({segment}, s)")
+        call = f"WALK(TH, {self.thunks.n}, WS{segment}, {len(steps) // 2}, WA, {len(self.args)}, WF)"
+        return f"if (s := {call}): walk_failed({segment}, s)"
 
     def names(self) -> dict:
         """The globals the walker's lines use."""
