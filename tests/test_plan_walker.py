@@ -12,6 +12,7 @@ import pytest
 from test_compile import MODELS, Run, batches, lockstep
 
 import nanotorch as nt
+from nanotorch import nn
 from nanotorch.compiler import walker
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -156,3 +157,29 @@ def test_the_thunks_cover_every_replayable_kernel():
         "int nt_x_f32(int64_t n, const float *a, double m, int t);\nint nt_skip_f32(float v);")
     assert "return nt_x_f32(a[0].i, (const float *)a[1].p, a[2].d, (int)a[3].i);" in source
     assert "nt_skip_f32" not in source and "*count = 1;" in source
+
+
+@needs_c
+def test_an_in_place_change_stays_before_the_kernel_that_updates_what_it_reads():
+    """``acc += bn.running_mean`` between two C kernels reads the running mean before
+    BatchNorm's kernel updates it: the walker must not move it past that kernel (the
+    constant ``num_batches_tracked += 1`` may move)."""
+    def make(compiled):
+        nt.manual_seed(0)
+        bn, acc = nn.BatchNorm1d(6), nt.zeros(6)
+
+        def step(x):
+            h = x.relu()
+            with nt.no_grad():
+                acc.add_(bn.running_mean)
+            return bn(h).sum()
+        return (nt.compile(step) if compiled else step), acc
+
+    with nt.backend.use("c"):
+        (f, a), (g, b) = make(False), make(True)
+        for x, _ in batches((6,), 5, short_every=100):
+            assert np.array_equal(f(x).data, g(x).data)
+            assert np.array_equal(a.data, b.data)
+        [plan] = plans(type("R", (), {"step": g})())
+    segments = [] if plan.walker is None else plan.walker.segments
+    assert not any({"nt_relu_fwd_f32", "nt_batchnorm_fwd_f32"} <= set(n) for _, n in segments), plan

@@ -189,10 +189,10 @@ def _items(tr: Tracer) -> list[tuple]:
             items.append(("line", _whole_call(tr, e, grads)))
         elif isinstance(e, Accumulate):
             items.append(("acc", _accumulate(tr, e, fast), e.tensor))
-        elif isinstance(e, InPlace):  # movable past kernels that don't touch its tensor
+        elif isinstance(e, InPlace):  # movable past kernels if it reads no memory they write
             region = tr.mem.find(*bounds(e.array)) if isinstance(e.array, np.ndarray) else None
-            untouched = region is not None and region.kind == "live" and not region.readers \
-                and not region.updated
+            untouched = e.constant and region is not None and region.kind == "live" \
+                and not region.readers and not region.updated
             items.append(("acc", [e.line], e.tensor) if untouched else ("line", e.line))
         elif e.lowered and tr.lowering:
             items += _kernel_level(tr, e, fast)

@@ -79,10 +79,11 @@ class Accumulate:
 
 
 class InPlace:
-    """``t += other`` (``line``) on a tensor that lives across steps (``tensor``: its name)."""
+    """``t += other`` (``line``) on a tensor that lives across steps (``tensor``: its name;
+    ``constant``: ``other`` is a number, so the line reads no memory)."""
 
-    def __init__(self, line: str, tensor: str, array) -> None:
-        self.line, self.tensor, self.array = line, tensor, array
+    def __init__(self, line: str, tensor: str, array, constant: bool) -> None:
+        self.line, self.tensor, self.array, self.constant = line, tensor, array, constant
 
 
 class Tracer:
@@ -463,7 +464,7 @@ class Tracer:
             o = self.value(other) if target is not None else None
             if o is not None:
                 self.emit(InPlace(f"{self.name(orig, 'I')}({target}, {self.name(ufunc, 'K')}, {o})",
-                                  target, t.data))
+                                  target, t.data, _literal(other)))
         return orig(t, ufunc, other)
 
     def setitem(self, orig, t: Tensor, index, value) -> None:

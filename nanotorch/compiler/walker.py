@@ -17,7 +17,9 @@ A run may carry, across its kernels, the Python lines a kernel-level entry puts 
 itself: a ``.grad`` copied out of a buffer before the kernel that rewrites it moves to the
 front of the run (nothing earlier in the run writes that buffer: one writer per buffer),
 and ``.grad`` accumulation after a kernel moves to the end (nothing later in the run
-writes what it reads or reads the ``.grad`` it sets) — unless both name the same tensor.
+writes what it reads or reads the ``.grad`` it sets) — unless both name the same tensor —
+as does a tensor's in-place change by a number when no kernel reads or updates that tensor
+(BatchNorm's ``num_batches_tracked += 1``).
 Everything else (NumPy kernels, op-level entries, whole calls) ends a run.
 """
 
