@@ -50,7 +50,7 @@ def test_the_walker_runs_the_replay(monkeypatch):
         [plan] = plans(run)
         calls = []
         run_plan = plan.replay.__globals__["WALK"]
-        monkeypatch.setitem(plan.replay.__globals__, "WALK", lambda *a: calls.append(a[3]) or run_plan(*a))
+        monkeypatch.setitem(plan.replay.__globals__, "WALK", lambda *a: calls.append(a[2]) or run_plan(*a))
         for x, y in data[1:]:
             run.step(x, y)
     segments = plan.walker.segments
@@ -98,23 +98,34 @@ def test_nt_plan_run_checks_every_index_and_range():
     x = np.array([-1.0, 2.0, -3.0, 4.0], dtype=np.float32)
     y = np.full(4, 9.0, dtype=np.float32)
     keep = [ffi.from_buffer("float[]", a) for a in (x, y)]
-    args = np.array([4, int(ffi.cast("intptr_t", keep[0])), int(ffi.cast("intptr_t", keep[1])), 1],
-                    dtype=np.int64)
+    args = np.array([4, 0, int(ffi.cast("intptr_t", keep[1])), 1], dtype=np.int64)  # x: an input
+    patches = np.array([1, 0], dtype=np.int64)
+    inputs = ffi.new("void *[1]", [keep[0]])
+    plan = ffi.new("nt_plan *")
+    plan.thunks, plan.n_thunks, plan.n_args = table.table, table.n, 4
+    plan.args = ffi.cast("nt_plan_arg *", ffi.from_buffer(args))
+    plan.inputs, plan.n_inputs, plan.n_patches = inputs, 1, 1
+    plan.patches = ffi.cast("int64_t *", ffi.from_buffer(patches))
     failed = ffi.new("int64_t *")
 
-    def run(steps, n_args=4):
+    def run(steps):
         s = np.array(steps, dtype=np.int64)
-        return lib.nt_plan_run(table.table, table.n, ffi.cast("int64_t *", ffi.from_buffer(s)), len(s) // 2,
-                               ffi.cast("nt_plan_arg *", ffi.from_buffer(args)), n_args, failed)
+        return lib.nt_plan_run(plan, ffi.cast("int64_t *", ffi.from_buffer(s)), len(s) // 2, failed)
 
     for bad in ([table.n, 0], [-1, 0], [relu, 1], [relu, -1]):  # thunk or range outside
         assert run([relu, 0, *bad]) == lib.NT_EPLAN and failed[0] == 1
     y[:] = 9
     assert run([table.n, 0, relu, 0]) == lib.NT_EPLAN and failed[0] == 0
     assert np.all(y == 9)  # nothing ran after (or at) the refused step
-    assert run([relu, 0], n_args=3) == lib.NT_EPLAN
+    plan.n_args = 3
+    assert run([relu, 0]) == lib.NT_EPLAN
+    plan.n_args = 4
+    for slot, index in ((4, 0), (-1, 0), (1, 1), (1, -1)):  # a patch outside args or inputs
+        patches[:] = slot, index
+        assert run([relu, 0]) == lib.NT_EPLAN and failed[0] == -1 and np.all(y == 9)
+    patches[:] = 1, 0
     assert run([relu, 0, relu, 0]) == lib.NT_OK and failed[0] == 2
-    assert np.array_equal(y, np.maximum(x, 0))
+    assert np.array_equal(y, np.maximum(x, 0)) and args[1] == int(ffi.cast("intptr_t", keep[0]))
     args[0] = -1  # the kernel's own status stops the walk at its step
     assert run([relu, 0]) == lib.NT_EINVAL and failed[0] == 0
 

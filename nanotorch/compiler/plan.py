@@ -92,11 +92,9 @@ class Plan:
             w = walker.Walker(tr.c)
             walked = walker.runs(items, w)
             if w.segments:
-                slots = w.finish()
+                keys = w.finish()
                 body, kernel_lines = _flatten(tr, [("w", w.call(i[1])) if i[0] == "w" else i for i in walked])
-                writes = [" = ".join([f"WARGS[{i}]" for i in where]
-                                     + [f"int(cast('intptr_t', {tr.input_pointer(*key)}))"])
-                          for key, where in slots.items()]
+                writes = [f"WI[{j}] = {tr.input_pointer(*key)}" for j, key in enumerate(keys)]
                 self.forms["walker"] = Form(
                     _source(body, inputs, list(tr.pointers.values()) + writes, kernel_lines + fast_steps,
                             result), {**namespace, **w.names()})

@@ -8,10 +8,12 @@ the same array, a double). ``nt_plan_run`` calls each kernel's thunk (generated 
 header by build_kernels.py, one signature for all) in order and stops at the first
 failure, returning its status and step, so that Python raises what the loop raises.
 
-Pointers into the plan's own memory and the constants are written once, here. What
-changes from step to step is written by the replay before each call: the step arguments'
-pointers (``c_backend._arg``, as the loop does). The optimizer step stays a call of its
-own (``FastStep``: it reads ``lr``, Adam's counts ... live and checks the gradients first).
+Pointers into the plan's own memory and the constants are written once, here (an
+``nt_plan`` holds the tables). What changes from step to step, the step arguments'
+pointers (``c_backend._arg``, as the loop does), the replay puts in ``WI`` (a C array of
+pointers: one cheap store each) and ``nt_plan_run`` copies them into their argument slots
+(``patches``). The optimizer step stays a call of its own (``FastStep``: it reads ``lr``,
+Adam's counts ... live and checks the gradients first).
 
 A run may carry, across its kernels, the Python lines a kernel-level entry puts around
 itself: a ``.grad`` copied out of a buffer before the kernel that rewrites it moves to the
@@ -116,9 +118,9 @@ class Walker:
         self.segments.append((np.array(steps, dtype=np.int64), [k.name for k, _ in kernels]))
         return len(self.segments) - 1
 
-    def finish(self) -> dict[str, list[int]]:
-        """Write the constant slots and check every segment; returns, per input pointer
-        ``(variable, ctype)`` key, the slots each replay writes."""
+    def finish(self) -> list:
+        """Write the constant slots, check every segment, and make the ``nt_plan``; returns
+        the input pointers ``(variable, ctype)`` a replay sets, in the order of ``WI``."""
         n = len(self.slots)
         self.args = np.zeros(max(n, 1), dtype=np.int64)
         self.reals = self.args.view(np.float64)
@@ -133,28 +135,39 @@ class Walker:
                 self.args[i] = int(self.ffi.cast("intptr_t", value))
             else:
                 inputs.setdefault(value, []).append(i)
+        keys = list(inputs)
+        self.patches = np.array([[slot, j] for j, key in enumerate(keys) for slot in inputs[key]] or [[0, 0]],
+                                dtype=np.int64).reshape(-1)
+        n_patches = sum(len(v) for v in inputs.values())
         for steps, names in self.segments:  # what the C side checks again, step by step
             for j, name in enumerate(names):
                 t, offset = int(steps[2 * j]), int(steps[2 * j + 1])
                 if not (0 <= t < self.thunks.n and 0 <= offset <= n - self.thunks.table[t].arity
                         and self.thunks.index.get(name, (None,))[0] == t):
                     raise RuntimeError(f"nanotorch.compile: a malformed walker plan ({name})")
-        self._args_p = self.ffi.cast("nt_plan_arg *", self.ffi.from_buffer(self.args))
-        self._failed_at = self.ffi.new("int64_t *")
-        self._steps_p = [self.ffi.cast("int64_t *", self.ffi.from_buffer(s)) for s, _ in self.segments]
-        return inputs
+        if not all(0 <= s < n and 0 <= j < len(keys) for s, j in self.patches[:2 * n_patches].reshape(-1, 2)):
+            raise RuntimeError("nanotorch.compile: a malformed walker plan (input pointers)")
+        ffi = self.ffi
+        self.inputs = ffi.new("void *[]", max(len(keys), 1))
+        self.plan = ffi.new("nt_plan *")
+        self._buffers = [ffi.from_buffer(a) for a in (self.args, self.patches)]
+        self.plan.thunks, self.plan.n_thunks = self.thunks.table, self.thunks.n
+        self.plan.args, self.plan.n_args = ffi.cast("nt_plan_arg *", self._buffers[0]), n
+        self.plan.inputs, self.plan.n_inputs = self.inputs, len(keys)
+        self.plan.patches, self.plan.n_patches = ffi.cast("int64_t *", self._buffers[1]), n_patches
+        self._failed_at = ffi.new("int64_t *")
+        self._steps_p = [ffi.cast("int64_t *", ffi.from_buffer(s)) for s, _ in self.segments]
+        return keys
 
     def call(self, segment: int) -> str:
         """The replay's line that runs ``segment``, with the names it uses bound in ``names``."""
         steps, _ = self.segments[segment]
-        call = f"WALK(TH, {self.thunks.n}, WS{segment}, {len(steps) // 2}, WA, {len(self.args)}, WF)"
-        return f"if (s := {call}): walk_failed({segment}, s)"
+        return f"if (s := WALK(WP, WS{segment}, {len(steps) // 2}, WF)): walk_failed({segment}, s)"
 
     def names(self) -> dict:
         """The globals the walker's lines use."""
-        out = {"WALK": self.lib.nt_plan_run, "TH": self.thunks.table, "WA": self._args_p,
-               "WF": self._failed_at, "WARGS": self.args, "walk_failed": self.failed,
-               "cast": self.ffi.cast}
+        out = {"WALK": self.lib.nt_plan_run, "WP": self.plan, "WF": self._failed_at, "WI": self.inputs,
+               "walk_failed": self.failed}
         out.update({f"WS{i}": p for i, p in enumerate(self._steps_p)})
         return out
 
