@@ -3,7 +3,9 @@
 cffi's out-of-line API mode: the declarations between the ``cffi-cdef`` markers of
 ``kernels/nanotorch_kernels.h`` are the ``cdef``, ``kernels/*.c`` are compiled into the
 extension module ``nanotorch._kernels`` (``nanotorch/_kernels.<abi>.so``). ``setup.py``
-uses ``ffibuilder`` (``cffi_modules``) so that ``pip install`` builds the same module.
+uses ``ffibuilder`` (``cffi_modules``) so that ``pip install`` builds the same module. The
+module's own generated source also gets the plan walker's thunks (``plan_thunks_source``:
+one per kernel, written from the same declarations; see kernels/plan.c).
 
 Flags: ``-O3 -ffp-contract=fast -fno-math-errno`` (FMA contraction; sqrtf/expf without
 errno so loops vectorize; no -ffast-math, whose startup code would set FTZ for the whole
