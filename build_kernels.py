@@ -3,7 +3,9 @@
 cffi's out-of-line API mode: the declarations between the ``cffi-cdef`` markers of
 ``kernels/nanotorch_kernels.h`` are the ``cdef``, ``kernels/*.c`` are compiled into the
 extension module ``nanotorch._kernels`` (``nanotorch/_kernels.<abi>.so``). ``setup.py``
-uses ``ffibuilder`` (``cffi_modules``) so that ``pip install`` builds the same module.
+uses ``ffibuilder`` (``cffi_modules``) so that ``pip install`` builds the same module. The
+module's own generated source also gets the plan walker's thunks (``plan_thunks_source``:
+one per kernel, written from the same declarations; see kernels/plan.c).
 
 Flags: ``-O3 -ffp-contract=fast -fno-math-errno`` (FMA contraction; sqrtf/expf without
 errno so loops vectorize; no -ffast-math, whose startup code would set FTZ for the whole
@@ -31,6 +33,7 @@ from __future__ import annotations
 import argparse
 import importlib.machinery
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -71,6 +74,41 @@ def cdef_text() -> str:
     if any(line.lstrip().startswith("#") for line in region.splitlines()):
         raise ValueError(f"{HEADER}: preprocessor lines between the cffi-cdef markers")
     return region
+
+
+# A kernel argument's C type -> how its thunk reads it from an ``nt_plan_arg`` (kernels/plan.c)
+_THUNK_READS = {"int64_t": "a[{k}].i", "int": "(int)a[{k}].i", "double": "a[{k}].d"}
+
+
+def plan_thunks(cdef: str) -> list[tuple[str, list[str]]]:
+    """``(kernel, [C type of each argument])`` for every ``int nt_..._f32(...)`` of ``cdef``
+    whose arguments are pointers, ``int64_t``, ``int`` or ``double``: the kernels the plan
+    walker can call (kernels/plan.c)."""
+    text = re.sub(r"/\*.*?\*/", " ", cdef, flags=re.S)
+    kernels = []
+    for name, params in re.findall(r"\bint\s+(nt_\w+_f32)\s*\(([^;]*?)\)\s*;", text):
+        types = [" ".join(re.sub(r"\w+\s*$", "", p).split()) for p in params.split(",")]
+        if all("*" in c or c in _THUNK_READS for c in types):
+            kernels.append((name, types))
+    return kernels
+
+
+def plan_thunks_source(cdef: str) -> str:
+    """C source of the walker's thunks and their table ``nt_plan_thunks`` (compiled into the
+    extension module's own source, so it is made at build time and never kept in git)."""
+    kernels = plan_thunks(cdef)
+    lines = []
+    for i, (name, types) in enumerate(kernels):
+        reads = [f"({c})a[{k}].p" if "*" in c else _THUNK_READS[c].format(k=k)
+                 for k, c in enumerate(types)]
+        lines.append(f"static int nt_thunk_{i}(const nt_plan_arg *a)\n"
+                     f"{{\n    return {name}({', '.join(reads)});\n}}\n")
+    table = "".join(f'    {{nt_thunk_{i}, {len(types)}, "{name}"}},\n'
+                    for i, (name, types) in enumerate(kernels))
+    return ("\n".join(lines)
+            + f"\nstatic const nt_plan_thunk nt_plan_thunk_table[{len(kernels)}] = {{\n{table}}};\n\n"
+            + "const nt_plan_thunk *nt_plan_thunks(int64_t *count)\n{\n"
+            + f"    *count = {len(kernels)};\n    return nt_plan_thunk_table;\n}}\n")
 
 
 def compiler() -> list[str]:
@@ -129,8 +167,9 @@ def make_builder(cflags: list[str], ldflags: list[str], absolute: bool = False) 
     base = ROOT if absolute else Path()
     sources = sorted(str(base / KERNELS / p.name) for p in (ROOT / KERNELS).glob("*.c"))
     ffi = FFI()
-    ffi.cdef(cdef_text())
-    ffi.set_source(MODULE, f'#include "{HEADER}"', sources=sources,
+    cdef = cdef_text()
+    ffi.cdef(cdef)
+    ffi.set_source(MODULE, f'#include "{HEADER}"\n\n' + plan_thunks_source(cdef), sources=sources,
                    include_dirs=[str(base / KERNELS)],
                    define_macros=[("NT_BUILD_FLAGS", '"' + " ".join(cflags) + '"')],
                    extra_compile_args=[STD_FLAG, *cflags], extra_link_args=ldflags,

@@ -179,10 +179,13 @@ def test_compiled_overhead(benchmark, backend: str, optimizer: str) -> None:
     """The seed MLP's compiled step, and its replay overhead: the step's time minus the time
     of its kernels alone. ``Plan.kernels`` calls a plan's kernels back to back (every
     kernel-level entry's kernels and the optimizer's, on the same buffers and batches);
-    ``extra_info`` has the best of 7 alternating loops of each over 200 batches, in CPU time
-    (``kernel_seconds``, ``step_seconds``): overhead = their difference; and the replay's
-    Python alone, measured directly (``glue_seconds``: its guards and ``Plan.glue``, the
-    replay without its kernels)."""
+    ``extra_info`` has, for each form of the plan (``walker``: runs of C kernels in one C
+    call, the default; ``loop``: the Python loop, one call per kernel), the best and the
+    median of 7 alternating loops of each over 200 batches, in CPU time
+    (``<form>_kernel_seconds``, ``<form>_step_seconds``; ``..._median``): overhead = their
+    difference; and the replay's Python alone, measured directly (``<form>_glue_seconds``:
+    its guards and ``Plan.glue``, the replay without its kernels). The unprefixed keys are
+    the default form's best."""
     X, y, source = mnist_train()
     workload = Workload("seed-mlp", optimizer, 64)
     trainer = Trainer(f"nanotorch-{backend}-compiled", workload.model, workload.optimizer)
@@ -191,12 +194,19 @@ def test_compiled_overhead(benchmark, backend: str, optimizer: str) -> None:
         trainer.step(*batches[0])  # traced
         [[plan]] = trainer.step.plans.values()
         assert not plan.op_level, plan  # every entry kernel-level
-        kernels, steps, glue = [], [], []
+        default = plan.form
+        times: dict[str, list[float]] = {}
         for _ in range(7):
-            kernels.append(_loop_cpu_seconds(plan.kernels, batches))
-            steps.append(_loop_cpu_seconds(lambda b: trainer.step(*b), batches))
-            glue.append(_loop_cpu_seconds(lambda b: plan.check() and plan.glue(b), batches))
+            for form in plan.forms:
+                plan.use(form)
+                for what, run in (("kernel", plan.kernels), ("step", lambda b: trainer.step(*b)),
+                                  ("glue", lambda b: plan.check() and plan.glue(b))):
+                    times.setdefault(f"{form}_{what}_seconds", []).append(_loop_cpu_seconds(run, batches))
+        plan.use(default)
+        info = {k: min(v) for k, v in times.items()}
+        info.update({f"{k}_median": float(np.median(v)) for k, v in times.items()})
+        info.update({k: info[f"{default}_{k}"] for k in ("kernel_seconds", "step_seconds", "glue_seconds")})
         cycle = itertools.cycle(batches)
         _info(benchmark, "compiled-overhead", workload, f"nanotorch-{backend}-compiled", True, source,
-              kernel_seconds=min(kernels), step_seconds=min(steps), glue_seconds=min(glue))
+              form=default, **info)
         benchmark(lambda: trainer.step(*next(cycle)))

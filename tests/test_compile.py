@@ -19,6 +19,7 @@ import pytest
 
 import nanotorch as nt
 from nanotorch import nn
+from nanotorch.compiler import walker
 from nanotorch.random import default_generator
 
 
@@ -113,6 +114,8 @@ def test_compiled_equals_eager_step_after_step(backend, model, opt):
         for [plan] in plans.values():
             assert plan.op_level == OP_LEVEL_ON_C[model], plan
             assert "kernel-level" in plan.source.split(f"{type(compiled.opt).__name__}.step()")[1]
+            # runs of C kernels replay in one C call (test_plan_walker.py: the loop form too)
+            assert plan.walker is not None and plan.form == ("walker" if walker.enabled() else "loop")
 
 
 def plan_of(step) -> object:

@@ -41,13 +41,14 @@ def bounds(a: np.ndarray) -> tuple[int, int]:
 class Region:
     """An address range, where its memory comes from (``kind``) and what refers to it."""
 
-    __slots__ = ("start", "end", "kind", "ref", "array", "copy", "readers", "writer", "saved")
+    __slots__ = ("start", "end", "kind", "ref", "array", "copy", "readers", "writer", "updated", "saved")
 
     def __init__(self, start: int, end: int, kind: str, ref, array) -> None:
         self.start, self.end, self.kind, self.ref, self.array = start, end, kind, ref, array
         self.copy = False  # dynamic: a kernel reads it, so the replay copies it in
         self.readers: list = []  # kernel-level entries that read it
         self.writer = None  # the entry that wrote it (static)
+        self.updated = False  # live: a kernel updates it in place (a running mean)
         self.saved: np.ndarray | None = None  # its bytes right after the write (static)
 
 

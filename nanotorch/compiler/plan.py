@@ -37,61 +37,121 @@ import numpy as np
 
 from nanotorch import backend
 from nanotorch.autograd import engine
+from nanotorch.compiler import walker
 from nanotorch.compiler.entries import CKernel, OpCall, WholeCall, kernel_failed
 from nanotorch.compiler.memory import bounds
 from nanotorch.compiler.optim_steps import FastStep
-from nanotorch.compiler.tracer import Accumulate, Tracer
+from nanotorch.compiler.tracer import Accumulate, InPlace, Tracer
 from nanotorch.tensor import Tensor
 from nanotorch.threads import get_num_threads
 
 _PLAIN = (int, float, bool, str, type(None))
 
 
+class Form:
+    """One form of a plan's code: ``replay(A)``; for timing (benchmarks/test_bench_training.py)
+    ``kernels(A)``, its kernels alone on the same buffers and batches, and ``glue(A)``, the
+    replay without them (its Python: the replay overhead); ``source``, the text."""
+
+    def __init__(self, source: str, namespace: dict) -> None:
+        self.source = source
+        exec(compile(source, "<nanotorch.compile plan>", "exec"), namespace)
+        self.replay, self.kernels, self.glue = namespace["replay"], namespace["kernels"], namespace["glue"]
+
+
 class Plan:
-    """The replay function of one traced step, with its guards."""
+    """The replay function of one traced step, with its guards.
+
+    ``forms``: ``"loop"``, the generated Python calling each kernel, and, on the C backend
+    when two or more C kernels run back to back, ``"walker"``, where each such run is one
+    call of the C plan walker (``walker.py``); ``form`` names the one ``replay`` runs (the
+    walker unless ``NANOTORCH_COMPILE_WALKER=0``)."""
 
     def __init__(self, tr: Tracer, result: str) -> None:
-        lines = _lines(tr)
-        kernel_lines = [line for e in tr.entries if isinstance(e, OpCall) and e.lowered and tr.lowering
-                        for k in e.kernels for line in k.lines(tr)]
-        kernel_lines += [f"{name}.kernel()" for name, obj in tr.names.items() if isinstance(obj, FastStep)]
+        items = _items(tr)
+        fast_steps = [f"{name}.kernel()" for name, obj in tr.names.items() if isinstance(obj, FastStep)]
         names = tr.names
         namespace = {**names, "asarray": np.asarray, "ones_like": np.ones_like, "make": Tensor._make,
                      "matmul": np.matmul, "add": np.add, "maximum": np.maximum,
                      "greater": np.greater, "copyto": np.copyto, "fail": kernel_failed,
                      "nthreads": get_num_threads,
                      "arg": None if tr.c is None else tr.c._arg}
-        checks = _guards(tr, namespace, lowered=bool(kernel_lines))
-        namespace.update(tr.names)
+        checks = _guards(tr, namespace, lowered=bool(fast_steps) or any(i[0] in ("c", "k") for i in items))
+        body, kernel_lines = _flatten(tr, items)
+        kernel_lines += fast_steps
+        self.n_kernels = len(kernel_lines)
         inputs = [e for e in tr.entries if isinstance(e, str) and e.endswith("].data")]
-        inputs += tr.pointers.values()
-        lines[len(inputs) - len(tr.pointers):len(inputs) - len(tr.pointers)] = tr.pointers.values()
-        kernel_set = set(kernel_lines)
-        glue = [line.replace("()  #", "(False)  #") if "kernel-level" in line else line
-                for line in lines if line not in kernel_set]
-        self.source = ("def replay(A):\n" + "".join(f"    {line}\n" for line in lines)
-                       + f"    return {result}\n\n\n"
-                       + "def check():\n    return (" + "\n            and ".join(checks or ["True"])
-                       + ")\n\n\n"
-                       + "def kernels(A):\n" + "".join(f"    {line}\n" for line in inputs + kernel_lines)
-                       + "    return None\n\n\n"
-                       + "def glue(A):\n" + "".join(f"    {line}\n" for line in glue)
-                       + f"    return {result}\n")
-        exec(compile(self.source, "<nanotorch.compile plan>", "exec"), namespace)
-        self.replay = namespace["replay"]
-        self.check = namespace["check"]  # the guards: True while the plan applies
-        # For timing (benchmarks/test_bench_training.py): the kernel-level entries' kernels
-        # alone, and the replay without them (its Python: the replay overhead)
-        self.kernels, self.glue = namespace["kernels"], namespace["glue"]
+        namespace.update(tr.names)
+        self._check_source = ("def check():\n    return (" + "\n            and ".join(checks or ["True"])
+                              + ")\n")
+        self.check = _exec(self._check_source, namespace)["check"]  # the guards: True while the plan applies
+        self.forms = {"loop": Form(_source(body, inputs, list(tr.pointers.values()), kernel_lines, result),
+                                   dict(namespace))}
+        self.walker = None
+        if tr.c is not None and any(i[0] == "c" for i in items):
+            w = walker.Walker(tr.c)
+            walked = walker.runs(items, w)
+            if w.segments:
+                keys = w.finish()
+                body, kernel_lines = _flatten(tr, [("w", w.call(i[1])) if i[0] == "w" else i for i in walked])
+                writes = [f"WI[{j}] = {tr.input_pointer(*key)}" for j, key in enumerate(keys)]
+                self.forms["walker"] = Form(
+                    _source(body, inputs, list(tr.pointers.values()) + writes, kernel_lines + fast_steps,
+                            result), {**namespace, **w.names()})
+                self.walker = w
+        self.form = "walker" if self.walker is not None and walker.enabled() else "loop"
+        self.use(self.form)
         calls = [e for e in tr.entries if isinstance(e, OpCall) and e.what not in ("seed", "sum")]
         self.n_ops = len(calls)
         self.n_lowered = sum(e.lowered and tr.lowering for e in calls)
-        self.n_kernels = len(kernel_lines)
         self.op_level = [e.what for e in calls if not (e.lowered and tr.lowering)]
 
+    def use(self, form: str) -> None:
+        """Replay in ``form`` (a key of ``forms``) from now on."""
+        f = self.forms[form]
+        self.form, self.replay, self.kernels, self.glue = form, f.replay, f.kernels, f.glue
+        self.source = f"{f.source}\n\n{self._check_source}"
+
     def __repr__(self) -> str:
+        walk = "" if self.walker is None else (
+            f", C plan walker: {len(self.walker.segments)} call(s) for "
+            f"{sum(len(n) for _, n in self.walker.segments)} kernels")
         return (f"<nanotorch.compile plan: {self.n_ops} forward/backward calls, "
-                f"{self.n_lowered} kernel-level>\n{self.source}")
+                f"{self.n_lowered} kernel-level{walk}; replays the {self.form}>\n{self.source}")
+
+
+def _exec(source: str, namespace: dict) -> dict:
+    exec(compile(source, "<nanotorch.compile plan>", "exec"), namespace)
+    return namespace
+
+
+def _source(body: list[str], inputs: list[str], pointers: list[str], kernel_lines: list[str],
+            result: str) -> str:
+    """The text of ``replay``, ``kernels`` and ``glue`` (``pointers``: lines run after the
+    inputs are read, before anything else)."""
+    n = len(inputs)
+    lines = body[:n] + pointers + body[n:]
+    kernel_set = set(kernel_lines)
+    glue = [line.replace("()  #", "(False)  #") if "kernel-level" in line else line
+            for line in lines if line not in kernel_set]
+    return ("def replay(A):\n" + "".join(f"    {line}\n" for line in lines)
+            + f"    return {result}\n\n\n"
+            + "def kernels(A):\n" + "".join(f"    {line}\n" for line in inputs + pointers + kernel_lines)
+            + "    return None\n\n\n"
+            + "def glue(A):\n" + "".join(f"    {line}\n" for line in glue)
+            + f"    return {result}\n")
+
+
+def _flatten(tr: Tracer, items: list) -> tuple[list[str], list[str]]:
+    """The lines of ``items`` (see ``_items``) and, among them, the kernels' lines."""
+    lines, kernel_lines = [], []
+    for item in items:
+        kind, what = item[0], item[1]
+        new = what.lines(tr) if kind == "c" else [what] if isinstance(what, str) else what
+        lines += new
+        if kind in ("c", "k", "w"):
+            kernel_lines += new
+    return lines, kernel_lines
 
 
 def _fast_accumulates(tr: Tracer) -> dict[int, str]:
@@ -110,28 +170,37 @@ def _fast_accumulates(tr: Tracer) -> dict[int, str]:
     return fast
 
 
-def _lines(tr: Tracer) -> list[str]:
-    """The body of ``replay``: each entry in its final form."""
+def _items(tr: Tracer) -> list[tuple]:
+    """The body of ``replay``, entry by entry in its final form: ``("line", text)``;
+    ``("c", CKernel)`` and ``("k", lines)`` (a NumPy kernel's) of kernel-level entries;
+    ``("pre", text, tensor)``, a ``.grad`` copied out of a buffer before a kernel writes it;
+    ``("acc", lines, tensor)``, ``.grad`` accumulation or an in-place change of a tensor no
+    kernel reads; ``("h", text)``, the backward's start."""
     fast = _fast_accumulates(tr)
     grads = {id(tr.names[e.tensor]): e.array for e in tr.entries
              if isinstance(e, Accumulate) and id(e.array) in fast}
-    lines: list[str] = []
+    items: list[tuple] = []
     for e in tr.entries:
         if isinstance(e, str):
-            lines.append(e)
+            items.append(("h" if e.startswith("H = ") else "line", e))
         elif isinstance(e, WholeCall):
-            lines.append(_whole_call(tr, e, grads))
+            items.append(("line", _whole_call(tr, e, grads)))
         elif isinstance(e, Accumulate):
-            lines += _accumulate(tr, e, fast)
+            items.append(("acc", _accumulate(tr, e, fast), e.tensor))
+        elif isinstance(e, InPlace):  # movable past kernels if it reads no memory they write
+            region = tr.mem.find(*bounds(e.array)) if isinstance(e.array, np.ndarray) else None
+            untouched = e.constant and region is not None and region.kind == "live" \
+                and not region.readers and not region.updated
+            items.append(("acc", [e.line], e.tensor) if untouched else ("line", e.line))
         elif e.lowered and tr.lowering:
-            lines += _kernel_level(tr, e, fast)
+            items += _kernel_level(tr, e, fast)
         else:
-            lines += e.op_lines
+            items += [("line", line) for line in e.op_lines]
             for var, a in e.outs:  # copied into the traced array where a kernel reads it
                 region = tr.mem.find(*bounds(a)) if tr.lowering and isinstance(a, np.ndarray) else None
                 if region is not None and region.kind == "dynamic" and region.copy and region.array is a:
-                    lines.append(f"copyto({tr.name(a, 'S')}, {var})")
-    return lines
+                    items.append(("line", f"copyto({tr.name(a, 'S')}, {var})"))
+    return items
 
 
 def _whole_call(tr: Tracer, e: WholeCall, grads: dict) -> str:
@@ -152,19 +221,20 @@ def _accumulate(tr: Tracer, e: Accumulate, fast: dict) -> list[str]:
     return [f"{accumulate}({e.tensor}, {e.var}, H)  # .grad += gradient"]
 
 
-def _kernel_level(tr: Tracer, e: OpCall, fast: dict) -> list[str]:
+def _kernel_level(tr: Tracer, e: OpCall, fast: dict) -> list[tuple]:
     """An op call's kernels; first, a ``.grad`` that still holds a buffer they write gets
     a copy (gradient accumulation without ``zero_grad``)."""
-    lines = []
+    items: list[tuple] = []
     for region in e.written:
         t = fast.get(id(region.array))
         if t is not None:
             s = tr.var_of.get(id(region.array)) or tr.name(region.array, "S")
-            lines.append(f"if {t}.grad is not None and {t}.grad.data is {s}: {t}.grad.data = {s}.copy()")
-    lines += [line for k in e.kernels for line in k.lines(tr)]
+            items.append(("pre", f"if {t}.grad is not None and {t}.grad.data is {s}: "
+                                 f"{t}.grad.data = {s}.copy()", t))
+    items += [("c", k) if isinstance(k, CKernel) else ("k", k.lines(tr)) for k in e.kernels]
     for var, a in e.outs:
         tr.names[var] = a
-    return lines
+    return items
 
 
 def _guards(tr: Tracer, namespace: dict, lowered: bool) -> list[str]:

@@ -78,11 +78,19 @@ class Accumulate:
         self.tensor, self.var, self.array, self.as_is = tensor, var, array, as_is
 
 
+class InPlace:
+    """``t += other`` (``line``) on a tensor that lives across steps (``tensor``: its name;
+    ``constant``: ``other`` is a number, so the line reads no memory)."""
+
+    def __init__(self, line: str, tensor: str, array, constant: bool) -> None:
+        self.line, self.tensor, self.array, self.constant = line, tensor, array, constant
+
+
 class Tracer:
     """Watches one call of the step function and writes the plan's entries."""
 
     def __init__(self, args: tuple) -> None:
-        self.entries: list = []  # str lines, OpCall and Accumulate entries, in order
+        self.entries: list = []  # str lines, OpCall, Accumulate, InPlace ... entries, in order
         self.names: dict[str, object] = {}  # name in the plan's code -> object it refers to
         self._name_of: dict[int, str] = {}  # id(object) -> that name
         self.var_of: dict[int, str] = {}  # id(array) -> plan variable holding it
@@ -209,6 +217,8 @@ class Tracer:
             return False
         if region.kind == "static":
             self.mem.snapshot(region)
+        else:
+            region.updated = True  # a live tensor: in-place Python changes stay in order
         return True
 
     def c_kernel(self, orig, kernel: str, args: tuple) -> None:
@@ -453,7 +463,8 @@ class Tracer:
             target = self._live_target(t)
             o = self.value(other) if target is not None else None
             if o is not None:
-                self.emit(f"{self.name(orig, 'I')}({target}, {self.name(ufunc, 'K')}, {o})")
+                self.emit(InPlace(f"{self.name(orig, 'I')}({target}, {self.name(ufunc, 'K')}, {o})",
+                                  target, t.data, _literal(other)))
         return orig(t, ufunc, other)
 
     def setitem(self, orig, t: Tensor, index, value) -> None:
