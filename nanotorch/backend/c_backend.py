@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import atexit
 import bisect
-import itertools
 import math
 import os
 
