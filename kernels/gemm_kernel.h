@@ -90,19 +90,20 @@ transpose_rows(const int rows, const float *restrict src, int64_t ld_src, float 
 static void pack_b_block(const nt_gemm_t *g, int64_t p0, int64_t kc, int64_t j0, int64_t nc,
                          float *restrict bp)
 {
-    if (!g->trans_b) { /* row by row, so b is read sequentially */
-        for (int64_t p = 0; p < kc; ++p) {
-            const float *src = g->b + (p0 + p) * g->ldb + j0;
-            for (int64_t jr = 0; jr < nc; jr += NT_NR) {
-                float *dst = bp + jr * kc + p * NT_NR;
-                int64_t nr = nt_min64(NT_NR, nc - jr);
+    if (!g->trans_b) { /* panel by panel, so bp is written sequentially (row by row, the
+                        * writes of one row of b would land kc*NR floats apart: 4 KB apart
+                        * when kc = 64, all in the same cache set) */
+        for (int64_t jr = 0; jr < nc; jr += NT_NR) {
+            const float *src = g->b + p0 * g->ldb + j0 + jr;
+            float *dst = bp + jr * kc;
+            int64_t nr = nt_min64(NT_NR, nc - jr);
+            for (int64_t p = 0; p < kc; ++p, src += g->ldb, dst += NT_NR)
                 if (nr == NT_NR) {
-                    memcpy(dst, src + jr, NT_NR * sizeof(float));
+                    memcpy(dst, src, NT_NR * sizeof(float));
                 } else {
-                    memcpy(dst, src + jr, (size_t)nr * sizeof(float));
+                    memcpy(dst, src, (size_t)nr * sizeof(float));
                     memset(dst + nr, 0, (size_t)(NT_NR - nr) * sizeof(float));
                 }
-            }
         }
         return;
     }
@@ -209,6 +210,16 @@ micro(const int MR_, const int NV_, const int direct_a, int64_t kc, const float 
         }
         bk += ldb;
         ak += direct_a ? 1 : MR_;
+    }
+    if (!bias_col && !bias_row && !relu) { /* the common tiles: straight-line stores */
+#pragma GCC unroll 16
+        for (int i = 0; i < MR_; ++i)
+#pragma GCC unroll 4
+            for (int v = 0; v < NV_; ++v)
+                nt_vstore(c + i * ldc + v * NT_VL,
+                          accumulate ? acc[i][v] + nt_vload(c + i * ldc + v * NT_VL)
+                                     : acc[i][v]);
+        return;
     }
 #pragma GCC unroll 16
     for (int i = 0; i < MR_; ++i)
