@@ -319,6 +319,27 @@ def test_linear_backward_only_what_is_asked(needs):
             np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("n, k, m", [(64, 784, 128), (61, 97, 89), (7, 385, 400)])
+def test_linear_backward_on_two_threads_equals_one(n, k, m):
+    """With 2 threads, dx and dw (each >= 1 MFLOP here) run side by side, one per thread; the
+    results are bit for bit those of one thread (each product's sums in the same order)."""
+    rng = np.random.default_rng(n)
+    x, w, dy = rand(rng, n, k), rand(rng, m, k), rand(rng, n, m)
+    before, got = threads.get_num_threads(), {}
+    try:
+        for nt in (1, 2):
+            threads.set_num_threads(nt)
+            got[nt] = C.linear_backward(dy, x, w, True, True, True)
+    finally:
+        threads.set_num_threads(before)
+    for one, two in zip(got[1], got[2]):
+        np.testing.assert_array_equal(two, one)
+    want = NP.linear_backward(dy, x, w, True, True, True)
+    for g, ref, bnd, terms in zip(got[2], want, (np.abs(dy) @ np.abs(w), np.abs(dy).T @ np.abs(x),
+                                                 np.abs(dy).sum(0)), (m, n, n)):
+        assert_product_close(g, ref, bnd, terms)
+
+
 def test_linear_accepts_broadcast_and_transposed_inputs(recorder):
     """Non-contiguous inputs (a broadcast gradient, a transposed view) are copied for C."""
     rng = np.random.default_rng(0)
