@@ -396,13 +396,24 @@ static int reads_a_in_place(const nt_gemm_t *g, int64_t nc)
     return !g->trans_a && !aliasing_stride(g->lda) && nc <= NT_DIRECT_A_COLS;
 }
 
+/* The k block when a is read in place: then the MR rows of a (MR x kc floats) stay in L1
+ * in place of a B micro-panel (kc x NR floats), and the B block (kc x nc) stays in L2 in
+ * place of an A block (mc x kc): kc can grow by NR/MR and mc/nc, up to twice bl->kc.  Fewer
+ * k blocks: fewer loads and stores of every tile of c (64x784x128: 2 blocks of 392, not 4
+ * of 200). */
+static int64_t direct_a_kc(const nt_blocking_t *bl, int64_t nc)
+{
+    int64_t by_l1 = bl->kc * NT_NR / NT_MR, by_l2 = bl->mc * bl->kc / nc;
+    return nt_min64(nt_min64(by_l1, by_l2), 2 * bl->kc) / 8 * 8;
+}
+
 static int gemm_stripe(const nt_gemm_t *g, const nt_blocking_t *bl, int64_t m0, int64_t m1,
                        int64_t n0, int64_t n1)
 {
-    int64_t kc_step = nt_balanced_kc(g->k, bl->kc);
     int64_t nc_step = nt_min64((n1 - n0 + NT_NR - 1) / NT_NR * NT_NR, bl->nc);
     int64_t mc_step = nt_min64((m1 - m0 + NT_MR - 1) / NT_MR * NT_MR, bl->mc);
     int direct_a = reads_a_in_place(g, n1 - n0);
+    int64_t kc_step = nt_balanced_kc(g->k, direct_a ? direct_a_kc(bl, nc_step) : bl->kc);
     int direct_b = !g->trans_b && !aliasing_stride(g->ldb) && m1 - m0 <= NT_DIRECT_B_ROWS;
     /* in place, b still needs a padded copy of its last, narrow panel */
     float *bp = alloc_floats(kc_step * (direct_b ? NT_NR : nc_step));

@@ -142,6 +142,7 @@ def test_gemm_matches_float64(m, n, k, trans_a, trans_b, bias, relu, accumulate,
     (7, 600, 900, 5, 3),       # few rows: b read in place across several KC blocks
     (64, 784, 784, 0, 0),      # k split into balanced blocks (not KC + KC + a thin rest)
     (64, 784, 128, 1, 1),      # the MLP's shapes, with odd strides
+    (20, 100, 1500, 1, 0),     # few columns: a read in place across several of its longer k blocks
     (90, 70, 300, 0, 3),       # few row panels: b read in place, its narrow last panel copied
     (97, 70, 300, 0, 3),       # one panel more than that: b packed
 ])
