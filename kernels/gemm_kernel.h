@@ -396,6 +396,15 @@ static int reads_a_in_place(const nt_gemm_t *g, int64_t nc)
     return !g->trans_a && !aliasing_stride(g->lda) && nc <= NT_DIRECT_A_COLS;
 }
 
+/* Rows m split into equal A blocks of at most mc_max rows, a multiple of MR: 516 rows with
+ * mc = 252 run as 174 + 174 + 168, not 252 + 252 + 12 (a block of 2 row panels would load
+ * each B micro-panel into L1 for 2 tiles only). */
+static int64_t balanced_mc(int64_t m, int64_t mc_max)
+{
+    int64_t blocks = (m + mc_max - 1) / mc_max, mc = (m + blocks - 1) / blocks;
+    return nt_min64((mc + NT_MR - 1) / NT_MR * NT_MR, mc_max);
+}
+
 /* The k block when a is read in place: then the MR rows of a (MR x kc floats) stay in L1
  * in place of a B micro-panel (kc x NR floats), and the B block (kc x nc) stays in L2 in
  * place of an A block (mc x kc): kc can grow by NR/MR and mc/nc, up to twice bl->kc.  Fewer
@@ -411,7 +420,7 @@ static int gemm_stripe(const nt_gemm_t *g, const nt_blocking_t *bl, int64_t m0, 
                        int64_t n0, int64_t n1)
 {
     int64_t nc_step = nt_min64((n1 - n0 + NT_NR - 1) / NT_NR * NT_NR, bl->nc);
-    int64_t mc_step = nt_min64((m1 - m0 + NT_MR - 1) / NT_MR * NT_MR, bl->mc);
+    int64_t mc_step = balanced_mc(m1 - m0, bl->mc);
     int direct_a = reads_a_in_place(g, n1 - n0);
     int64_t kc_step = nt_balanced_kc(g->k, direct_a ? direct_a_kc(bl, nc_step) : bl->kc);
     int direct_b = !g->trans_b && !aliasing_stride(g->ldb) && m1 - m0 <= NT_DIRECT_B_ROWS;
@@ -456,7 +465,7 @@ static void pack_b_share(const nt_gemm_t *g, int64_t pc, int64_t kc, int64_t jc,
 static int gemm_rows(const nt_gemm_t *g, const nt_blocking_t *bl, int64_t m0, int64_t m1,
                      int64_t jc, int64_t nc, int64_t pc, int64_t kc, const float *bp)
 {
-    int64_t mc_step = nt_min64((m1 - m0 + NT_MR - 1) / NT_MR * NT_MR, bl->mc);
+    int64_t mc_step = balanced_mc(m1 - m0, bl->mc);
     int direct_a = reads_a_in_place(g, nc);
     float *ap = direct_a ? NULL : alloc_floats(kc * mc_step);
     if (!direct_a && !ap)
