@@ -79,7 +79,8 @@ int nt_linear_bwd_f32(int64_t n, int64_t k, int64_t m, const float *restrict dy,
     if (n < 0 || k < 0 || m < 0 || nthreads < 1)
         return NT_EINVAL;
     linear_bwd_t g = {n, k, m, dy, x, w, dx, dw, db, nthreads, NT_OK};
-    if (dx && dw && nthreads == 2 && 2.0 * (double)n * (double)k * (double)m >= NT_PAIR_MIN_FLOPS) {
+    double flops = 2.0 * (double)n * (double)k * (double)m; /* each of dx and dw */
+    if (dx && dw && nthreads == 2 && flops >= NT_PAIR_MIN_FLOPS) {
         g.nthreads = 1;
         nt_parallel(2, grads_side_by_side, &g);
         return g.status;
