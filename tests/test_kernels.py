@@ -285,8 +285,8 @@ def test_gemm_tuning_comes_from_the_caches():
     assert t["mr"] >= 1 and t["nr"] >= 1 and 128 <= t["kc"] <= 384 and t["kc"] % 8 == 0
     assert t["nc"] >= 512 and t["nc"] % t["nr"] == 0
     assert t["mc"] >= 8 * t["mr"] and t["mc"] % t["mr"] == 0
-    if t["l1d_bytes"]:  # known: a B micro-panel (kc x nr floats) fits in half of L1, or kc is 128
-        assert t["nr"] * t["kc"] * 4 <= t["l1d_bytes"] // 2 or t["kc"] == 128
+    if t["l1d_bytes"]:  # known: a B micro-panel (kc x nr floats) fits in 3/4 of L1, or kc is 128
+        assert t["nr"] * t["kc"] * 4 <= t["l1d_bytes"] * 3 // 4 or t["kc"] == 128
     if t["l2_bytes"]:  # the A block (mc x kc floats) fits in half of L2, or it is 8 panels
         assert t["mc"] * t["kc"] * 4 <= t["l2_bytes"] // 2 or t["mc"] == 8 * t["mr"]
 
