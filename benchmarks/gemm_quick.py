@@ -12,7 +12,9 @@ smallest minimum, NumPy / C (the ratio of medians) and the load average (``os.ge
 before each round: on a shared machine, read the minima and the load with the medians.
 Shapes: Linear's three products at 64x784x128 (``nt`` forward x @ W^T, ``nn`` dx = dy @ W,
 ``tn`` dW = dy^T @ x), ``big`` 1024^3 x @ W^T, ``lin`` Linear forward+backward at
-x[512,1024] W[1024,1024].
+x[512,1024] W[1024,1024], ``lin64`` at x[64,784] W[128,784] and ``lin10`` at x[64,128]
+W[10,128] (the seed MLP's two layers; the C backend's linear methods, which leave products
+under ``c_backend.SMALL_LINEAR_MACS`` to NumPy).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-SHAPES = ("nt", "nn", "tn", "big", "lin")
+SHAPES = ("nt", "nn", "tn", "big", "lin", "lin64", "lin10")
 
 
 def cases(system: str) -> dict[str, Callable[[], object]]:
@@ -43,18 +45,22 @@ def cases(system: str) -> dict[str, Callable[[], object]]:
     x, w, dy = r(64, 784), r(128, 784), r(64, 128)
     xb, wb = r(1024, 1024), r(1024, 1024)
     xl, wl, bl, dyl = r(512, 1024), r(1024, 1024), r(1024), r(512, 1024)
+    layers = {"lin": (xl, wl, bl, dyl), "lin64": (x, w, r(128), dy),
+              "lin10": (r(64, 128), r(10, 128), r(10), r(64, 10))}
     if system == "numpy":
         return {"nt": lambda: x @ w.T, "nn": lambda: dy @ w, "tn": lambda: dy.T @ x,
                 "big": lambda: xb @ wb.T,
-                "lin": lambda: (xl @ wl.T + bl, dyl @ wl, dyl.T @ xl, dyl.sum(0))}
+                **{name: (lambda x, w, b, g: lambda: (x @ w.T + b, g @ w, g.T @ x, g.sum(0)))(*t)
+                   for name, t in layers.items()}}
     from nanotorch.backend.c_backend import CBackend
     b = CBackend()
     return {"nt": lambda: b.linear_forward(x, w, None),
             "nn": lambda: b.linear_backward(dy, x, w, True, False, False),
             "tn": lambda: b.linear_backward(dy, x, w, False, True, False),
             "big": lambda: b.linear_forward(xb, wb, None),
-            "lin": lambda: (b.linear_forward(xl, wl, bl),
-                            b.linear_backward(dyl, xl, wl, True, True, True))}
+            **{name: (lambda x, w, bias, g: lambda: (b.linear_forward(x, w, bias),
+                                                     b.linear_backward(g, x, w, True, True, True)))(*t)
+               for name, t in layers.items()}}
 
 
 def child(system: str, threads: int, shapes: list[str], calls: int) -> None:

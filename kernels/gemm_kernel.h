@@ -90,19 +90,20 @@ transpose_rows(const int rows, const float *restrict src, int64_t ld_src, float 
 static void pack_b_block(const nt_gemm_t *g, int64_t p0, int64_t kc, int64_t j0, int64_t nc,
                          float *restrict bp)
 {
-    if (!g->trans_b) { /* row by row, so b is read sequentially */
-        for (int64_t p = 0; p < kc; ++p) {
-            const float *src = g->b + (p0 + p) * g->ldb + j0;
-            for (int64_t jr = 0; jr < nc; jr += NT_NR) {
-                float *dst = bp + jr * kc + p * NT_NR;
-                int64_t nr = nt_min64(NT_NR, nc - jr);
+    if (!g->trans_b) { /* panel by panel, so bp is written sequentially (row by row, the
+                        * writes of one row of b would land kc*NR floats apart: 4 KB apart
+                        * when kc = 64, all in the same cache set) */
+        for (int64_t jr = 0; jr < nc; jr += NT_NR) {
+            const float *src = g->b + p0 * g->ldb + j0 + jr;
+            float *dst = bp + jr * kc;
+            int64_t nr = nt_min64(NT_NR, nc - jr);
+            for (int64_t p = 0; p < kc; ++p, src += g->ldb, dst += NT_NR)
                 if (nr == NT_NR) {
-                    memcpy(dst, src + jr, NT_NR * sizeof(float));
+                    memcpy(dst, src, NT_NR * sizeof(float));
                 } else {
-                    memcpy(dst, src + jr, (size_t)nr * sizeof(float));
+                    memcpy(dst, src, (size_t)nr * sizeof(float));
                     memset(dst + nr, 0, (size_t)(NT_NR - nr) * sizeof(float));
                 }
-            }
         }
         return;
     }
@@ -209,6 +210,16 @@ micro(const int MR_, const int NV_, const int direct_a, int64_t kc, const float 
         }
         bk += ldb;
         ak += direct_a ? 1 : MR_;
+    }
+    if (!bias_col && !bias_row && !relu) { /* the common tiles: straight-line stores */
+#pragma GCC unroll 16
+        for (int i = 0; i < MR_; ++i)
+#pragma GCC unroll 4
+            for (int v = 0; v < NV_; ++v)
+                nt_vstore(c + i * ldc + v * NT_VL,
+                          accumulate ? acc[i][v] + nt_vload(c + i * ldc + v * NT_VL)
+                                     : acc[i][v]);
+        return;
     }
 #pragma GCC unroll 16
     for (int i = 0; i < MR_; ++i)
@@ -385,13 +396,33 @@ static int reads_a_in_place(const nt_gemm_t *g, int64_t nc)
     return !g->trans_a && !aliasing_stride(g->lda) && nc <= NT_DIRECT_A_COLS;
 }
 
+/* Rows m split into equal A blocks of at most mc_max rows, a multiple of MR: 516 rows with
+ * mc = 252 run as 174 + 174 + 168, not 252 + 252 + 12 (a block of 2 row panels would load
+ * each B micro-panel into L1 for 2 tiles only). */
+static int64_t balanced_mc(int64_t m, int64_t mc_max)
+{
+    int64_t blocks = (m + mc_max - 1) / mc_max, mc = (m + blocks - 1) / blocks;
+    return nt_min64((mc + NT_MR - 1) / NT_MR * NT_MR, mc_max);
+}
+
+/* The k block when a is read in place: then the MR rows of a (MR x kc floats) stay in L1
+ * in place of a B micro-panel (kc x NR floats), and the B block (kc x nc) stays in L2 in
+ * place of an A block (mc x kc): kc can grow by NR/MR and mc/nc, up to twice bl->kc.  Fewer
+ * k blocks: fewer loads and stores of every tile of c (64x784x128: 2 blocks of 392, not 4
+ * of 200). */
+static int64_t direct_a_kc(const nt_blocking_t *bl, int64_t nc)
+{
+    int64_t by_l1 = bl->kc * NT_NR / NT_MR, by_l2 = bl->mc * bl->kc / nc;
+    return nt_min64(nt_min64(by_l1, by_l2), 2 * bl->kc) / 8 * 8;
+}
+
 static int gemm_stripe(const nt_gemm_t *g, const nt_blocking_t *bl, int64_t m0, int64_t m1,
                        int64_t n0, int64_t n1)
 {
-    int64_t kc_step = nt_balanced_kc(g->k, bl->kc);
     int64_t nc_step = nt_min64((n1 - n0 + NT_NR - 1) / NT_NR * NT_NR, bl->nc);
-    int64_t mc_step = nt_min64((m1 - m0 + NT_MR - 1) / NT_MR * NT_MR, bl->mc);
+    int64_t mc_step = balanced_mc(m1 - m0, bl->mc);
     int direct_a = reads_a_in_place(g, n1 - n0);
+    int64_t kc_step = nt_balanced_kc(g->k, direct_a ? direct_a_kc(bl, nc_step) : bl->kc);
     int direct_b = !g->trans_b && !aliasing_stride(g->ldb) && m1 - m0 <= NT_DIRECT_B_ROWS;
     /* in place, b still needs a padded copy of its last, narrow panel */
     float *bp = alloc_floats(kc_step * (direct_b ? NT_NR : nc_step));
@@ -434,7 +465,7 @@ static void pack_b_share(const nt_gemm_t *g, int64_t pc, int64_t kc, int64_t jc,
 static int gemm_rows(const nt_gemm_t *g, const nt_blocking_t *bl, int64_t m0, int64_t m1,
                      int64_t jc, int64_t nc, int64_t pc, int64_t kc, const float *bp)
 {
-    int64_t mc_step = nt_min64((m1 - m0 + NT_MR - 1) / NT_MR * NT_MR, bl->mc);
+    int64_t mc_step = balanced_mc(m1 - m0, bl->mc);
     int direct_a = reads_a_in_place(g, nc);
     float *ap = direct_a ? NULL : alloc_floats(kc * mc_step);
     if (!direct_a && !ap)
