@@ -166,8 +166,9 @@ typedef struct {
     float *scale, *shift;
 } bn_fwd_job_t;
 
-static NT_ALWAYS_INLINE void bn_fwd_run(const bn_fwd_job_t *j, int t, int nt)
+static NT_ALWAYS_INLINE void bn_fwd_share_body(void *ctx, int t, int nt)
 {
+    const bn_fwd_job_t *j = ctx;
     int64_t c0, c1;
     nt_range(j->c, t, nt, &c0, &c1);
     bn_fwd_channels(c0, c1, j->n, j->c, j->hw, j->x, j->gamma, j->beta, j->running_mean,
@@ -177,10 +178,7 @@ static NT_ALWAYS_INLINE void bn_fwd_run(const bn_fwd_job_t *j, int t, int nt)
 
 /* A thread's share, as the baseline loops or (NT_WIDE) their AVX2 copy: each channel's sums
  * run down the rows in the same order in both, so both give the same bits. */
-static void bn_fwd_share(void *ctx, int t, int nt) { bn_fwd_run(ctx, t, nt); }
-#if NT_WIDE
-NT_TARGET_WIDE static void bn_fwd_share_wide(void *ctx, int t, int nt) { bn_fwd_run(ctx, t, nt); }
-#endif
+NT_WIDE_SHARES(bn_fwd_share, NT_TARGET_WIDE)
 
 /* Training: mean = sum(x)/M, var = sum((x - mean)^2)/M (two passes, biased), running
  * stats (when given) r = (1 - momentum)*r + momentum*stat with the unbiased variance
@@ -214,12 +212,7 @@ int nt_batchnorm_fwd_f32(int64_t n, int64_t c, int64_t hw, const float *restrict
     int nt = bn_threads(n, c, hw, nthreads);
     bn_fwd_job_t job = {n, c, hw, x, gamma, beta, running_mean, running_var, training, keep, mom,
                         unbias, (float)eps, y, mean, invstd, sums, scale, shift};
-    nt_task_fn share = bn_fwd_share;
-#if NT_WIDE
-    if (nt_wide())
-        share = bn_fwd_share_wide;
-#endif
-    nt_parallel(nt, share, &job);
+    nt_parallel(nt, NT_PICK_SHARE(bn_fwd_share), &job);
     free(sums);
     free(coef);
     return NT_OK;
@@ -273,8 +266,9 @@ typedef struct {
     float *k0, *k1, *k2;
 } bn_bwd_job_t;
 
-static NT_ALWAYS_INLINE void bn_bwd_run(const bn_bwd_job_t *j, int t, int nt)
+static NT_ALWAYS_INLINE void bn_bwd_share_body(void *ctx, int t, int nt)
 {
+    const bn_bwd_job_t *j = ctx;
     int64_t c0, c1;
     nt_range(j->c, t, nt, &c0, &c1);
     bn_bwd_channels(c0, c1, j->n, j->c, j->hw, j->dy, j->x, j->gamma, j->mean, j->invstd,
@@ -282,10 +276,7 @@ static NT_ALWAYS_INLINE void bn_bwd_run(const bn_bwd_job_t *j, int t, int nt)
                     j->k1, j->k2);
 }
 
-static void bn_bwd_share(void *ctx, int t, int nt) { bn_bwd_run(ctx, t, nt); }
-#if NT_WIDE
-NT_TARGET_WIDE static void bn_bwd_share_wide(void *ctx, int t, int nt) { bn_bwd_run(ctx, t, nt); }
-#endif
+NT_WIDE_SHARES(bn_bwd_share, NT_TARGET_WIDE)
 
 /* With xhat = (x - mean)*invstd, s = gamma*invstd: dbeta = sum(dy), dgamma = sum(dy*xhat);
  * training: dx = s*(dy - dbeta/M - xhat*dgamma/M) (the batch statistics depend on x);
@@ -315,12 +306,7 @@ int nt_batchnorm_bwd_f32(int64_t n, int64_t c, int64_t hw, const float *restrict
     int nt = bn_threads(n, c, hw, nthreads);
     bn_bwd_job_t job = {n, c, hw, dy, x, gamma, mean, invstd, training, dx, dgamma, dbeta,
                         sum_dy, sum_dyxc, k0, k1, k2};
-    nt_task_fn share = bn_bwd_share;
-#if NT_WIDE
-    if (nt_wide())
-        share = bn_bwd_share_wide;
-#endif
-    nt_parallel(nt, share, &job);
+    nt_parallel(nt, NT_PICK_SHARE(bn_bwd_share), &job);
     free(sums);
     free(coef);
     return NT_OK;

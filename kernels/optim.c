@@ -8,35 +8,19 @@
 #define NT_KERNEL_SOURCE
 #include "nanotorch_kernels.h"
 
+#include "vec_math.h"
+
 #include <math.h>
 #include <string.h>
 
 /* Instruction sets.  Each loop below is written once and compiled twice on x86: for the
  * architecture's baseline (SSE2: 4 floats a vector, no FMA) and for AVX2+FMA (8 floats a
- * vector).  A thread's share of a step is an always-inline body (`<name>_body`) and
- * NT_SHARE_FNS(name) makes the two functions that run it, `name` and `name_avx2` (compiled
- * for AVX2 whatever flags the file gets); NT_PICK(name) picks one per call, by the GEMM's
- * instruction set (nt_isa_current(): the widest the CPU runs, or NANOTORCH_ISA's), so
- * NANOTORCH_ISA=generic tests the baseline loops on any host.  NOTE: Adam's step is bound by
- * its square root and division, not by memory, and Zen 3's divider takes 8 floats in about
- * the time of 4: 97 -> 54 us for the seed MLP's 101,770 parameters on one core, measured. */
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-#define NT_AVX2 __attribute__((target("avx2,fma")))
-#define NT_SHARE_FNS(name)                                                                     \
-    static void name(void *ctx, int share, int nt) { name##_body(ctx, share, nt); }            \
-    NT_AVX2 static void name##_avx2(void *ctx, int share, int nt) { name##_body(ctx, share, nt); }
-#define NT_PICK(name) (use_avx2() ? name##_avx2 : name)
-
-static int use_avx2(void)
-{
-    const char *isa = nt_isa_current();
-    return strcmp(isa, "avx2") == 0 || strcmp(isa, "avx512") == 0;
-}
-#else
-#define NT_SHARE_FNS(name)                                                                     \
-    static void name(void *ctx, int share, int nt) { name##_body(ctx, share, nt); }
-#define NT_PICK(name) (name)
-#endif
+ * vector): a thread's share of a step is an always-inline body (`<name>_body`), and
+ * vec_math.h's NT_WIDE_SHARES / NT_PICK_SHARE make both copies and pick one per call, by the
+ * GEMM's instruction set, so NANOTORCH_ISA=generic tests the baseline loops on any host.
+ * NOTE: Adam's step is bound by its square root and division, not by memory, and Zen 3's
+ * divider takes 8 floats in about the time of 4: 97 -> 54 us for the seed MLP's 101,770
+ * parameters on one core, measured. */
 
 /* Elements per thread before a second one pays (the seed MLP's 101,770 parameters run on
  * two).  NOTE: measured when the kernels used OpenMP: SGD on one thread (8 us) made the
@@ -145,7 +129,7 @@ static NT_ALWAYS_INLINE void sgd_share_body(void *ctx, int share, int nt)
              j->first && j->first[t]);
     nt_ftz_leave(csr);
 }
-NT_SHARE_FNS(sgd_share)
+NT_WIDE_SHARES(sgd_share, NT_TARGET_WIDE_FMA)
 
 /* Per tensor t: g = ±grads[t] + wd*p; with momentum: buf = g on its first step (first[t];
  * first may be NULL: no tensor's first step), else
@@ -169,7 +153,7 @@ int nt_sgd_multi_step_f32(int64_t count, const int64_t *sizes, float *const *par
     int decay = weight_decay != 0.0;
     sgd_job_t job = {count, total, sizes, params, grads, momentum != 0.0 ? bufs : NULL, flr, mom,
                      damp, nesterov, wd, decay, sign, first};
-    nt_parallel(nt_threads_for(total, NT_OPTIM_PAR_MIN, nthreads), NT_PICK(sgd_share), &job);
+    nt_parallel(nt_threads_for(total, NT_OPTIM_PAR_MIN, nthreads), NT_PICK_SHARE(sgd_share), &job);
     return NT_OK;
 }
 
@@ -243,7 +227,7 @@ static NT_ALWAYS_INLINE void adam_share_body(void *ctx, int share, int nt)
     }
     nt_ftz_leave(csr);
 }
-NT_SHARE_FNS(adam_share)
+NT_WIDE_SHARES(adam_share, NT_TARGET_WIDE_FMA)
 
 /* Per tensor t, at its own step count steps[t] >= 1: g = ±grad (+ wd*p for Adam; AdamW
  * first does p *= 1 - lr*wd); m = b1*m + (1-b1)*g, v = b2*v + (1-b2)*g^2,
@@ -276,7 +260,7 @@ int nt_adam_multi_step_f32(int64_t count, const int64_t *sizes, float *const *pa
         .sign = maximize ? -1.0f : 1.0f,
         .coupled = weight_decay != 0.0 && !decoupled, .shrink = weight_decay != 0.0 && decoupled,
     }};
-    nt_parallel(nt_threads_for(total, NT_OPTIM_PAR_MIN, nthreads), NT_PICK(adam_share), &job);
+    nt_parallel(nt_threads_for(total, NT_OPTIM_PAR_MIN, nthreads), NT_PICK_SHARE(adam_share), &job);
     return NT_OK;
 }
 
@@ -341,7 +325,7 @@ static NT_ALWAYS_INLINE void rmsprop_share_body(void *ctx, int t, int nt)
         rmsprop_loop(j, lo, hi, 0, 0);
     nt_ftz_leave(csr);
 }
-NT_SHARE_FNS(rmsprop_share)
+NT_WIDE_SHARES(rmsprop_share, NT_TARGET_WIDE_FMA)
 
 /* g = ±grad + wd*p; v = alpha*v + (1-alpha)*g^2; centered (grad_avg given):
  * gbar = alpha*gbar + (1-alpha)*g, avg = sqrt(v - gbar^2) + eps, else avg = sqrt(v) + eps;
@@ -358,6 +342,7 @@ int nt_rmsprop_step_f32(int64_t size, float *restrict param, const float *restri
     float wd = (float)weight_decay, mom = (float)momentum, sign = maximize ? -1.0f : 1.0f;
     rmsprop_job_t job = {size, param, grad, square_avg, buf, grad_avg, flr, a, one_a, feps, wd,
                          mom, sign, weight_decay != 0.0, momentum > 0.0};
-    nt_parallel(nt_threads_for(size, NT_OPTIM_PAR_MIN, nthreads), NT_PICK(rmsprop_share), &job);
+    nt_parallel(nt_threads_for(size, NT_OPTIM_PAR_MIN, nthreads), NT_PICK_SHARE(rmsprop_share),
+                &job);
     return NT_OK;
 }

@@ -2,7 +2,8 @@
  * GCC's vector types; plain floats on other compilers): lanes as bits, a select on a
  * comparison's lanes, and e^x.  Written per lane these stayed scalar (SSE2 has no blend, and
  * glibc's expf is one call per element, which GCC does not vectorize without -ffast-math).
- * Included by kernel sources after nanotorch_kernels.h (cross_entropy.c, gelu.c, relu.c).
+ * Included by kernel sources after nanotorch_kernels.h (batchnorm.c, cross_entropy.c, gelu.c,
+ * optim.c, relu.c).
  */
 #ifndef NANOTORCH_VEC_MATH_H
 #define NANOTORCH_VEC_MATH_H
@@ -21,6 +22,7 @@
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__)) && !defined(__AVX2__)
 #define NT_WIDE 1
 #define NT_TARGET_WIDE __attribute__((target("avx2")))
+#define NT_TARGET_WIDE_FMA __attribute__((target("avx2,fma"))) /* where fused rounding is fine */
 static inline int nt_wide(void)
 {
     const char *isa = nt_isa_current();
@@ -29,6 +31,21 @@ static inline int nt_wide(void)
 #else
 #define NT_WIDE 0
 static inline int nt_wide(void) { return 0; }
+#endif
+
+/* A thread's share (an nt_task_fn) in both copies: from the always-inline body
+ * `name##_body(ctx, t, nt)`, NT_WIDE_SHARES(name, target) defines `name` (the baseline
+ * loops) and, where NT_WIDE, `name##_wide` (the same body compiled with `target`:
+ * NT_TARGET_WIDE or NT_TARGET_WIDE_FMA); NT_PICK_SHARE(name) is the one a call runs. */
+#if NT_WIDE
+#define NT_WIDE_SHARES(name, target)                                                           \
+    static void name(void *ctx, int t, int nt) { name##_body(ctx, t, nt); }                    \
+    target static void name##_wide(void *ctx, int t, int nt) { name##_body(ctx, t, nt); }
+#define NT_PICK_SHARE(name) (nt_wide() ? name##_wide : name)
+#else
+#define NT_WIDE_SHARES(name, target)                                                           \
+    static void name(void *ctx, int t, int nt) { name##_body(ctx, t, nt); }
+#define NT_PICK_SHARE(name) (name)
 #endif
 
 #if NT_VL > 1
