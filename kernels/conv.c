@@ -41,6 +41,27 @@ static void inside_cols(const conv_t *d, int64_t j, int64_t *lo, int64_t *hi)
         *hi = *lo;
 }
 
+/* One tap's row of cols when stride is 1 and Wo == W: input pixel = output pixel +
+ * (i - ph)*W + (j - pw) over the whole plane, so one long copy replaces Ho short ones (and
+ * their memset/memmove calls); then the columns and rows over the padding are zeroed
+ * (the long copy put the previous or next input row's edge there). */
+static void im2col_plane(const conv_t *d, int64_t i, int64_t j, int64_t lo, int64_t hi,
+                         const float *restrict x_c, float *restrict row)
+{
+    int64_t w = d->w, p = d->ho * w, off = (i - d->ph) * w + (j - d->pw);
+    int64_t first = off < 0 ? -off : 0, last = nt_min64(p, d->h * w - off);
+    for (int64_t q = 0; q < first; ++q)
+        row[q] = 0.0f;
+    for (int64_t q = first; q < last; ++q)
+        row[q] = x_c[q + off];
+    for (int64_t q = last > first ? last : first; q < p; ++q)
+        row[q] = 0.0f;
+    for (int64_t ow = 0; ow < w; ++ow) /* by columns: a memset call per row costs more */
+        if (ow < lo || ow >= hi)
+            for (int64_t oh = 0; oh < d->ho; ++oh)
+                row[oh * w + ow] = 0.0f;
+}
+
 /* cols[K, P] of one image x[C, H, W]: one row of x per (tap, output row), copied
  * without bounds checks between the padded margins. */
 static void im2col(const conv_t *d, const float *restrict x, float *restrict cols)
@@ -52,6 +73,10 @@ static void im2col(const conv_t *d, const float *restrict x, float *restrict col
                 int64_t lo, hi;
                 float *row = cols + ((ch * d->kh + i) * d->kw + j) * p;
                 inside_cols(d, j, &lo, &hi);
+                if (d->sh == 1 && d->sw == 1 && d->wo == d->w) {
+                    im2col_plane(d, i, j, lo, hi, x + ch * d->h * d->w, row);
+                    continue;
+                }
                 for (int64_t oh = 0; oh < d->ho; ++oh) {
                     int64_t ih = oh * d->sh - d->ph + i;
                     float *dst = row + oh * d->wo;

@@ -706,6 +706,39 @@ def test_conv2d_matches_numpy(n, c, h, w, o, kh, kw, stride, padding, has_bias, 
         np.testing.assert_allclose(g, ref, rtol=1e-4, atol=1e-4 * np.sqrt(dy.size / o + k))
 
 
+@pytest.mark.parametrize("n, c, h, w, kh, kw, stride, padding", [
+    (1, 1, 7, 5, 3, 3, (1, 1), (1, 1)),   # N=1, C=1; stride 1, Wo == W: im2col_plane
+    (3, 5, 5, 9, 5, 5, (1, 1), (2, 2)),
+    (2, 3, 6, 11, 1, 1, (1, 1), (0, 0)),
+    (2, 3, 9, 7, 3, 5, (1, 1), (1, 2)),
+    (2, 1, 3, 4, 5, 1, (1, 1), (2, 0)),   # kernel taller than x: rows wholly in the padding
+    (2, 3, 7, 9, 3, 3, (1, 1), (0, 0)),   # Wo != W: the row-by-row copy
+    (2, 3, 7, 9, 3, 3, (2, 2), (1, 1)),   # stride 2: the row-by-row copy
+    (1, 2, 8, 5, 3, 3, (2, 1), (2, 1)),   # stride (2, 1), Wo == W: the row-by-row copy
+])
+def test_conv2d_cols_and_grads_every_path(n, c, h, w, kh, kw, stride, padding, nthreads):
+    """conv.c's im2col copies a whole tap plane at once when the stride is 1 and Wo == W
+    (then zeroes the columns over the padding, which the long copy filled from the
+    neighbouring row): its cols must be NumPy's exactly, including rows and columns wholly
+    in the padding, and the conv's outputs and gradients NumPy's."""
+    rng = np.random.default_rng(h * w + kh)
+    x, wt = rand(rng, n, c, h, w), rand(rng, 4, c, kh, kw)
+    x[:, :, 0, :] = np.inf  # an edge row and column of inf: must stay out of the padding's taps
+    x[:, :, :, -1] = -np.inf
+    y, cols = C.conv2d_forward(x, wt, None, stride, padding)
+    y_np, cols_np = NP.conv2d_forward(x, wt, None, stride, padding)
+    np.testing.assert_array_equal(cols.transpose(0, 2, 1).reshape(cols_np.shape), cols_np)
+    x = rand(rng, n, c, h, w)
+    y, cols = C.conv2d_forward(x, wt, None, stride, padding)
+    y_np, cols_np = NP.conv2d_forward(x, wt, None, stride, padding)
+    np.testing.assert_allclose(y, y_np, rtol=1e-5, atol=1e-5)
+    dy = rand(rng, *y.shape)
+    got = C.conv2d_backward(dy, cols, x.shape, wt, stride, padding, True, True, True)
+    want = NP.conv2d_backward(dy, cols_np, x.shape, wt, stride, padding, True, True, True)
+    for g, ref in zip(got, want):
+        np.testing.assert_allclose(g, ref, rtol=1e-4, atol=1e-4)
+
+
 def test_conv2d_threads_and_needs(nthreads):
     rng = np.random.default_rng(0)
     x, wt, dy = rand(rng, 8, 4, 12, 12), rand(rng, 6, 4, 3, 3), rand(rng, 8, 6, 12, 12)
