@@ -6,10 +6,12 @@ engine stored it as ``p.grad``), and the optimizer's state arrays exist: their p
 not change from step to step. A ``FastStep`` holds them (through ``c_backend._TensorTable``,
 which checks them as the backend does) and, at each replay, reads what may change live:
 ``lr`` and the other options from ``param_groups`` (schedulers change them), Adam's step
-counts (incremented as ``Adam.step`` does). Before any update it checks that nothing moved:
-each parameter's ``.grad`` is still the plan's buffer (or still ``None``), its ``.data`` and
-state arrays are the same arrays, the options are numbers. Otherwise it calls the
-optimizer's own ``step()`` (the eager code: same numbers, slower).
+counts (``state["step"]``, incremented as ``Adam.step`` does). Before any update it checks
+that nothing moved: the optimizer's ``param_groups``, ``state``, groups and their ``params``
+lists are the traced ones, each parameter's ``.grad`` is still the plan's buffer (or still
+``None``), its ``.data`` and state arrays are the same arrays, the options are numbers.
+Otherwise it calls the optimizer's own ``step()`` (the eager code: same numbers, slower).
+The checks and the call are generated code with all of that bound (``FastStep.source``).
 """
 
 from __future__ import annotations
