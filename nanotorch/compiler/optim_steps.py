@@ -6,7 +6,8 @@ engine stored it as ``p.grad``), and the optimizer's state arrays exist: their p
 not change from step to step. A ``FastStep`` holds them (through ``c_backend._TensorTable``,
 which checks them as the backend does) and, at each replay, reads what may change live:
 ``lr`` and the other options from ``param_groups`` (schedulers change them), Adam's step
-counts (``state["step"]``, incremented as ``Adam.step`` does). Before any update it checks
+counts (``state["step"]``, incremented as ``Adam.step`` does; a count that is not an int
+>= 0 goes to the optimizer's own step, as eager's C check sends it to NumPy). Before any update it checks
 that nothing moved: the optimizer's ``param_groups``, ``state``, groups and their ``params``
 lists are the traced ones, each parameter's ``.grad`` is still the plan's buffer (or still
 ``None``), its ``.data`` and state arrays are the same arrays, the options are numbers.
@@ -75,7 +76,8 @@ class FastStep:
                 for k, name in enumerate(g.names):
                     ns[f"s{i}_{j}_{k}"] = g.columns[k][j]
                     checks.append(f"S{i}_{j}.get({name!r}) is s{i}_{j}_{k}")
-                if self.adam:
+                if self.adam:  # a count the C kernel takes as eager's does: an int, >= 1 once incremented
+                    checks.append(f"type(c := S{i}_{j}.get('step')) is int and c >= 0")
                     counts.append(f"C{i}[{j}] = S{i}_{j}['step'] = S{i}_{j}['step'] + 1")
                 versions.append(f"P{i}_{j}._version[0] += 1")
             for j, p in enumerate(g.skipped):
