@@ -258,6 +258,116 @@ def test_the_optimizer_step_falls_back_to_eager_when_its_state_moved(backend):
             assert np.array_equal(p.data, q.data), i
 
 
+def _set(key, value):
+    return lambda opt, model: opt.param_groups[0].__setitem__(key, value)
+
+
+def _replace_state(opt, model):
+    s = opt.state[next(model.parameters())]
+    for k, v in s.items():
+        if isinstance(v, np.ndarray):
+            s[k] = v * 0.5
+
+
+def _set_step(value):
+    return lambda opt, model: opt.state[next(model.parameters())].__setitem__("step", value)
+
+
+def _reload(opt, model):
+    opt.load_state_dict(opt.state_dict())
+
+
+def _new_group(opt, model):
+    extra = nn.Linear(2, 2)
+    extra.weight.grad = nt.ones(2, 2)
+    opt.add_param_group({"params": [extra.weight]})
+
+
+def _new_param_in_group(opt, model):
+    extra = nn.Linear(2, 2)
+    extra.weight.grad = nt.ones(2, 2)
+    opt.param_groups[0]["params"].append(extra.weight)
+
+
+def fast_step(step):
+    """The kernel-level optimizer step of ``step``'s plan."""
+    [fast] = [v for v in plan_of(step).replay.__globals__.values() if type(v).__name__ == "FastStep"]
+    return fast
+
+
+# change -> (the optimizers it applies to, whether the kernel-level step still runs after it)
+CHANGES = {
+    "lr": (_set("lr", 0.003), "sgd adam", True),
+    "int lr": (_set("lr", 1), "sgd adam", True),
+    "numpy lr": (_set("lr", np.float32(0.02)), "sgd adam", False),
+    "weight_decay": (_set("weight_decay", 0.1), "sgd adam", True),
+    "maximize": (_set("maximize", True), "sgd adam", True),
+    "betas": (_set("betas", (0.8, 0.99)), "adam", True),
+    "betas as list": (_set("betas", [0.8, 0.99]), "adam", True),
+    "eps": (_set("eps", 1e-3), "adam", True),
+    "amsgrad": (_set("amsgrad", True), "adam", False),
+    "decoupled": (_set("decoupled_weight_decay", True), "adam", True),
+    "momentum": (_set("momentum", 0.5), "sgd", True),
+    "momentum off": (_set("momentum", 0.0), "sgd", False),
+    "dampening": (_set("dampening", 0.3), "sgd", True),
+    "nesterov": (_set("nesterov", True), "sgd", True),
+    "state array replaced": (_replace_state, "sgd adam", False),
+    "step count set": (_set_step(100), "adam", True),
+    "step count set to a float": (_set_step(100.0), "adam", False),
+    "step count set below zero": (_set_step(-3), "adam", False),
+    "load_state_dict": (_reload, "sgd adam", False),
+    "new param group": (_new_group, "sgd adam", False),
+    "param appended to a group": (_new_param_in_group, "sgd adam", False),
+}
+
+
+@pytest.mark.parametrize("change", list(CHANGES))
+@pytest.mark.parametrize("opt", ["sgd", "adam"])
+def test_the_optimizer_step_reads_its_options_live_and_checks_its_state(backend, opt, change):
+    """Between replays the user changes an option, a state array, a step count or the groups:
+    a kernel-level ``optimizer.step()`` reads the options it passes at every call, and runs
+    the optimizer's own ``step()`` when anything it bound moved; eager's numbers either way."""
+    mutate, applies, fast_after = CHANGES[change]
+    if opt not in applies.split():
+        pytest.skip(f"{change} is not an option of {opt}")
+
+    def make(compiled):
+        nt.manual_seed(4)
+        model = mlp()
+        o = (nt.optim.SGD(model.parameters(), lr=0.05, momentum=0.9) if opt == "sgd"
+             else nt.optim.Adam(model.parameters(), lr=0.01))
+
+        def step(x, y):
+            o.zero_grad()
+            loss = nn.functional.cross_entropy(model(x), y)
+            loss.backward()
+            o.step()
+            return loss
+        return (nt.compile(step) if compiled else step), model, o
+
+    (f, mf, of), (g, mg, og) = make(False), make(True)
+    for i, (x, y) in enumerate(batches((12,), 12, short_every=100)):
+        if i == 5:
+            for o, m in ((of, mf), (og, mg)):
+                nt.manual_seed(5)
+                mutate(o, m)
+        if change == "step count set below zero" and i == 5:  # eager refuses it: so does the replay
+            assert backend.name != "c" or not fast_step(g).ready()
+            for run in (f, g):
+                with pytest.raises(ValueError, match="step count >= 1"):
+                    run(x, y)
+            return
+        assert np.array_equal(f(x, y).data, g(x, y).data), i
+        for p, q in zip(mf.parameters(), mg.parameters()):
+            assert np.array_equal(p.data, q.data), (i, change)
+        for sp, sq in zip(of.state.values(), og.state.values()):
+            assert sp.keys() == sq.keys() and all(np.array_equal(sp[k], sq[k]) for k in sp), (i, change)
+        if backend.name == "c" and i in (4, 5):
+            assert fast_step(g).ready() is (i == 4 or fast_after), (i, change)
+    assert [p.data.tolist() for g_ in of.param_groups for p in g_["params"]] == \
+        [p.data.tolist() for g_ in og.param_groups for p in g_["params"]]
+
+
 def test_gradients_meeting_at_a_node_and_accumulation(backend):
     """A tensor used twice (the engine sums its gradients) and ``zero_grad(set_to_none=False)``."""
     def make(compiled):

@@ -53,10 +53,19 @@ class CompiledFunction:
     def __call__(self, *args, **kwargs):
         if _tracing[0]:
             return self.fn(*args, **kwargs)
-        flat = args + tuple(kwargs[k] for k in sorted(kwargs)) if kwargs else args
-        key = (backend.state.current, grad_mode.state.enabled, tuple(sorted(kwargs)) if kwargs else (),
-               *[(a.data.shape, a.data.dtype, a.requires_grad) if type(a) is Tensor or isinstance(a, Tensor)
-                 else a for a in flat])
+        if kwargs:
+            names = tuple(sorted(kwargs))
+            flat = args + tuple(kwargs[k] for k in names)
+        else:
+            names, flat = (), args
+        parts = [backend.state.current, grad_mode.state.enabled, names]  # the signature
+        for a in flat:
+            if isinstance(a, Tensor):
+                data = a.data
+                parts.append((data.shape, data.dtype, a.requires_grad))
+            else:
+                parts.append(a)
+        key = tuple(parts)
         try:
             entry = self.plans.get(key)
         except TypeError:  # an unhashable argument

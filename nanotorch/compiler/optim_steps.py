@@ -6,10 +6,13 @@ engine stored it as ``p.grad``), and the optimizer's state arrays exist: their p
 not change from step to step. A ``FastStep`` holds them (through ``c_backend._TensorTable``,
 which checks them as the backend does) and, at each replay, reads what may change live:
 ``lr`` and the other options from ``param_groups`` (schedulers change them), Adam's step
-counts (incremented as ``Adam.step`` does). Before any update it checks that nothing moved:
-each parameter's ``.grad`` is still the plan's buffer (or still ``None``), its ``.data`` and
-state arrays are the same arrays, the options are numbers. Otherwise it calls the
-optimizer's own ``step()`` (the eager code: same numbers, slower).
+counts (``state["step"]``, incremented as ``Adam.step`` does; a count that is not an int
+>= 0 goes to the optimizer's own step, as eager's C check sends it to NumPy). Before any update it checks
+that nothing moved: the optimizer's ``param_groups``, ``state``, groups and their ``params``
+lists are the traced ones, each parameter's ``.grad`` is still the plan's buffer (or still
+``None``), its ``.data`` and state arrays are the same arrays, the options are numbers.
+Otherwise it calls the optimizer's own ``step()`` (the eager code: same numbers, slower).
+The checks and the call are generated code with all of that bound (``FastStep.source``).
 """
 
 from __future__ import annotations
@@ -42,27 +45,81 @@ class _Group:
         self.n = len(params)
         self.steps = c._ffi.new("int64_t[]", [s.get("step", 1) for s in states])  # Adam's counts
         self.first = c._ffi.new("uint8_t[]", self.n)  # zeros: every buffer exists by now
-        self.null = c._ffi.NULL
-
-    def unchanged(self) -> bool:
-        for p, d, g in zip(self.params, self.datas, self.grads):
-            grad = p.grad
-            if grad is None or grad.data is not g or p.data is not d:
-                return False
-        for column, name in zip(self.columns, self.names):
-            for s, a in zip(self.states, column):
-                if s.get(name) is not a:
-                    return False
-        return all(p.grad is None for p in self.skipped)
 
 
 class FastStep:
     """``optimizer.step()`` of an ``SGD`` or ``Adam`` (not a subclass with its own ``step``)
-    on the C backend; ``build`` returns None when the traced state does not allow it."""
+    on the C backend; ``build`` returns None when the traced state does not allow it.
+
+    Its code is generated (``source``) with the traced objects bound as constants:
+    ``run(kernels=True)`` checks, then updates (``run(False)``: all but the kernel calls, for
+    timing); ``ready()``, the checks alone; ``kernel()``, the kernel calls alone."""
 
     def __init__(self, opt, slow, groups: list[_Group]) -> None:
-        self.opt, self.slow, self.groups, self.lib = opt, slow, groups, c_module()._lib
+        self.opt, self.groups = opt, groups
         self.adam = isinstance(opt, Adam)
+        c = c_module()
+        ns = {"OPT": opt, "PG": opt.param_groups, "ST": opt.state, "slow": slow, "R": _REALS,
+              "PAIR": (tuple, list), "fail": kernel_failed, "nthreads": get_num_threads,
+              "NULL": c._ffi.NULL, "ADAM": c._lib.nt_adam_multi_step_f32,
+              "SGD": c._lib.nt_sgd_multi_step_f32}
+        checks = ["OPT.param_groups is PG", f"len(PG) == {len(groups)}", "OPT.state is ST"]
+        options, counts, calls, versions = [], [], [], []
+        for i, g in enumerate(groups):
+            ns[f"G{i}"], ns[f"GP{i}"] = g.group, g.group["params"]
+            checks += [f"PG[{i}] is G{i}", f"G{i}['params'] is GP{i}",
+                       f"len(GP{i}) == {len(g.group['params'])}"]
+            for j, (p, grad, data, state) in enumerate(zip(g.params, g.grads, g.datas, g.states)):
+                ns.update({f"P{i}_{j}": p, f"g{i}_{j}": grad, f"d{i}_{j}": data, f"S{i}_{j}": state})
+                checks.append(f"(x := P{i}_{j}.grad) is not None and x.data is g{i}_{j} "
+                              f"and P{i}_{j}.data is d{i}_{j}")
+                for k, name in enumerate(g.names):
+                    ns[f"s{i}_{j}_{k}"] = g.columns[k][j]
+                    checks.append(f"S{i}_{j}.get({name!r}) is s{i}_{j}_{k}")
+                if self.adam:  # a count the C kernel takes as eager's does: an int, >= 1 once incremented
+                    checks.append(f"type(c := S{i}_{j}.get('step')) is int and c >= 0")
+                    counts.append(f"C{i}[{j}] = S{i}_{j}['step'] = S{i}_{j}['step'] + 1")
+                versions.append(f"P{i}_{j}._version[0] += 1")
+            for j, p in enumerate(g.skipped):
+                ns[f"K{i}_{j}"] = p
+                checks.append(f"K{i}_{j}.grad is None")
+            t = g.table
+            ns.update({f"N{i}": t.sizes, f"D{i}": t.pointers[0], f"Gr{i}": g.grads_p, f"C{i}": g.steps,
+                       f"F{i}": g.first})
+            bufs = [f"B{i}_{k}" for k in range(len(g.names))]
+            ns.update(zip(bufs, t.pointers[1:]))
+            flag = f"1 if G{i}[{{!r}}] else 0".format
+            if self.adam:
+                options += [(f"lr{i}", f"G{i}['lr']"), (f"eps{i}", f"G{i}['eps']"),
+                            (f"wd{i}", f"G{i}['weight_decay']"), (f"b1_{i}", f"bt{i}[0]"),
+                            (f"b2_{i}", f"bt{i}[1]")]
+                checks += [f"type(bt{i} := G{i}['betas']) in PAIR and len(bt{i}) == 2",
+                           f"G{i}['amsgrad'] == {len(g.names) == 3}"]
+                call = (f"ADAM({g.n}, N{i}, D{i}, Gr{i}, {bufs[0]}, {bufs[1]}, "
+                        f"{bufs[2] if len(bufs) > 2 else 'NULL'}, C{i}, lr{i}, b1_{i}, b2_{i}, eps{i}, "
+                        f"wd{i}, {flag('decoupled_weight_decay')}, {flag('maximize')}, nthreads())")
+            else:
+                options += [(f"{v}{i}", f"G{i}[{k!r}]") for v, k in
+                            (("lr", "lr"), ("mo", "momentum"), ("da", "dampening"), ("wd", "weight_decay"))]
+                checks.append(f"bool(G{i}['momentum']) is {bool(g.names)}")
+                call = (f"SGD({g.n}, N{i}, D{i}, Gr{i}, {bufs[0] if bufs else 'NULL'}, lr{i}, mo{i}, da{i}, "
+                        f"{flag('nesterov')}, wd{i}, {flag('maximize')}, F{i}, nthreads())")
+            name = "nt_adam_multi_step_f32" if self.adam else "nt_sgd_multi_step_f32"
+            calls.append(f"if (s := {call}): fail({name!r}, s)")
+        chain = checks + [f"type({v} := {e}) in R" for v, e in options]
+        cond = "(" + "\n            and ".join(chain) + ")"
+        pre = [f"bt{i} = G{i}['betas']" for i in range(len(groups)) if self.adam]
+        self.source = (
+            f"def ready():\n    return {cond}\n\n\n"
+            f"def run(kernels=True):\n    if not {cond}:\n        return slow()\n"
+            + "".join(f"    {line}\n" for line in counts)
+            + "    if kernels:\n" + "".join(f"        {line}\n" for line in calls)
+            + "".join(f"    {line}\n" for line in versions) + "    return None\n\n\n"
+            "def kernel():\n"
+            + "".join(f"    {line}\n" for line in pre + [f"{v} = {e}" for v, e in options] + calls)
+            + "    return None\n")
+        exec(compile(self.source, "<nanotorch.compile optimizer step>", "exec"), ns)
+        self.run, self.ready, self.kernel = ns["run"], ns["ready"], ns["kernel"]
 
     @classmethod
     def build(cls, opt, slow, grads: dict) -> FastStep | None:
@@ -87,60 +144,3 @@ class FastStep:
                 return None
             groups.append(g)
         return cls(opt, slow, groups)
-
-    def _ready(self) -> bool:
-        for g in self.groups:
-            group = g.group
-            if not g.unchanged():
-                return False
-            if self.adam:
-                options = (group["lr"], *group["betas"], group["eps"], group["weight_decay"])
-                amsgrad = group["amsgrad"]
-                if amsgrad != (len(g.names) == 3):
-                    return False
-            else:
-                options = (group["lr"], group["momentum"], group["dampening"], group["weight_decay"])
-                if bool(group["momentum"]) != bool(g.names):
-                    return False
-            if not all(type(v) in _REALS for v in options):
-                return False
-        return True
-
-    def __call__(self, run_kernels: bool = True) -> None:
-        if not self._ready():
-            return self.slow()
-        for g in self.groups:
-            if self.adam:
-                for i, s in enumerate(g.states):
-                    s["step"] += 1
-                    g.steps[i] = s["step"]
-            if run_kernels:
-                self._kernel(g)
-            for p in g.params:
-                p._version[0] += 1
-        return None
-
-    def kernel(self) -> None:
-        """The kernel calls alone (for timing: benchmarks/test_bench_training.py)."""
-        for g in self.groups:
-            self._kernel(g)
-
-    def _kernel(self, g: _Group) -> None:
-        group, table = g.group, g.table
-        if self.adam:
-            beta1, beta2 = group["betas"]
-            status = self.lib.nt_adam_multi_step_f32(
-                g.n, table.sizes, table.pointers[0], g.grads_p, table.pointers[1], table.pointers[2],
-                table.pointers[3] if len(table.pointers) > 3 else g.null, g.steps,
-                float(group["lr"]), float(beta1), float(beta2), float(group["eps"]),
-                float(group["weight_decay"]), int(bool(group["decoupled_weight_decay"])),
-                int(bool(group["maximize"])), get_num_threads())
-        else:
-            status = self.lib.nt_sgd_multi_step_f32(
-                g.n, table.sizes, table.pointers[0], g.grads_p,
-                table.pointers[1] if len(table.pointers) > 1 else g.null,
-                float(group["lr"]), float(group["momentum"]), float(group["dampening"]),
-                int(bool(group["nesterov"])), float(group["weight_decay"]),
-                int(bool(group["maximize"])), g.first, get_num_threads())
-        if status:
-            kernel_failed("nt_adam_multi_step_f32" if self.adam else "nt_sgd_multi_step_f32", status)

@@ -210,7 +210,7 @@ def _whole_call(tr: Tracer, e: WholeCall, grads: dict) -> str:
         step = FastStep.build(e.obj, tr.names[e.name], grads)
     if step is None:
         return f"{e.name}()  # {e.what}"
-    return f"{tr.name(step, 'O')}()  # {e.what}, kernel-level"
+    return f"{tr.name(step, 'O')}.run()  # {e.what}, kernel-level"
 
 
 def _accumulate(tr: Tracer, e: Accumulate, fast: dict) -> list[str]:
