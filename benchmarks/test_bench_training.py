@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
-from conftest import BACKENDS, THREADS, Trainer, describe, mnist_train, step_matches, systems
+from conftest import BACKENDS, ONLY, THREADS, Trainer, describe, mnist_train, step_matches, systems
 
 ROUNDS = os.environ.get("NANOTORCH_BENCH_EPOCH_ROUNDS")  # overrides each workload's rounds
 
@@ -117,8 +117,12 @@ COMPILED_STEPS = [Workload("cnn", "adam", 64)]
 
 
 def _compiled_systems(with_eager_c: bool = True) -> list[str]:
+    """nanotorch compiled (each backend), eager C, then PyTorch: PyTorch only in its own pass
+    (``NANOTORCH_BENCH_ONLY=torch``) or when every system runs in one process, as
+    ``systems()`` does, so its timing never shares a process with nanotorch's threads."""
     names = [f"nanotorch-{b}-compiled" for b in BACKENDS]
-    return names + (["nanotorch-c"] if with_eager_c and "c" in BACKENDS else []) + ["torch"]
+    names += ["nanotorch-c"] if with_eager_c and "c" in BACKENDS else []
+    return names + (["torch"] if ONLY in ("", "torch") else [])
 
 
 def _prebatched(trainer: Trainer, X: np.ndarray, y: np.ndarray, batch_size: int) -> list:
