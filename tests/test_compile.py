@@ -41,6 +41,17 @@ STEPS = 1000
 OP_LEVEL_ON_C = {"mlp": [], "bn-mlp": ["DropoutFn.forward", "DropoutFn.backward"], "cnn": []}
 
 
+def train_step(model: nn.Module, opt):
+    """The plain training step the tests compile: zero_grad, cross-entropy, backward, step."""
+    def step(x, y):
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+    return step
+
+
 def optimizer(name: str, model: nn.Module):
     if name == "sgd":
         return nt.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=1e-4)
@@ -144,15 +155,7 @@ def test_kernel_level_replay_reuses_its_buffers(backend, opt):
     model = nn.Sequential(nn.Linear(256, 128), nn.ReLU(), nn.Linear(128, 10))
     o = nt.optim.SGD(model.parameters(), lr=0.01, momentum=0.9) if opt == "sgd" else \
         nt.optim.Adam(model.parameters())
-
-    @nt.compile
-    def step(x, y):
-        o.zero_grad()
-        loss = nn.functional.cross_entropy(model(x), y)
-        loss.backward()
-        o.step()
-        return loss
-
+    step = nt.compile(train_step(model, o))
     x, y = nt.randn(64, 256), nt.randint(0, 10, (64,))
     step(x, y)
     grads = [p.grad.data for p in model.parameters()]
@@ -334,13 +337,7 @@ def test_the_optimizer_step_reads_its_options_live_and_checks_its_state(backend,
         model = mlp()
         o = (nt.optim.SGD(model.parameters(), lr=0.05, momentum=0.9) if opt == "sgd"
              else nt.optim.Adam(model.parameters(), lr=0.01))
-
-        def step(x, y):
-            o.zero_grad()
-            loss = nn.functional.cross_entropy(model(x), y)
-            loss.backward()
-            o.step()
-            return loss
+        step = train_step(model, o)
         return (nt.compile(step) if compiled else step), model, o
 
     (f, mf, of), (g, mg, og) = make(False), make(True)
