@@ -53,19 +53,7 @@ class CompiledFunction:
     def __call__(self, *args, **kwargs):
         if _tracing[0]:
             return self.fn(*args, **kwargs)
-        if kwargs:
-            names = tuple(sorted(kwargs))
-            flat = args + tuple(kwargs[k] for k in names)
-        else:
-            names, flat = (), args
-        parts = [backend.state.current, grad_mode.state.enabled, names]  # the signature
-        for a in flat:
-            if isinstance(a, Tensor):
-                data = a.data
-                parts.append((data.shape, data.dtype, a.requires_grad))
-            else:
-                parts.append(a)
-        key = tuple(parts)
+        key, flat = _signature(args, kwargs)
         try:
             entry = self.plans.get(key)
         except TypeError:  # an unhashable argument
@@ -109,6 +97,25 @@ class CompiledFunction:
             self._warned.add(cause)
             warnings.warn(f"nanotorch.compile: {self.fn.__qualname__} runs eagerly: {cause}",
                           stacklevel=3)
+
+
+def _signature(args: tuple, kwargs: dict) -> tuple[tuple, tuple]:
+    """``(key, flat)``: the call's signature (backend, grad mode, keyword names, and per
+    argument its shape, dtype and requires_grad, or the value itself) and its arguments in
+    one tuple, keywords last in name order."""
+    if kwargs:
+        names = tuple(sorted(kwargs))
+        flat = args + tuple(kwargs[k] for k in names)
+    else:
+        names, flat = (), args
+    parts = [backend.state.current, grad_mode.state.enabled, names]
+    for a in flat:
+        if isinstance(a, Tensor):
+            data = a.data
+            parts.append((data.shape, data.dtype, a.requires_grad))
+        else:
+            parts.append(a)
+    return tuple(parts), flat
 
 
 def _own_memory(out, created: set[int]) -> None:

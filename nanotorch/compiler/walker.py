@@ -188,23 +188,8 @@ def runs(items: list[tuple], w: Walker) -> list[tuple]:
     out: list[tuple] = []
     i = 0
     while i < len(items):
-        kernels, pre, post, moved = [], [], [], set()
-        end = j = i  # the run is items[i:end]
-        while j < len(items):
-            kind = items[j][0]
-            if kind == "c":
-                slots = w.slots_of(items[j][1])
-                if slots is None:
-                    break
-                kernels.append((items[j][1], slots))
-                end = j + 1
-            elif kind == "pre" and items[j][2] not in moved and kernels:
-                pass
-            elif kind == "acc" and kernels:
-                moved.add(items[j][2])
-            elif kind != "h" or not kernels:
-                break
-            j += 1
+        kernels, end = _run_at(items, i, w)  # the run is items[i:end]
+        pre, post = [], []
         if len(kernels) < 2:
             out.append(items[i])
             i += 1
@@ -217,3 +202,26 @@ def runs(items: list[tuple], w: Walker) -> list[tuple]:
         out += [*pre, ("w", w.add(kernels)), *post]
         i = end
     return out
+
+
+def _run_at(items: list[tuple], i: int, w: Walker) -> tuple[list, int]:
+    """``(kernels, end)``: the C kernels (with their slots) of the run that starts at
+    ``items[i]``, and where it ends (after its last kernel). A run goes on over movable lines
+    (a ``pre`` line of a tensor no ``acc`` line before it in the run names, ``acc`` and ``h``
+    lines once it has a kernel) and stops at anything else or a kernel the walker cannot call."""
+    kernels, moved, end = [], set(), i
+    for j in range(i, len(items)):
+        kind = items[j][0]
+        if kind == "c":
+            slots = w.slots_of(items[j][1])
+            if slots is None:
+                break
+            kernels.append((items[j][1], slots))
+            end = j + 1
+        elif kind == "pre" and items[j][2] not in moved and kernels:
+            pass
+        elif kind == "acc" and kernels:
+            moved.add(items[j][2])
+        elif kind != "h" or not kernels:
+            break
+    return kernels, end
