@@ -12,6 +12,8 @@ the CPU, the GEMM's instruction set, the cache sizes it was blocked for and that
 The suite runs three times, once per system (NumPy, C, PyTorch: ``NANOTORCH_BENCH_ONLY``),
 each in its own process, one after the other, so no library's idle spinning threads take a
 core from another's timing; ``--one-process`` runs everything in one process instead.
+``--rounds R`` repeats that R times file by file and keeps each row's best round (the
+machine this was tuned on is a VM whose speed drifts by up to ~30% from minute to minute).
 Arguments after ``--`` go to pytest.
 """
 
@@ -325,7 +327,7 @@ def header(data: dict, command: str) -> list[str]:
     """Date, machine, library versions and configuration, command."""
     m = data.get("machine_info", {})
     nt_info = m.get("nanotorch", {})
-    when = data.get("datetime", "")
+    when = data.get("datetime") or ""
     try:
         when = datetime.datetime.fromisoformat(when).strftime("%Y-%m-%d %H:%M UTC")
     except ValueError:
@@ -442,10 +444,11 @@ def wait_until_quiet(minutes: float, below: float = 0.25, samples: int = 5) -> N
     print("machine quiet" if quiet >= samples else "still busy: running anyway", file=sys.stderr)
 
 
-def run_suite(json_path: Path, pytest_args: list[str], only: str = "") -> str:
-    """Run ``pytest benchmarks --benchmark-only`` writing ``json_path`` (only ``only``'s rows
+def run_suite(json_path: Path, pytest_args: list[str], only: str = "",
+              target: str = "benchmarks") -> str:
+    """Run ``pytest <target> --benchmark-only`` writing ``json_path`` (only ``only``'s rows
     when given); return the command."""
-    cmd = [sys.executable, "-m", "pytest", "benchmarks", "--benchmark-only",
+    cmd = [sys.executable, "-m", "pytest", target, "--benchmark-only",
            f"--benchmark-json={json_path}", "-q", *pytest_args]
     path = [str(ROOT), os.environ.get("PYTHONPATH", "")]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, path)),
@@ -457,30 +460,62 @@ def run_suite(json_path: Path, pytest_args: list[str], only: str = "") -> str:
     return prefix + " ".join(["python", *cmd[1:]]).replace(str(json_path), json_path.name)
 
 
-def run_passes(json_path: Path, pytest_args: list[str]) -> tuple[dict, str]:
+def _keep_best(best: dict, data: dict) -> None:
+    """Merge one process's rows into ``best`` (test name -> row): a row seen in an earlier
+    round is replaced when this round's median is lower; every round's median is kept in
+    ``extra_info["round_medians"]``."""
+    for row in data["benchmarks"]:
+        seen = best.get(row["fullname"])
+        medians = (seen["extra_info"]["round_medians"] if seen else []) + [row["stats"]["median"]]
+        if seen is None or row["stats"]["median"] < seen["stats"]["median"]:
+            best[row["fullname"]] = row
+        best[row["fullname"]]["extra_info"]["round_medians"] = medians
+
+
+def run_passes(json_path: Path, pytest_args: list[str], rounds: int = 1) -> tuple[dict, str]:
     """The suite once per system of ``PASSES``, each in its own process; their rows merged
-    into one result (machine info from the C pass, which measured the peak)."""
-    merged, commands = None, []
-    for only in PASSES:
-        part = json_path.with_name(f"{json_path.stem}-{only}.json")
-        commands.append(run_suite(part, pytest_args, only))
-        if not part.exists() or not part.read_text().strip():
-            continue  # -k selected none of this system's rows: pytest-benchmark wrote nothing
-        data = json.loads(part.read_text())
-        if merged is None or only == "c":
-            benchmarks, torch = (merged["benchmarks"], merged["machine_info"]["nanotorch"].get(
-                "torch")) if merged else ([], None)
-            merged = data
-            merged["benchmarks"] = benchmarks + data["benchmarks"]
-        else:
-            merged["benchmarks"] += data["benchmarks"]
-            torch = data["machine_info"]["nanotorch"].get("torch")
-        if torch:  # PyTorch is imported by its own pass only
-            merged["machine_info"]["nanotorch"]["torch"] = torch
-    merged["separation"] = ("one process per system (" + ", then ".join(PASSES)
-                            + "), one after the other")
+    into one result (machine info from a C pass, which measured the peak).
+
+    With ``rounds`` > 1 the whole sequence runs ``rounds`` times, file by file (for each
+    benchmark file: NumPy, C, PyTorch), and each row keeps its round with the lowest median:
+    every system gets the same number of tries, close together in time, so a VM whose speed
+    drifts from minute to minute moves all of a row's systems alike. The peak kept is the
+    highest measured (the stricter GEMM target)."""
+    files = sorted(ROOT.glob("benchmarks/test_bench_*.py")) if rounds > 1 else [ROOT / "benchmarks"]
+    best: dict = {}
+    machine, torch, commands, when = None, None, [], None
+    for r in range(rounds):
+        for target in files:
+            for only in PASSES:
+                part = json_path.with_name(f"{json_path.stem}-{r}-{target.stem}-{only}.json")
+                command = run_suite(part, pytest_args, only, str(target.relative_to(ROOT)))
+                if r == 0:
+                    commands.append(command)
+                if not part.exists() or not part.read_text().strip():
+                    continue  # -k selected none of this system's rows: nothing written
+                data = json.loads(part.read_text())
+                when = when or data.get("datetime")
+                _keep_best(best, data)
+                info = data["machine_info"]
+                torch = torch or info["nanotorch"].get("torch")  # imported by its own pass only
+                if machine is None or only == "c" and _peak(info) >= _peak(machine):
+                    machine = info
+    merged = {"machine_info": machine or {}, "benchmarks": list(best.values()), "datetime": when}
+    if torch:
+        merged["machine_info"].setdefault("nanotorch", {})["torch"] = torch
+    order = ", then ".join(PASSES)
+    merged["separation"] = (f"one process per system ({order}), one after the other" if rounds == 1
+                            else f"{rounds} rounds, each running every benchmark file once per "
+                            f"system ({order}), one process each; each row's round with the lowest "
+                            f"median is kept (all rounds' medians in the JSON)")
     json_path.write_text(json.dumps(merged))
-    return merged, "; ".join(commands)
+    suffix = f" (each row: best of {rounds} rounds of these)" if rounds > 1 else ""
+    return merged, "; ".join(commands) + suffix
+
+
+def _peak(machine_info: dict) -> float:
+    """The FMA peak a pass measured (0 when it did not)."""
+    return (machine_info.get("nanotorch", {}).get("gemm") or {}).get("peak_gflops") or 0.0
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -494,6 +529,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="first wait up to MINUTES for other processes to leave the CPUs idle")
     parser.add_argument("--one-process", action="store_true",
                         help="every system in one process (faster; unfair to 2-thread rows)")
+    parser.add_argument("--rounds", type=int, default=1, metavar="R",
+                        help="run every file's passes R times and keep each row's best round "
+                             "(a VM whose speed drifts)")
     parser.add_argument("pytest_args", nargs="*", help="after --: extra pytest arguments")
     args = parser.parse_args(argv)
 
@@ -509,7 +547,7 @@ def main(argv: list[str] | None = None) -> None:
                 command = run_suite(path.resolve(), args.pytest_args)
                 data = json.loads(path.read_text())
             else:
-                data, command = run_passes(path.resolve(), args.pytest_args)
+                data, command = run_passes(path.resolve(), args.pytest_args, args.rounds)
 
     memory_results = None
     if args.memory_json:
