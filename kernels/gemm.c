@@ -16,9 +16,10 @@
  * one whole A block (MC rows) that is not read in place shares each packed B block between
  * the threads: they pack a share of its panels each, then each runs its own rows of c
  * against all of it (two pool jobs per block; cutting c into column stripes instead would
- * make every thread pack all of A).  Smaller products (and dot products, see below) cut c into one stripe per thread
- * (along n when there are enough column tiles, else along m); each thread packs what its
- * stripe needs and runs the serial algorithm, so threads share nothing.
+ * make every thread pack all of A).  Smaller products (and dot products, see nt_gemm_f32)
+ * cut c into one stripe per thread (along n when there are enough column tiles, else along
+ * m); each thread packs what its stripe needs and runs the serial algorithm, so threads
+ * share nothing.
  */
 #define NT_KERNEL_SOURCE
 #include "nanotorch_kernels.h"
