@@ -14,7 +14,8 @@ Shapes: Linear's three products at 64x784x128 (``nt`` forward x @ W^T, ``nn`` dx
 ``tn`` dW = dy^T @ x), ``big`` 1024^3 x @ W^T, ``lin`` Linear forward+backward at
 x[512,1024] W[1024,1024], ``lin64`` at x[64,784] W[128,784] and ``lin10`` at x[64,128]
 W[10,128] (the seed MLP's two layers; the C backend's linear methods, which leave products
-under ``c_backend.SMALL_LINEAR_MACS`` to NumPy).
+under ``c_backend.SMALL_LINEAR_MACS`` to NumPy), ``lin1`` at x[1,784] W[128,784] (one
+sample through the first layer: the GEMM's dot-product path).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-SHAPES = ("nt", "nn", "tn", "big", "lin", "lin64", "lin10")
+SHAPES = ("nt", "nn", "tn", "big", "lin", "lin64", "lin10", "lin1")
 
 
 def cases(system: str) -> dict[str, Callable[[], object]]:
@@ -46,7 +47,8 @@ def cases(system: str) -> dict[str, Callable[[], object]]:
     xb, wb = r(1024, 1024), r(1024, 1024)
     xl, wl, bl, dyl = r(512, 1024), r(1024, 1024), r(1024), r(512, 1024)
     layers = {"lin": (xl, wl, bl, dyl), "lin64": (x, w, r(128), dy),
-              "lin10": (r(64, 128), r(10, 128), r(10), r(64, 10))}
+              "lin10": (r(64, 128), r(10, 128), r(10), r(64, 10)),
+              "lin1": (r(1, 784), w, r(128), r(1, 128))}
     if system == "numpy":
         return {"nt": lambda: x @ w.T, "nn": lambda: dy @ w, "tn": lambda: dy.T @ x,
                 "big": lambda: xb @ wb.T,

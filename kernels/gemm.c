@@ -16,9 +16,10 @@
  * one whole A block (MC rows) that is not read in place shares each packed B block between
  * the threads: they pack a share of its panels each, then each runs its own rows of c
  * against all of it (two pool jobs per block; cutting c into column stripes instead would
- * make every thread pack all of A).  Smaller products cut c into one stripe per thread
- * (along n when there are enough column tiles, else along m); each thread packs what its
- * stripe needs and runs the serial algorithm, so threads share nothing.
+ * make every thread pack all of A).  Smaller products (and dot products, see nt_gemm_f32)
+ * cut c into one stripe per thread (along n when there are enough column tiles, else along
+ * m); each thread packs what its stripe needs and runs the serial algorithm, so threads
+ * share nothing.
  */
 #define NT_KERNEL_SOURCE
 #include "nanotorch_kernels.h"
@@ -253,11 +254,12 @@ static void fill_bias(const nt_gemm_t *g, int64_t m, int64_t n)
         }
 }
 
-/* One product cut into stripes of whole tiles, one per thread. */
+/* One product cut into stripes of whole tiles (blocks of the dot path), one per thread. */
 typedef struct {
     const nt_gemm_t *g;
     const gemm_config_t *cfg;
-    int64_t m, n, tiles;
+    nt_gemm_stripe_fn stripe; /* the ISA's blocked algorithm or its dot path */
+    int64_t m, n, unit, tiles; /* tiles of unit columns (by_cols) or rows */
     int by_cols;
     int status;
 } split_t;
@@ -265,16 +267,14 @@ typedef struct {
 static void gemm_share(void *ctx, int t, int nt)
 {
     split_t *job = ctx;
-    const nt_gemm_isa_t *isa = job->cfg->isa;
     int64_t lo, hi;
     nt_range(job->tiles, t, nt, &lo, &hi);
     if (lo == hi)
         return;
-    int s = job->by_cols
-                ? isa->stripe(job->g, &job->cfg->blocking, 0, job->m, lo * isa->nr,
-                              nt_min64(hi * isa->nr, job->n))
-                : isa->stripe(job->g, &job->cfg->blocking, lo * isa->mr,
-                              nt_min64(hi * isa->mr, job->m), 0, job->n);
+    int s = job->by_cols ? job->stripe(job->g, &job->cfg->blocking, 0, job->m, lo * job->unit,
+                                       nt_min64(hi * job->unit, job->n))
+                         : job->stripe(job->g, &job->cfg->blocking, lo * job->unit,
+                                       nt_min64(hi * job->unit, job->m), 0, job->n);
     nt_fail(&job->status, s);
 }
 
@@ -356,15 +356,22 @@ int nt_gemm_f32(int64_t m, int64_t n, int64_t k, const float *restrict a, int64_
     }
     const gemm_config_t *cfg = config();
     const nt_gemm_isa_t *isa = cfg->isa;
-    int64_t mr = isa->mr, nr = isa->nr;
+    /* a @ b^T with few rows or columns: dot products, nothing packed (gemm_kernel.h).  The
+     * bounds are where it won on the EPYC (AVX2), minima: 4x128x32 1.5 us against 1.6
+     * packed, but 8x128x32 3.0 against 1.6 and 64x10x128 4.0 against 3.4 (with short k
+     * the per-block sums cost more than packing saves); with k >= 512, 8x128x784 23.8
+     * against 34.1, 64x10x784 16.5 against 18.5, but 24x128x784 70.8 against 62.2. */
+    int dot = !trans_a && trans_b && (m <= 4 || ((m <= 8 || n <= 12) && k >= 512));
+    int64_t mr = dot ? isa->dot_r : isa->mr, nr = dot ? isa->dot_c : isa->nr;
     int64_t tiles_m = (m + mr - 1) / mr, tiles_n = (n + nr - 1) / nr;
     int by_cols = tiles_n >= 2 * (int64_t)nthreads || tiles_n >= tiles_m;
     int64_t tiles = by_cols ? tiles_n : tiles_m;
     double flops = 2.0 * (double)m * (double)n * (double)k;
     int nt = flops < NT_PAR_MIN_FLOPS ? 1 : nt_threads_for(tiles, 1, nthreads);
-    if (nt > 1 && m >= cfg->blocking.mc && n > 8 * nr) /* a packed A of a block or more */
+    if (!dot && nt > 1 && m >= cfg->blocking.mc && n > 8 * nr) /* a packed A block or more */
         return gemm_shared(&g, cfg, m, n, nt);
-    split_t job = {&g, cfg, m, n, tiles, by_cols, NT_OK};
+    split_t job = {&g, cfg, dot ? isa->dot : isa->stripe, m, n, by_cols ? nr : mr, tiles,
+                   by_cols, NT_OK};
     nt_parallel(nt, gemm_share, &job);
     return job.status;
 }

@@ -58,6 +58,8 @@ typedef struct {
     nt_fma_burst_fn fma_burst; /* the core's peak: the same multiply-adds, no memory */
     nt_gemm_pack_b_fn pack_b;  /* for threads sharing one packed B block */
     nt_gemm_rows_fn rows;
+    nt_gemm_stripe_fn dot; /* c = a @ b^T by dot products along k, nothing packed */
+    int dot_r, dot_c;      /* its block: rows of a by rows of b */
 } nt_gemm_isa_t;
 
 /* Defined by gemm_<isa>.c; an ISA the compiler or architecture lacks has stripe == NULL. */

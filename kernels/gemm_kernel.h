@@ -67,10 +67,11 @@ static NT_ALWAYS_INLINE void transpose_block(nt_vf r[NT_VL])
     }
 }
 
-/* dst[q*ld_dst + i] = src[i*ld_src + q] for i < rows (<= VL), q < VL. */
+/* dst[q*ld_dst + i] = src[i*ld_src + q] for i < width, q < VL, where the src rows from
+ * `rows` (<= width <= VL) on count as zeros: a narrow panel gets its zero padding here. */
 static NT_ALWAYS_INLINE void
-transpose_rows(const int rows, const float *restrict src, int64_t ld_src, float *restrict dst,
-               int64_t ld_dst)
+transpose_rows(const int rows, const int width, const float *restrict src, int64_t ld_src,
+               float *restrict dst, int64_t ld_dst)
 {
     nt_vf r[NT_VL];
 #pragma GCC unroll 16
@@ -79,7 +80,7 @@ transpose_rows(const int rows, const float *restrict src, int64_t ld_src, float 
     transpose_block(r);
 #pragma GCC unroll 16
     for (int q = 0; q < NT_VL; ++q)
-        memcpy(dst + q * ld_dst, &r[q], (size_t)rows * sizeof(float));
+        memcpy(dst + q * ld_dst, &r[q], (size_t)width * sizeof(float));
 }
 #else
 #define NT_FAST_TRANSPOSE 0
@@ -111,13 +112,21 @@ static void pack_b_block(const nt_gemm_t *g, int64_t p0, int64_t kc, int64_t j0,
         int64_t nr = nt_min64(NT_NR, nc - jr), p = 0;
         const float *src = g->b + (j0 + jr) * g->ldb + p0;
         float *dst = bp + jr * kc;
-#if NT_FAST_TRANSPOSE /* a full panel: VL x VL blocks in registers, VL k steps at a time */
+#if NT_FAST_TRANSPOSE /* VL x VL blocks in registers, VL k steps at a time; in a narrow
+                      * panel the columns past nr are zeros (no row of b is read there) */
         if (nr == NT_NR)
             for (; p + NT_VL <= kc; p += NT_VL)
 #pragma GCC unroll 4
                 for (int v = 0; v < NT_NR; v += NT_VL)
-                    transpose_rows(NT_VL, src + v * g->ldb + p, g->ldb, dst + p * NT_NR + v,
-                                   NT_NR);
+                    transpose_rows(NT_VL, NT_VL, src + v * g->ldb + p, g->ldb,
+                                   dst + p * NT_NR + v, NT_NR);
+        else
+            for (; p + NT_VL <= kc; p += NT_VL)
+                for (int v = 0; v < NT_NR; v += NT_VL) {
+                    int rows = (int)nt_min64(NT_VL, nr - v > 0 ? nr - v : 0);
+                    transpose_rows(rows, NT_VL, src + v * g->ldb + p, g->ldb,
+                                   dst + p * NT_NR + v, NT_NR);
+                }
 #endif
         for (; p < kc; ++p) { /* the k steps left, and a narrow panel with its zero padding */
             float *row = dst + p * NT_NR;
@@ -146,8 +155,8 @@ pack_a_rows(const int MR_, const nt_gemm_t *g, int64_t i0, int64_t p0, int64_t k
     for (; p + NT_VL <= kc; p += NT_VL)
 #pragma GCC unroll 4
         for (int i = 0; i < MR_; i += NT_VL)
-            transpose_rows(MR_ - i < NT_VL ? MR_ - i : NT_VL, a + i * g->lda + p, g->lda,
-                           ap + p * MR_ + i, MR_);
+            transpose_rows(MR_ - i < NT_VL ? MR_ - i : NT_VL, MR_ - i < NT_VL ? MR_ - i : NT_VL,
+                           a + i * g->lda + p, g->lda, ap + p * MR_ + i, MR_);
 #endif
     for (; p < kc; ++p)
         for (int i = 0; i < MR_; ++i)
@@ -477,6 +486,105 @@ static int gemm_rows(const nt_gemm_t *g, const nt_blocking_t *bl, int64_t m0, in
     return NT_OK;
 }
 
+/* The dot-product path, for c = a @ b^T (a row-major, b given as [n, k]) when a or b has
+ * few rows: one sample through a Linear layer (m = 1), or a layer onto 10 classes (n = 10).
+ * Each c[i,j] is the dot product of row i of a and row j of b, both read in place along k,
+ * so nothing is packed: the packed path would copy (and transpose) all of b, or all of a,
+ * for a product that uses each of its numbers only a few times, and would pad a 10-column
+ * c to a 16-column tile.  A block of DOT_R rows of a by DOT_C rows of b keeps DOT_R*DOT_C =
+ * VL vector accumulators (each lane a partial sum over every VL-th k), loading DOT_R +
+ * DOT_C vectors for every VL accumulators (AVX2's 2 x 4: 6 loads for 8 multiply-adds, so
+ * the two load ports keep the two FMA units busy); then one VL x VL transpose in registers
+ * turns the VL accumulators into the block's VL sums. */
+#if NT_VL >= 16
+#define NT_DOT_R 4
+#elif NT_VL >= 4
+#define NT_DOT_R 2
+#else
+#define NT_DOT_R 1
+#endif
+#define NT_DOT_C (NT_VL / NT_DOT_R)
+
+/* out[i*DOT_C + j] = sum over k of a[i0+i, :] * b[j0+j, :] for i < r, j < cc (the rows
+ * past r or cc read the last valid row again, in bounds; their sums are not used). */
+static void dot_block(const nt_gemm_t *g, int64_t i0, int r, int64_t j0, int cc,
+                      float out[NT_VL])
+{
+    const float *ar[NT_DOT_R], *br[NT_DOT_C];
+    for (int i = 0; i < NT_DOT_R; ++i)
+        ar[i] = g->a + (i0 + (i < r ? i : r - 1)) * g->lda;
+    for (int j = 0; j < NT_DOT_C; ++j)
+        br[j] = g->b + (j0 + (j < cc ? j : cc - 1)) * g->ldb;
+    nt_vf acc[NT_VL];
+#pragma GCC unroll 16
+    for (int q = 0; q < NT_VL; ++q)
+        acc[q] = NT_SPLAT(0.0f);
+    int64_t k = g->k, kv = k / NT_VL * NT_VL, p = 0;
+    for (; p < kv; p += NT_VL) {
+        nt_vf av[NT_DOT_R];
+#pragma GCC unroll 4
+        for (int i = 0; i < NT_DOT_R; ++i)
+            av[i] = nt_vload(ar[i] + p);
+#pragma GCC unroll 4
+        for (int j = 0; j < NT_DOT_C; ++j) {
+            nt_vf bv = nt_vload(br[j] + p);
+#pragma GCC unroll 4
+            for (int i = 0; i < NT_DOT_R; ++i)
+                acc[i * NT_DOT_C + j] += av[i] * bv;
+        }
+    }
+#if NT_FAST_TRANSPOSE /* lane q of acc[l] -> lane l of acc[q]: summing the rows sums each */
+    transpose_block(acc);
+    nt_vf sum = acc[0];
+#pragma GCC unroll 16
+    for (int q = 1; q < NT_VL; ++q)
+        sum += acc[q];
+    nt_vstore(out, sum);
+#else
+    for (int q = 0; q < NT_VL; ++q) {
+        float lanes[NT_VL], t = 0.0f;
+        memcpy(lanes, &acc[q], sizeof lanes);
+        for (int l = 0; l < NT_VL; ++l)
+            t += lanes[l];
+        out[q] = t;
+    }
+#endif
+    for (; p < k; ++p) /* the last k % VL steps */
+        for (int i = 0; i < NT_DOT_R; ++i)
+            for (int j = 0; j < NT_DOT_C; ++j)
+                out[i * NT_DOT_C + j] += ar[i][p] * br[j][p];
+}
+
+/* c[m0:m1, n0:n1] of a product with !trans_a and trans_b, by dot products, epilogue
+ * included (the same order as the tiles': + c, + bias, relu). */
+static int dot_stripe(const nt_gemm_t *g, const nt_blocking_t *bl, int64_t m0, int64_t m1,
+                      int64_t n0, int64_t n1)
+{
+    (void)bl;
+    int row_bias = g->flags & NT_GEMM_ROW_BIAS;
+    unsigned csr = nt_ftz_enter();
+    /* b's rows outer: its DOT_C rows stay in L1 while the rows of a pass (a is the small
+     * operand when m is small, and then stays in L1 or L2 whole) */
+    for (int64_t j0 = n0; j0 < n1; j0 += NT_DOT_C)
+        for (int64_t i0 = m0; i0 < m1; i0 += NT_DOT_R) {
+            int r = (int)nt_min64(NT_DOT_R, m1 - i0), cc = (int)nt_min64(NT_DOT_C, n1 - j0);
+            float out[NT_VL];
+            dot_block(g, i0, r, j0, cc, out);
+            for (int i = 0; i < r; ++i)
+                for (int j = 0; j < cc; ++j) {
+                    float *dst = g->c + (i0 + i) * g->ldc + j0 + j;
+                    float v = out[i * NT_DOT_C + j];
+                    if (g->flags & NT_GEMM_ACCUMULATE)
+                        v += *dst;
+                    if (g->bias)
+                        v += g->bias[row_bias ? i0 + i : j0 + j];
+                    *dst = g->flags & NT_GEMM_RELU ? NT_RELU(v) : v;
+                }
+        }
+    nt_ftz_leave(csr);
+    return NT_OK;
+}
+
 /* The micro-kernel's arithmetic without its memory: MR*NV independent chains of vector
  * multiply-adds (as many as the tile's accumulators, enough to cover the FMA units'
  * latency), so rounds * MR*NV*VL*2 / seconds is the core's float32 peak. */
@@ -499,5 +607,5 @@ static float fma_burst(int64_t rounds)
     return out;
 }
 
-const nt_gemm_isa_t NT_ISA = {NT_ISA_NAME, NT_MR, NT_NR, gemm_stripe, fma_burst,
-                             pack_b_share, gemm_rows};
+const nt_gemm_isa_t NT_ISA = {NT_ISA_NAME, NT_MR,        NT_NR,    gemm_stripe, fma_burst,
+                             pack_b_share, gemm_rows, dot_stripe, NT_DOT_R, NT_DOT_C};

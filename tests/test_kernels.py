@@ -145,10 +145,25 @@ def test_gemm_matches_float64(m, n, k, trans_a, trans_b, bias, relu, accumulate,
     (20, 100, 1500, 1, 0),     # few columns: a read in place across several of its longer k blocks
     (90, 70, 300, 0, 3),       # few row panels: b read in place, its narrow last panel copied
     (97, 70, 300, 0, 3),       # one panel more than that: b packed
+    (1, 130, 784, 3, 1),       # one row (a Linear layer on one sample): x @ W^T by dot products
+    (7, 33, 600, 0, 2),        # few rows, long k: dot products, the last k steps past a vector
+    (70, 10, 520, 2, 0),       # ten columns, long k: dot products
+    (70, 10, 100, 2, 3),       # ten columns, short k: packed, b's narrow panel transposed in registers
 ])
 def test_gemm_blocks_and_strides(trans_a, trans_b, m, n, k, pad_a, pad_b, nthreads):
     check_gemm(np.random.default_rng(m * n + k), m, n, k, trans_a, trans_b, pad_a, pad_b,
                bias=True, relu=True, nthreads=nthreads)
+
+
+@pytest.mark.parametrize("m, n, k", [(1, 9, 21), (3, 5, 7), (8, 13, 515), (40, 11, 600),
+                                     (2, 1500, 1100)])
+@pytest.mark.parametrize("row_bias", [False, True])
+def test_gemm_dot_path_epilogue(m, n, k, row_bias, nthreads):
+    """x @ W^T with few rows or few columns (dot products, nothing packed): every epilogue
+    option, blocks cut at both edges, k not a multiple of the vector width; 2 x 1500 x 1100
+    is large enough to be split over threads."""
+    check_gemm(np.random.default_rng(m + n + k), m, n, k, False, True, pad_a=1, pad_b=3,
+               bias=True, relu=True, accumulate=True, row_bias=row_bias, nthreads=nthreads)
 
 
 @pytest.mark.parametrize("accumulate", [False, True])

@@ -47,7 +47,10 @@ def test_report_says_where_ops_run(name):
     in_c = lines[lines.index(dispatch) + 1]
     assert ("linear_forward" in in_c) == (name == "c") and ("none" in in_c) == (name == "numpy")
     rule = [line for line in lines if line.strip().startswith("speed rule:")]
-    assert len(rule) == (name == "c") and all("300,000 multiply-adds" in r for r in rule)
+    assert len(rule) == (name == "c")
+    if name == "c":  # the constant, as the report writes it
+        from nanotorch.backend import c_backend
+        assert f"{c_backend.SMALL_LINEAR_MACS:,} multiply-adds" in rule[0]
 
 
 def test_version_and_help():

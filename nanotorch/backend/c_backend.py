@@ -36,9 +36,11 @@ _INTS = (int, np.integer)
 _REALS = (float, int, np.floating, np.integer)
 _STATUS = {_lib.NT_EINVAL: "invalid argument", _lib.NT_ENOMEM: "out of memory"}
 # The one speed rule of this backend: a Linear product of fewer multiply-adds than this runs
-# on NumPy's BLAS, whose fixed cost per call is lower (benchmarks/test_bench_kernels.py: the
-# "linear fwd+bwd x[64,128] W[10,128]" row is below it; `python -m nanotorch` states it).
-SMALL_LINEAR_MACS = 300_000
+# on NumPy's BLAS, whose fixed cost per call is lower (`python -m nanotorch` states it). Where
+# the two cross, forward+backward through this backend, 1 thread, AMD EPYC (AVX2), minima of
+# 3,000: x[64,64] W[10,64] (40,960) 15.6 µs in C, 15.3 on NumPy; x[64,128] W[10,128] (81,920,
+# the seed's second layer) 20.0 in C, 22.4 on NumPy; x[1,784] W[128,784] 54 against 163.
+SMALL_LINEAR_MACS = 60_000
 _POOL_MAX_SIZE = (2**63 - 1) // 64  # padded pooling input elements the C kernels take (pool.c)
 _INT32_MAX = 2**31 - 1
 _TABLES_KEPT = 8  # optimizer pointer tables the backend keeps (see _tensor_table)
