@@ -182,8 +182,6 @@ def test_kernel_level_replay_reuses_its_buffers(backend, opt):
     grads = [p.grad.data for p in model.parameters()]
     step(x, y)
     assert all(p.grad.data is g for p, g in zip(model.parameters(), grads))
-    if backend.name != "c":
-        return  # NumPy's cross-entropy and optimizer steps are op-level: they allocate
     tracemalloc.start()
     try:
         before = tracemalloc.get_traced_memory()[0]
@@ -194,8 +192,10 @@ def test_kernel_level_replay_reuses_its_buffers(backend, opt):
     finally:
         tracemalloc.stop()
     # an eager step allocates > 100 KB here (activations 64x128, gradients 128x256 ...);
-    # a replay only its few Tensor objects and the returned loss
-    assert peak - before < 8_000, (peak - before)
+    # a replay only its few Tensor objects and the returned loss (and on NumPy, the buffer
+    # of getbufsize() float32 a ufunc takes to broadcast the bias into [64,128])
+    limit = 8_000 + (0 if backend.name == "c" else 4 * np.getbufsize())
+    assert peak - before < limit, (peak - before)
     assert all(p.grad.data is g for p, g in zip(model.parameters(), grads))
 
 
@@ -368,7 +368,7 @@ def test_the_optimizer_step_reads_its_options_live_and_checks_its_state(backend,
                 nt.manual_seed(5)
                 mutate(o, m)
         if change == "step count set below zero" and i == 5:  # eager refuses it: so does the replay
-            assert backend.name != "c" or not fast_step(g).ready()
+            assert not fast_step(g).ready()
             for run in (f, g):
                 with pytest.raises(ValueError, match="step count >= 1"):
                     run(x, y)
@@ -378,7 +378,7 @@ def test_the_optimizer_step_reads_its_options_live_and_checks_its_state(backend,
             assert np.array_equal(p.data, q.data), (i, change)
         for sp, sq in zip(of.state.values(), og.state.values()):
             assert sp.keys() == sq.keys() and all(np.array_equal(sp[k], sq[k]) for k in sp), (i, change)
-        if backend.name == "c" and i in (4, 5):
+        if i in (4, 5):
             assert fast_step(g).ready() is (i == 4 or fast_after), (i, change)
     assert [p.data.tolist() for g_ in of.param_groups for p in g_["params"]] == \
         [p.data.tolist() for g_ in og.param_groups for p in g_["params"]]

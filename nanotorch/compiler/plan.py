@@ -210,8 +210,8 @@ def _items(tr: Tracer) -> list[tuple]:
 def _whole_call(tr: Tracer, e: WholeCall, grads: dict) -> str:
     """``optimizer.step()`` kernel-level when it can be (``FastStep``), else the call."""
     step = None
-    if grads and e.what.endswith(".step()") and backend.state.current.name == "c":
-        step = FastStep.build(e.obj, tr.names[e.name], grads)
+    if grads and e.what.endswith(".step()"):
+        step = FastStep.build(e.obj, tr.names[e.name], grads, backend.state.current)
     if step is None:
         return f"{e.name}()  # {e.what}"
     return f"{tr.name(step, 'O')}.run()  # {e.what}, kernel-level"
