@@ -147,6 +147,40 @@ def test_replay_makes_no_graph_nodes_and_calls_no_op(monkeypatch, backend):
     assert "Fn.forward" not in plan.source and "Fn.backward" not in plan.source
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize(("reduction", "smoothing", "ignore"),
+                         [("mean", 0.0, -100), ("sum", 0.1, -100), ("none", 0.0, 2), ("mean", 0.2, 0)])
+def test_cross_entropy_options_replay_kernel_level_with_eagers_bits(backend, dtype, reduction, smoothing,
+                                                                    ignore):
+    """The loss replays kernel-level whatever its options (on the C backend float64 runs the
+    NumPy kernel): ignored rows, an ignore_index that is a class, label smoothing, each
+    reduction; the losses and parameters stay eager's, bit for bit."""
+    def make(compiled):
+        nt.manual_seed(0)
+        model = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 4)).to(getattr(nt, dtype))
+        opt = nt.optim.Adam(model.parameters(), lr=1e-2)
+        criterion = nn.CrossEntropyLoss(reduction=reduction, label_smoothing=smoothing, ignore_index=ignore)
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = criterion(model(x), y)
+            (loss.sum() if reduction == "none" else loss).backward()
+            opt.step()
+            return loss
+        return (nt.compile(step) if compiled else step), model
+
+    (f, mf), (g, mg) = make(False), make(True)
+    rng = np.random.default_rng(1)
+    for i in range(12):
+        x = nt.tensor(rng.standard_normal((7, 6)), dtype=getattr(nt, dtype))
+        labels = rng.integers(0, 4, 7)
+        labels[i % 7] = ignore
+        y = nt.tensor(labels)
+        assert np.array_equal(f(x, y).data, g(x, y).data), i
+        assert all(np.array_equal(p.data, q.data) for p, q in zip(mf.parameters(), mg.parameters())), i
+    assert not [k for k in plan_of(g).op_level if k.startswith("CrossEntropyFn")], plan_of(g).op_level
+
+
 def test_relu_backward_replays_eagers_bits_on_special_values(backend):
     """The kernel-level ReLU backward passes ``dy`` where ``y > 0`` and +0.0 elsewhere, as
     eager's ``where``: NaN, infinities and -0.0 on either side included."""
