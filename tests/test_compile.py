@@ -142,9 +142,64 @@ def test_replay_makes_no_graph_nodes_and_calls_no_op(monkeypatch, backend):
     monkeypatch.setattr(nt.Function, "apply", classmethod(lambda cls, *a, **k: pytest.fail("apply ran")))
     loss = run.step(*data[1])
     assert loss.grad_fn is None and all(p.grad.grad_fn is None for p in run.model.parameters())
-    # kernel-level entries: the kernels alone (NumPy's cross-entropy stays op-level)
-    assert plan.n_ops == 8 and plan.n_lowered == (8 if backend.name == "c" else 6)
-    assert ("Fn.forward" in plan.source) == (backend.name == "numpy")
+    # kernel-level entries: the kernels alone, on both backends
+    assert plan.n_ops == 8 and plan.n_lowered == 8
+    assert "Fn.forward" not in plan.source and "Fn.backward" not in plan.source
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize(("reduction", "smoothing", "ignore"),
+                         [("mean", 0.0, -100), ("sum", 0.1, -100), ("none", 0.0, 2), ("mean", 0.2, 0)])
+def test_cross_entropy_options_replay_kernel_level_with_eagers_bits(backend, dtype, reduction, smoothing,
+                                                                    ignore):
+    """The loss replays kernel-level whatever its options (on the C backend float64 runs the
+    NumPy kernel): ignored rows, an ignore_index that is a class, label smoothing, each
+    reduction; the losses and parameters stay eager's, bit for bit."""
+    def make(compiled):
+        nt.manual_seed(0)
+        model = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 4)).to(getattr(nt, dtype))
+        opt = nt.optim.Adam(model.parameters(), lr=1e-2)
+        criterion = nn.CrossEntropyLoss(reduction=reduction, label_smoothing=smoothing, ignore_index=ignore)
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = criterion(model(x), y)
+            (loss.sum() if reduction == "none" else loss).backward()
+            opt.step()
+            return loss
+        return (nt.compile(step) if compiled else step), model
+
+    (f, mf), (g, mg) = make(False), make(True)
+    rng = np.random.default_rng(1)
+    for i in range(12):
+        x = nt.tensor(rng.standard_normal((7, 6)), dtype=getattr(nt, dtype))
+        labels = rng.integers(0, 4, 7)
+        labels[i % 7] = ignore
+        y = nt.tensor(labels)
+        assert np.array_equal(f(x, y).data, g(x, y).data), i
+        assert all(np.array_equal(p.data, q.data) for p, q in zip(mf.parameters(), mg.parameters())), i
+    assert not [k for k in plan_of(g).op_level if k.startswith("CrossEntropyFn")], plan_of(g).op_level
+
+
+def test_relu_backward_replays_eagers_bits_on_special_values(backend):
+    """The kernel-level ReLU backward passes ``dy`` where ``y > 0`` and +0.0 elsewhere, as
+    eager's ``where``: NaN, infinities and -0.0 on either side included."""
+    special = np.array([np.nan, -0.0, 0.0, np.inf, -np.inf, 1.5, -2.0, 3e-39], np.float32)
+    x = nt.tensor(np.tile(special, (8, 1)), requires_grad=True)
+    g = nt.tensor(np.tile(special, (8, 1)).T.copy())
+
+    def f(g):
+        x.grad = None
+        (nn.functional.relu(x) * g).sum().backward()
+        return x.grad
+
+    compiled = nt.compile(f)
+    with np.errstate(invalid="ignore"):  # inf * 0 in the product
+        want = f(g).data.copy()
+        for _ in range(3):
+            got = compiled(g).data
+            assert np.array_equal(got.view(np.int32), want.view(np.int32))
+    assert backend.name == "c" or "greater(" in plan_of(compiled).source  # NumPy's ReLU entry
 
 
 @pytest.mark.parametrize("opt", ["sgd", "adam"])
@@ -161,8 +216,6 @@ def test_kernel_level_replay_reuses_its_buffers(backend, opt):
     grads = [p.grad.data for p in model.parameters()]
     step(x, y)
     assert all(p.grad.data is g for p, g in zip(model.parameters(), grads))
-    if backend.name != "c":
-        return  # NumPy's cross-entropy and optimizer steps are op-level: they allocate
     tracemalloc.start()
     try:
         before = tracemalloc.get_traced_memory()[0]
@@ -173,8 +226,10 @@ def test_kernel_level_replay_reuses_its_buffers(backend, opt):
     finally:
         tracemalloc.stop()
     # an eager step allocates > 100 KB here (activations 64x128, gradients 128x256 ...);
-    # a replay only its few Tensor objects and the returned loss
-    assert peak - before < 8_000, (peak - before)
+    # a replay only its few Tensor objects and the returned loss (and on NumPy, the buffer
+    # of getbufsize() float32 a ufunc takes to broadcast the bias into [64,128])
+    limit = 8_000 + (0 if backend.name == "c" else 4 * np.getbufsize())
+    assert peak - before < limit, (peak - before)
     assert all(p.grad.data is g for p, g in zip(model.parameters(), grads))
 
 
@@ -347,7 +402,7 @@ def test_the_optimizer_step_reads_its_options_live_and_checks_its_state(backend,
                 nt.manual_seed(5)
                 mutate(o, m)
         if change == "step count set below zero" and i == 5:  # eager refuses it: so does the replay
-            assert backend.name != "c" or not fast_step(g).ready()
+            assert not fast_step(g).ready()
             for run in (f, g):
                 with pytest.raises(ValueError, match="step count >= 1"):
                     run(x, y)
@@ -357,7 +412,7 @@ def test_the_optimizer_step_reads_its_options_live_and_checks_its_state(backend,
             assert np.array_equal(p.data, q.data), (i, change)
         for sp, sq in zip(of.state.values(), og.state.values()):
             assert sp.keys() == sq.keys() and all(np.array_equal(sp[k], sq[k]) for k in sp), (i, change)
-        if backend.name == "c" and i in (4, 5):
+        if i in (4, 5):
             assert fast_step(g).ready() is (i == 4 or fast_after), (i, change)
     assert [p.data.tolist() for g_ in of.param_groups for p in g_["params"]] == \
         [p.data.tolist() for g_ in og.param_groups for p in g_["params"]]

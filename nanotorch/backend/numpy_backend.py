@@ -131,6 +131,98 @@ def _adam_scalars(step: int, lr: float, beta1: float, beta2: float,
     return lr * bias2_sqrt / (1 - beta1 ** step), eps * bias2_sqrt
 
 
+def _labels(target: np.ndarray, c: int, ignore_index: int) -> tuple[np.ndarray, int]:
+    """``(labels, count)`` for ``target[N]`` over ``c`` classes: the labels as int64, those of
+    ignored rows set to 0 (so every label can index), and how many rows are not ignored.
+    A label outside ``[0, c)`` that is not ``ignore_index`` raises IndexError."""
+    labels = target.astype(np.int64, copy=False)
+    n = labels.shape[0]
+    # NOTE: one pass: seen as unsigned, a negative label is huge, so max < c means all in [0, c)
+    in_range = not n or labels.view(np.uint64).max() < c
+    if in_range and not 0 <= ignore_index < c:
+        return labels, n
+    kept = labels != ignore_index
+    if not in_range and np.any(kept & ((labels < 0) | (labels >= c))):
+        raise IndexError(f"cross_entropy: a target is out of bounds for {c} classes "
+                         f"(expected 0 <= target < {c}, or ignore_index={ignore_index})")
+    count = int(np.count_nonzero(kept))
+    return (labels if count == n else np.where(kept, labels, 0)), count
+
+
+def _at_labels(a: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """The flat indices of ``a[i, labels[i]]`` in C-contiguous ``a[N, C]`` (one gather or
+    scatter on them is a few times faster than indexing with ``(arange(N), labels)``)."""
+    n, c = a.shape
+    return np.arange(0, n * c, c) + labels
+
+
+def cross_entropy_forward_into(logits: np.ndarray, target: np.ndarray, reduction: str,
+                               label_smoothing: float, ignore_index: int, loss: np.ndarray,
+                               probs: np.ndarray) -> None:
+    """Softmax cross-entropy of ``logits[N,C]`` against ``target[N]`` (int64) into ``loss``
+    (``[N]`` for ``"none"``, else 0-d) and C-contiguous ``probs[N,C]`` (saved for backward);
+    a compiled step calls it on its own buffers (``compiler/entries.py``).
+
+    ``loss_i = -(1-e) * log p[i, t_i] - e/C * sum_c log p[i, c]`` with ``log p = s - log
+    sum_c exp(s)``, ``s = logits - rowmax`` (NOTE: the row max is subtracted first, so logits
+    of any magnitude are safe); rows whose target is ``ignore_index`` give 0. The sum, or the
+    sum over the rows not ignored divided by their count (``"mean"``; none left: nan, as
+    PyTorch). A label outside ``[0, C)`` that is not ``ignore_index`` raises IndexError.
+    NOTE: the row max and the row sum are taken as ``max`` over the rows of the transposed
+    copy and ``exp @ ones``: for [64,10] (EPYC, min of 9 x 3,000, load ~5) 3.6 and 0.9 us,
+    against 8-12 and 6 us for NumPy's reductions along a short row.
+    """
+    n, c = logits.shape
+    labels, count = _labels(target, c, ignore_index)
+    rowmax = np.ascontiguousarray(logits.T).max(axis=0) if n and c else logits.max(axis=1)
+    shifted = np.subtract(logits, rowmax.reshape(n, 1), out=probs)
+    losses = -shifted.reshape(-1)[_at_labels(probs, labels)]  # then + log sum exp: -log p[i, t_i]
+    shifted_copy = shifted.copy() if label_smoothing else None
+    exp = np.exp(shifted, out=probs)
+    sumexp = np.dot(exp, np.ones(c, dtype=exp.dtype))
+    logsum = np.log(sumexp)
+    np.divide(exp, sumexp.reshape(n, 1), out=probs)
+    losses += logsum
+    if label_smoothing:
+        logp_sum = (shifted_copy - logsum.reshape(n, 1)).sum(axis=1)
+        losses = (1 - label_smoothing) * losses - label_smoothing / c * logp_sum
+    if count < n:
+        losses = np.where(target != ignore_index, losses, 0).astype(logits.dtype, copy=False)
+    if reduction == "none":
+        np.copyto(loss, losses)
+    elif reduction == "sum" or count:
+        np.add.reduce(losses, out=loss)
+        if reduction == "mean":
+            np.divide(loss, logits.dtype.type(count), out=loss)
+    else:  # NOTE: the mean of no rows: 0/0, nan, as PyTorch
+        loss[...] = np.nan
+
+
+def cross_entropy_backward_into(dloss: np.ndarray, probs: np.ndarray, target: np.ndarray,
+                                reduction: str, label_smoothing: float, ignore_index: int,
+                                dlogits: np.ndarray) -> None:
+    """The gradient of ``cross_entropy_forward_into``'s loss: ``dloss`` (0-d, or ``[N]`` for
+    ``"none"``), ``probs[N,C]``, ``target[N]`` into C-contiguous ``dlogits[N,C]``.
+
+    ``dlogits_i = (p_i - (1-e) * onehot(t_i) - e/C) * dloss_i`` for rows not ignored, 0 for
+    ignored rows; ``"mean"`` also divides by the number of rows not ignored.
+    """
+    n, c = probs.shape
+    labels, count = _labels(target, c, ignore_index)
+    if label_smoothing:
+        np.subtract(probs, label_smoothing / c, out=dlogits)
+    else:
+        np.copyto(dlogits, probs)
+    dlogits.reshape(-1)[_at_labels(dlogits, labels)] -= 1 - label_smoothing
+    kind = probs.dtype.type
+    scale = kind(dloss) if dloss.ndim == 0 else dloss.astype(probs.dtype)
+    if count < n:
+        scale = scale * (target != ignore_index)
+    if reduction == "mean":
+        scale = scale / kind(max(count, 1))  # all rows ignored: zero gradient
+    np.multiply(dlogits, scale.reshape(-1, 1) if np.ndim(scale) else scale, out=dlogits)
+
+
 class NumpyBackend:
     """Kernels written with NumPy. Stateless (the optimizer steps keep scratch buffers per
     thread, ``_scratch``): one instance serves everyone."""
@@ -241,50 +333,21 @@ class NumpyBackend:
     def cross_entropy_forward(self, logits: np.ndarray, target: np.ndarray, reduction: str,
                               label_smoothing: float, ignore_index: int):
         """``logits[N,C], target[N] (int64, each in [0, C) or ignore_index: checked by the op,
-        ``ops/losses.py``) -> (loss, probs[N,C])``.
-
-        ``loss_i = -(1-e) * log p[i, t_i] - e/C * sum_c log p[i, c]`` with
-        ``log p = logits - logsumexp(logits)`` (NOTE: the row max is subtracted first, so
-        logits of any magnitude are safe). Rows whose target is ``ignore_index`` give 0.
-        ``loss`` is ``[N]`` for ``"none"``, else a 0-d array: the sum, or the sum divided by
-        the number of rows not ignored (``"mean"``). ``probs`` is saved for backward.
-        """
-        n, c = logits.shape
-        shifted = logits - logits.max(axis=1, keepdims=True)
-        exp = np.exp(shifted)
-        sumexp = exp.sum(axis=1, keepdims=True)
-        logp = shifted - np.log(sumexp)
-        probs = exp / sumexp
-        valid = target != ignore_index
-        safe_target = np.where(valid, target, 0)
-        losses = -logp[np.arange(n), safe_target]
-        if label_smoothing:
-            losses = (1 - label_smoothing) * losses - label_smoothing / c * logp.sum(axis=1)
-        losses = np.where(valid, losses, 0).astype(logits.dtype)
-        if reduction == "none":
-            return losses, probs
-        total = losses.sum(dtype=logits.dtype)
-        if reduction == "sum":
-            return np.asarray(total), probs
-        with np.errstate(invalid="ignore", divide="ignore"):  # NOTE: all rows ignored: nan, as PyTorch
-            return np.asarray(total / logits.dtype.type(valid.sum())), probs
+        ``ops/losses.py``) -> (loss, probs[N,C])``: ``cross_entropy_forward_into`` on new
+        arrays. ``loss`` is ``[N]`` for ``"none"``, else 0-d; ``probs`` is saved for backward."""
+        loss = np.empty(logits.shape[0] if reduction == "none" else (), dtype=logits.dtype)
+        probs = np.empty(logits.shape, dtype=logits.dtype)
+        cross_entropy_forward_into(logits, target, reduction, label_smoothing, ignore_index, loss, probs)
+        return loss, probs
 
     def cross_entropy_backward(self, dloss: np.ndarray, probs: np.ndarray, target: np.ndarray,
                                reduction: str, label_smoothing: float, ignore_index: int):
-        """``dloss (0-d or [N]), probs[N,C], target[N] -> dlogits[N,C]``.
-
-        ``dlogits_i = (p_i - (1-e) * onehot(t_i) - e/C) * dloss_i`` for rows not ignored,
-        0 for ignored rows; ``"mean"`` also divides by the number of rows not ignored.
-        """
-        n, c = probs.shape
-        valid = target != ignore_index
-        grad = probs - label_smoothing / c if label_smoothing else probs.copy()
-        grad[np.arange(n), np.where(valid, target, 0)] -= 1 - label_smoothing
-        scale = dloss.astype(probs.dtype) * valid
-        if reduction == "mean":
-            scale /= probs.dtype.type(max(valid.sum(), 1))  # all rows ignored: zero gradient
-        grad *= scale.reshape(-1, 1) if scale.ndim else scale
-        return grad
+        """``dloss (0-d or [N]), probs[N,C], target[N] -> dlogits[N,C]``:
+        ``cross_entropy_backward_into`` on a new array."""
+        dlogits = np.empty(probs.shape, dtype=probs.dtype)
+        cross_entropy_backward_into(np.asarray(dloss), probs, target, reduction, label_smoothing,
+                                    ignore_index, dlogits)
+        return dlogits
 
     # ------------------------------------------------------------------ conv2d
     def conv2d_forward(self, x: np.ndarray, w: np.ndarray, b: np.ndarray | None,

@@ -97,8 +97,11 @@ class NpKernel:
         def e(a):
             return self.exprs.get(id(a)) or tr.name(a, "S")
 
-        def t(a):  # a transposed view, made once when the array is the plan's own
-            return f"{self.exprs[id(a)]}.T" if id(a) in self.exprs else tr.name(a.T, "S")
+        def t(a, view="T"):  # a view, transposed or ("bits") as integers of its size:
+            ints = np.dtype(f"i{a.dtype.itemsize}")  # made once when the array is the plan's own
+            if id(a) in self.exprs:
+                return f"{self.exprs[id(a)]}." + ("T" if view == "T" else f"view({tr.name(ints, 'K')})")
+            return tr.name(a.T if view == "T" else a.view(ints), "S")
         return CODE[self.method](e, t, self.args, self.outs)
 
 
@@ -118,11 +121,26 @@ def _linear_backward(e, t, args, outs):
 
 
 def _relu_backward(e, t, args, outs):
+    """``where(y > 0, dy, 0)`` bit for bit, over integers of ``dy``'s size: the mask as 0/1
+    (``copyto`` casts it without the 32 KB buffer a ufunc casting its output takes), times
+    ``dy``'s bit pattern (``dy``'s bits, or 0, which is +0.0).
+    NOTE: measured on [64,128] (EPYC, min of 9 x 3,000, load ~5): 8.6 us, against 51 us for
+    ``fill(0)`` then ``copyto(where=mask)`` (a random mask defeats copyto's loop)."""
     dy, y = args
     (dx,) = outs
-    mask = np.empty(y.shape, dtype=bool)
-    return [f"greater({e(y)}, 0, out={e(mask)})", f"{e(dx)}.fill(0)",
-            f"copyto({e(dx)}, {e(dy)}, where={e(mask)})"]
+    mask, bits = np.empty(y.shape, dtype=bool), np.empty(y.shape, dtype=f"i{dy.dtype.itemsize}")
+    return [f"greater({e(y)}, 0, out={e(mask)})", f"copyto({e(bits)}, {e(mask)})",
+            f"multiply({t(dy, 'bits')}, {e(bits)}, out={t(dx, 'bits')})"]
+
+
+def _cross_entropy(kind: str):
+    """The softmax cross-entropy's ``*_into`` function of numpy_backend.py, the method's own
+    arithmetic, on the traced outputs (its options are the traced call's constants)."""
+    def write(e, t, args, outs):
+        arrays = ", ".join(e(a) for a in args[:3 if kind == "backward" else 2])
+        options = ", ".join(repr(o) if type(o) in (str, int, float) else e(o) for o in args[-3:])
+        return [f"cross_entropy_{kind}_into({arrays}, {options}, {', '.join(e(o) for o in outs)})"]
+    return write
 
 
 # method -> code writer; ``args``/``outs`` are the traced call's arrays. Each line does what
@@ -133,10 +151,13 @@ CODE = {
     "relu_forward": lambda e, t, args, outs: [f"maximum({e(args[0])}, 0, out={e(outs[0])})"],
     "relu_backward": _relu_backward,
     "sum_grads": lambda e, t, args, outs: [f"add({e(args[0])}, {e(args[1])}, out={e(outs[0])})"],
+    "cross_entropy_forward": _cross_entropy("forward"),
+    "cross_entropy_backward": _cross_entropy("backward"),
 }
 # The positional arguments of each method that are arrays it reads.
 READS = {"linear_forward": (0, 1, 2), "linear_backward": (0, 1, 2), "relu_forward": (0,),
-         "relu_backward": (0, 1), "sum_grads": (0, 1)}
+         "relu_backward": (0, 1), "sum_grads": (0, 1), "cross_entropy_forward": (0, 1),
+         "cross_entropy_backward": (0, 1, 2)}
 
 
 class OpCall:

@@ -37,6 +37,7 @@ import numpy as np
 
 from nanotorch import backend
 from nanotorch.autograd import engine
+from nanotorch.backend import numpy_backend
 from nanotorch.compiler import walker
 from nanotorch.compiler.entries import CKernel, OpCall, WholeCall, kernel_failed
 from nanotorch.compiler.memory import bounds
@@ -73,6 +74,9 @@ class Plan:
         names = tr.names
         namespace = {**names, "asarray": np.asarray, "ones_like": np.ones_like, "make": Tensor._make,
                      "matmul": np.matmul, "add": np.add, "maximum": np.maximum,
+                     "multiply": np.multiply,
+                     "cross_entropy_forward_into": numpy_backend.cross_entropy_forward_into,
+                     "cross_entropy_backward_into": numpy_backend.cross_entropy_backward_into,
                      "greater": np.greater, "copyto": np.copyto, "fail": kernel_failed,
                      "nthreads": get_num_threads,
                      "arg": None if tr.c is None else tr.c._arg}
@@ -206,8 +210,8 @@ def _items(tr: Tracer) -> list[tuple]:
 def _whole_call(tr: Tracer, e: WholeCall, grads: dict) -> str:
     """``optimizer.step()`` kernel-level when it can be (``FastStep``), else the call."""
     step = None
-    if grads and e.what.endswith(".step()") and backend.state.current.name == "c":
-        step = FastStep.build(e.obj, tr.names[e.name], grads)
+    if grads and e.what.endswith(".step()"):
+        step = FastStep.build(e.obj, tr.names[e.name], grads, backend.state.current)
     if step is None:
         return f"{e.name}()  # {e.what}"
     return f"{tr.name(step, 'O')}.run()  # {e.what}, kernel-level"

@@ -584,7 +584,8 @@ class Tracer:
                 return wrapper
             return hook
 
-        for method in ("linear_forward", "linear_backward", "relu_forward", "relu_backward"):
+        for method in ("linear_forward", "linear_backward", "relu_forward", "relu_backward",
+                       "cross_entropy_forward", "cross_entropy_backward"):
             self._wrap(patches, NumpyBackend, method, recorded(method))
 
     def _tensor_patches(self, patches: list) -> None:
