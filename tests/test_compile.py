@@ -260,6 +260,27 @@ def test_gradients_accumulated_over_steps_keep_their_values(backend):
                                                              or np.array_equal(p.grad.data, q.grad.data)), i
 
 
+def test_a_step_inputs_gradient_is_its_own(backend):
+    """A step argument that requires grad (an input gradient, as for a saliency map) gets
+    eager's ``.grad``, and each call's input keeps its own: neither the traced call's nor a
+    replay's ``.grad`` is a plan buffer the next call overwrites."""
+    def make():
+        nt.manual_seed(2)
+        model = mlp()
+        return train_step(model, optimizer("sgd", model))
+
+    eager, compiled = make(), nt.compile(make())
+    inputs, seen = [], []
+    for x, y in batches((12,), 6, short_every=1000):
+        xe, xc = (nt.tensor(x.data, requires_grad=True) for _ in range(2))
+        assert np.array_equal(eager(xe, y).data, compiled(xc, y).data)
+        assert np.array_equal(xe.grad.data, xc.grad.data)
+        inputs.append(xc)
+        seen.append(xc.grad.data.copy())
+    for x, want in zip(inputs, seen):  # later calls left every earlier input's .grad alone
+        assert np.array_equal(x.grad.data, want)
+
+
 class DoubledReLU(nt.Function):
     """Writes the kernel's output in place after the kernel: a write the tracer can't see."""
 

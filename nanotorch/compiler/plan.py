@@ -167,6 +167,8 @@ def _fast_accumulates(tr: Tracer) -> dict[int, str]:
         count[id(e.array)] = count.get(id(e.array), 0) + 1
     fast = {}
     for e in accs:
+        if _step_input(tr, e):
+            continue
         region = tr.mem.find(*bounds(e.array)) if tr.lowering and e.as_is else None
         if (region is not None and region.kind == "static" and region.array is e.array
                 and count[id(e.array)] == 1):
@@ -217,8 +219,16 @@ def _whole_call(tr: Tracer, e: WholeCall, grads: dict) -> str:
     return f"{tr.name(step, 'O')}.run()  # {e.what}, kernel-level"
 
 
+def _step_input(tr: Tracer, e: Accumulate) -> bool:
+    """The ``.grad`` is a step argument's (``A[0]``, a new tensor every call), not an object
+    the plan holds (a parameter)."""
+    return e.tensor not in tr.names
+
+
 def _accumulate(tr: Tracer, e: Accumulate, fast: dict) -> list[str]:
     accumulate = tr.name(engine._accumulate_leaf, "E")
+    if _step_input(tr, e):  # a copy: the caller may keep this input's .grad past the next step
+        return [f"{accumulate}({e.tensor}, {e.var}.copy(), H)  # .grad += gradient"]
     if id(e.array) in fast:  # what the engine does with a first gradient, inline
         return [f"if {e.tensor}.grad is None: {e.tensor}.grad = make({e.var}, False)",
                 f"else: {accumulate}({e.tensor}, {e.var}, H)"]

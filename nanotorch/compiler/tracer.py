@@ -420,6 +420,8 @@ class Tracer:
             t, var = self.tensor(leaf), self.array(g)
             if t is not None and var is not None:
                 self.entries.append(Accumulate(t, var, g, first and leaf.grad.data is g))
+            if t not in self.names and leaf.grad.data is g:  # a step input's: g becomes a
+                leaf.grad.data = g.copy()  # plan buffer, which the next replay overwrites
 
     def sum_grads(self, orig, a, b):
         """The engine summing two gradients that meet at one node."""
