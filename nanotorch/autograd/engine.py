@@ -26,8 +26,8 @@ def _accumulate_leaf(leaf: Tensor, g: np.ndarray, handed_out: set) -> None:
     if g.shape != leaf.data.shape:
         raise RuntimeError(f"gradient of shape {g.shape} for a tensor of shape {leaf.shape}")
     if leaf.grad is None:
-        if (type(g) is not np.ndarray or g.base is not None or not g.flags.writeable
-                or id(g) in handed_out or g.dtype != leaf.data.dtype):
+        if (type(g) is not np.ndarray or g.base is not None or id(g) in handed_out
+                or g.dtype != leaf.data.dtype or not g.flags.writeable):
             g = np.array(g, dtype=leaf.data.dtype)
         handed_out.add(id(g))
         leaf.grad = Tensor._make(g, False)
@@ -73,7 +73,6 @@ def _count_consumers(start) -> tuple[dict, dict]:
     consumers: dict = {}
     hooked: dict = {}
     stack = [start]
-    seen = {start}
     while stack:
         node = stack.pop()
         for edge in node.edges:
@@ -83,10 +82,12 @@ def _count_consumers(start) -> tuple[dict, dict]:
                 if post_accumulate_hooks and id(edge) in post_accumulate_hooks:
                     hooked.setdefault(id(edge), [0, False])[0] += 1
                 continue
-            consumers[edge] = consumers.get(edge, 0) + 1
-            if edge not in seen:
-                seen.add(edge)
+            count = consumers.get(edge)
+            if count is None:  # first seen (the graph has no cycles: ``start`` is never an edge)
+                consumers[edge] = 1
                 stack.append(edge)
+            else:
+                consumers[edge] = count + 1
     return consumers, hooked
 
 
