@@ -118,6 +118,27 @@ def test_setattr_rules():
         Early()
 
 
+def test_registered_values_are_instance_attributes_in_step_with_the_registries():
+    # ``m.w`` is a plain attribute read (no __getattr__), and always the registered value
+    m = nn.Module()
+    m.w = nn.Parameter(nt.ones(2))
+    m.register_buffer("b", nt.zeros(1))
+    m.child = nn.Linear(2, 2)
+    for name, registry in (("w", m._parameters), ("b", m._buffers), ("child", m._modules)):
+        assert vars(m)[name] is registry[name] is getattr(m, name)
+    m.w, m.b = None, nt.ones(1)  # re-assigning a registered name
+    assert vars(m)["w"] is None and m.w is None and m._parameters["w"] is None
+    assert m.b is m._buffers["b"] and m.b.item() == 1
+    m.register_parameter("w", nn.Parameter(nt.zeros(3)))
+    assert m.w is m._parameters["w"] and m.w.shape == (3,)
+    m.b = nn.Parameter(nt.ones(1))  # a buffer's name taken by a parameter: it moves registry
+    assert "b" not in m._buffers and m.b is m._parameters["b"]
+    del m.w, m.child
+    assert "w" not in vars(m) and "child" not in vars(m) and list(m._modules) == []
+    with pytest.raises(AttributeError, match="has no attribute 'w'"):
+        _ = m.w
+
+
 def test_parameter():
     t = nt.ones(2, 2)
     p = nn.Parameter(t)

@@ -23,12 +23,13 @@ def _accumulate_leaf(leaf: Tensor, g: np.ndarray, handed_out: set) -> None:
     """``leaf.grad += g``. A first gradient is stored as is only when it is a fresh array
     of the leaf's dtype not already given to another tensor; otherwise it is copied, so
     every ``.grad`` owns writable memory and no two alias."""
-    if g.shape != leaf.data.shape:
-        raise RuntimeError(f"gradient of shape {g.shape} for a tensor of shape {leaf.shape}")
+    data = leaf.data
+    if g.shape != data.shape:
+        raise RuntimeError(f"gradient of shape {g.shape} for a tensor of shape {data.shape}")
     if leaf.grad is None:
-        if (type(g) is not np.ndarray or g.base is not None or not g.flags.writeable
-                or id(g) in handed_out or g.dtype != leaf.data.dtype):
-            g = np.array(g, dtype=leaf.data.dtype)
+        if (type(g) is not np.ndarray or g.base is not None or id(g) in handed_out
+                or g.dtype != data.dtype or not g.flags.writeable):
+            g = np.array(g, dtype=data.dtype)
         handed_out.add(id(g))
         leaf.grad = Tensor._make(g, False)
     else:
@@ -58,9 +59,11 @@ def run_backward(root: Tensor, gradient: np.ndarray, retain_graph: bool) -> None
         node = ready.pop()
         input_grads = _input_grads(node, grads.pop(node, None))
         for edge, g in zip(node.edges, input_grads):
+            if edge is None:
+                continue
             if isinstance(edge, Tensor):
                 _deliver_to_leaf(edge, g, handed_out, hooked)
-            elif edge is not None and _deliver_to_node(edge, g, grads, consumers):
+            elif _deliver_to_node(edge, g, grads, consumers):
                 ready.append(edge)
         if not retain_graph and node.saved_tensors:
             node.saved_tensors = None
@@ -73,7 +76,6 @@ def _count_consumers(start) -> tuple[dict, dict]:
     consumers: dict = {}
     hooked: dict = {}
     stack = [start]
-    seen = {start}
     while stack:
         node = stack.pop()
         for edge in node.edges:
@@ -83,10 +85,12 @@ def _count_consumers(start) -> tuple[dict, dict]:
                 if post_accumulate_hooks and id(edge) in post_accumulate_hooks:
                     hooked.setdefault(id(edge), [0, False])[0] += 1
                 continue
-            consumers[edge] = consumers.get(edge, 0) + 1
-            if edge not in seen:
-                seen.add(edge)
+            count = consumers.get(edge)
+            if count is None:  # first seen (the graph has no cycles: ``start`` is never an edge)
+                consumers[edge] = 1
                 stack.append(edge)
+            else:
+                consumers[edge] = count + 1
     return consumers, hooked
 
 

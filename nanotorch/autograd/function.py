@@ -62,16 +62,20 @@ class Function:
         ctx = cls.__new__(cls)
         if cls.uses_backend:
             ctx.backend = _backend.state.current
-        arrays, needs = [], []  # one pass: each argument's array, and whether it needs a gradient
+        arrays, edges = [], []  # one pass: each argument's array, and where its gradient goes
+        record = False
         for a in args:
             if isinstance(a, Tensor):
                 arrays.append(a.data)
-                needs.append(a.requires_grad)
+                if a.requires_grad:
+                    record = True
+                    edges.append(a.grad_fn or a)
+                    continue
             else:
                 arrays.append(a)
-                needs.append(False)
-        record = _grad.enabled and True in needs
-        ctx.needs_input_grad = tuple(needs) if record else (False,) * len(args)
+            edges.append(None)
+        record = record and _grad.enabled
+        ctx.needs_input_grad = tuple([e is not None for e in edges]) if record else (False,) * len(args)
         out = cls.forward(ctx, *arrays, **kwargs)
         if type(out) is not np.ndarray:
             out = np.asarray(out)  # NumPy gives scalars for 0-d results; .data is an array
@@ -81,7 +85,7 @@ class Function:
             if record:
                 ctx._saved_versions = ((result._version, 1, result._version[1]),)
         if record:
-            ctx.edges = tuple([(a.grad_fn or a) if n else None for a, n in zip(args, needs)])
+            ctx.edges = tuple(edges)
             result.grad_fn = ctx
             if ctx.saved_tensors:
                 ctx._saved_versions += _versions_of_saved(ctx.saved_tensors, args, result)

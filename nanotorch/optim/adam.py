@@ -52,21 +52,20 @@ class Adam(Optimizer):
             weight_decay, amsgrad, maximize = group["weight_decay"], group["amsgrad"], group["maximize"]
             decoupled = group["decoupled_weight_decay"]
             buffers = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq") if amsgrad else ("exp_avg", "exp_avg_sq")
-            params, grads, steps, states = [], [], [], []
-            for p, grad in self._gradients(group):
-                state = self._param_state(p, buffers)
+            params, arrays, grads = self._gradients(group)
+            if not params:
+                continue
+            states = [self._param_state(p, buffers) for p in params]
+            steps = []
+            for state in states:
                 state["step"] += 1
-                params.append(p)
-                grads.append(grad)
                 steps.append(state["step"])
-                states.append(state)
-            if params:  # one kernel call per group, each parameter at its own step count
-                adam_multi_step([p.data for p in params], grads, [s["exp_avg"] for s in states],
-                                [s["exp_avg_sq"] for s in states],
-                                [s["max_exp_avg_sq"] for s in states] if amsgrad else None,
-                                steps=steps, lr=lr, beta1=beta1, beta2=beta2, eps=eps,
-                                weight_decay=weight_decay, decoupled=decoupled,
-                                maximize=maximize)
+            # one kernel call per group, each parameter at its own step count
+            adam_multi_step(arrays, grads, [s["exp_avg"] for s in states],
+                            [s["exp_avg_sq"] for s in states],
+                            [s["max_exp_avg_sq"] for s in states] if amsgrad else None,
+                            steps=steps, lr=lr, beta1=beta1, beta2=beta2, eps=eps,
+                            weight_decay=weight_decay, decoupled=decoupled, maximize=maximize)
             for p in params:
                 p._version[0] += 1
         return loss

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numbers
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 import numpy as np
 
@@ -115,11 +115,12 @@ class Optimizer:
             return closure()
 
     @staticmethod
-    def _gradients(group: dict) -> Iterator[tuple[Tensor, np.ndarray]]:
-        """``(param, grad[param.shape])`` for each param of ``group`` that has a gradient.
-
-        The gradient comes as the C-contiguous array of the param's dtype the kernels expect.
+    def _gradients(group: dict) -> tuple[list[Tensor], list[np.ndarray], list[np.ndarray]]:
+        """``(params, arrays, grads)``: the params of ``group`` that have a gradient, their
+        arrays, and their gradients ``[param.shape]``, each the C-contiguous array of the
+        param's dtype the kernels expect (lists, one pass: the step's kernel takes them all).
         """
+        params, arrays, grads = [], [], []
         for p in group["params"]:
             grad = p.grad
             if grad is None:
@@ -129,7 +130,10 @@ class Optimizer:
                 raise ValueError(f"a parameter of shape {data.shape} has a gradient of shape {g.shape}")
             if g.dtype != data.dtype or not g.flags.c_contiguous:
                 g = np.ascontiguousarray(g, dtype=data.dtype)
-            yield p, g
+            params.append(p)
+            arrays.append(data)
+            grads.append(g)
+        return params, arrays, grads
 
     def _param_state(self, p: Tensor, buffers: tuple[str, ...]) -> dict:
         """``p``'s state with a ``step`` count and every named buffer (zeros the first time)."""

@@ -42,10 +42,11 @@ class RMSprop(Optimizer):
             weight_decay, momentum, centered = group["weight_decay"], group["momentum"], group["centered"]
             maximize = group["maximize"]
             buffers = ("square_avg",) + ("momentum_buffer",) * (momentum > 0) + ("grad_avg",) * centered
-            for p, grad in self._gradients(group):
+            params, arrays, grads = self._gradients(group)
+            for p, data, grad in zip(params, arrays, grads):
                 state = self._param_state(p, buffers)
                 state["step"] += 1
-                rmsprop_step(p.data, grad, state["square_avg"],
+                rmsprop_step(data, grad, state["square_avg"],
                              state["momentum_buffer"] if momentum > 0 else None,
                              state["grad_avg"] if centered else None, lr=lr, alpha=alpha, eps=eps,
                              weight_decay=weight_decay, momentum=momentum, maximize=maximize)

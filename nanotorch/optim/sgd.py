@@ -37,21 +37,28 @@ class SGD(Optimizer):
         loss = self._evaluate(closure)
         sgd_multi_step = backend.current().sgd_multi_step
         for group in self.param_groups:
-            lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
-            weight_decay, nesterov, maximize = group["weight_decay"], group["nesterov"], group["maximize"]
-            params, grads, bufs, first = [], [], [], []
-            for p, grad in self._gradients(group):
-                params.append(p)
-                grads.append(grad)
-                buf = self.state[p].get("momentum_buffer") if momentum else None
-                first.append(momentum != 0 and buf is None)
-                if first[-1]:  # the kernel copies g into it
-                    buf = self.state[p]["momentum_buffer"] = np.zeros(p.data.shape, dtype=p.data.dtype)
-                bufs.append(buf)
-            if params:  # one kernel call per group
-                sgd_multi_step([p.data for p in params], grads, bufs if momentum else None,
-                               lr=lr, momentum=momentum, dampening=dampening, nesterov=nesterov,
-                               weight_decay=weight_decay, maximize=maximize, first=first)
+            params, arrays, grads = self._gradients(group)
+            if not params:
+                continue
+            momentum = group["momentum"]
+            bufs, first = self._momentum_buffers(params) if momentum else (None, [False] * len(params))
+            sgd_multi_step(arrays, grads, bufs, lr=group["lr"], momentum=momentum,
+                           dampening=group["dampening"], nesterov=group["nesterov"],
+                           weight_decay=group["weight_decay"], maximize=group["maximize"],
+                           first=first)  # one kernel call per group
             for p in params:
                 p._version[0] += 1
         return loss
+
+    def _momentum_buffers(self, params: list) -> tuple[list, list[bool]]:
+        """Each param's momentum buffer, and whether it starts now (a new buffer of zeros:
+        the kernel copies ``g`` into it)."""
+        bufs, first = [], []
+        for p in params:
+            state = self.state[p]
+            buf = state.get("momentum_buffer")
+            first.append(buf is None)
+            if buf is None:
+                buf = state["momentum_buffer"] = np.zeros(p.data.shape, dtype=p.data.dtype)
+            bufs.append(buf)
+        return bufs, first
