@@ -672,6 +672,26 @@ def test_batch_norm_matches_numpy(shape, training, affine, track, momentum, seed
         np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-4 * scale)
 
 
+@pytest.mark.parametrize("shape", [(40, 70), (70, 600), (33, 32)])
+def test_batch_norm_row_blocks_and_channel_chunks(shape):
+    """[N, C] sums run in float over blocks of 32 rows and chunks of channels (32 in
+    registers while 32 rows fit in L1, else 512): a partial last block and chunk, the
+    wide chunks (C = 600), and exactly one chunk, against the NumPy backend."""
+    rng = np.random.default_rng(11)
+    c = shape[1]
+    x, dy = rand(rng, *shape, scale=3.0) + 5.0, rand(rng, *shape)
+    gamma, beta = rand(rng, c), rand(rng, c)
+    got = C.batch_norm_forward(x, gamma, beta, None, None, True, 0.1, 1e-5)
+    want = NP.batch_norm_forward(x, gamma, beta, None, None, True, 0.1, 1e-5)
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_allclose(g, w, rtol=2e-5, atol=2e-5)
+    _, mean, invstd = want
+    got = C.batch_norm_backward(dy, x, gamma, mean, invstd, True, True, True, True)
+    want = NP.batch_norm_backward(dy, x, gamma, mean, invstd, True, True, True, True)
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-4 * np.sqrt(shape[0]))
+
+
 def test_batch_norm_needs_and_threads(nthreads):
     rng = np.random.default_rng(0)
     x, dy, gamma = rand(rng, 16, 32, 30, 30), rand(rng, 16, 32, 30, 30), rand(rng, 32)
