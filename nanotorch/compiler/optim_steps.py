@@ -43,7 +43,7 @@ class _Group:
         self.columns = [[s[name] for s in states] for name in names]
         self.skipped = [p for p in group["params"] if all(p is not q for q in params)]
         self.n = len(params)
-        self.table = True
+        self.table = None  # the C pointer tables (native only; None also when refused)
         if not native:
             return
         c = c_module()  # loaded: the step was traced on the C backend
@@ -150,7 +150,7 @@ class FastStep:
             if not all(isinstance(s.get(name), np.ndarray) for s in states for name in names):
                 return None
             g = _Group(group, params, [grads[id(p)] for p in params], states, names, native)
-            if g.table is None:
+            if native and g.table is None:  # an array C cannot update in place
                 return None
             groups.append(g)
         return cls(opt, slow, groups, be, native)
