@@ -204,7 +204,7 @@ pack_a_rows(const int MR_, const nt_gemm_t *g, int64_t i0, int64_t p0, int64_t k
 
 /* Full row panels get the packer unrolled for MR rows; the last, shorter one (m = 64 on
  * AVX2: 10 panels of 6 and one of 4) the same code with its row count known at run time
- * only (element by element, that panel took a fifth of packing dy for dx = dy @ w). */
+ * only, so it too is transposed in registers, not element by element. */
 static void pack_a_panel(const nt_gemm_t *g, int64_t i0, int mr, int64_t p0, int64_t kc,
                          float *restrict ap)
 {
