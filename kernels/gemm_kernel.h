@@ -399,6 +399,19 @@ static int aliasing_stride(int64_t ld)
  * in place on Zen 3; its dW = dy^T @ x, 128 rows of 6-row panels: 2% faster). */
 #define NT_DIRECT_B_ROWS (16 * NT_MR > 128 ? 16 * NT_MR : 128)
 
+/* Rows of the row panel that starts ir rows into a block of mc: MR, but for the last
+ * two when together they are MR + 1 .. MR + MR/2 - 1 rows, which split evenly (m = 128 on
+ * AVX2: 20 panels of 6, then 4 and 4, not 6 and 2: a tile of r rows keeps r * NV multiply-
+ * add chains in flight, and 4 chains cannot keep two FMA units busy through their 4-cycle
+ * latency: the last 8 rows x 16 columns with kc = 64 took 690 cycles as 6 + 2 rows and
+ * 590 as 4 + 4 on Zen 3). */
+static NT_ALWAYS_INLINE int panel_rows(int64_t mc, int64_t ir)
+{
+    int64_t rest = mc - ir;
+    return (int)(rest <= NT_MR || rest >= NT_MR + NT_MR / 2 ? nt_min64(NT_MR, rest)
+                                                             : (rest + 1) / 2);
+}
+
 /* c[m0:m1, jc:jc+nc] (+)= op(a)[m0:m1, pc:pc+kc] @ op(b)[pc:pc+kc, jc:jc+nc], the B block
  * packed in bp (panel jr at bp + jr*kc) or, with direct_b, read in place but for its narrow
  * last panel (packed at bp).  ap has room for an A block (mc_step x kc) unless direct_a. */
@@ -413,18 +426,17 @@ static void gemm_block(const nt_gemm_t *g, int64_t m0, int64_t m1, int64_t jc, i
                   last && (g->flags & NT_GEMM_RELU), NULL};
     for (int64_t ic = m0; ic < m1; ic += mc_step) {
         int64_t mc = nt_min64(mc_step, m1 - ic);
-        if (!direct_a) /* the A block: row panels of MR, each k-major */
-            for (int64_t ir = 0; ir < mc; ir += NT_MR)
-                pack_a_panel(g, ic + ir, (int)nt_min64(NT_MR, mc - ir), pc, kc, ap + ir * kc);
+        if (!direct_a) /* the A block: row panels (of MR rows, see panel_rows), k-major */
+            for (int64_t ir = 0; ir < mc; ir += panel_rows(mc, ir))
+                pack_a_panel(g, ic + ir, panel_rows(mc, ir), pc, kc, ap + ir * kc);
         /* The operand read in place stays in L1 across the inner loop: the caller's rows
          * of a (MR strided rows) when direct_a, else each micro-panel of B meets every row
          * panel of the packed A block (from L2). */
         int64_t outer = direct_a ? mc : nc, inner = direct_a ? nc : mc;
-        int64_t step_o = direct_a ? NT_MR : NT_NR, step_i = direct_a ? NT_NR : NT_MR;
-        for (int64_t o = 0; o < outer; o += step_o)
-            for (int64_t in = 0; in < inner; in += step_i) {
+        for (int64_t o = 0; o < outer; o += direct_a ? panel_rows(mc, o) : NT_NR)
+            for (int64_t in = 0; in < inner; in += direct_a ? NT_NR : panel_rows(mc, in)) {
                 int64_t ir = direct_a ? o : in, jr = direct_a ? in : o;
-                int mr = (int)nt_min64(NT_MR, mc - ir);
+                int mr = panel_rows(mc, ir);
                 int64_t nr = nt_min64(NT_NR, nc - jr);
                 int in_place = direct_b && jr < n_full;
                 pa.a = direct_a ? g->a + (ic + ir) * g->lda + pc : ap + ir * kc;
