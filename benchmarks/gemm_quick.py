@@ -2,6 +2,7 @@
 
     PYTHONPATH=. python benchmarks/gemm_quick.py                   # every shape, 1 and 2 threads
     PYTHONPATH=. python benchmarks/gemm_quick.py --shapes nt,big --threads 1 --rounds 5
+    PYTHONPATH=. python benchmarks/gemm_quick.py --shapes nt,nn,tn --threads 1 --base ../main-build
 
 Each (system, thread count) runs in a fresh process of its own, the systems alternating
 round after round, so neither OpenBLAS's spinning threads nor one system's warm caches
@@ -10,6 +11,9 @@ touch the other's timing. A process times each shape ``--calls`` times with
 script prints, per shape and thread count, the median over rounds of those medians, the
 smallest minimum, NumPy / C (the ratio of medians) and the load average (``os.getloadavg``)
 before each round: on a shared machine, read the minima and the load with the medians.
+With ``--base DIR`` the C backend of another checkout (its kernels built in place, e.g. a
+``git worktree`` of main) runs too, as a third system in its own processes: an A/B of a
+kernel change, both builds timed in the same rounds.
 Shapes: Linear's three products at 64x784x128 (``nt`` forward x @ W^T, ``nn`` dx = dy @ W,
 ``tn`` dW = dy^T @ x), ``big`` 1024^3 x @ W^T, ``lin`` Linear forward+backward at
 x[512,1024] W[1024,1024], ``lin64`` at x[64,784] W[128,784] and ``lin10`` at x[64,128]
@@ -85,12 +89,13 @@ def child(system: str, threads: int, shapes: list[str], calls: int) -> None:
     print(json.dumps(out))
 
 
-def run(system: str, threads: int, shapes: list[str], calls: int) -> dict:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OPENBLAS_NUM_THREADS": str(threads),
+def run(system: str, threads: int, shapes: list[str], calls: int, root: Path = ROOT) -> dict:
+    """One child process timing ``system`` with the nanotorch found at ``root``."""
+    env = {**os.environ, "PYTHONPATH": str(root), "OPENBLAS_NUM_THREADS": str(threads),
            "NANOTORCH_BACKEND": "c"}
     done = subprocess.run([sys.executable, __file__, "--child", system, "--threads", str(threads),
                            "--shapes", ",".join(shapes), "--calls", str(calls)],
-                          capture_output=True, text=True, env=env, check=True)
+                          capture_output=True, text=True, env=env, check=True, cwd=root)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -100,8 +105,11 @@ def main() -> None:
     parser.add_argument("--threads", default="1,2", help="comma-separated thread counts")
     parser.add_argument("--rounds", type=int, default=3, help="fresh processes per system")
     parser.add_argument("--calls", type=int, default=300, help="timed calls per small shape")
+    parser.add_argument("--base", type=Path, help="another checkout whose C backend runs too (A/B)")
     parser.add_argument("--child", choices=("c", "numpy"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.base and not (args.base / "nanotorch").is_dir():
+        parser.error(f"--base {args.base}: no nanotorch package there")
     shapes = [s for s in args.shapes.split(",") if s]
     unknown = set(shapes) - set(SHAPES)
     if unknown:
@@ -109,21 +117,23 @@ def main() -> None:
     if args.child:
         child(args.child, int(args.threads), shapes, args.calls)
         return
+    roots = {"numpy": ROOT, "c": ROOT, **({"base": args.base.resolve()} if args.base else {})}
     for threads in (int(t) for t in args.threads.split(",")):
-        got: dict[str, list[dict]] = {"numpy": [], "c": []}
+        got: dict[str, list[dict]] = {system: [] for system in roots}
         loads = []
         for _ in range(args.rounds):
             loads.append(os.getloadavg()[0])
-            for system in got:
-                got[system].append(run(system, threads, shapes, args.calls))
+            for system, root in roots.items():
+                kind = "numpy" if system == "numpy" else "c"
+                got[system].append(run(kind, threads, shapes, args.calls, root))
         print(f"{threads} thread(s), load average before each round: "
               + " ".join(f"{x:.2f}" for x in loads))
         for shape in shapes:
             med = {s: statistics.median(r[shape][0] for r in got[s]) for s in got}
             best = {s: min(r[shape][1] for r in got[s]) for s in got}
-            print(f"  {shape:4s} numpy {med['numpy']:10.1f} us (min {best['numpy']:10.1f})   "
-                  f"c {med['c']:10.1f} us (min {best['c']:10.1f})   "
-                  f"numpy/c {med['numpy'] / med['c']:5.2f}x (of minima {best['numpy'] / best['c']:5.2f}x)")
+            line = f"  {shape:5s}" + "".join(f" {s} {med[s]:9.1f} us (min {best[s]:9.1f})" for s in got)
+            print(line + "".join(f"   numpy/{s} {med['numpy'] / med[s]:5.2f}x (of minima "
+                                 f"{best['numpy'] / best[s]:5.2f}x)" for s in got if s != "numpy"))
 
 
 if __name__ == "__main__":
