@@ -392,12 +392,13 @@ static int aliasing_stride(int64_t ld)
     return ld % (4096 / (int64_t)sizeof(float)) == 0;
 }
 
-/* A row-major b is read in place by stripes of at most this many rows (16 row panels, and
- * at least 128 rows): its micro-panel (kc rows of NR floats, one or two cache lines each)
- * is loaded by the first row panel and stays in L1 for the others, while a packed copy
- * would cost a pass over b that few row panels share (64x784x128's dx = dy @ w: 6% faster
- * in place on Zen 3; its dW = dy^T @ x, 128 rows of 6-row panels: 2% faster). */
-#define NT_DIRECT_B_ROWS (16 * NT_MR > 128 ? 16 * NT_MR : 128)
+/* A row-major b is read in place by stripes of at most this many rows: its micro-panel
+ * (kc rows of NR floats, one or two cache lines each) is loaded by the first row panel and
+ * stays in L1 for the others, while a packed copy would cost a pass over b that few row
+ * panels share (64x784x128's dx = dy @ w: 6% faster in place on Zen 3).  NOTE: 128 rows
+ * (its dW = dy^T @ x) ran 1-2% faster in place with b 64-byte aligned, ~2% slower with b as
+ * NumPy allocates it (16-byte aligned: a vector load in two crosses a cache line). */
+#define NT_DIRECT_B_ROWS (16 * NT_MR)
 
 /* Rows of the row panel that starts ir rows into a block of mc: MR, but for the last
  * two when together they are MR + 1 .. MR + MR/2 - 1 rows, which split evenly (m = 128 on
