@@ -160,7 +160,15 @@ static NT_ALWAYS_INLINE void output_tiles(const wino_t *d, const float *restrict
         for (int i = 0; i < 2 && 2 * ty + i < d->hy; ++i) {
             const float *e = r + 2 * i * n + ty * s, *o = e + n;
             float *yr = y + (2 * ty + i) * d->wy;
-            int64_t k = 0;
+            if (2 * ty + i + 1 < d->hy && s <= d->wy) { /* 2*s floats, up to wy + 3: the
+                                           * excess lands on the next row, written after this */
+                for (int64_t k = 0; k < s; ++k) {
+                    yr[2 * k] = e[k];
+                    yr[2 * k + 1] = o[k];
+                }
+                continue;
+            }
+            int64_t k = 0; /* the plane's last row: exactly wy floats */
             for (; 2 * k + 1 < d->wy; ++k) {
                 yr[2 * k] = e[k];
                 yr[2 * k + 1] = o[k];

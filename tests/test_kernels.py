@@ -812,6 +812,8 @@ WINOGRAD_CASES = [  # n, c, h, w, o, padding: every padding 0..2 per side, odd a
     (2, 8, 1, 3, 8, (1, 0)),      # one row, one output column
     (1, 8, 3, 3, 8, (0, 0)),      # one output pixel
     (9, 12, 7, 6, 10, (0, 2)),    # blocks of images of unequal length on 2 threads
+    (2, 8, 5, 1, 8, (1, 1)),      # one output column: rows written one by one
+    (2, 8, 6, 2, 9, (1, 1)),      # two output columns
 ]
 
 
