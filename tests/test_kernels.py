@@ -1039,7 +1039,8 @@ def test_max_pool_indices_are_pytorchs(torch):
 
 @pytest.mark.parametrize("ties", [False, True])
 def test_max_pool_2x2_rows_of_every_length(ties, nthreads):
-    """pool.c's 2x2 stride-2 path (four outputs per step, a row's last ones on a padded copy):
+    """pool.c's 2x2 stride-2 path (four outputs per step; a row's last ones by a step that
+    overlaps the one before, or on a padded copy in rows of fewer than four outputs):
     rows of 1 to 10 outputs, odd widths (a column no window reads), NaN, -inf, ties, planes
     of -inf only; the same maxima and indices as the NumPy backend and the Python loop."""
     rng = np.random.default_rng(7 + ties)
