@@ -15,9 +15,9 @@
  * expression, which is linear in U).
  * V, the input's transform [16, C, N, T] (T tiles per image), is the forward's saved
  * tensor; the backward reads it instead of im2col's columns (2.25x smaller for 3x3).
- * NOTE: the transforms add and subtract inputs of a whole 4x4 patch, so an inf in x turns
- * the outputs of its tile (and its neighbours') into NaN, where a direct convolution gives
- * inf or NaN only in the windows that contain it.
+ * NOTE: an inf or NaN in x leaves the same outputs non-finite as a direct convolution (the
+ * zeros of A^T and B^T keep it out of the outputs whose windows miss it), but inf - inf in
+ * the transforms makes some of them NaN where a direct convolution gives +-inf.
  * Threads take blocks of whole images; the weight transforms run before them.
  */
 #define NT_KERNEL_SOURCE

@@ -856,6 +856,25 @@ def test_conv2d_winograd_matches_numpy(n, c, h, w, o, padding, nthreads, recorde
                 np.testing.assert_array_equal(g, full)
 
 
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
+def test_conv2d_winograd_non_finite_inputs_stay_in_their_windows(bad):
+    """An inf or NaN in x: exactly the outputs whose windows read it are non-finite (the
+    transforms mix a whole 4x4 patch, but the zeros of A^T keep it from the others), though
+    inf - inf may make NaN of NumPy's inf."""
+    rng = np.random.default_rng(5)
+    for _ in range(30):
+        h, w = (int(v) for v in rng.integers(3, 12, 2))
+        padding = (int(rng.integers(0, 3)), int(rng.integers(0, 3)))
+        x, wt = rand(rng, 2, 8, h, w), rand(rng, 8, 8, 3, 3)
+        x[tuple(int(rng.integers(0, size)) for size in x.shape)] = bad
+        with np.errstate(invalid="ignore", over="ignore"):
+            y, v = C.conv2d_forward(x, wt, None, (1, 1), padding)
+            want = NP.conv2d_forward(x, wt, None, (1, 1), padding)[0]
+        assert v.ndim == 1
+        np.testing.assert_array_equal(np.isfinite(y), np.isfinite(want))
+        assert np.isfinite(want).sum() < want.size
+
+
 def test_conv2d_winograd_only_where_it_pays(recorder):
     """Fewer than 8 channels in or out, another window or a stride: im2col (conv.c)."""
     rng = np.random.default_rng(3)
