@@ -13,8 +13,9 @@
  * weights rotated by 180 degrees and their channels swapped; dW = G^T dU G with
  * dU[xi][O, C] = sum over tiles of (A dY A^T)[xi] V[xi]^T (the gradient of the forward's
  * expression, which is linear in U).
- * V, the input's transform [16, C, N, T] (T tiles per image), is the forward's saved
- * tensor; the backward reads it instead of im2col's columns (2.25x smaller for 3x3).
+ * V, the input's transform (16*C*T floats per image, T tiles), is the forward's saved
+ * tensor, in blocks of whole images (see block_images), each block [16, C, its tiles]; the
+ * backward reads it instead of im2col's columns (about half their size).
  * NOTE: an inf or NaN in x leaves the same outputs non-finite as a direct convolution (the
  * zeros of A^T and B^T keep it out of the outputs whose windows miss it), but inf - inf in
  * the transforms makes some of them NaN where a direct convolution gives +-inf.
@@ -250,6 +251,7 @@ static NT_ALWAYS_INLINE int wino_block(const wino_t *d, int64_t i0, int64_t i1,
     return NT_OK;
 }
 
+/* Images per block: a block's GEMMs multiply NT_WINO_BLOCK_TILES tiles or one image's. */
 static int64_t block_images(const wino_t *d)
 {
     return d->t >= NT_WINO_BLOCK_TILES ? 1 : NT_WINO_BLOCK_TILES / d->t;
@@ -317,9 +319,10 @@ static NT_ALWAYS_INLINE void wino_fwd_share_body(void *ctx, int t, int nt)
 NT_WIDE_SHARES(wino_fwd_share, NT_TARGET_WIDE)
 
 /* y[n, o, ho, wo] = the 3x3 convolution (stride 1, padding ph, pw <= 2) of x[n, c, h, w]
- * with weight[o, c, 3, 3] (+ bias[o]); v[16, c, n, T] gets the input's transform, T =
- * ceil(ho/2) * ceil(wo/2) tiles per image, for the backward.
- * Saves: im2col's 9 copies of x (v holds 4 per input), and 5/9 of the multiply-adds. */
+ * with weight[o, c, 3, 3] (+ bias[o]); v (16*c*n*T floats, T = ceil(ho/2) * (ceil(wo/2) + 1)
+ * tiles per image, blocks of images as block_images says) gets the input's transform, for
+ * the backward.  Saves: im2col's 9 copies of x (v holds about 4 per output pixel), and 5/9
+ * of the multiply-adds. */
 int nt_conv2d_wino_fwd_f32(int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int64_t ph,
                            int64_t pw, const float *restrict x, const float *restrict weight,
                            const float *restrict bias, float *restrict y, float *restrict v,
