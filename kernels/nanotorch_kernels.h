@@ -126,6 +126,17 @@ int nt_conv2d_bwd_f32(int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int
                       const float *dy, const float *cols, const float *weight, float *dx,
                       float *dw, float *db, int nthreads);
 
+/* winograd.c: the same for 3x3 kernels, stride 1, padding ph, pw <= 2, by Winograd's
+ * F(2x2, 3x3): v (16*c*n*t floats, t = ceil(ho/2) * (ceil(wo/2) + 1) tiles per image, in
+ * winograd.c's layout) is the input's transform, kept for backward instead of cols.
+ * dx, dw, db may be NULL. */
+int nt_conv2d_wino_fwd_f32(int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int64_t ph,
+                           int64_t pw, const float *x, const float *weight, const float *bias,
+                           float *y, float *v, int nthreads);
+int nt_conv2d_wino_bwd_f32(int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int64_t ph,
+                           int64_t pw, const float *dy, const float *v, const float *weight,
+                           float *dx, float *dw, float *db, int nthreads);
+
 /* pool.c: max and average pooling of x[n,c,h,w] over kh x kw windows, stride sh x sw,
  * padding ph <= kh/2, pw <= kw/2 (-inf for max, counted zeros for avg); y[n,c,ho,wo].
  * Max pooling saves indices[n,c,ho,wo]: the max's position r*w + s in its plane; its

@@ -168,7 +168,8 @@ static inline void max_2x2_step(const float *r0, const float *r1, int32_t w, flo
 /* max_pool_plane for the common 2x2 window, stride 2, no padding: the four taps of an
  * output at once, in window order (the same selections, so the same result), four outputs
  * per step (the even and odd columns of two rows of eight inputs: inside the row while
- * 2*wo <= W; a row's last outputs run on a zero-padded copy).  Compiled where the vectors
+ * 2*wo <= W; a row's last outputs by a step overlapping the one before it, or, in rows of
+ * fewer than four outputs, on a zero-padded copy).  Compiled where the vectors
  * are 4 floats wide (SSE2, NEON); elsewhere max_pool_plane takes these windows too. */
 static void max_pool_plane_2x2(const pool_t *d, const float *restrict xp, float *restrict y,
                                int32_t *restrict off, int64_t *restrict idx)
@@ -181,7 +182,10 @@ static void max_pool_plane_2x2(const pool_t *d, const float *restrict xp, float 
         int64_t j = 0;
         for (; j + 4 <= wo; j += 4)
             max_2x2_step(r0 + 2 * j, r1 + 2 * j, (int32_t)w, yr + j, orow + j);
-        if (j < wo) {
+        if (j < wo && wo >= 4) { /* the last four outputs again, overlapping: the same values */
+            j = wo - 4;
+            max_2x2_step(r0 + 2 * j, r1 + 2 * j, (int32_t)w, yr + j, orow + j);
+        } else if (j < wo) {
             float t0[8] = {0}, t1[8] = {0}, ty[4];
             int32_t to[4];
             memcpy(t0, r0 + 2 * j, (size_t)(2 * (wo - j)) * sizeof(float));

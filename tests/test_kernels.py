@@ -731,7 +731,8 @@ def test_conv2d_matches_numpy(n, c, h, w, o, kh, kw, stride, padding, has_bias, 
     y, cols = C.conv2d_forward(x, wt, b, stride, padding)
     y_np, cols_np = NP.conv2d_forward(x, wt, b, stride, padding)
     k = c * kh * kw
-    np.testing.assert_array_equal(cols.transpose(0, 2, 1).reshape(cols_np.shape), cols_np)
+    if cols.ndim == 3:  # im2col's columns; 1-D: Winograd's transform (test_conv2d_winograd_*)
+        np.testing.assert_array_equal(cols.transpose(0, 2, 1).reshape(cols_np.shape), cols_np)
     bound = (np.abs(cols_np) @ np.abs(wt.reshape(o, -1)).T).reshape(y_np.shape[0], *y_np.shape[2:], o)
     assert_product_close(y, y_np, bound.transpose(0, 3, 1, 2) + (0 if b is None else
                                                                np.abs(b)[:, None, None]), k)
@@ -802,6 +803,123 @@ def test_conv2d_weight_gradient_of_the_cnn_example(x_shape, o, nthreads):
     assert got[0] is None
     for g, ref in zip(got[1:], want[1:]):
         np.testing.assert_allclose(g, ref, rtol=1e-4, atol=2e-3)
+
+
+WINOGRAD_CASES = [  # n, c, h, w, o, padding: every padding 0..2 per side, odd and even sides
+    (2, 8, 14, 14, 16, (1, 1)),   # the CNN example's second conv, smaller
+    (3, 9, 5, 7, 8, (1, 1)),      # odd sides: half-empty last tiles
+    (2, 8, 6, 9, 11, (0, 0)),
+    (1, 10, 4, 5, 8, (2, 1)),
+    (5, 8, 9, 13, 9, (2, 2)),
+    (2, 8, 1, 3, 8, (1, 0)),      # one row, one output column
+    (1, 8, 3, 3, 8, (0, 0)),      # one output pixel
+    (9, 12, 7, 6, 10, (0, 2)),    # blocks of images of unequal length on 2 threads
+    (2, 8, 5, 1, 8, (1, 1)),      # one output column: rows written one by one
+    (2, 8, 6, 2, 9, (1, 1)),      # two output columns
+]
+
+
+def winograd_bound(bound: np.ndarray) -> np.ndarray:
+    """The error bound of a Winograd sum from the direct sum's ``|a| @ |b|``: the transforms
+    mix a whole patch (4x4 inputs, or a 2x2 tile of dy) before the products, so each result
+    carries the rounding of its plane's largest terms: the bound's maximum over the last
+    two axes (the 3x3 taps of dw, the pixels of y and dx)."""
+    return np.broadcast_to(bound.max(axis=(-2, -1), keepdims=True), bound.shape)
+
+
+@pytest.mark.parametrize("n, c, h, w, o, padding", WINOGRAD_CASES)
+def test_conv2d_winograd_matches_numpy(n, c, h, w, o, padding, nthreads, recorder):
+    """3x3, stride 1, >= 8 channels in and out: winograd.c's F(2x2, 3x3). Outputs and the
+    three gradients are NumPy's within the error bound of the sums (the transforms' adds and
+    halvings are a few roundings more per term); dx, dw, db each on their own too."""
+    rng = np.random.default_rng(n * 100 + h * 10 + w)
+    x, wt, b = rand(rng, n, c, h, w), rand(rng, o, c, 3, 3), rand(rng, o)
+    y, v = C.conv2d_forward(x, wt, b, (1, 1), padding)
+    y_np, cols_np = NP.conv2d_forward(x, wt, b, (1, 1), padding)
+    assert recorder.calls == ["nt_conv2d_wino_fwd_f32"] and v.ndim == 1 and y.shape == y_np.shape
+    bound = NP.conv2d_forward(np.abs(x), np.abs(wt), np.abs(b), (1, 1), padding)[0]
+    assert_product_close(y, y_np, winograd_bound(bound), 4 * 9 * c)
+    dy = rand(rng, *y.shape)
+    want = NP.conv2d_backward(dy, cols_np, x.shape, wt, (1, 1), padding, True, True, True)
+    got = C.conv2d_backward(dy, v, x.shape, wt, (1, 1), padding, True, True, True)
+    assert recorder.calls[1:] == ["nt_conv2d_wino_bwd_f32"]
+    # dx[n, c] sums dy over o and the 9 taps; dw[o, c] over n and the output pixels; db too
+    dx_bound = NP.conv2d_backward(np.abs(dy), NP.conv2d_forward(np.abs(x), np.abs(wt), None, (1, 1),
+                                                                padding)[1],
+                                  x.shape, np.abs(wt), (1, 1), padding, True, True, True)
+    for g, ref, bound, k in zip(got, want, dx_bound, (9 * o, y[:, 0].size, y[:, 0].size)):
+        assert g.shape == ref.shape and g.dtype == np.float32
+        assert_product_close(g, ref, bound if bound.ndim == 1 else winograd_bound(bound), 4 * k)
+    for need in ((True, False, False), (False, True, False), (False, False, True)):
+        alone = C.conv2d_backward(dy, v, x.shape, wt, (1, 1), padding, *need)
+        for g, full, wanted in zip(alone, got, need):
+            assert (g is None) != wanted
+            if wanted:
+                np.testing.assert_array_equal(g, full)
+
+
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
+def test_conv2d_winograd_non_finite_inputs_stay_in_their_windows(bad):
+    """An inf or NaN in x: exactly the outputs whose windows read it are non-finite (the
+    transforms mix a whole 4x4 patch, but the zeros of A^T keep it from the others), though
+    inf - inf may make NaN of NumPy's inf."""
+    rng = np.random.default_rng(5)
+    for _ in range(30):
+        h, w = (int(v) for v in rng.integers(3, 12, 2))
+        padding = (int(rng.integers(0, 3)), int(rng.integers(0, 3)))
+        x, wt = rand(rng, 2, 8, h, w), rand(rng, 8, 8, 3, 3)
+        x[tuple(int(rng.integers(0, size)) for size in x.shape)] = bad
+        with np.errstate(invalid="ignore", over="ignore"):
+            y, v = C.conv2d_forward(x, wt, None, (1, 1), padding)
+            want = NP.conv2d_forward(x, wt, None, (1, 1), padding)[0]
+        assert v.ndim == 1
+        np.testing.assert_array_equal(np.isfinite(y), np.isfinite(want))
+        assert np.isfinite(want).sum() < want.size
+
+
+def test_conv2d_winograd_only_where_it_pays(recorder):
+    """Fewer than 8 channels in or out, another window or a stride: im2col (conv.c)."""
+    rng = np.random.default_rng(3)
+    for c, o, k, stride, padding in [(7, 8, 3, 1, 1), (8, 7, 3, 1, 1), (8, 8, 5, 1, 1),
+                                     (8, 8, 3, 2, 1), (8, 8, 3, 1, 3)]:
+        x, wt = rand(rng, 2, c, 9, 9), rand(rng, o, c, k, k)
+        recorder.calls.clear()
+        y, cols = C.conv2d_forward(x, wt, None, (stride, stride), (padding, padding))
+        assert recorder.calls == ["nt_conv2d_fwd_f32"] and cols.ndim == 3
+
+
+def test_conv2d_winograd_float64_grad_and_foreign_saved_tensor():
+    """The backward of a Winograd forward takes a float64 dy (converted, as ``_arg`` does);
+    a 1-D saved tensor that does not fit the call is refused before C."""
+    rng = np.random.default_rng(4)
+    x, wt = rand(rng, 2, 8, 6, 6), rand(rng, 8, 8, 3, 3)
+    y, v = C.conv2d_forward(x, wt, None, (1, 1), (1, 1))
+    dy = rand(rng, *y.shape)
+    grads = (C.conv2d_backward(d, v, x.shape, wt, (1, 1), (1, 1), True, True, True)
+             for d in (dy.astype(np.float64), dy))
+    for g, ref in zip(*grads):
+        np.testing.assert_array_equal(g, ref)
+    with pytest.raises(ValueError, match=r"shape \[\d+\], expected"):
+        C.conv2d_backward(dy, v[:-1], x.shape, wt, (1, 1), (1, 1), True, True, True)
+    with pytest.raises(ValueError, match="Winograd"):
+        C.conv2d_backward(dy, v, x.shape, wt, (1, 1), (3, 3), True, True, True)
+
+
+def test_conv2d_winograd_kernel_refuses_bad_sizes():
+    """The C entry points' own checks (Python never sends these): padding above 2, a
+    window larger than the padded input, negative or zero sizes, a missing pointer."""
+    ffi, lib = C.ffi, C.lib
+    x, y = np.zeros(2 * 8 * 4 * 4, np.float32), np.zeros(2 * 8 * 4 * 4, np.float32)
+    wt, v = np.zeros(8 * 8 * 9, np.float32), np.zeros(16 * 8 * 2 * 9, np.float32)
+    px, pw, py, pv = (ffi.from_buffer("float[]", a) for a in (x, wt, y, v))
+    null = ffi.NULL
+    assert lib.nt_conv2d_wino_fwd_f32(2, 8, 4, 4, 8, 1, 1, px, pw, null, py, pv, 1) == 0
+    for sizes in [(2, 8, 4, 4, 8, 3, 1), (2, 8, 1, 4, 8, 0, 1), (-1, 8, 4, 4, 8, 1, 1),
+                  (2, 0, 4, 4, 8, 1, 1)]:
+        assert lib.nt_conv2d_wino_fwd_f32(*sizes, px, pw, null, py, pv, 1) == lib.NT_EINVAL
+        assert lib.nt_conv2d_wino_bwd_f32(*sizes, py, pv, pw, px, null, null, 1) == lib.NT_EINVAL
+    assert lib.nt_conv2d_wino_fwd_f32(2, 8, 4, 4, 8, 1, 1, px, pw, null, null, pv, 1) == lib.NT_EINVAL
+    assert lib.nt_conv2d_wino_bwd_f32(2, 8, 4, 4, 8, 1, 1, py, null, pw, null, pw, null, 1) == lib.NT_EINVAL
 
 
 def test_conv2d_numpy_layout_cols_and_float64_fall_through(recorder):
@@ -942,7 +1060,8 @@ def test_max_pool_indices_are_pytorchs(torch):
 
 @pytest.mark.parametrize("ties", [False, True])
 def test_max_pool_2x2_rows_of_every_length(ties, nthreads):
-    """pool.c's 2x2 stride-2 path (four outputs per step, a row's last ones on a padded copy):
+    """pool.c's 2x2 stride-2 path (four outputs per step; a row's last ones by a step that
+    overlaps the one before, or on a padded copy in rows of fewer than four outputs):
     rows of 1 to 10 outputs, odd widths (a column no window reads), NaN, -inf, ties, planes
     of -inf only; the same maxima and indices as the NumPy backend and the Python loop."""
     rng = np.random.default_rng(7 + ties)

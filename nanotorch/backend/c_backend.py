@@ -43,6 +43,10 @@ _STATUS = {_lib.NT_EINVAL: "invalid argument", _lib.NT_ENOMEM: "out of memory"}
 SMALL_LINEAR_MACS = 60_000
 _POOL_MAX_SIZE = (2**63 - 1) // 64  # padded pooling input elements the C kernels take (pool.c)
 _INT32_MAX = 2**31 - 1
+# 3x3 convolutions (stride 1, padding <= 2) with at least this many input and output
+# channels run as Winograd's F(2x2, 3x3) (kernels/winograd.c): its transforms cost about
+# as much per pixel as im2col's copies, and its GEMMs do 4/9 of the multiply-adds.
+_WINOGRAD_MIN_CHANNELS = 8
 _TABLES_KEPT = 8  # optimizer pointer tables the backend keeps (see _tensor_table)
 ISAS = ("avx512", "avx2", "neon", "generic")  # the GEMM's instruction sets (kernels/gemm.c)
 _GELU = {"none": _lib.NT_GELU_NONE, "tanh": _lib.NT_GELU_TANH}
@@ -280,6 +284,17 @@ def _conv_dims(x_shape: tuple, w: np.ndarray, stride, padding) -> tuple | None:
     return n, c, h, wd, o, kh, kw, sh, sw, ph, pw
 
 
+def _winograd_tiles(dims: tuple) -> int | None:
+    """Tiles per image of ``nt_conv2d_wino_*`` for the conv ``dims`` (``_conv_dims``), or
+    None when the call is not theirs: ``ceil(Ho/2) * (ceil(Wo/2) + 1)`` (winograd.c: one
+    extra tile per tile row)."""
+    n, c, h, w, o, kh, kw, sh, sw, ph, pw = dims
+    if not (kh == kw == 3 and sh == sw == 1 and ph <= 2 and pw <= 2
+            and min(c, o) >= _WINOGRAD_MIN_CHANNELS):
+        return None
+    return (h + 2 * ph - 1) // 2 * ((w + 2 * pw - 1) // 2 + 1)
+
+
 def _pool_dims(x_shape, kernel, stride, padding) -> tuple | None:
     """``(sizes, (Ho, Wo))`` with the 10 sizes the pooling kernels take, or ``None`` when C
     does not cover the call. Raises when the windows do not fit (``pool_output_size``)."""
@@ -456,6 +471,12 @@ class CBackend(NumpyBackend):
         n, c, h, wd, o, kh, kw, sh, sw, ph, pw = dims
         ho, wo = (h + 2 * ph - kh) // sh + 1, (wd + 2 * pw - kw) // sw + 1
         y = np.empty((n, o, ho, wo), dtype=_F32)
+        tiles = _winograd_tiles(dims)
+        if tiles is not None:  # saves v, the input's transform (1-D: winograd.c's layout)
+            v = np.empty(16 * c * n * tiles, dtype=_F32)
+            _call("nt_conv2d_wino_fwd_f32", n, c, h, wd, o, ph, pw, _arg(x), _arg(w, (o, c, 3, 3)),
+                  _arg(b, (o,)), _arg(y), _arg(v), get_num_threads())
+            return y, v
         cols = np.empty((n, c * kh * kw, ho * wo), dtype=_F32)  # the layout: conv2d_backward
         _call("nt_conv2d_fwd_f32", *dims, _arg(x), _arg(w, (o, c, kh, kw)), _arg(b, (o,)),
               _arg(y), _arg(cols), get_num_threads())
@@ -466,7 +487,11 @@ class CBackend(NumpyBackend):
                         need_dx: bool, need_dw: bool, need_db: bool):
         """As NumPy's, but ``cols`` from this backend's forward is ``[N, C*kh*kw, Ho*Wo]``:
         NumPy's ``[N*Ho*Wo, C*kh*kw]`` transposed per image (the layout the C GEMMs read
-        without transposing). NumPy-layout ``cols`` (2-D) go to NumPy's backward."""
+        without transposing), or, 1-D, the Winograd forward's transform of the input.
+        NumPy-layout ``cols`` (2-D) go to NumPy's backward."""
+        if cols.ndim == 1:
+            return self._winograd_backward(dy, cols, x_shape, w, stride, padding,
+                                           need_dx, need_dw, need_db)
         dims = _conv_dims(x_shape, w, stride, padding) if _f32(dy, cols, w) else None
         if dims is None or cols.ndim != 3:
             if cols.ndim == 3:
@@ -485,6 +510,24 @@ class CBackend(NumpyBackend):
         _call("nt_conv2d_bwd_f32", *dims, _arg(dy, (n, o, ho, wo)),
               _arg(cols, (n, c * kh * kw, ho * wo)), _arg(w, (o, c, kh, kw)), _arg(dx), _arg(dw),
               _arg(db), get_num_threads())
+        return dx, dw, db
+
+    @staticmethod
+    def _winograd_backward(dy, v, x_shape, w, stride, padding, need_dx, need_dw, need_db):
+        """``conv2d_backward`` from the Winograd forward's ``v`` (float32, as the forward)."""
+        dims = _conv_dims(x_shape, w, stride, padding) if _f32(v, w) else None
+        tiles = None if dims is None else _winograd_tiles(dims)
+        if tiles is None:
+            raise ValueError("conv2d_backward: a 1-D saved tensor is the C Winograd forward's; "
+                             f"this call (input {x_shape}, weight {w.shape}) is not one")
+        n, c, h, wd, o, _, _, _, _, ph, pw = dims
+        dx = np.empty((n, c, h, wd), dtype=_F32) if need_dx else None
+        dw = np.empty(w.shape, dtype=_F32) if need_dw else None
+        db = np.empty(o, dtype=_F32) if need_db else None
+        _call("nt_conv2d_wino_bwd_f32", n, c, h, wd, o, ph, pw, _arg(dy, (n, o, h + 2 * ph - 2,
+                                                                      wd + 2 * pw - 2)),
+              _arg(v, (16 * c * n * tiles,)), _arg(w, (o, c, 3, 3)), _arg(dx), _arg(dw), _arg(db),
+              get_num_threads())
         return dx, dw, db
 
     # ----------------------------------------------------------------- pooling

@@ -27,6 +27,7 @@ WRITES = {
     "nt_batchnorm_fwd_f32": {6, 7, 11, 12, 13}, "nt_batchnorm_bwd_f32": {9, 10, 11},
     "nt_cross_entropy_fwd_f32": {7, 8}, "nt_cross_entropy_bwd_f32": {9},
     "nt_conv2d_fwd_f32": {14, 15}, "nt_conv2d_bwd_f32": {14, 15, 16},
+    "nt_conv2d_wino_fwd_f32": {10, 11}, "nt_conv2d_wino_bwd_f32": {10, 11, 12},
     "nt_max_pool2d_fwd_f32": {11, 12}, "nt_max_pool2d_bwd_f32": {8},
     "nt_avg_pool2d_fwd_f32": {10}, "nt_avg_pool2d_bwd_f32": {11},
 }

@@ -1,4 +1,5 @@
-"""Convolution (on the backend's im2col kernels) and pooling (on its pooling kernels).
+"""Convolution (on the backend's im2col kernels; the C backend's 3x3 ones with >= 8 channels
+on Winograd's F(2x2, 3x3), kernels/winograd.c) and pooling (on its pooling kernels).
 
 Every op here takes ``x[N, C, H, W]`` and pairs ``(kh, kw)``, ``(sh, sw)``, ``(ph, pw)``;
 an output side is ``Ho = (H + 2*ph - kh) // sh + 1``.
@@ -48,7 +49,7 @@ class Conv2dFn(Function):
         w = contiguous(w)
         y, cols = ctx.backend.conv2d_forward(contiguous(x), w, None if b is None else contiguous(b),
                                              stride, padding)
-        ctx.save_for_backward(cols, w)
+        ctx.save_for_backward(cols, w)  # cols: what the backend's backward reads (its layout)
         ctx.x_shape, ctx.stride, ctx.padding = x.shape, stride, padding
         return y
 
