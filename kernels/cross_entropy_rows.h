@@ -4,7 +4,8 @@
  * narrower: cross_entropy.c runs that copy when nt_wide(), vec_math.h).  NT_CE_NAME(name)
  * names a copy's functions; the entry points in cross_entropy.c check the arguments first.
  * NOTE: the wide copy's exp, log and sums round with fused multiply-adds: within float32
- * rounding of the baseline's, not the same bits (measured [512, 10] forward: 17.3 -> 6.4 us).
+ * rounding of the baseline's, not the same bits.  With the overlapping last vector below,
+ * the [512, 10] forward+backward went from 219k to 117k instructions per call (callgrind).
  */
 #include "nanotorch_kernels.h"
 #include "vec_math.h"
@@ -32,7 +33,7 @@ static void NT_CE_NAME(ce_exp_inplace)(float *restrict p, int64_t len)
 /* The rows of c floats below run in whole vectors; a row of c >= NT_VL floats ends with one
  * more vector loaded at c - NT_VL, overlapping the last whole one (NOTE: so a short row such
  * as c = 10 takes two vectors, not one and a scalar tail: the [512, 10] forward's per-row
- * loops were 3/4 of its instructions).  Lanes it redoes give the same values again, and
+ * loops were ~4/5 of its instructions, its exp the rest).  Lanes it redoes give the same values again, and
  * the sum leaves them out; a row shorter than a vector runs in scalars. */
 
 /* max_j l[j] (with a NaN logit, some value of the row: the NaN still makes the row's loss
