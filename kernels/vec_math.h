@@ -81,14 +81,14 @@ static inline nt_vf nt_vselect(nt_vu mask, nt_vf a, nt_vf b)
 /* expf(x) lane by lane, within 2 ulp: x = n ln2 + r with |r| <= ln2/2 (n rounded by adding
  * 1.5 * 2^23, ln2 split in two so n ln2 is exact enough), e^r by Cephes' polynomial, times 2^n
  * built from n's bits.  NaN stays NaN, x < -87.33 (where expf goes subnormal) gives 0,
- * x > 88.37 gives inf. */
+ * x > 88.37 gives inf: NOTE: those lanes are replaced at the end, so x is not clamped first
+ * (whatever the steps make of them is discarded). */
 static inline nt_vf nt_vexpf(nt_vf x)
 {
     nt_vu low = (nt_vu)(x < NT_SPLAT(-87.33f)), high = (nt_vu)(x > NT_SPLAT(88.37f));
-    nt_vf xc = nt_vselect(low, NT_SPLAT(-87.33f), nt_vselect(high, NT_SPLAT(88.37f), x));
-    nt_vf t = xc * 1.44269504088896341f + 12582912.0f; /* 1.5 * 2^23: rounds to an integer */
+    nt_vf t = x * 1.44269504088896341f + 12582912.0f; /* 1.5 * 2^23: rounds to an integer */
     nt_vf nf = t - 12582912.0f;
-    nt_vf r = xc - nf * 0.693359375f + nf * 2.12194440e-4f;
+    nt_vf r = x - nf * 0.693359375f + nf * 2.12194440e-4f;
     nt_vf y = NT_SPLAT(1.9875691500e-4f);
     y = y * r + 1.3981999507e-3f;
     y = y * r + 8.3334519073e-3f;
@@ -97,7 +97,38 @@ static inline nt_vf nt_vexpf(nt_vf x)
     y = y * r + 5.0000001201e-1f;
     y = y * r * r + r + 1.0f;
     y *= nt_vfloats((nt_vbits(t) - 0x4B400000u + 127u) << 23); /* t's low bits hold n */
-    return nt_vselect(low, NT_SPLAT(0.0f), nt_vselect(high, NT_SPLAT(INFINITY), y));
+    return nt_vfloats(~low & nt_vbits(nt_vselect(high, NT_SPLAT(INFINITY), y)));
+}
+
+/* The sum and the max of v's lanes, folding halves onto each other.  With a NaN lane the
+ * max is one of the lanes, not necessarily the NaN (cross_entropy.c: a NaN logit makes its
+ * row NaN through exp whatever the max). */
+static inline float nt_vhsum(nt_vf v)
+{
+#if NT_VL > 1
+    float t[NT_VL];
+    memcpy(t, &v, sizeof t);
+    for (int w = NT_VL / 2; w >= 1; w /= 2)
+        for (int k = 0; k < w; ++k)
+            t[k] += t[k + w];
+    return t[0];
+#else
+    return v;
+#endif
+}
+
+static inline float nt_vhmax(nt_vf v)
+{
+#if NT_VL > 1
+    float t[NT_VL];
+    memcpy(t, &v, sizeof t);
+    for (int w = NT_VL / 2; w >= 1; w /= 2)
+        for (int k = 0; k < w; ++k)
+            t[k] = t[k + w] > t[k] ? t[k + w] : t[k];
+    return t[0];
+#else
+    return v;
+#endif
 }
 
 /* logf(x) lane by lane, within 2 ulp, for x a positive normal float, +inf or NaN (which

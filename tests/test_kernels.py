@@ -464,16 +464,27 @@ def test_arg_fast_path_points_at_the_array_and_checks_its_shape():
     assert list(C.ffi.unpack(C.ffi.cast("int64_t *", p), 3)) == [0, 2, 4]
 
 
+def _on_every_isa(run) -> dict:
+    """``run()``'s result on every instruction set this CPU runs (``select_isa``)."""
+    before = c_backend.isa()
+    try:
+        results = {}
+        for name in c_backend.supported_isas():
+            c_backend.select_isa(name)
+            results[name] = run()
+    finally:
+        c_backend.select_isa(before)
+    return results
+
+
 def test_small_kernels_give_the_same_bits_on_every_isa():
     """relu and batch norm run an AVX2 copy of their loops on an avx2/avx512 ISA and the
-    baseline loops on the others (NANOTORCH_ISA=generic): the same results, to the bit;
-    cross-entropy (vector exp and log on both) too."""
+    baseline loops on the others (NANOTORCH_ISA=generic): the same results, to the bit."""
     rng = np.random.default_rng(3)
     x, dy = rand(rng, 33, 129, scale=3.0), rand(rng, 33, 129)
     x[0, :10] = RELU_VALUES
     x4, dy4 = rand(rng, 5, 3, 7, 9), rand(rng, 5, 3, 7, 9)
     gamma, beta = rand(rng, 129) + 2, rand(rng, 129)
-    logits, labels = rand(rng, 130, 10, scale=5.0), rng.integers(0, 10, 130)
 
     def run():
         y = C.relu_forward(x)
@@ -483,21 +494,40 @@ def test_small_kernels_give_the_same_bits_on_every_isa():
             y, mean, invstd = C.batch_norm_forward(a, g, b, rm, rv, True, 0.1, 1e-5)
             out += [y, mean, invstd, rm, rv]
             out += C.batch_norm_backward(d, a, g, mean, invstd, True, True, True, True)
-        loss, probs = C.cross_entropy_forward(logits, labels, "none", 0.1, -100)
-        return out + [loss, probs, C.cross_entropy_backward(loss, probs, labels, "none", 0.1, -100)]
+        return out
 
-    before = c_backend.isa()
-    try:
-        results = {}
-        for name in c_backend.supported_isas():
-            c_backend.select_isa(name)
-            results[name] = run()
-    finally:
-        c_backend.select_isa(before)
+    results = _on_every_isa(run)
     first = next(iter(results.values()))
     for name, got in results.items():
         for a, b in zip(got, first, strict=True):
             np.testing.assert_array_equal(a, b, err_msg=name)
+
+
+@pytest.mark.parametrize("c", [1, 3, 4, 5, 7, 8, 9, 10, 12, 15, 16, 17, 31, 33, 1030])
+def test_cross_entropy_agrees_on_every_isa_and_with_numpy(c):
+    """Cross-entropy's loops run 8 lanes wide with FMA on an avx2/avx512 ISA (a row ends
+    with a vector overlapping the one before it) and 4 lanes on the baseline: every row
+    width, shorter and longer than a vector, agrees with NumPy and across the ISAs to
+    float32 rounding, with label smoothing, ignored rows and per-row losses."""
+    rng = np.random.default_rng(c)
+    n = 70
+    logits, labels = rand(rng, n, c, scale=5.0), rng.integers(0, c, n)
+    labels[3] = -100
+    logits[5, c // 2] = 60.0  # one large logit: its row's probabilities are ~(0, .., 1, .., 0)
+
+    def run(be=C):
+        out = []
+        for reduction, smoothing in (("none", 0.1), ("mean", 0.0)):
+            loss, probs = be.cross_entropy_forward(logits, labels, reduction, smoothing, -100)
+            dloss = np.ones(loss.shape, np.float32) if loss.ndim else np.float32(1.0)
+            out += [loss, probs, be.cross_entropy_backward(dloss, probs, labels, reduction,
+                                                           smoothing, -100)]
+        return out
+
+    want = run(NP)
+    for name, got in _on_every_isa(run).items():
+        for a, b in zip(got, want, strict=True):
+            np.testing.assert_allclose(a, b, rtol=2e-5, atol=1e-6, err_msg=name)
 
 
 # ------------------------------------------------------------------------------- relu

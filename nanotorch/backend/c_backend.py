@@ -27,10 +27,12 @@ from nanotorch.threads import get_num_threads
 _lib = _kernels.lib
 atexit.register(_lib.nt_threads_shutdown)  # the kernels' thread pool (kernels/threads.c)
 _ffi = _kernels.ffi
+_from_buffer, _NULL = _ffi.from_buffer, _ffi.NULL
 _F32 = np.dtype(np.float32)
 _I64 = np.dtype(np.int64)
 _U8 = np.dtype(np.uint8)
 _CTYPES = {"float[]": _F32, "int64_t[]": _I64, "uint8_t[]": _U8}  # C type -> its dtype
+_C_OF = {dtype: ctype for ctype, dtype in _CTYPES.items()}
 _CARRAY_READ = 0x0001 | 0x0100  # NumPy's flag bits C_CONTIGUOUS | ALIGNED (ndarray.flags.num)
 _INTS = (int, np.integer)
 _REALS = (float, int, np.floating, np.integer)
@@ -115,7 +117,7 @@ def _arg(a: np.ndarray | None, shape: tuple | None = None, ctype: str = "float[]
     (``inplace``) must already be one C can write (``_inplace``). Raises ValueError unless
     ``a.shape == shape`` (when given): the sizes C is told must be the array's."""
     if a is None:
-        return _ffi.NULL
+        return _NULL
     if shape is not None and a.shape != shape:
         raise ValueError(f"C kernel argument of shape {list(a.shape)}, expected {list(shape)}")
     dtype = _CTYPES[ctype]
@@ -127,7 +129,14 @@ def _arg(a: np.ndarray | None, shape: tuple | None = None, ctype: str = "float[]
             if inplace:
                 raise ValueError(f"C kernel argument updated in place must be C-contiguous {dtype}")
             a = np.array(a, dtype=dtype, order="C")
-    return _ffi.from_buffer(ctype, a, inplace)
+    return _from_buffer(ctype, a, inplace)
+
+
+def _out(shape, dtype: np.dtype = _F32) -> tuple:
+    """A new output array and the pointer C writes it through: ``np.empty`` makes it
+    C-contiguous and aligned, of NumPy's own ``dtype`` object, so it skips ``_arg``'s tests."""
+    a = np.empty(shape, dtype=dtype)
+    return a, _from_buffer(_C_OF[dtype], a, True)
 
 
 def _f32(*arrays) -> bool:
@@ -366,15 +375,15 @@ class CBackend(NumpyBackend):
     def relu_forward(self, x: np.ndarray) -> np.ndarray:
         if not _f32(x):
             return super().relu_forward(x)
-        y = np.empty(x.shape, dtype=_F32)
-        _call("nt_relu_fwd_f32", x.size, _arg(x), _arg(y), get_num_threads())
+        y, y_p = _out(x.shape)
+        _call("nt_relu_fwd_f32", x.size, _arg(x), y_p, get_num_threads())
         return y
 
     def relu_backward(self, dy: np.ndarray, y: np.ndarray) -> np.ndarray:
         if not _f32(dy, y):
             return super().relu_backward(dy, y)
-        dx = np.empty(y.shape, dtype=_F32)
-        _call("nt_relu_bwd_f32", y.size, _arg(dy, y.shape), _arg(y), _arg(dx), get_num_threads())
+        dx, dx_p = _out(y.shape)
+        _call("nt_relu_bwd_f32", y.size, _arg(dy, y.shape), _arg(y), dx_p, get_num_threads())
         return dx
 
     # ------------------------------------------------------------------- gelu
@@ -440,11 +449,10 @@ class CBackend(NumpyBackend):
             return super().cross_entropy_forward(logits, target, reduction, label_smoothing,
                                                  ignore_index)
         n, c = logits.shape
-        loss = np.empty(n if reduction == "none" else (), dtype=_F32)
-        probs = np.empty((n, c), dtype=_F32)
+        loss, loss_p = _out(n if reduction == "none" else ())
+        probs, probs_p = _out((n, c))
         _call("nt_cross_entropy_fwd_f32", n, c, _arg(logits), _arg(target, (n,), "int64_t[]"),
-              _REDUCTIONS[reduction], float(label_smoothing), int(ignore_index), _arg(loss),
-              _arg(probs))
+              _REDUCTIONS[reduction], float(label_smoothing), int(ignore_index), loss_p, probs_p)
         return loss, probs
 
     def cross_entropy_backward(self, dloss: np.ndarray, probs: np.ndarray, target: np.ndarray,
@@ -455,11 +463,10 @@ class CBackend(NumpyBackend):
                 and dloss.dtype.kind == "f" and dloss.shape in ((), (n,))):
             return super().cross_entropy_backward(dloss, probs, target, reduction,
                                                   label_smoothing, ignore_index)
-        c = probs.shape[1]
-        dlogits = np.empty((n, c), dtype=_F32)
-        _call("nt_cross_entropy_bwd_f32", n, c, _arg(dloss), int(dloss.ndim == 1), _arg(probs),
-              _arg(target, (n,), "int64_t[]"), _REDUCTIONS[reduction], float(label_smoothing),
-              int(ignore_index), _arg(dlogits))
+        dlogits, dlogits_p = _out(probs.shape)
+        _call("nt_cross_entropy_bwd_f32", n, probs.shape[1], _arg(dloss), int(dloss.ndim == 1),
+              _arg(probs), _arg(target, (n,), "int64_t[]"), _REDUCTIONS[reduction],
+              float(label_smoothing), int(ignore_index), dlogits_p)
         return dlogits
 
     # ------------------------------------------------------------------ conv2d

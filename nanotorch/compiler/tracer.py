@@ -4,7 +4,7 @@ While a ``Tracer`` is active, a few entry points are wrapped (and put back after
 
 - ``Function.apply``: the op's ``forward(ctx, *arrays)`` call becomes an ``OpCall`` of the
   plan, its output array a new variable; its graph node gets a recording ``backward``;
-- below the ops, the C backend's ``_arg``/``_call`` (every C kernel call, its pointers) and
+- below the ops, the C backend's ``_arg``/``_out``/``_call`` (every C kernel call, its pointers) and
   the NumPy backend's hot methods (``linear_*``, ``relu_*``): the kernels each op ran, so a
   replay can call them alone on the traced arrays (``entries.py``, ``memory.py``);
 - the engine's ``_accumulate_leaf`` and ``_sum_grads`` and ``Tensor.backward``'s seed: the
@@ -270,6 +270,13 @@ class Tracer:
             if a.size and start == bounds(a)[0]:
                 self.c_arrays[id(p)] = (p, a)
         return p
+
+    def c_output(self, orig, *args, **options):
+        """``c_backend._out``: a new output array and its pointer, remembered as ``c_pointer``'s."""
+        a, p = orig(*args, **options)
+        if self.current is not None and a.size:
+            self.c_arrays[id(p)] = (p, a)
+        return a, p
 
     def np_kernel(self, method: str, args: tuple, result):
         """A NumPy backend method (``linear_forward`` ...): record it with its outputs."""
@@ -576,6 +583,7 @@ class Tracer:
         if self.c is not None:
             self._wrap(patches, self.c, "_call", lambda o: lambda k, *a: tr.c_kernel(o, k, a))
             self._wrap(patches, self.c, "_arg", lambda o: lambda *a, **k: tr.c_pointer(o, *a, **k))
+            self._wrap(patches, self.c, "_out", lambda o: lambda *a, **k: tr.c_output(o, *a, **k))
 
         def recorded(method):
             def hook(orig):

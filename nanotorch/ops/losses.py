@@ -9,6 +9,7 @@ from nanotorch.autograd.function import Function
 from nanotorch.ops.checks import check_float, check_vector, contiguous
 
 REDUCTIONS = ("mean", "sum", "none")
+_I64, _U64 = np.dtype(np.int64), np.dtype(np.uint64)
 
 
 def check_reduction(reduction: str) -> None:
@@ -38,10 +39,11 @@ def _check_class_target(op: str, scores, target, ignore_index: int) -> np.ndarra
     if target.shape != (n,):
         raise ValueError(f"{op}: target of shape {target.shape} does not match input of shape "
                          f"{scores.shape}; expected ({n},)")
-    if target.dtype != np.int64 or not target.flags.c_contiguous:
-        target = np.ascontiguousarray(target, dtype=np.int64)
-    # NOTE: one pass: seen as unsigned, a negative label is huge, so max < C means all in [0, C).
-    if target.size and target.view(np.uint64).max() >= c:
+    if target.dtype != _I64 or not target.flags.c_contiguous:  # NOTE: dtype objects compare fast
+        target = np.ascontiguousarray(target, dtype=_I64)
+    # NOTE: one pass: seen as unsigned, a negative label is huge, so max < C means all in [0, C)
+    # (the ufunc's own reduce: ndarray.max adds ~0.4 us of Python for a batch of labels).
+    if target.size and np.maximum.reduce(target.view(_U64)) >= c:
         wrong = target[((target < 0) | (target >= c)) & (target != ignore_index)]
         if wrong.size:
             raise IndexError(f"{op}: target {wrong[0]} is out of bounds for {c} classes "
