@@ -19,6 +19,7 @@ import pytest
 
 import nanotorch as nt
 from nanotorch import nn
+from nanotorch.backend.numpy_backend import FlatState
 from nanotorch.compiler import walker
 from nanotorch.random import default_generator
 
@@ -128,6 +129,12 @@ def test_compiled_equals_eager_step_after_step(backend, model, opt):
             assert "kernel-level" in plan.source.split(f"{type(compiled.opt).__name__}.step()")[1]
             # runs of C kernels replay in one C call (test_plan_walker.py: the loop form too)
             assert plan.walker is not None and plan.form == ("walker" if walker.enabled() else "loop")
+    elif model == "mlp":  # the NumPy step's passes over state run once for all params (the
+        # states above are bitwise eager's, whose loop goes param by param)
+        for [plan] in plans.values():
+            [fast] = [v for v in plan.replay.__globals__.values() if type(v).__name__ == "FastStep"]
+            assert all(isinstance(fast.run.__globals__[f"FL{i}"], FlatState)
+                       for i in range(len(fast.groups))), plan
 
 
 def plan_of(step) -> object:

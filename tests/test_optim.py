@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 
 import nanotorch as nt
-from nanotorch.backend.numpy_backend import NumpyBackend
+from nanotorch.backend.numpy_backend import FlatState, NumpyBackend
 from nanotorch.optim import SGD, Adam, AdamW, Optimizer, RMSprop
 from nanotorch.optim import lr_scheduler as nls
+from nanotorch.optim.optimizer import _zeros_for
 from nanotorch.serialization import load, save
 
 SHAPES = [(3, 4), (5,)]
@@ -482,6 +483,96 @@ def test_numpy_steps_allocate_no_temporaries(kind, options):
         tracemalloc.stop()
     assert not np.array_equal(p, before)  # the step ran
     assert peak < p.nbytes // 10, f"{peak} bytes allocated during a step of {p.nbytes} bytes"
+
+
+def test_state_made_together_is_flat_and_looks_per_parameter(backend):
+    """Buffers made in one step are consecutive views of one flat array per name (what
+    ``FlatState`` needs); a user sees arrays shaped like each param, copied by state_dict."""
+    rng = np.random.default_rng(11)
+    for cls, kw, names in ((Adam, {"amsgrad": True}, ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")),
+                           (SGD, {"lr": 0.1, "momentum": 0.9}, ("momentum_buffer",))):
+        params = [nt.tensor(rng.standard_normal(s).astype(np.float32), requires_grad=True)
+                  for s in [(4, 3), (3,), (2, 2, 2)]]
+        opt = cls(params, **kw)
+        for p in params:
+            p.grad = nt.ones(*p.shape)
+        opt.step()
+        for name in names:
+            column = [opt.state[p][name] for p in params]
+            assert [a.shape for a in column] == [p.shape for p in params]
+            assert all(a.base is column[0].base and a.flags.c_contiguous for a in column)
+            assert FlatState.make([p.data for p in params], [column]) is not None
+        saved = opt.state_dict()["state"][0][names[0]]
+        assert saved.base is None and saved.shape == (4, 3)
+
+
+def _step_kwargs(kind: str, options: dict) -> dict:
+    if kind == "sgd":
+        return {"lr": 0.1, **options}
+    return {"lr": 1e-2, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, **options}
+
+
+@pytest.mark.parametrize("kind, options", [
+    ("sgd", {"momentum": 0.9, "dampening": 0.1, "nesterov": False, "weight_decay": 0.01,
+             "maximize": True}),
+    ("sgd", {"momentum": 0.9, "dampening": 0.0, "nesterov": True, "weight_decay": 0.0,
+             "maximize": False}),
+    ("sgd", {"momentum": 0.5, "dampening": 0.0, "nesterov": False, "weight_decay": 0.0,
+             "maximize": False}),
+    ("adam", {"weight_decay": 0.1, "decoupled": False, "maximize": True, "amsgrad": True}),
+    ("adam", {"weight_decay": 0.1, "decoupled": True, "maximize": False, "amsgrad": False}),
+    ("adam", {"weight_decay": 0.0, "decoupled": False, "maximize": False, "amsgrad": False}),
+])
+def test_numpy_flat_steps_are_bitwise_the_per_parameter_steps(kind, options):
+    """``flat=``: the passes over state run once over all params (a compiled step's way),
+    and give the very bits of the per-parameter loop (eager's), first step included; state
+    laid out otherwise, or Adam counts that differ, take the per-parameter loop."""
+    numpy_backend = nt.backend.get("numpy")
+    rng = np.random.default_rng(12)
+    shapes = [(30, 7), (7,), (1,), (3, 2, 2)]
+    init = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    grads = [[rng.standard_normal(s).astype(np.float32) for s in shapes] for _ in range(4)]
+    names = 1 if kind == "sgd" else 3 if options["amsgrad"] else 2
+    runs = []
+    for use_flat in (False, True):
+        params = [a.copy() for a in init]
+        columns = [_zeros_for([nt.tensor(a) for a in params]) for _ in range(names)]
+        flat = FlatState.make(params, columns) if use_flat else None
+        assert (flat is not None) is use_flat
+        for t, gs in enumerate(grads):
+            if kind == "sgd":
+                numpy_backend.sgd_multi_step(params, gs, columns[0], first=[t == 0] * len(params),
+                                             flat=flat, **_step_kwargs(kind, options))
+            else:
+                kw = {k: v for k, v in options.items() if k != "amsgrad"}
+                numpy_backend.adam_multi_step(params, gs, columns[0], columns[1],
+                                              columns[2] if names == 3 else None,
+                                              steps=[t + 1] * len(params), flat=flat,
+                                              **_step_kwargs(kind, kw))
+        runs.append(params + [a for c in columns for a in c])
+    for a, b in zip(*runs):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(runs[0][0], init[0])
+    separate = [[np.zeros(s, np.float32) for s in shapes] for _ in range(names)]
+    assert FlatState.make(init, separate) is None  # e.g. after load_state_dict
+
+
+def test_numpy_flat_adam_with_different_counts_takes_the_loop():
+    numpy_backend = nt.backend.get("numpy")
+    results = []
+    for use_flat in (False, True):
+        params = [np.ones((3, 2), np.float32), np.ones(4, np.float32)]
+        m, v = (_zeros_for([nt.tensor(a) for a in params]) for _ in range(2))
+        flat = FlatState.make(params, [m, v]) if use_flat else None
+        numpy_backend.adam_multi_step(params, [np.ones_like(p) for p in params], m, v, None,
+                                      steps=[1, 5], lr=0.1, beta1=0.9, beta2=0.999, eps=1e-8,
+                                      weight_decay=0.0, decoupled=False, maximize=False, flat=flat)
+        results.append(params)
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+    # each at its own count: step 1 moves by lr, step 5 (fresh moments) by ~0.545 lr
+    np.testing.assert_allclose(results[1][0], 0.9, rtol=1e-6)
+    np.testing.assert_allclose(results[1][1], 1 - 0.1 * 0.2442 / math.sqrt(0.2004), rtol=1e-3)
 
 
 def test_sgd_multi_step_needs_one_first_flag_per_param(backend):

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from nanotorch.backend.numpy_backend import FlatState
 from nanotorch.compiler.entries import kernel_failed
 from nanotorch.compiler.tracer import c_module
 from nanotorch.optim.adam import Adam
@@ -100,8 +101,9 @@ class FastStep:
                 ns.update({f"N{i}": t.sizes, f"D{i}": t.pointers[0], f"Gr{i}": g.grads_p, f"C{i}": g.steps,
                            f"F{i}": g.first})
                 ns.update(zip(bufs, t.pointers[1:]))
-            else:  # the lists eager's step() hands the NumPy backend
-                ns.update({f"D{i}": g.datas, f"Gr{i}": g.grads, f"F{i}": [False] * g.n})
+            else:  # the lists eager's step() hands the NumPy backend, and their flat layout
+                ns.update({f"D{i}": g.datas, f"Gr{i}": g.grads, f"F{i}": [False] * g.n,
+                           f"FL{i}": FlatState.make(g.datas, g.columns)})
                 ns.update(zip(bufs, g.columns))
             if self.adam:
                 options += [(f"lr{i}", f"G{i}['lr']"), (f"eps{i}", f"G{i}['eps']"),
@@ -174,6 +176,7 @@ def _call(i: int, g: _Group, bufs: list[str], adam: bool, native: bool) -> str:
         steps = ", ".join(f"S{i}_{j}['step']" for j in range(g.n))
         return (f"ADAM(D{i}, Gr{i}, {bufs[0]}, {bufs[1]}, {bufs[2] if len(bufs) > 2 else None}, "
                 f"steps=[{steps}], lr=lr{i}, beta1=b1_{i}, beta2=b2_{i}, eps=eps{i}, weight_decay=wd{i}, "
-                f"decoupled=G{i}['decoupled_weight_decay'], maximize=G{i}['maximize'])")
+                f"decoupled=G{i}['decoupled_weight_decay'], maximize=G{i}['maximize'], flat=FL{i})")
     return (f"SGD(D{i}, Gr{i}, {bufs[0] if bufs else None}, lr=lr{i}, momentum=mo{i}, dampening=da{i}, "
-            f"nesterov=G{i}['nesterov'], weight_decay=wd{i}, maximize=G{i}['maximize'], first=F{i})")
+            f"nesterov=G{i}['nesterov'], weight_decay=wd{i}, maximize=G{i}['maximize'], first=F{i}, "
+            f"flat=FL{i})")

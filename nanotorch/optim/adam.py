@@ -55,7 +55,7 @@ class Adam(Optimizer):
             params, arrays, grads = self._gradients(group)
             if not params:
                 continue
-            states = [self._param_state(p, buffers) for p in params]
+            states = self._param_states(params, buffers)
             steps = []
             for state in states:
                 state["step"] += 1

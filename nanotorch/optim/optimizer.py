@@ -137,13 +137,21 @@ class Optimizer:
 
     def _param_state(self, p: Tensor, buffers: tuple[str, ...]) -> dict:
         """``p``'s state with a ``step`` count and every named buffer (zeros the first time)."""
-        state = self.state[p]
-        if len(state) != 1 + len(buffers):
+        return self._param_states([p], buffers)[0]
+
+    def _param_states(self, params: list[Tensor], buffers: tuple[str, ...]) -> list[dict]:
+        """The state of each of ``params``, as ``_param_state``; the buffers missing are made
+        by ``_zeros_for`` (consecutive views of one flat array per name)."""
+        states = [self.state[p] for p in params]
+        if all(len(s) == 1 + len(buffers) for s in states):
+            return states
+        for state in states:
             state.setdefault("step", 0)
-            for name in buffers:
-                if name not in state:
-                    state[name] = np.zeros(p.data.shape, dtype=p.data.dtype)
-        return state
+        for name in buffers:
+            missing = [(p, s) for p, s in zip(params, states) if name not in s]
+            for (_, s), zeros in zip(missing, _zeros_for([p for p, _ in missing])):
+                s[name] = zeros
+        return states
 
     # ------------------------------------------------------------- checkpoints
     def state_dict(self) -> dict:
@@ -201,6 +209,22 @@ class Optimizer:
             lines.append(f"Parameter Group {n}")
             lines += [f"    {k}: {group[k]}" for k in sorted(group) if k != "params"]
         return "\n".join(lines + [")"])
+
+
+def _zeros_for(params: list[Tensor]) -> list[np.ndarray]:
+    """Zeros shaped like each param: for the params of one dtype, consecutive views of one
+    flat array, in order (so a compiled NumPy step can update the state of all of them in
+    one pass: ``numpy_backend.FlatState``). A user sees arrays shaped like the params."""
+    out: list = [None] * len(params)
+    for dtype in {p.data.dtype for p in params}:
+        same = [i for i, p in enumerate(params) if p.data.dtype == dtype]
+        flat = np.zeros(sum(params[i].data.size for i in same), dtype=dtype)
+        start = 0
+        for i in same:
+            data = params[i].data
+            out[i] = flat[start:start + data.size].reshape(data.shape)
+            start += data.size
+    return out
 
 
 def _restore(p: Tensor, name: str, value):

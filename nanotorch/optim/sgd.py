@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-import numpy as np
-
 from nanotorch import backend
-from nanotorch.optim.optimizer import Optimizer, check_nonnegative
+from nanotorch.optim.optimizer import Optimizer, _zeros_for, check_nonnegative
 
 
 class SGD(Optimizer):
@@ -51,14 +49,12 @@ class SGD(Optimizer):
         return loss
 
     def _momentum_buffers(self, params: list) -> tuple[list, list[bool]]:
-        """Each param's momentum buffer, and whether it starts now (a new buffer of zeros:
-        the kernel copies ``g`` into it)."""
-        bufs, first = [], []
-        for p in params:
-            state = self.state[p]
-            buf = state.get("momentum_buffer")
-            first.append(buf is None)
-            if buf is None:
-                buf = state["momentum_buffer"] = np.zeros(p.data.shape, dtype=p.data.dtype)
-            bufs.append(buf)
-        return bufs, first
+        """Each param's momentum buffer, and whether it starts now (new zeros, made by
+        ``_zeros_for``: the kernel copies ``g`` into it)."""
+        states = [self.state[p] for p in params]
+        first = [s.get("momentum_buffer") is None for s in states]
+        if any(first):
+            new = [p for p, f in zip(params, first) if f]
+            for s, zeros in zip([s for s, f in zip(states, first) if f], _zeros_for(new)):
+                s["momentum_buffer"] = zeros
+        return [s["momentum_buffer"] for s in states], first
