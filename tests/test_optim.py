@@ -419,25 +419,27 @@ def test_numpy_steps_in_threads_use_their_own_scratch():
     start = threading.Barrier(2)
 
     def run(k: int, out: dict) -> None:
-        with nt.backend.use(numpy_backend.name):
-            p = nt.tensor(inits[k].copy(), requires_grad=True)
-            opt = Adam([p], lr=1e-2) if k == 0 else SGD([p], lr=0.1, momentum=0.9, nesterov=True)
-            if out is not alone:
-                start.wait()
-            for g in grads[k]:
-                p.grad = nt.tensor(g)
-                opt.step()
-            out[k] = p.data
+        p = nt.tensor(inits[k].copy(), requires_grad=True)
+        opt = Adam([p], lr=1e-2) if k == 0 else SGD([p], lr=0.1, momentum=0.9, nesterov=True)
+        if out is not alone:
+            start.wait()
+        for g in grads[k]:
+            p.grad = nt.tensor(g)
+            opt.step()
+        out[k] = p.data
 
+    # NOTE: the backend in use is process-wide (nanotorch.backend.use), so it is chosen once
+    # here for both threads: one thread leaving its own ``use`` block would switch the other's.
     alone: dict = {}
-    run(0, alone)
-    run(1, alone)
     together: dict = {}
-    threads = [threading.Thread(target=run, args=(k, together)) for k in (0, 1)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    with nt.backend.use(numpy_backend.name):
+        run(0, alone)
+        run(1, alone)
+        threads = [threading.Thread(target=run, args=(k, together)) for k in (0, 1)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
     for k in (0, 1):
         np.testing.assert_array_equal(together[k], alone[k])
 
