@@ -179,6 +179,20 @@ static NT_ALWAYS_INLINE void output_tiles(const wino_t *d, const float *restrict
         }
 }
 
+/* o0..o3[k] = a[k], a[k] + b[k], a[k] - b[k], -b[k] for k < n: one pass of A = [1 0; 1 1;
+ * 1 -1; 0 -1] over the vectors a, b (grad_tiles applies it to rows, then to columns). */
+static NT_ALWAYS_INLINE void apply_a(const float *restrict a, const float *restrict b,
+                                     float *restrict o0, float *restrict o1, float *restrict o2,
+                                     float *restrict o3, int64_t n)
+{
+    for (int64_t k = 0; k < n; ++k) {
+        o0[k] = a[k];
+        o1[k] = a[k] + b[k];
+        o2[k] = a[k] - b[k];
+        o3[k] = -b[k];
+    }
+}
+
 /* One plane dy[hy, wy] into dM[xi][t] = (A dY A^T)[xi] per tile (xi-stride `ld`), the extra
  * tiles 0 (so they add nothing to dU); q, r: scratch. */
 static NT_ALWAYS_INLINE void grad_tiles(const wino_t *d, const float *restrict dy,
@@ -187,25 +201,13 @@ static NT_ALWAYS_INLINE void grad_tiles(const wino_t *d, const float *restrict d
 {
     int64_t n = d->t, qn = quarter_size(d);
     quarters(d, dy, d->hy, d->wy, 0, 0, q);
-    for (int cp = 0; cp < 2; ++cp) { /* rows: A dY (g0, g1: the tile's two rows) */
-        const float *g0 = q + cp * qn, *g1 = q + (2 + cp) * qn;
-        float *h0 = r + 4 * cp * n, *h1 = h0 + n, *h2 = h1 + n, *h3 = h2 + n;
-        for (int64_t k = 0; k < n; ++k) {
-            h0[k] = g0[k];
-            h1[k] = g0[k] + g1[k];
-            h2[k] = g0[k] - g1[k];
-            h3[k] = -g1[k];
-        }
+    for (int cp = 0; cp < 2; ++cp) { /* rows: A dY, from the tile's two rows */
+        float *h0 = r + 4 * cp * n;
+        apply_a(q + cp * qn, q + (2 + cp) * qn, h0, h0 + n, h0 + 2 * n, h0 + 3 * n, n);
     }
     for (int i = 0; i < 4; ++i) { /* columns: (A dY) A^T */
-        const float *a = r + i * n, *b = r + (4 + i) * n;
-        float *m0 = dm + 4 * i * ld, *m1 = m0 + ld, *m2 = m1 + ld, *m3 = m2 + ld;
-        for (int64_t k = 0; k < n; ++k) {
-            m0[k] = a[k];
-            m1[k] = a[k] + b[k];
-            m2[k] = a[k] - b[k];
-            m3[k] = -b[k];
-        }
+        float *m0 = dm + 4 * i * ld;
+        apply_a(r + i * n, r + (4 + i) * n, m0, m0 + ld, m0 + 2 * ld, m0 + 3 * ld, n);
     }
 }
 
