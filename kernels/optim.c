@@ -25,8 +25,8 @@
 /* Elements per thread before a second one pays (the seed MLP's 101,770 parameters run on
  * two).  NOTE: measured when the kernels used OpenMP: SGD on one thread (8 us) made the
  * seed MLP's epoch slower, 0.312 -> 0.350 s, as the idle second thread then fell asleep
- * before the next GEMM; the pool of threads.c keeps its threads spinning ~100 us after a
- * job for the same reason. */
+ * before the next GEMM; the pool of threads.c keeps its threads spinning after a job
+ * for the same reason. */
 #define NT_OPTIM_PAR_MIN (1 << 14)
 
 static int bad_sizes(int64_t size, int nthreads, const float *param, const float *grad)

@@ -12,6 +12,14 @@
  * NT_SPIN_NS (the next kernel of a training step usually comes within that, and a
  * spinning thread starts in ~1 us), then sleeps on its condition variable, so an idle
  * pool takes no CPU from other processes.  The caller waits for the shares the same way.
+ * The spin is shaped by two facts of machines this runs on (see spin_until):
+ *   - after NT_SPIN_TIGHT_NS it calls sched_yield() between checks, so another thread
+ *     that wants this core (NumPy's BLAS, another process) gets it at once;
+ *   - it executes `pause` only once per NT_PAUSE_EVERY checks.  A hypervisor takes a
+ *     vCPU that runs `pause` back to back for a lock waiter and deschedules it ("pause-loop
+ *     exiting"): on the project's KVM guests a worker spinning that way took ~100 us to
+ *     start a share after the caller's Python had run for a millisecond, and a 2-thread
+ *     64x784x128 GEMM then took 200 us instead of 85 (1 thread: 160).
  * Each thread has its own mailbox (job, sequence number, condition variable), so waking
  * one never disturbs another, and a job's fields are written only while its thread is idle.
  *
@@ -35,12 +43,20 @@
 #include "nanotorch_kernels.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <time.h>
 
-/* ~100 us: longer than the Python between two kernels of one layer (20-60 us), short
- * enough that an idle pool frees its cores at once for other processes. */
-#define NT_SPIN_NS 100000
+/* How long an idle pool thread (or a caller waiting for one) spins before it sleeps:
+ * ~2 ms, longer than the Python of an eager training step between two parallel kernels
+ * (100-400 us, more when the machine is busy), so a step never waits for a sleeping
+ * thread to wake (9-14 us on bare metal, ~100 us on a busy VM); short enough that an
+ * idle pool frees its core at once for a person watching. */
+#define NT_SPIN_NS 2000000
+/* The first part of the spin checks without giving the core away (a job that follows
+ * at once starts in ~1 us); after it, each check yields the core (sched_yield). */
+#define NT_SPIN_TIGHT_NS 50000
+#define NT_PAUSE_EVERY 256 /* checks per `pause` (see "Waiting" above) */
 
 typedef struct {
     _Alignas(64) atomic_uint seq; /* incremented by the caller for each job */
@@ -81,6 +97,25 @@ static int64_t now_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* One wait step of a spin: a `pause` every NT_PAUSE_EVERY checks, and past the tight
+ * part a sched_yield(), which returns at once when no other thread wants this core.
+ * Returns 0 when the spin is over (NT_SPIN_NS since *deadline was set on its first call). */
+static int spin_step(unsigned i, int64_t *deadline)
+{
+    if (i % NT_PAUSE_EVERY == 0)
+        cpu_relax();
+    if (i % 128 == 0) { /* read the clock now and then: it costs ~20 ns */
+        int64_t t = now_ns();
+        if (!*deadline)
+            *deadline = t + NT_SPIN_NS;
+        else if (t > *deadline)
+            return 0;
+        if (t > *deadline - (NT_SPIN_NS - NT_SPIN_TIGHT_NS))
+            sched_yield();
+    }
+    return 1;
+}
+
 /* Spin until *word != old or NT_SPIN_NS pass; returns whether it changed. */
 static int spin_while_equal(atomic_uint *word, unsigned old)
 {
@@ -88,14 +123,8 @@ static int spin_while_equal(atomic_uint *word, unsigned old)
     for (unsigned i = 1;; ++i) {
         if (atomic_load_explicit(word, memory_order_acquire) != old)
             return 1;
-        cpu_relax();
-        if (i % 128 == 0) { /* read the clock now and then: it costs ~20 ns */
-            int64_t t = now_ns();
-            if (!deadline)
-                deadline = t + NT_SPIN_NS;
-            else if (t > deadline)
-                return 0;
-        }
+        if (!spin_step(i, &deadline))
+            return 0;
     }
 }
 
@@ -217,10 +246,9 @@ void nt_parallel(int nt, nt_task_fn fn, void *ctx)
             fn(ctx, t, nt);
             atomic_fetch_sub(&remaining, 1);
         }
-    int64_t deadline = now_ns() + NT_SPIN_NS;
+    int64_t deadline = 0;
     for (unsigned i = 1; atomic_load(&remaining) > 0; ++i) {
-        cpu_relax();
-        if (i % 128 == 0 && now_ns() > deadline) {
+        if (!spin_step(i, &deadline)) {
             pthread_mutex_lock(&done_lock);
             atomic_store(&caller_waiting, 1);
             while (atomic_load(&remaining) > 0)

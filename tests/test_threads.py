@@ -126,3 +126,41 @@ def test_concurrent_callers_share_the_pool_safely():
         threads.set_num_threads(before)
     for g, wnt in zip(got, want):
         np.testing.assert_array_equal(g, wnt)
+
+
+IDLE_POOL = """
+import os, time
+import numpy as np
+import nanotorch as nt
+from nanotorch import backend
+
+def cpu_ticks():
+    ticks = {}
+    for tid in os.listdir("/proc/self/task"):
+        with open(f"/proc/self/task/{tid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        ticks[tid] = int(fields[11]) + int(fields[12])  # utime + stime
+    return ticks
+
+nt.set_num_threads(2)
+main = str(os.getpid())
+x = np.ones(1 << 22, dtype=np.float32)
+backend.get("c").relu_forward(x)  # a parallel kernel: the pool starts its worker
+time.sleep(0.05)  # longer than any spin
+before = cpu_ticks()
+time.sleep(0.5)
+after = cpu_ticks()
+workers = [t for t in after if t != main and t in before]
+assert workers, "no pool thread started"
+print(max(after[t] - before[t] for t in workers))
+"""
+
+
+@needs_c
+@pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="needs Linux's /proc")
+def test_idle_pool_sleeps_instead_of_spinning():
+    """After its bounded spin (2 ms) a pool thread sleeps: over half a second of idleness it
+    uses no CPU time (a thread that kept spinning would use ~50 ticks of 10 ms)."""
+    done = python(IDLE_POOL, {"NANOTORCH_BACKEND": "c"}, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout.strip().splitlines()[-1]) <= 2
