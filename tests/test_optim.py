@@ -577,6 +577,37 @@ def test_numpy_flat_adam_with_different_counts_takes_the_loop():
     np.testing.assert_allclose(results[1][1], 1 - 0.1 * 0.2442 / math.sqrt(0.2004), rtol=1e-3)
 
 
+@pytest.mark.parametrize("use_flat", [False, True])
+def test_numpy_adam_with_subnormal_moments(use_flat):
+    """``exp_avg`` decays into subnormal floats where a gradient stays 0 (the NumPy step
+    multiplies by it rather than dividing it, for speed): the update still follows the
+    formula, computed in float64, to float32 rounding, and equals eager's per-param loop."""
+    numpy_backend = nt.backend.get("numpy")
+    tiny = np.finfo(np.float32).tiny
+    m0 = np.array([tiny / 3, -tiny / 7, 1e-44, 0.0, 2e-3, -1e-30], np.float32)
+    v0 = np.array([0.0, 1e-30, 1e-12, 0.0, 4e-6, 1e-20], np.float32)
+    assert np.count_nonzero((m0 != 0) & (np.abs(m0) < tiny)) == 3
+    p0 = np.array([0.0, 0.0, 0.25, 0.5, -0.25, 0.0], np.float32)  # 0: the tiny updates show
+    g = np.array([0.0, 0.0, 0.0, 0.0, 1e-3, 0.0], np.float32)
+    lr, b1, b2, eps, t = 1e-3, 0.9, 0.999, 1e-8, 900
+    results = []
+    for flat in (False, use_flat):
+        p, m, v = [_zeros_for([nt.tensor(p0)])[0] for _ in range(3)]
+        np.copyto(p, p0), np.copyto(m, m0), np.copyto(v, v0)
+        state = FlatState.make([p], [[m], [v]]) if flat else None
+        numpy_backend.adam_multi_step([p], [g], [m], [v], None, steps=[t], lr=lr, beta1=b1,
+                                      beta2=b2, eps=eps, weight_decay=0.0, decoupled=False,
+                                      maximize=False, flat=state)
+        results.append(p)
+    np.testing.assert_array_equal(*results)
+    m64 = b1 * m0.astype(np.float64) + (1 - b1) * g
+    v64 = b2 * v0.astype(np.float64) + (1 - b2) * g.astype(np.float64) ** 2
+    want = p0 - lr / (1 - b1**t) * m64 / (np.sqrt(v64 / (1 - b2**t)) + eps)
+    np.testing.assert_allclose(results[1], want, rtol=1e-5, atol=0)
+    assert results[1][3] == p0[3] and results[1][4] != p0[4]
+    assert 0 < -results[1][0] < 1e-30 and 0 < results[1][1] < 1e-30  # moved by a subnormal m
+
+
 def test_sgd_multi_step_needs_one_first_flag_per_param(backend):
     params = [np.ones(3, np.float32), np.ones(2, np.float32)]
     grads, bufs = [np.ones_like(p) for p in params], [np.zeros_like(p) for p in params]
