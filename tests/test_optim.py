@@ -521,6 +521,10 @@ def _step_kwargs(kind: str, options: dict) -> dict:
              "maximize": False}),
     ("sgd", {"momentum": 0.5, "dampening": 0.0, "nesterov": False, "weight_decay": 0.0,
              "maximize": False}),
+    ("sgd", {"momentum": 0.0, "dampening": 0.0, "nesterov": False, "weight_decay": 0.0,
+             "maximize": False}),
+    ("sgd", {"momentum": 0.0, "dampening": 0.0, "nesterov": False, "weight_decay": 0.01,
+             "maximize": True}),
     ("adam", {"weight_decay": 0.1, "decoupled": False, "maximize": True, "amsgrad": True}),
     ("adam", {"weight_decay": 0.1, "decoupled": True, "maximize": False, "amsgrad": False}),
     ("adam", {"weight_decay": 0.0, "decoupled": False, "maximize": False, "amsgrad": False}),
@@ -534,16 +538,19 @@ def test_numpy_flat_steps_are_bitwise_the_per_parameter_steps(kind, options):
     shapes = [(30, 7), (7,), (1,), (3, 2, 2)]
     init = [rng.standard_normal(s).astype(np.float32) for s in shapes]
     grads = [[rng.standard_normal(s).astype(np.float32) for s in shapes] for _ in range(4)]
-    names = 1 if kind == "sgd" else 3 if options["amsgrad"] else 2
+    names = bool(options["momentum"]) if kind == "sgd" else 3 if options["amsgrad"] else 2
     runs = []
     for use_flat in (False, True):
         params = [a.copy() for a in init]
         columns = [_zeros_for([nt.tensor(a) for a in params]) for _ in range(names)]
         flat = FlatState.make(params, columns) if use_flat else None
         assert (flat is not None) is use_flat
+        if flat is not None:
+            flat.scratch[...] = np.nan  # the flat passes go through it
         for t, gs in enumerate(grads):
             if kind == "sgd":
-                numpy_backend.sgd_multi_step(params, gs, columns[0], first=[t == 0] * len(params),
+                numpy_backend.sgd_multi_step(params, gs, columns[0] if names else None,
+                                             first=[t == 0] * len(params),
                                              flat=flat, **_step_kwargs(kind, options))
             else:
                 kw = {k: v for k, v in options.items() if k != "amsgrad"}
@@ -552,11 +559,26 @@ def test_numpy_flat_steps_are_bitwise_the_per_parameter_steps(kind, options):
                                               steps=[t + 1] * len(params), flat=flat,
                                               **_step_kwargs(kind, kw))
         runs.append(params + [a for c in columns for a in c])
+    assert not np.isnan(flat.scratch).any()
     for a, b in zip(*runs):
         np.testing.assert_array_equal(a, b)
     assert not np.array_equal(runs[0][0], init[0])
-    separate = [[np.zeros(s, np.float32) for s in shapes] for _ in range(names)]
-    assert FlatState.make(init, separate) is None  # e.g. after load_state_dict
+    if names:
+        separate = [[np.zeros(s, np.float32) for s in shapes] for _ in range(names)]
+        assert FlatState.make(init, separate) is None  # e.g. after load_state_dict
+
+
+def test_numpy_flat_sgd_for_other_params_takes_the_loop():
+    """A ``FlatState`` serves only the params it was made for: others (here shaped
+    otherwise than its scratch) take the per-parameter loop."""
+    numpy_backend = nt.backend.get("numpy")
+    flat = FlatState.make([np.zeros((2, 3), np.float32), np.zeros(5, np.float32)], [])
+    params = [np.ones(6, np.float32), np.ones((5, 1), np.float32)]
+    numpy_backend.sgd_multi_step(params, [np.full_like(p, 2.0) for p in params], None, lr=0.5,
+                                 momentum=0.0, dampening=0.0, nesterov=False, weight_decay=0.0,
+                                 maximize=False, first=[False, False], flat=flat)
+    for p in params:
+        np.testing.assert_array_equal(p, 0.0)
 
 
 def test_numpy_flat_adam_with_different_counts_takes_the_loop():

@@ -154,9 +154,10 @@ class FlatState:
     the ``exp_avg_sq``s, ...) consecutive views of one 1-D array, in the params' order, as
     the optimizer makes them on a first step (``optimizer._zeros_for``); ``make`` returns
     None for state laid out otherwise. With it, ``adam_multi_step`` and ``sgd_multi_step``
-    (momentum) run a pass that reads and writes only state once over all the params, not
-    once per param, on its own scratch (viewed like each param): the same operations on
-    every element, so the same bits. A compiled step makes one per group (``FastStep``).
+    run a pass that reads and writes only state once over all the params, not once per
+    param, on its own scratch (viewed like each param): the same operations on every
+    element, so the same bits. Plain SGD has no state (no columns): the scratch alone spares
+    it the per-param calls. A compiled step makes one per group (``FastStep``).
 
     NOTE: a NumPy call costs ~1 us before its first element; the seed MLP's Adam step over
     4 params makes 21 calls instead of 48: 242 -> 198 us of CPU (EPYC, busy, min of 7 x 300),
@@ -164,21 +165,26 @@ class FlatState:
     chunks of 16,384 floats that fit the 512 KB L2 measured slower (253 against 235 us).
     """
 
-    def __init__(self, columns: list[np.ndarray], views: list[list[np.ndarray]],
-                 shapes: list[tuple]) -> None:
-        self.columns, self.views = columns, views
-        self.scratch = np.empty_like(columns[0])
-        self.scratch_views = _views(self.scratch, shapes)
+    def __init__(self, params: list[np.ndarray], columns: list[np.ndarray],
+                 views: list[list[np.ndarray]]) -> None:
+        self.params, self.columns, self.views = list(params), columns, views
+        self.scratch = np.empty(sum(p.size for p in params), params[0].dtype)
+        self.scratch_views = _views(self.scratch, [p.shape for p in params])
         self.grad_views: list[np.ndarray] | None = None  # made when a step needs them
 
     @classmethod
     def make(cls, params: list[np.ndarray], columns: list[list[np.ndarray]]) -> FlatState | None:
-        """``columns[k][i]``: state array ``k`` of ``params[i]``."""
+        """``columns[k][i]``: state array ``k`` of ``params[i]`` (none for plain SGD)."""
         shapes = [p.shape for p in params]
-        flats = [_flat_column(c, shapes) for c in columns] if params and columns else [None]
-        if any(f is None for f in flats):
+        flats = [_flat_column(c, shapes) for c in columns]
+        if not params or any(f is None or f.dtype != params[0].dtype for f in flats) \
+                or any(p.dtype != params[0].dtype for p in params):
             return None
-        return cls(flats, [list(c) for c in columns], shapes)
+        return cls(params, flats, [list(c) for c in columns])
+
+    def fits(self, params: list[np.ndarray]) -> bool:
+        """Whether these are the params it was made for (same objects, in order)."""
+        return len(params) == len(self.params) and all(map(operator.is_, params, self.params))
 
     def holds(self, *columns: list[np.ndarray]) -> bool:
         """Whether these are the state arrays it was made from (same objects, in order)."""
@@ -633,13 +639,14 @@ class NumpyBackend:
         """``sgd_step`` on every ``(params[i], grads[i], bufs[i])`` (``bufs`` is ``None``
         without momentum), all with the same options but ``first[i]`` (``params[i]``'s first
         step: its buffer starts as ``g``): one kernel call per optimizer step.
-        ``flat``: a ``FlatState`` of the momentum buffers (a compiled step makes it once);
-        when it holds them and every flag is the same, the passes over the buffers run once
-        for all."""
+        ``flat``: a ``FlatState`` of these params and their momentum buffers (none without
+        momentum; a compiled step makes it once); when it holds them and every flag is the
+        same, the passes over the buffers run once for all, on its scratch."""
         if len(first) != len(params):
             raise ValueError(f"sgd_multi_step: {len(first)} first-step flags for {len(params)} params")
-        if (flat is not None and momentum and bufs is not None and len(grads) == len(params)
-                and len(set(first)) == 1 and flat.holds(bufs)):
+        if (flat is not None and len(grads) == len(params) and len(set(first)) == 1
+                and flat.fits(params) and (flat.holds(bufs) if momentum and bufs is not None
+                                           else not momentum and flat.holds())):
             self._sgd_flat(flat, params, grads, lr=lr, momentum=momentum, dampening=dampening,
                            nesterov=nesterov, weight_decay=weight_decay, maximize=maximize,
                            first=first[0])
@@ -653,12 +660,16 @@ class NumpyBackend:
     def _sgd_flat(flat: FlatState, params: list[np.ndarray], grads: list[np.ndarray], *,
                   lr: float, momentum: float, dampening: float, nesterov: bool,
                   weight_decay: float, maximize: bool, first: bool) -> None:
-        """``sgd_step`` with momentum, its passes in the same order for each element, those
-        that read only the buffers and scratch once over ``flat``, the others per param."""
+        """``sgd_step``, its passes in the same order for each element, those that read only
+        the momentum buffers and scratch once over ``flat``, the others per param."""
         s, views = flat.scratch, flat.scratch_views
         if weight_decay or maximize:
             grads = [_effective_grad(p, g, weight_decay, maximize, out=o)
                      for p, g, o in zip(params, grads, flat.grad_scratch())]
+        if not momentum:
+            for param, g, o in zip(params, grads, views):
+                param -= np.multiply(g, lr, out=o)
+            return
         buf, bufs = flat.columns[0], flat.views[0]
         if first:
             for b, g in zip(bufs, grads):
@@ -698,7 +709,7 @@ class NumpyBackend:
                              f"({len(params)}), got {steps!r}")
         columns = (exp_avgs, exp_avg_sqs) + (() if max_exp_avg_sqs is None else (max_exp_avg_sqs,))
         if flat is not None and len(grads) == len(params) and min(steps) == max(steps) \
-                and flat.holds(*columns):
+                and flat.fits(params) and flat.holds(*columns):
             self._adam_flat(flat, params, grads, step=steps[0], lr=lr, beta1=beta1, beta2=beta2,
                             eps=eps, weight_decay=weight_decay, decoupled=decoupled, maximize=maximize)
             return
