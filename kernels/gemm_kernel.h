@@ -432,21 +432,38 @@ static void gemm_block(const nt_gemm_t *g, int64_t m0, int64_t m1, int64_t jc, i
                 pack_a_panel(g, ic + ir, panel_rows(mc, ir), pc, kc, ap + ir * kc);
         /* The operand read in place stays in L1 across the inner loop: the caller's rows
          * of a (MR strided rows) when direct_a, else each micro-panel of B meets every row
-         * panel of the packed A block (from L2). */
-        int64_t outer = direct_a ? mc : nc, inner = direct_a ? nc : mc;
-        for (int64_t o = 0; o < outer; o += direct_a ? panel_rows(mc, o) : NT_NR)
-            for (int64_t in = 0; in < inner; in += direct_a ? NT_NR : panel_rows(mc, in)) {
-                int64_t ir = direct_a ? o : in, jr = direct_a ? in : o;
-                int mr = panel_rows(mc, ir);
-                int64_t nr = nt_min64(NT_NR, nc - jr);
-                int in_place = direct_b && jr < n_full;
-                pa.a = direct_a ? g->a + (ic + ir) * g->lda + pc : ap + ir * kc;
+         * panel of the packed A block (from L2).  Two loop nests, not one with the order
+         * chosen per tile: the per-tile bookkeeping (which panel, which b, which bias) is
+         * done once per outer step (64x784x128's dW runs 1078 tiles of only 64 k steps). */
+        float *c_block = g->c + ic * g->ldc + jc;
+        if (direct_a) {
+            for (int64_t ir = 0, mr; ir < mc; ir += mr) {
+                mr = panel_rows(mc, ir);
+                pa.a = g->a + (ic + ir) * g->lda + pc;
                 pa.bias_row = last && g->bias && row_bias ? g->bias + ic + ir : NULL;
-                tile(&pa, mr, nr,
-                     in_place ? g->b + pc * g->ldb + jc + jr : direct_b ? bp : bp + jr * kc,
-                     in_place ? g->ldb : NT_NR, g->c + (ic + ir) * g->ldc + jc + jr,
-                     bias ? bias + jr : NULL);
+                float *c_row = c_block + ir * g->ldc;
+                for (int64_t jr = 0; jr < nc; jr += NT_NR) {
+                    int in_place = direct_b && jr < n_full;
+                    tile(&pa, (int)mr, nt_min64(NT_NR, nc - jr),
+                         in_place ? g->b + pc * g->ldb + jc + jr : direct_b ? bp : bp + jr * kc,
+                         in_place ? g->ldb : NT_NR, c_row + jr, bias ? bias + jr : NULL);
+                }
             }
+            continue;
+        }
+        for (int64_t jr = 0; jr < nc; jr += NT_NR) {
+            int in_place = direct_b && jr < n_full;
+            const float *b = in_place ? g->b + pc * g->ldb + jc + jr
+                                      : direct_b ? bp : bp + jr * kc;
+            int64_t ldb = in_place ? g->ldb : NT_NR, nr = nt_min64(NT_NR, nc - jr);
+            const float *bias_col = bias ? bias + jr : NULL;
+            for (int64_t ir = 0, mr; ir < mc; ir += mr) {
+                mr = panel_rows(mc, ir);
+                pa.a = ap + ir * kc;
+                pa.bias_row = last && g->bias && row_bias ? g->bias + ic + ir : NULL;
+                tile(&pa, (int)mr, nr, b, ldb, c_block + ir * g->ldc + jr, bias_col);
+            }
+        }
     }
 }
 
