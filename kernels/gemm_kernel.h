@@ -178,16 +178,11 @@ static void pack_b_block(const nt_gemm_t *g, int64_t p0, int64_t kc, int64_t j0,
     }
 }
 
-/* ap[p*MR_ + i] = op(a)[i0+i, p0+p] for p < kc, i < MR_. */
+/* ap[p*MR_ + i] = op(a)[i0+i, p0+p] for p < kc, i < MR_, a row-major (not trans_a). */
 static NT_ALWAYS_INLINE void
 pack_a_rows(const int MR_, const nt_gemm_t *g, int64_t i0, int64_t p0, int64_t kc,
             float *restrict ap)
 {
-    if (g->trans_a) {
-        for (int64_t p = 0; p < kc; ++p)
-            memcpy(ap + p * MR_, g->a + (p0 + p) * g->lda + i0, MR_ * sizeof(float));
-        return;
-    }
     const float *a = g->a + i0 * g->lda + p0;
     int64_t p = 0;
 #if NT_FAST_TRANSPOSE
@@ -413,6 +408,33 @@ static NT_ALWAYS_INLINE int panel_rows(int64_t mc, int64_t ir)
                                                              : (rest + 1) / 2);
 }
 
+/* Pack the A block op(a)[i0:i0+mc, p0:p0+kc] as row panels (of MR rows, see panel_rows),
+ * k-major: panel ir at ap + ir*kc.  A transposed a ([k, m]) holds each k step of the whole
+ * block in one row, so it is copied row by row into every panel: panel by panel, each
+ * panel would read MR floats from each of kc rows, and with a row stride of 4 KB (dy^T in
+ * the dW of a 1024-wide layer) all kc lines fall in one cache set, so every panel would
+ * load them again from L2 (the dW of a layer with x[512,1024], w[1024,1024], 1 thread on
+ * Zen 3: all its packing took 565-609 us panel by panel, 483-506 row by row). */
+static void pack_a_block(const nt_gemm_t *g, int64_t i0, int64_t mc, int64_t p0, int64_t kc,
+                         float *restrict ap)
+{
+    if (!g->trans_a) {
+        for (int64_t ir = 0; ir < mc; ir += panel_rows(mc, ir))
+            pack_a_panel(g, i0 + ir, panel_rows(mc, ir), p0, kc, ap + ir * kc);
+        return;
+    }
+    for (int64_t p = 0; p < kc; ++p) {
+        const float *src = g->a + (p0 + p) * g->lda + i0;
+        for (int64_t ir = 0, mr; ir < mc; ir += mr) {
+            mr = panel_rows(mc, ir);
+            if (mr == NT_MR)
+                memcpy(ap + ir * kc + p * NT_MR, src + ir, NT_MR * sizeof(float));
+            else
+                memcpy(ap + ir * kc + p * mr, src + ir, (size_t)mr * sizeof(float));
+        }
+    }
+}
+
 /* c[m0:m1, jc:jc+nc] (+)= op(a)[m0:m1, pc:pc+kc] @ op(b)[pc:pc+kc, jc:jc+nc], the B block
  * packed in bp (panel jr at bp + jr*kc) or, with direct_b, read in place but for its narrow
  * last panel (packed at bp).  ap has room for an A block (mc_step x kc) unless direct_a. */
@@ -427,9 +449,8 @@ static void gemm_block(const nt_gemm_t *g, int64_t m0, int64_t m1, int64_t jc, i
                   last && (g->flags & NT_GEMM_RELU), NULL};
     for (int64_t ic = m0; ic < m1; ic += mc_step) {
         int64_t mc = nt_min64(mc_step, m1 - ic);
-        if (!direct_a) /* the A block: row panels (of MR rows, see panel_rows), k-major */
-            for (int64_t ir = 0; ir < mc; ir += panel_rows(mc, ir))
-                pack_a_panel(g, ic + ir, panel_rows(mc, ir), pc, kc, ap + ir * kc);
+        if (!direct_a)
+            pack_a_block(g, ic, mc, pc, kc, ap);
         /* The operand read in place stays in L1 across the inner loop: the caller's rows
          * of a (MR strided rows) when direct_a, else each micro-panel of B meets every row
          * panel of the packed A block (from L2).  Two loop nests, not one with the order
