@@ -157,6 +157,14 @@ def _real(*values) -> bool:
     return True
 
 
+def _counts(values) -> bool:
+    """Every value is an integer >= 1 (a step count, which C takes as an int64)."""
+    for v in values:
+        if not (isinstance(v, _INTS) and v >= 1):
+            return False
+    return True
+
+
 def _overlap(a: np.ndarray, b: np.ndarray) -> bool:
     """Whether two arrays may share memory (cheap when both own their data)."""
     if a.base is None and b.base is None:
@@ -591,7 +599,10 @@ class CBackend(NumpyBackend):
         arrays (NumPy's turn). The backend keeps the tables of the last ``_TABLES_KEPT``
         sets of arrays (an optimizer step reuses its arrays, so one table serves every
         step); a kept table holds its arrays, so their ids stay theirs."""
-        key = tuple([id(a) for column in columns if column is not None for a in column])
+        key = ()
+        for column in columns:
+            if column is not None:
+                key += tuple(map(id, column))
         table = self._tables.pop(key, None)
         if table is None:
             table = _TensorTable.build(columns)
@@ -634,8 +645,8 @@ class CBackend(NumpyBackend):
                         decoupled: bool, maximize: bool) -> None:
         table = None
         if (_real(lr, beta1, beta2, eps, weight_decay) and len(steps) == len(params)
-                and all(isinstance(t, _INTS) and t >= 1 for t in steps)
-                and len(grads) == len(params) and exp_avgs is not None and exp_avg_sqs is not None):
+                and _counts(steps) and len(grads) == len(params)
+                and exp_avgs is not None and exp_avg_sqs is not None):
             table = self._tensor_table((params, exp_avgs, exp_avg_sqs, max_exp_avg_sqs))
         found = table.grads(grads) if table is not None else None
         if found is None:
