@@ -62,20 +62,21 @@ class Function:
         ctx = cls.__new__(cls)
         if cls.uses_backend:
             ctx.backend = _backend.state.current
-        arrays, edges = [], []  # one pass: each argument's array, and where its gradient goes
-        record = False
+        # one pass: each argument's array, where its gradient goes, and whether it needs one
+        arrays, edges, needs = [], [], []
         for a in args:
             if isinstance(a, Tensor):
                 arrays.append(a.data)
                 if a.requires_grad:
-                    record = True
                     edges.append(a.grad_fn or a)
+                    needs.append(True)
                     continue
             else:
                 arrays.append(a)
             edges.append(None)
-        record = record and _grad.enabled
-        ctx.needs_input_grad = tuple([e is not None for e in edges]) if record else (False,) * len(args)
+            needs.append(False)
+        record = True in needs and _grad.enabled
+        ctx.needs_input_grad = tuple(needs) if record else (False,) * len(args)
         out = cls.forward(ctx, *arrays, **kwargs)
         if type(out) is not np.ndarray:
             out = np.asarray(out)  # NumPy gives scalars for 0-d results; .data is an array

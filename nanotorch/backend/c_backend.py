@@ -45,6 +45,7 @@ _STATUS = {_lib.NT_EINVAL: "invalid argument", _lib.NT_ENOMEM: "out of memory"}
 SMALL_LINEAR_MACS = 60_000
 _POOL_MAX_SIZE = (2**63 - 1) // 64  # padded pooling input elements the C kernels take (pool.c)
 _INT32_MAX = 2**31 - 1
+_NO_OUT = (None, _NULL)  # an output not asked for: no array, a NULL pointer (as ``_out`` gives)
 # 3x3 convolutions (stride 1, padding <= 2) with at least this many input and output
 # channels run as Winograd's F(2x2, 3x3) (kernels/winograd.c): its transforms cost about
 # as much per pixel as im2col's copies, and its GEMMs do 4/9 of the multiply-adds.
@@ -152,6 +153,14 @@ def _real(*values) -> bool:
     """Every value is a real number (not bool): what the C side takes as a double."""
     for v in values:
         if not isinstance(v, _REALS) or isinstance(v, bool):
+            return False
+    return True
+
+
+def _counts(values) -> bool:
+    """Every value is an integer >= 1 (a step count, which C takes as an int64)."""
+    for v in values:
+        if not (isinstance(v, _INTS) and v >= 1):
             return False
     return True
 
@@ -354,8 +363,8 @@ class CBackend(NumpyBackend):
         if not self._linear_in_c(x, w, b):
             return super().linear_forward(x, w, b)
         (n, k), m = x.shape, w.shape[0]
-        y = np.empty((n, m), dtype=_F32)
-        _call("nt_linear_fwd_f32", n, k, m, _arg(x), _arg(w, (m, k)), _arg(b, (m,)), _arg(y),
+        y, y_p = _out((n, m))
+        _call("nt_linear_fwd_f32", n, k, m, _arg(x), _arg(w, (m, k)), _arg(b, (m,)), y_p,
               get_num_threads())
         return y
 
@@ -364,11 +373,11 @@ class CBackend(NumpyBackend):
         if not self._linear_in_c(x, w, None, dy):
             return super().linear_backward(dy, x, w, need_dx, need_dw, need_db)
         (n, k), m = x.shape, w.shape[0]
-        dx = np.empty((n, k), dtype=_F32) if need_dx else None
-        dw = np.empty((m, k), dtype=_F32) if need_dw else None
-        db = np.empty(m, dtype=_F32) if need_db else None
+        dx, dx_p = _out((n, k)) if need_dx else _NO_OUT
+        dw, dw_p = _out((m, k)) if need_dw else _NO_OUT
+        db, db_p = _out(m) if need_db else _NO_OUT
         _call("nt_linear_bwd_f32", n, k, m, _arg(dy, (n, m)), _arg(x), _arg(w, (m, k)),
-              _arg(dx), _arg(dw), _arg(db), get_num_threads())
+              dx_p, dw_p, db_p, get_num_threads())
         return dx, dw, db
 
     # ------------------------------------------------------------------- relu
@@ -590,7 +599,10 @@ class CBackend(NumpyBackend):
         arrays (NumPy's turn). The backend keeps the tables of the last ``_TABLES_KEPT``
         sets of arrays (an optimizer step reuses its arrays, so one table serves every
         step); a kept table holds its arrays, so their ids stay theirs."""
-        key = tuple([id(a) for column in columns if column is not None for a in column])
+        key = ()
+        for column in columns:
+            if column is not None:
+                key += tuple(map(id, column))
         table = self._tables.pop(key, None)
         if table is None:
             table = _TensorTable.build(columns)
@@ -633,8 +645,8 @@ class CBackend(NumpyBackend):
                         decoupled: bool, maximize: bool) -> None:
         table = None
         if (_real(lr, beta1, beta2, eps, weight_decay) and len(steps) == len(params)
-                and all(isinstance(t, _INTS) and t >= 1 for t in steps)
-                and len(grads) == len(params) and exp_avgs is not None and exp_avg_sqs is not None):
+                and _counts(steps) and len(grads) == len(params)
+                and exp_avgs is not None and exp_avg_sqs is not None):
             table = self._tensor_table((params, exp_avgs, exp_avg_sqs, max_exp_avg_sqs))
         found = table.grads(grads) if table is not None else None
         if found is None:

@@ -55,15 +55,17 @@ class Adam(Optimizer):
             params, arrays, grads = self._gradients(group)
             if not params:
                 continue
-            states = self._param_states(params, buffers)
-            steps = []
-            for state in states:
+            steps, exp_avgs, exp_avg_sqs, max_exp_avg_sqs = [], [], [], []
+            for state in self._param_states(params, buffers):
                 state["step"] += 1
                 steps.append(state["step"])
+                exp_avgs.append(state["exp_avg"])
+                exp_avg_sqs.append(state["exp_avg_sq"])
+                if amsgrad:
+                    max_exp_avg_sqs.append(state["max_exp_avg_sq"])
             # one kernel call per group, each parameter at its own step count
-            adam_multi_step(arrays, grads, [s["exp_avg"] for s in states],
-                            [s["exp_avg_sq"] for s in states],
-                            [s["max_exp_avg_sq"] for s in states] if amsgrad else None,
+            adam_multi_step(arrays, grads, exp_avgs, exp_avg_sqs,
+                            max_exp_avg_sqs if amsgrad else None,
                             steps=steps, lr=lr, beta1=beta1, beta2=beta2, eps=eps,
                             weight_decay=weight_decay, decoupled=decoupled, maximize=maximize)
             for p in params:

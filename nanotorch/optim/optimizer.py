@@ -143,7 +143,11 @@ class Optimizer:
         """The state of each of ``params``, as ``_param_state``; the buffers missing are made
         by ``_zeros_for`` (consecutive views of one flat array per name)."""
         states = [self.state[p] for p in params]
-        if all(len(s) == 1 + len(buffers) for s in states):
+        complete = 1 + len(buffers)  # entries of a state that has them all (every step but the first)
+        for state in states:
+            if len(state) != complete:
+                break
+        else:
             return states
         for state in states:
             state.setdefault("step", 0)
