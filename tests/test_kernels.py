@@ -1296,6 +1296,33 @@ def test_cross_entropy_extreme_logits_match_numpy():
                 rtol=1e-5, atol=1e-7)
 
 
+@pytest.mark.parametrize("dloss", [1.5, np.float32(1.5), np.array(1.5, np.float32)])
+@pytest.mark.parametrize("smoothing", [0.1, np.float32(0.1), 0])
+def test_cross_entropy_backward_takes_scalars_in_c(dloss, smoothing, recorder):
+    """The backward's scalar arguments as callers give them (a Python float, a NumPy
+    scalar, a 0-d array) run in C, with NumPy's answer; int32 labels too."""
+    rng = np.random.default_rng(3)
+    probs = C.cross_entropy_forward(rand(rng, 6, 4), np.arange(6) % 4, "mean", 0.1, -100)[1]
+    target = (np.arange(6) % 4).astype(np.int32)
+    np.testing.assert_allclose(
+        C.cross_entropy_backward(dloss, probs, target, "mean", smoothing, -100),
+        NP.cross_entropy_backward(np.asarray(dloss), probs, target, "mean", smoothing, -100),
+        rtol=1e-6, atol=1e-7)
+    assert recorder.calls == ["nt_cross_entropy_fwd_f32", "nt_cross_entropy_bwd_f32"]
+
+
+@pytest.mark.parametrize("value", [True, "0.1", None, 1j])
+def test_cross_entropy_label_smoothing_c_does_not_take_goes_to_numpy(value, recorder):
+    """A label smoothing that is not a real number (a bool, text, None, complex) is never
+    handed to C as a double: the NumPy method gets the call."""
+    probs = np.full((2, 3), 1 / 3, np.float32)
+    try:
+        C.cross_entropy_backward(np.float32(1), probs, np.array([0, 1]), "mean", value, -100)
+    except Exception:  # the NumPy method's own complaint, if any
+        pass
+    assert recorder.calls == []
+
+
 @pytest.mark.parametrize("bad", [5, -1, 7])
 def test_cross_entropy_kernel_refuses_labels_out_of_range(bad, recorder):
     """The op layer words the user's error (test_error_messages.py); C re-checks every label before

@@ -31,8 +31,11 @@ _from_buffer, _NULL = _ffi.from_buffer, _ffi.NULL
 _F32 = np.dtype(np.float32)
 _I64 = np.dtype(np.int64)
 _U8 = np.dtype(np.uint8)
-_CTYPES = {"float[]": _F32, "int64_t[]": _I64, "uint8_t[]": _U8}  # C type -> its dtype
-_C_OF = {dtype: ctype for ctype, dtype in _CTYPES.items()}
+# C type -> its dtype and cffi's parsed type (NOTE: from_buffer with a parsed type skips
+# cffi's lookup of the type's text: ~40 ns a pointer)
+_CTYPES = {ctype: (dtype, _ffi.typeof(ctype))
+           for ctype, dtype in (("float[]", _F32), ("int64_t[]", _I64), ("uint8_t[]", _U8))}
+_C_OF = {dtype: cdata_type for dtype, cdata_type in _CTYPES.values()}  # dtype -> cffi type
 _CARRAY_READ = 0x0001 | 0x0100  # NumPy's flag bits C_CONTIGUOUS | ALIGNED (ndarray.flags.num)
 _INTS = (int, np.integer)
 _REALS = (float, int, np.floating, np.integer)
@@ -121,7 +124,7 @@ def _arg(a: np.ndarray | None, shape: tuple | None = None, ctype: str = "float[]
         return _NULL
     if shape is not None and a.shape != shape:
         raise ValueError(f"C kernel argument of shape {list(a.shape)}, expected {list(shape)}")
-    dtype = _CTYPES[ctype]
+    dtype, cdata_type = _CTYPES[ctype]
     # NOTE: the common case in one test: NumPy's own dtype object (``is``, not ``==``) and
     # both flags from one read of the flag bits; anything else takes the checks below.
     if a.dtype is not dtype or a.flags.num & _CARRAY_READ != _CARRAY_READ:
@@ -130,7 +133,7 @@ def _arg(a: np.ndarray | None, shape: tuple | None = None, ctype: str = "float[]
             if inplace:
                 raise ValueError(f"C kernel argument updated in place must be C-contiguous {dtype}")
             a = np.array(a, dtype=dtype, order="C")
-    return _from_buffer(ctype, a, inplace)
+    return _from_buffer(cdata_type, a, inplace)
 
 
 def _out(shape, dtype: np.dtype = _F32) -> tuple:
@@ -151,8 +154,8 @@ def _f32(*arrays) -> bool:
 
 def _real(*values) -> bool:
     """Every value is a real number (not bool): what the C side takes as a double."""
-    for v in values:
-        if not isinstance(v, _REALS) or isinstance(v, bool):
+    for v in values:  # NOTE: the common case first: a Python float
+        if type(v) is not float and (not isinstance(v, _REALS) or isinstance(v, bool)):
             return False
     return True
 
@@ -449,7 +452,7 @@ class CBackend(NumpyBackend):
     def _cross_entropy_in_c(a, target, reduction, label_smoothing, ignore_index) -> bool:
         """C takes float32 ``[N, C>=1]`` with integer labels ``[N]`` (C checks their range)."""
         return (_f32(a) and a.ndim == 2 and a.shape[1] >= 1 and isinstance(target, np.ndarray)
-                and target.dtype.kind in "iu" and reduction in _REDUCTIONS
+                and (target.dtype is _I64 or target.dtype.kind in "iu") and reduction in _REDUCTIONS
                 and _real(label_smoothing) and isinstance(ignore_index, _INTS))
 
     def cross_entropy_forward(self, logits: np.ndarray, target: np.ndarray, reduction: str,
@@ -466,7 +469,8 @@ class CBackend(NumpyBackend):
 
     def cross_entropy_backward(self, dloss: np.ndarray, probs: np.ndarray, target: np.ndarray,
                                reduction: str, label_smoothing: float, ignore_index: int):
-        dloss = np.asarray(dloss)
+        if type(dloss) is not np.ndarray:
+            dloss = np.asarray(dloss)
         n = probs.shape[0] if isinstance(probs, np.ndarray) else -1
         if not (self._cross_entropy_in_c(probs, target, reduction, label_smoothing, ignore_index)
                 and dloss.dtype.kind == "f" and dloss.shape in ((), (n,))):
