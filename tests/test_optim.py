@@ -444,13 +444,21 @@ def test_numpy_steps_in_threads_use_their_own_scratch():
         np.testing.assert_array_equal(together[k], alone[k])
 
 
-@pytest.mark.parametrize("kind, options", [
+# Option sets of the NumPy steps that change their passes (weight decay, maximize, nesterov,
+# dampening, amsgrad, decoupled decay): shared by the tests of those passes below.
+_SGD_MOMENTUM_CASES = [
     ("sgd", {"momentum": 0.9, "dampening": 0.1, "nesterov": False, "weight_decay": 0.01,
              "maximize": True}),
     ("sgd", {"momentum": 0.9, "dampening": 0.0, "nesterov": True, "weight_decay": 0.0,
              "maximize": False}),
+]
+_ADAM_CASES = [
     ("adam", {"weight_decay": 0.1, "decoupled": False, "maximize": True, "amsgrad": True}),
     ("adam", {"weight_decay": 0.1, "decoupled": True, "maximize": False, "amsgrad": False}),
+]
+
+
+@pytest.mark.parametrize("kind, options", _SGD_MOMENTUM_CASES + _ADAM_CASES + [
     ("rmsprop", {"weight_decay": 0.1, "momentum": 0.5, "maximize": True, "centered": True}),
 ])
 def test_numpy_steps_allocate_no_temporaries(kind, options):
@@ -514,19 +522,14 @@ def _step_kwargs(kind: str, options: dict) -> dict:
     return {"lr": 1e-2, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, **options}
 
 
-@pytest.mark.parametrize("kind, options", [
-    ("sgd", {"momentum": 0.9, "dampening": 0.1, "nesterov": False, "weight_decay": 0.01,
-             "maximize": True}),
-    ("sgd", {"momentum": 0.9, "dampening": 0.0, "nesterov": True, "weight_decay": 0.0,
-             "maximize": False}),
+@pytest.mark.parametrize("kind, options", _SGD_MOMENTUM_CASES + [
     ("sgd", {"momentum": 0.5, "dampening": 0.0, "nesterov": False, "weight_decay": 0.0,
              "maximize": False}),
     ("sgd", {"momentum": 0.0, "dampening": 0.0, "nesterov": False, "weight_decay": 0.0,
              "maximize": False}),
     ("sgd", {"momentum": 0.0, "dampening": 0.0, "nesterov": False, "weight_decay": 0.01,
              "maximize": True}),
-    ("adam", {"weight_decay": 0.1, "decoupled": False, "maximize": True, "amsgrad": True}),
-    ("adam", {"weight_decay": 0.1, "decoupled": True, "maximize": False, "amsgrad": False}),
+] + _ADAM_CASES + [
     ("adam", {"weight_decay": 0.0, "decoupled": False, "maximize": False, "amsgrad": False}),
 ])
 def test_numpy_flat_steps_are_bitwise_the_per_parameter_steps(kind, options):
