@@ -151,6 +151,8 @@ def test_gemm_matches_float64(m, n, k, trans_a, trans_b, bias, relu, accumulate,
     (70, 10, 100, 2, 3),       # ten columns, short k: packed, b's narrow panel transposed in registers
     (8, 100, 300, 1, 0),       # 8 rows on AVX2: two row panels of 4 (not 6 + 2), a read in place
     (19, 700, 64, 0, 1),       # 19 rows on AVX2: 6 + 6 + 4 + 3, a packed
+    (64, 128, 10, 0, 0),       # k = 10 (the MLP's dx2): tiles without the prefetch of c
+    (64, 10, 130, 0, 1),       # ten columns, b row-major: its panel copied element by element
 ])
 def test_gemm_blocks_and_strides(trans_a, trans_b, m, n, k, pad_a, pad_b, nthreads):
     check_gemm(np.random.default_rng(m * n + k), m, n, k, trans_a, trans_b, pad_a, pad_b,
