@@ -388,16 +388,26 @@ static void tile(const panel_t *pa, int mr, int64_t nr, const float *b, int64_t 
                   pa->accumulate, bias_col, pa->bias_row, pa->relu);
         return;
     }
-    float tmp[NT_MR * NT_NR], btmp[NT_NR] = {0};
-    for (int i = 0; i < mr; ++i)
-        for (int64_t j = 0; j < nr; ++j)
-            tmp[i * NT_NR + j] = pa->accumulate ? c[i * g->ldc + j] : 0.0f;
+    /* The copies in and out go element by element over a constant NR: memcpy of nr floats,
+     * a size known at run time only, is a library call per row (x[64,128] @ W[10,128]^T, 11
+     * such tiles: 3.58 -> 3.31 us on Zen 3).  tmp is read only when accumulating. */
+    float tmp[NT_MR * NT_NR], btmp[NT_NR];
+    if (pa->accumulate)
+        for (int i = 0; i < mr; ++i)
+#pragma GCC unroll 32
+            for (int j = 0; j < NT_NR; ++j)
+                tmp[i * NT_NR + j] = j < nr ? c[i * g->ldc + j] : 0.0f;
     if (bias_col)
-        memcpy(btmp, bias_col, (size_t)nr * sizeof(float));
+#pragma GCC unroll 32
+        for (int j = 0; j < NT_NR; ++j)
+            btmp[j] = j < nr ? bias_col[j] : 0.0f;
     micro_any(mr, nr <= NT_VL ? 1 : NT_NV, pa->direct_a, pa->kc, pa->a, g->lda, b, ldb, tmp,
               NT_NR, pa->accumulate, bias_col ? btmp : NULL, pa->bias_row, pa->relu);
     for (int i = 0; i < mr; ++i)
-        memcpy(c + i * g->ldc, tmp + i * NT_NR, (size_t)nr * sizeof(float));
+#pragma GCC unroll 32
+        for (int j = 0; j < NT_NR; ++j)
+            if (j < nr)
+                c[i * g->ldc + j] = tmp[i * NT_NR + j];
 }
 
 static float *alloc_floats(int64_t count)
