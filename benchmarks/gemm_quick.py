@@ -5,11 +5,11 @@
     PYTHONPATH=. python benchmarks/gemm_quick.py --shapes nt,nn,tn --threads 1 --base ../main-build
 
 Each (system, thread count) runs in a fresh process of its own, the systems alternating
-round after round, so neither OpenBLAS's spinning threads nor one system's warm caches
-touch the other's timing. A process times each shape ``--calls`` times with
-``time.perf_counter_ns`` after a warm-up and prints the median and the minimum; this
-script prints, per shape and thread count, the median over rounds of those medians, the
-smallest minimum, NumPy / C (the ratio of medians) and the load average (``os.getloadavg``)
+round after round (each round starting with the next one), so neither OpenBLAS's spinning
+threads nor one system's warm caches touch the other's timing. A process times each shape
+``--calls`` times with ``time.perf_counter_ns`` after a warm-up and prints the median and
+the minimum; this script prints, per shape and thread count, the median over rounds of
+those medians, the smallest minimum, NumPy / C (the ratio of medians) and the load average (``os.getloadavg``)
 before each round: on a shared machine, read the minima and the load with the medians.
 With ``--base DIR`` the C backend of another checkout (its kernels built in place, e.g. a
 ``git worktree`` of main) runs too, as a third system in its own processes: an A/B of a
@@ -121,9 +121,12 @@ def main() -> None:
     for threads in (int(t) for t in args.threads.split(",")):
         got: dict[str, list[dict]] = {system: [] for system in roots}
         loads = []
-        for _ in range(args.rounds):
+        systems = list(roots.items())
+        for r in range(args.rounds):
             loads.append(os.getloadavg()[0])
-            for system, root in roots.items():
+            # each round starts with the next system: at 2 threads, whichever process ran
+            # right after NumPy's was slower (medians 104 -> 127 us for the same build)
+            for system, root in systems[r % len(systems):] + systems[:r % len(systems)]:
                 kind = "numpy" if system == "numpy" else "c"
                 got[system].append(run(kind, threads, shapes, args.calls, root))
         print(f"{threads} thread(s), load average before each round: "
