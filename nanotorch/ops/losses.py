@@ -31,10 +31,14 @@ def _check_class_target(op: str, scores, target, ignore_index: int) -> np.ndarra
     Every label must be in ``[0, C)`` or equal ``ignore_index``, so no kernel ever indexes
     out of bounds.
     """
-    check_float(op, "input", scores)
+    # NOTE: the checkers (and their messages) run only when the quick tests fail: two Python
+    # calls less per loss (~0.3 µs of the seed MLP's [64, 10] loss)
+    if not isinstance(scores, np.ndarray) or scores.dtype.kind != "f":
+        check_float(op, "input", scores)
     if scores.ndim != 2:
         raise ValueError(f"{op}: input must be [N, C] scores, got shape {scores.shape}")
-    check_class_indices(op, target)
+    if not isinstance(target, np.ndarray) or target.dtype.kind not in "iu":
+        check_class_indices(op, target)
     n, c = scores.shape
     if target.shape != (n,):
         raise ValueError(f"{op}: target of shape {target.shape} does not match input of shape "
