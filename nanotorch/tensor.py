@@ -124,8 +124,9 @@ class Tensor:
             raise TypeError("only integer tensors of a single element can be used as an index")
         return int(self.data.item())
 
-    def __hash__(self) -> int:
-        return id(self)
+    # Hashed by identity, as ``object`` (``__eq__`` is elementwise): a dict keyed by tensors,
+    # such as an optimizer's ``state``, then hashes in C, with no Python call.
+    __hash__ = object.__hash__
 
     def __format__(self, spec: str) -> str:
         """``f"{loss:.4f}"`` formats a 0-d tensor as its number (as PyTorch)."""

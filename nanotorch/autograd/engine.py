@@ -26,14 +26,15 @@ def _accumulate_leaf(leaf: Tensor, g: np.ndarray, handed_out: set) -> None:
     data = leaf.data
     if g.shape != data.shape:
         raise RuntimeError(f"gradient of shape {g.shape} for a tensor of shape {data.shape}")
-    if leaf.grad is None:
+    grad = leaf.grad
+    if grad is None:
         if (type(g) is not np.ndarray or g.base is not None or id(g) in handed_out
-                or g.dtype != data.dtype or not g.flags.writeable):
+                or (g.dtype is not data.dtype and g.dtype != data.dtype) or not g.flags.writeable):
             g = np.array(g, dtype=data.dtype)
         handed_out.add(id(g))
         leaf.grad = Tensor._make(g, False)
     else:
-        leaf.grad.data = leaf.grad.data + g
+        grad.data = grad.data + g
 
 
 def _sum_grads(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -53,18 +54,18 @@ def run_backward(root: Tensor, gradient: np.ndarray, retain_graph: bool) -> None
         run_hooks(root)
         return
     consumers, hooked = _count_consumers(root.grad_fn)
-    grads = {root.grad_fn: gradient}
-    ready = [root.grad_fn]
+    grads: dict = {}  # gradients sent to nodes that still wait for other consumers
+    ready = [(root.grad_fn, gradient)]
     while ready:
-        node = ready.pop()
-        input_grads = _input_grads(node, grads.pop(node, None))
+        node, grad = ready.pop()
+        input_grads = _input_grads(node, grad)
         for edge, g in zip(node.edges, input_grads):
             if edge is None:
                 continue
             if isinstance(edge, Tensor):
                 _deliver_to_leaf(edge, g, handed_out, hooked)
-            elif _deliver_to_node(edge, g, grads, consumers):
-                ready.append(edge)
+            else:
+                _deliver_to_node(edge, g, grads, consumers, ready)
         if not retain_graph and node.saved_tensors:
             node.saved_tensors = None
 
@@ -122,14 +123,21 @@ def _deliver_to_leaf(leaf: Tensor, g: np.ndarray | None, handed_out: set, hooked
         _leaf_delivered(leaf, hooked[id(leaf)], g is not None)
 
 
-def _deliver_to_node(node, g: np.ndarray | None, grads: dict, consumers: dict) -> bool:
-    """Step 3b: add ``g`` to ``node``'s output gradient; True once all its consumers have
-    delivered (the node is then ready to run)."""
-    if g is not None:
-        prev = grads.get(node)
-        grads[node] = g if prev is None else _sum_grads(prev, g)
-    consumers[node] -= 1
-    return consumers[node] == 0
+def _deliver_to_node(node, g: np.ndarray | None, grads: dict, consumers: dict, ready: list) -> None:
+    """Step 3b: add ``g`` to ``node``'s output gradient; once all its consumers have
+    delivered, the node is ready: ``(node, its complete gradient)`` goes on ``ready``. (A
+    node with one consumer, a chain's, goes straight there: ``grads`` holds only sums
+    still waiting for a consumer.)"""
+    left = consumers[node] - 1
+    consumers[node] = left
+    if node in grads:
+        prev = grads.pop(node)
+        g = prev if g is None else _sum_grads(prev, g)
+    if left:
+        if g is not None:
+            grads[node] = g
+    else:
+        ready.append((node, g))
 
 
 def _leaf_delivered(leaf: Tensor, state: list, got_grad: bool) -> None:

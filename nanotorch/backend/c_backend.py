@@ -253,7 +253,8 @@ class _TensorTable:
     def unchanged(self) -> bool:
         """Every array still is float32, shaped as its parameter, contiguous, writeable."""
         for a, shape in zip(self.arrays, self.array_shapes):
-            if not (a.shape == shape and a.dtype == _F32 and a.flags.carray):
+            # NOTE: NumPy's own float32 dtype object first (``is``), as ``_arg`` does
+            if not ((a.dtype is _F32 or a.dtype == _F32) and a.shape == shape and a.flags.carray):
                 return False
         return True
 
@@ -274,7 +275,8 @@ class _TensorTable:
         copied first (``_arg`` copies one that is not C-contiguous)."""
         held = []
         for g, shape in zip(grads, self.shapes, strict=True):
-            if not (isinstance(g, np.ndarray) and g.dtype == _F32 and g.shape == shape):
+            if not (isinstance(g, np.ndarray) and (g.dtype is _F32 or g.dtype == _F32)
+                    and g.shape == shape):
                 return None
             if id(g) in self.ids or (g.base is not None and self._overlaps(g)):
                 g = g.copy()

@@ -31,20 +31,26 @@ class LinearFn(Function):
 
     @staticmethod
     def forward(ctx, x, w, b):
-        check_float("linear", "input", x)
-        check_float("linear", "weight", w, x.dtype)
+        # NOTE: the common case (float arrays of one dtype object) in one test; anything
+        # else takes the checks that word the error
+        if not (type(x) is np.ndarray and type(w) is np.ndarray and x.dtype is w.dtype
+                and x.dtype.kind == "f"):
+            check_float("linear", "input", x)
+            check_float("linear", "weight", w, x.dtype)
         if w.ndim != 2:
             raise ValueError(f"linear: weight must be 2-D [out_features, in_features], got {w.shape}")
         m, k = w.shape
         if x.ndim == 0 or x.shape[-1] != k:
             raise ValueError(f"linear: input of shape {x.shape} does not match weight of shape "
                              f"{w.shape}: the input's last dim must be in_features={k}")
-        check_vector("linear", "bias", b, m, x.dtype)
+        if b is not None:
+            check_vector("linear", "bias", b, m, x.dtype)
+            b = contiguous(b)
         x2 = _rows(x, k)
         w = contiguous(w)
         ctx.save_for_backward(x2, w)
         ctx.x_shape = x.shape
-        y = ctx.backend.linear_forward(x2, w, None if b is None else contiguous(b))
+        y = ctx.backend.linear_forward(x2, w, b)
         return y if x.ndim == 2 else y.reshape(x.shape[:-1] + (m,))
 
     @staticmethod
