@@ -304,14 +304,17 @@ typedef struct {
     int status;
 } max_bwd_job_t;
 
-static void max_pool_bwd_share(void *ctx, int t, int nt)
+/* The planes [lo, hi) of the scatter; relu (a constant in each inlined copy): add dy only
+ * where y > 0, by a mask (NOTE: a branch on the sign of a ReLU's output mispredicts about
+ * half the time: the [64, 32, 28, 28] backward took 1.07 ms with one, 0.70 without the
+ * ReLU).  Returns whether an index was out of its plane. */
+static NT_ALWAYS_INLINE int max_pool_scatter(const max_bwd_job_t *j, int64_t lo, int64_t hi,
+                                             int relu)
 {
-    max_bwd_job_t *j = ctx;
-    int64_t lo, hi, hw = j->hw, out = j->out;
+    int64_t hw = j->hw, out = j->out;
     int bad = 0;
-    nt_range(j->planes, t, nt, &lo, &hi);
     for (int64_t p = lo; p < hi; ++p) {
-        const float *g = j->dy + p * out, *yp = j->y ? j->y + p * out : NULL;
+        const float *g = j->dy + p * out, *yp = relu ? j->y + p * out : NULL;
         const int64_t *ip = j->indices + p * out;
         float *dxp = j->dx + p * hw;
         memset(dxp, 0, (size_t)hw * sizeof(float));
@@ -321,11 +324,25 @@ static void max_pool_bwd_share(void *ctx, int t, int nt)
                 bad = 1;
                 continue;
             }
-            if (!yp || yp[q] > 0.0f)
-                dxp[k] += g[q];
+            float add = g[q];
+            if (relu) { /* add = y > 0 ? dy : +0, by a mask (GCC branched on the select) */
+                uint32_t bits;
+                memcpy(&bits, &add, sizeof bits);
+                bits &= -(uint32_t)(yp[q] > 0.0f);
+                memcpy(&add, &bits, sizeof add);
+            }
+            dxp[k] += add; /* + 0 where masked: that dx stays +0, as every dy at k sees that y */
         }
     }
-    if (bad)
+    return bad;
+}
+
+static void max_pool_bwd_share(void *ctx, int t, int nt)
+{
+    max_bwd_job_t *j = ctx;
+    int64_t lo, hi;
+    nt_range(j->planes, t, nt, &lo, &hi);
+    if (j->y ? max_pool_scatter(j, lo, hi, 1) : max_pool_scatter(j, lo, hi, 0))
         nt_fail(&j->status, NT_EINVAL);
 }
 
