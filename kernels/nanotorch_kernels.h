@@ -146,6 +146,12 @@ int nt_max_pool2d_fwd_f32(int64_t n, int64_t c, int64_t h, int64_t w, int64_t kh
                           float *y, int64_t *indices, int nthreads);
 int nt_max_pool2d_bwd_f32(int64_t n, int64_t c, int64_t h, int64_t w, int64_t ho, int64_t wo,
                           const float *dy, const int64_t *indices, float *dx, int nthreads);
+int nt_max_pool2d_relu_fwd_f32(int64_t n, int64_t c, int64_t h, int64_t w, int64_t kh,
+                               int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw,
+                               const float *x, float *y, int64_t *indices, int nthreads);
+int nt_max_pool2d_relu_bwd_f32(int64_t n, int64_t c, int64_t h, int64_t w, int64_t ho,
+                               int64_t wo, const float *dy, const int64_t *indices,
+                               const float *y, float *dx, int nthreads);
 int nt_avg_pool2d_fwd_f32(int64_t n, int64_t c, int64_t h, int64_t w, int64_t kh, int64_t kw,
                           int64_t sh, int64_t sw, int64_t ph, int64_t pw, const float *x,
                           float *y, int nthreads);

@@ -1050,6 +1050,84 @@ def test_max_pool_matches_numpy_bit_for_bit(geometry, ties, specials, seed):
                                   NP.max_pool2d_backward(dy, index_np, x.shape))
 
 
+def fused_relu_pool(x, kernel, stride, padding, dy, nthreads=1):
+    """pool.c's fused kernels (a compiled step's ReLU -> MaxPool2d, nanotorch/compiler/
+    fusion.py) on float32 ``x``: ``(y, indices, dx)``, each kernel's status checked."""
+    ffi, lib = C.ffi, C.lib
+    n, c, h, w = x.shape
+    (ho, wo), sizes = dy.shape[2:], (*x.shape, *kernel, *stride, *padding)
+    y, index, dx = np.empty(dy.shape, np.float32), np.empty(dy.shape, np.int64), np.empty_like(x)
+    f, i64 = (lambda a: ffi.from_buffer("float[]", a)), (lambda a: ffi.from_buffer("int64_t[]", a))
+    assert lib.nt_max_pool2d_relu_fwd_f32(*sizes, f(x), f(y), i64(index), nthreads) == lib.NT_OK
+    assert lib.nt_max_pool2d_relu_bwd_f32(n, c, h, w, ho, wo, f(dy), i64(index), f(y), f(dx),
+                                          nthreads) == lib.NT_OK
+    return y, index, dx
+
+
+@SETTINGS
+@given(geometry=pool_geometry(), ties=st.booleans(), specials=st.booleans(),
+       seed=st.integers(0, 2**16))
+def test_fused_relu_max_pool_is_relu_then_pool_bit_for_bit(geometry, ties, specials, seed):
+    """max_pool(relu(x)) in one kernel, and its gradient: the bits of the ReLU kernel
+    followed by the pooling kernel (and their backwards), which are the NumPy backend's:
+    overlapping windows, gaps, padding, ties (zeros where relu clips), NaN, -inf, -0."""
+    shape, kernel, stride, padding = geometry
+    rng = np.random.default_rng(seed)
+    x = pool_input(rng, shape, ties, specials)
+    x.reshape(-1)[::7] = -0.0
+    r = NP.relu_forward(x)
+    want_y, want_index = NP.max_pool2d_forward(r, kernel, stride, padding)
+    dy = pool_input(rng, want_y.shape, ties, False)
+    want_dx = NP.relu_backward(NP.max_pool2d_backward(dy, want_index, shape), r)
+    for nthreads in (1, 2):
+        y, index, dx = fused_relu_pool(x, kernel, stride, padding, dy, nthreads)
+        np.testing.assert_array_equal(y.view(np.int32), want_y.view(np.int32))  # +0, not -0
+        np.testing.assert_array_equal(index, want_index)
+        np.testing.assert_array_equal(dx.view(np.int32), want_dx.view(np.int32))
+        c_r = C.relu_forward(x)
+        np.testing.assert_array_equal(dx, C.relu_backward(C.max_pool2d_backward(dy, index, shape), c_r))
+
+
+@pytest.mark.parametrize("ties", [False, True])
+def test_fused_relu_max_pool_2x2_rows_of_every_length(ties):
+    """The fused forward on pool.c's 2x2 stride-2 path (four outputs per step, overlapping
+    or padded row ends): rows of 1 to 10 outputs; windows of negatives, where relu ties
+    them at 0 and the first wins."""
+    rng = np.random.default_rng(11 + ties)
+    for h, w in [(2, 2), (3, 5), (4, 7), (2, 8), (5, 9), (6, 15), (4, 16), (3, 19), (2, 20), (28, 28)]:
+        x = pool_input(rng, (2, 3, h, w), ties=ties, specials=True)
+        x[1, 2] = -np.inf
+        x[0, 1] = -np.abs(x[0, 1]) - 1  # a plane of negatives only
+        r = NP.relu_forward(x)
+        want_y, want_index = NP.max_pool2d_forward(r, (2, 2), (2, 2), (0, 0))
+        dy = rand(rng, *want_y.shape)
+        y, index, dx = fused_relu_pool(x, (2, 2), (2, 2), (0, 0), dy)
+        np.testing.assert_array_equal(y.view(np.int32), want_y.view(np.int32))
+        np.testing.assert_array_equal(index, want_index)
+        want_dx = NP.relu_backward(NP.max_pool2d_backward(dy, want_index, x.shape), r)
+        np.testing.assert_array_equal(dx, want_dx)
+
+
+def test_fused_relu_max_pool_refuses_what_the_pool_refuses():
+    """The fused kernels check what the plain ones check (sizes, NULL, each index against
+    its plane), and the backward needs the forward's output."""
+    ffi, lib = C.ffi, C.lib
+    x, dy = np.ones((1, 2, 4, 4), np.float32), np.ones((1, 2, 2, 2), np.float32)
+    y, dx, index = np.ones_like(dy), np.empty_like(x), np.zeros(dy.shape, np.int64)
+    f, i64 = (lambda a: ffi.from_buffer("float[]", a)), (lambda a: ffi.from_buffer("int64_t[]", a))
+    fwd, bwd = lib.nt_max_pool2d_relu_fwd_f32, lib.nt_max_pool2d_relu_bwd_f32
+    assert fwd(1, 2, 4, 4, 2, 2, 2, 2, 2, 0, f(x), f(y), i64(index), 1) == lib.NT_EINVAL  # padding
+    assert fwd(1, 2, 4, 4, 5, 2, 2, 2, 0, 0, f(x), f(y), i64(index), 1) == lib.NT_EINVAL  # window
+    assert fwd(1, 2, 4, 4, 2, 2, 2, 2, 0, 0, ffi.NULL, f(y), i64(index), 1) == lib.NT_EINVAL
+    assert bwd(1, 2, 4, 4, 2, 2, f(dy), i64(index), ffi.NULL, f(dx), 1) == lib.NT_EINVAL
+    for bad in (-1, 16):
+        index[0, 1, 1, 1] = bad
+        assert bwd(1, 2, 4, 4, 2, 2, f(dy), i64(index), f(y), f(dx), 1) == lib.NT_EINVAL
+    index[0, 1, 1, 1] = 15
+    assert bwd(1, 2, 4, 4, 2, 2, f(dy), i64(index), f(y), f(dx), 1) == lib.NT_OK
+    assert dx[0, 0, 0, 0] == 4 and dx[0, 1, 3, 3] == 1 and dx.sum() == 8
+
+
 @SETTINGS
 @given(geometry=pool_geometry(), specials=st.booleans(), seed=st.integers(0, 2**16))
 def test_avg_pool_matches_numpy_bit_for_bit(geometry, specials, seed):

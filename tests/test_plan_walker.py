@@ -57,7 +57,7 @@ def test_the_walker_runs_the_replay(monkeypatch):
     assert len(segments) >= 2 and all(len(names) >= 2 for _, names in segments)
     assert calls == [len(names) for _, names in segments] * 3
     walked = {name for _, names in segments for name in names}
-    assert {"nt_conv2d_fwd_f32", "nt_max_pool2d_bwd_f32"} <= walked
+    assert {"nt_conv2d_fwd_f32", "nt_max_pool2d_relu_bwd_f32"} <= walked
     assert "nt_conv2d_fwd_f32" in plan.forms["loop"].source and "nt_conv2d_fwd_f32" not in plan.source
 
 

@@ -38,7 +38,7 @@ import numpy as np
 from nanotorch import backend
 from nanotorch.autograd import engine
 from nanotorch.backend import numpy_backend
-from nanotorch.compiler import walker
+from nanotorch.compiler import fusion, walker
 from nanotorch.compiler.entries import CKernel, OpCall, WholeCall, kernel_failed
 from nanotorch.compiler.memory import bounds
 from nanotorch.compiler.optim_steps import FastStep
@@ -69,7 +69,7 @@ class Plan:
     walker unless ``NANOTORCH_COMPILE_WALKER=0``)."""
 
     def __init__(self, tr: Tracer, result: str) -> None:
-        items = _items(tr)
+        items, self.fused = fusion.fuse(tr, _items(tr), result) if fusion.enabled() else (_items(tr), [])
         fast_steps = [f"{name}.kernel()" for name, obj in tr.names.items() if isinstance(obj, FastStep)]
         names = tr.names
         namespace = {**names, "asarray": np.asarray, "ones_like": np.ones_like, "make": Tensor._make,
