@@ -451,6 +451,32 @@ def test_arg_copies_what_c_cannot_read_as_is(make):
         c_backend._arg(a, (9,))
 
 
+@pytest.mark.parametrize("make", [
+    lambda v: v.reshape(2, 4)[:, ::2],
+    lambda v: v.astype(np.float64),
+    lambda v: v.astype(">f4"),
+    lambda v: np.asfortranarray(v.reshape(2, 4)),
+    _unaligned_f32,
+], ids=["strided", "float64", "byteswapped", "fortran", "unaligned"])
+def test_relu_takes_any_array_c_cannot_read_as_is(make, recorder):
+    """relu's methods test their arrays inline (no ``_arg``): every kind ``_arg`` copies gives
+    NumPy's answer, in C for float32 (a C-ordered copy) and on NumPy for float64."""
+    values = np.array([-2.0, 0.5, 0.0, -0.0, 3.0, np.nan, -1.0, 7.0], np.float32)
+    x, dy = make(values), make(np.arange(8, dtype=np.float32) + 1)
+    y = make(NP.relu_forward(values))  # a saved output of the same kind
+    np.testing.assert_array_equal(C.relu_forward(x), NP.relu_forward(np.asarray(x)))
+    np.testing.assert_array_equal(C.relu_backward(dy, y),
+                                  NP.relu_backward(np.asarray(dy), np.asarray(y)))
+    in_c = np.asarray(x).dtype == np.float32
+    assert recorder.calls == (["nt_relu_fwd_f32", "nt_relu_bwd_f32"] if in_c else [])
+
+
+def test_relu_backward_refuses_a_gradient_of_another_shape():
+    y = C.relu_forward(np.ones((4, 2), np.float32))
+    with pytest.raises(ValueError, match=r"gradient of shape \[2, 4\] for an output of shape \[4, 2\]"):
+        C.relu_backward(np.ones((2, 4), np.float32), y)
+
+
 def test_arg_fast_path_points_at_the_array_and_checks_its_shape():
     a = np.zeros((3, 4), np.float32)
     p = c_backend._arg(a, (3, 4), inplace=True)

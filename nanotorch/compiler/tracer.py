@@ -4,7 +4,8 @@ While a ``Tracer`` is active, a few entry points are wrapped (and put back after
 
 - ``Function.apply``: the op's ``forward(ctx, *arrays)`` call becomes an ``OpCall`` of the
   plan, its output array a new variable; its graph node gets a recording ``backward``;
-- below the ops, the C backend's ``_arg``/``_out``/``_call`` (every C kernel call, its pointers) and
+- below the ops, the C backend's ``_lib`` and ``_from_buffer`` (every C kernel call, and which
+  array each pointer it is given points into), and
   the NumPy backend's hot methods (``linear_*``, ``relu_*``): the kernels each op ran, so a
   replay can call them alone on the traced arrays (``entries.py``, ``memory.py``);
 - the engine's ``_accumulate_leaf`` and ``_sum_grads`` and ``Tensor.backward``'s seed: the
@@ -48,6 +49,21 @@ _VALUE_READS = (("item", ".item()"), ("__bool__", "a Python branch on a tensor (
                 ("tolist", ".tolist()"), ("numpy", ".numpy()"), ("__array__", "NumPy conversion"),
                 ("__format__", "formatting (print/f-string)"), ("__repr__", "repr()/print"))
 
+
+
+class _RecordingLib:
+    """Stands in for ``c_backend._lib`` while tracing: its kernels (``nt_*`` functions) are
+    called through ``Tracer.c_kernel``, everything else (constants) is the library's."""
+
+    def __init__(self, lib, tracer: Tracer) -> None:
+        self._lib, self._tracer = lib, tracer
+
+    def __getattr__(self, name: str):
+        value = getattr(self._lib, name)
+        if not callable(value):
+            return value
+        tracer = self._tracer
+        return lambda *args: tracer.c_kernel(value, name, args)
 
 
 def c_module():
@@ -105,7 +121,7 @@ class Tracer:
         self.mem = Memory()
         self.current: OpCall | None = None  # the op call whose kernels are being recorded
         self.forward_calls: dict[int, OpCall] = {}  # id(plan ctx) -> its forward's call
-        self.c_arrays: dict[int, tuple] = {}  # id(cdata from _arg) -> (cdata, array)
+        self.c_arrays: dict[int, tuple] = {}  # id(cdata from from_buffer) -> (cdata, array)
         self.inputs: dict[int, int] = {}  # id(argument array) -> its index
         self.pointers: dict[str, str] = {}  # step arguments' pointers: variable -> its line
         self.lowering = True  # False: every entry op-level (a write the tracer did not see)
@@ -221,11 +237,12 @@ class Tracer:
             region.updated = True  # a live tensor: in-place Python changes stay in order
         return True
 
-    def c_kernel(self, orig, kernel: str, args: tuple) -> None:
-        """``c_backend._call``: record the kernel, its constants and its pointers."""
+    def c_kernel(self, function, kernel: str, args: tuple) -> int:
+        """``c_backend._lib.<kernel>(*args)``: call it, and record it with its constants and
+        pointers; returns the kernel's status."""
         call = self.current if self.recording else None
         if call is None:
-            return orig(kernel, *args)
+            return function(*args)
         outs = WRITES.get(kernel)
         k = CKernel(kernel)
         writes = []
@@ -235,10 +252,11 @@ class Tracer:
                 k.args.append(("ptr", a))
             else:
                 k.args.append(self._c_argument(call, a, outs is None))
-        orig(kernel, *args)
-        if not all([self._write(call, a) for a in writes]):
+        status = function(*args)
+        if status or not all([self._write(call, a) for a in writes]):
             call.fail()
         call.kernels.append(k)
+        return status
 
     def _c_argument(self, call: OpCall, a, unknown_kernel: bool) -> tuple:
         """How a replay passes argument ``a`` (one the kernel reads) of a recorded C call."""
@@ -262,21 +280,12 @@ class Tracer:
             return ("input", region.ref, ffi.typeof(a).cname)
         return ("ptr", a)
 
-    def c_pointer(self, orig, a, *rest, **options):
-        """``c_backend._arg``: remember which array a pointer is (when not a copy)."""
-        p = orig(a, *rest, **options)
-        if self.current is not None and a is not None and isinstance(a, np.ndarray):
-            start = int(self.c._ffi.cast("uintptr_t", p))
-            if a.size and start == bounds(a)[0]:
-                self.c_arrays[id(p)] = (p, a)
-        return p
-
-    def c_output(self, orig, *args, **options):
-        """``c_backend._out``: a new output array and its pointer, remembered as ``c_pointer``'s."""
-        a, p = orig(*args, **options)
-        if self.current is not None and a.size:
+    def c_buffer(self, orig, ctype, a, writable: bool = False):
+        """``c_backend._from_buffer``: a pointer to ``a``'s data, remembered as ``a``'s."""
+        p = orig(ctype, a, writable)
+        if self.current is not None and isinstance(a, np.ndarray) and a.size:
             self.c_arrays[id(p)] = (p, a)
-        return a, p
+        return p
 
     def np_kernel(self, method: str, args: tuple, result):
         """A NumPy backend method (``linear_forward`` ...): record it with its outputs."""
@@ -581,9 +590,8 @@ class Tracer:
         """The C kernel calls and the NumPy backend's replayable methods."""
         tr = self
         if self.c is not None:
-            self._wrap(patches, self.c, "_call", lambda o: lambda k, *a: tr.c_kernel(o, k, a))
-            self._wrap(patches, self.c, "_arg", lambda o: lambda *a, **k: tr.c_pointer(o, *a, **k))
-            self._wrap(patches, self.c, "_out", lambda o: lambda *a, **k: tr.c_output(o, *a, **k))
+            patches.append((self.c, "_lib", _RecordingLib(self.c._lib, tr)))
+            self._wrap(patches, self.c, "_from_buffer", lambda o: lambda *a: tr.c_buffer(o, *a))
 
         def recorded(method):
             def hook(orig):
