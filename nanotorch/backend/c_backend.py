@@ -434,15 +434,15 @@ class CBackend(NumpyBackend):
     def gelu_forward(self, x: np.ndarray, approximate: str) -> np.ndarray:
         if not (_f32(x) and approximate in _GELU):
             return super().gelu_forward(x, approximate)
-        y = np.empty(x.shape, dtype=_F32)
-        _call("nt_gelu_fwd_f32", x.size, _arg(x), _GELU[approximate], _arg(y), get_num_threads())
+        y, y_p = _out(x.shape)
+        _call("nt_gelu_fwd_f32", x.size, _arg(x), _GELU[approximate], y_p, get_num_threads())
         return y
 
     def gelu_backward(self, dy: np.ndarray, x: np.ndarray, approximate: str) -> np.ndarray:
         if not (_f32(dy, x) and approximate in _GELU):
             return super().gelu_backward(dy, x, approximate)
-        dx = np.empty(x.shape, dtype=_F32)
-        _call("nt_gelu_bwd_f32", x.size, _arg(dy, x.shape), _arg(x), _GELU[approximate], _arg(dx),
+        dx, dx_p = _out(x.shape)
+        _call("nt_gelu_bwd_f32", x.size, _arg(dy, x.shape), _arg(x), _GELU[approximate], dx_p,
               get_num_threads())
         return dx
 
