@@ -1452,6 +1452,29 @@ def test_cross_entropy_c_level_check_refuses_bad_labels():
         ffi.from_buffer("float[]", logits)) == lib.NT_EINVAL
 
 
+def test_cross_entropy_arrays_c_cannot_read_as_is_are_copied(recorder):
+    """The methods' direct path takes only arrays C reads as they are; Fortran-ordered logits
+    and probs, a strided int64 target and a byteswapped dloss are copied, then run in C with
+    NumPy's answer; a target of another shape is refused before C."""
+    rng = np.random.default_rng(5)
+    logits = np.asfortranarray(rand(rng, 6, 4))
+    target = (np.arange(12) % 4)[::2]
+    want_loss, want_probs = NP.cross_entropy_forward(logits, target, "mean", 0.0, -100)
+    loss, probs = C.cross_entropy_forward(logits, target, "mean", 0.0, -100)
+    np.testing.assert_allclose(loss, want_loss, rtol=1e-6)
+    np.testing.assert_allclose(probs, want_probs, rtol=1e-6, atol=1e-7)
+    dloss = np.array(2.0, ">f4")
+    np.testing.assert_allclose(
+        C.cross_entropy_backward(dloss, np.asfortranarray(probs), target, "mean", 0.0, -100),
+        NP.cross_entropy_backward(np.array(2.0, np.float32), probs, target, "mean", 0.0, -100),
+        rtol=1e-6, atol=1e-7)
+    assert recorder.calls == ["nt_cross_entropy_fwd_f32", "nt_cross_entropy_bwd_f32"]
+    with pytest.raises(ValueError, match=r"argument of shape \[5\], expected \[6\]"):
+        C.cross_entropy_forward(logits, target[:5], "mean", 0.0, -100)
+    with pytest.raises(ValueError, match=r"argument of shape \[5\], expected \[6\]"):
+        C.cross_entropy_backward(dloss, probs, target[:5], "mean", 0.0, -100)
+
+
 def test_cross_entropy_int32_targets_are_converted():
     rng = np.random.default_rng(0)
     logits, target = rand(rng, 4, 3), np.array([0, 2, 1, 2], np.int32)
