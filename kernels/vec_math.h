@@ -97,7 +97,7 @@ static inline nt_vf nt_vexpf(nt_vf x)
     y = y * r + 5.0000001201e-1f;
     y = y * r * r + r + 1.0f;
     y *= nt_vfloats((nt_vbits(t) - 0x4B400000u + 127u) << 23); /* t's low bits hold n */
-    return nt_vfloats(~low & nt_vbits(nt_vselect(high, NT_SPLAT(INFINITY), y)));
+    return nt_vselect(low, NT_SPLAT(0.0f), nt_vselect(high, NT_SPLAT(INFINITY), y));
 }
 
 /* The sum and the max of v's lanes, folding halves onto each other.  With a NaN lane the
