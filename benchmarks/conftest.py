@@ -132,8 +132,12 @@ class Blas:
 BLAS = Blas()
 
 
+_threads_now = [THREADS]  # what set_threads last gave (threads() restores it)
+
+
 def set_threads(n: int) -> None:
     """Give ``n`` threads to nanotorch's C kernels, NumPy's BLAS and PyTorch (if imported)."""
+    _threads_now[0] = n
     funcs = _nt_threads()
     if funcs is not None:
         funcs[1](n)
@@ -145,12 +149,14 @@ def set_threads(n: int) -> None:
 
 @contextmanager
 def threads(n: int) -> Iterator[None]:
-    """``set_threads(n)`` for the block, then back to ``THREADS``."""
+    """``set_threads(n)`` for the block, then back to the count before it (NOTE: not to
+    ``THREADS``: a ``threads(1)`` inside a ``threads(1)`` row left that row on 2 threads)."""
+    before = _threads_now[0]
     set_threads(n)
     try:
         yield
     finally:
-        set_threads(THREADS)
+        set_threads(before)
 
 
 @pytest.fixture(scope="session", autouse=True)
