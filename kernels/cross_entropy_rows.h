@@ -177,17 +177,15 @@ double NT_CE_NAME(nt_ce_fwd_rows)(int64_t n, int64_t c, const float *restrict lo
     return total;
 }
 
-/* The backward of nt_cross_entropy_bwd_f32 on checked arguments (its comment: the math). */
+/* The backward of nt_cross_entropy_bwd_f32 on checked arguments (its comment: the math), for
+ * n rows of which `valid` (of all the rows, when a thread runs a share) are not ignored. */
 void NT_CE_NAME(nt_ce_bwd_rows)(int64_t n, int64_t c, const float *restrict dloss,
                                 int dloss_per_row, const float *restrict probs,
                                 const int64_t *restrict target, int reduction,
-                                double label_smoothing, int64_t ignore_index,
+                                double label_smoothing, int64_t ignore_index, int64_t valid,
                                 float *restrict dlogits)
 {
     float e_over_c = (float)(label_smoothing / (double)c), keep = (float)(1.0 - label_smoothing);
-    int64_t valid = 0;
-    for (int64_t i = 0; i < n; ++i)
-        valid += target[i] != ignore_index;
     if (!dloss_per_row) { /* one scale for every row: one flat pass, then the target entries
                            * (and rows ignored) redone; each value as the loop below gives */
         float scale = dloss[0], zero_scale = dloss[0] * 0.0f;

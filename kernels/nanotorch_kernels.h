@@ -92,10 +92,11 @@ int nt_batchnorm_bwd_f32(int64_t n, int64_t c, int64_t hw, const float *dy, cons
 /* cross_entropy.c: fused softmax + cross-entropy over logits[n, c], target[n] int64. */
 int nt_cross_entropy_fwd_f32(int64_t n, int64_t c, const float *logits, const int64_t *target,
                              int reduction, double label_smoothing, int64_t ignore_index,
-                             float *loss, float *probs);
+                             float *loss, float *probs, int nthreads);
 int nt_cross_entropy_bwd_f32(int64_t n, int64_t c, const float *dloss, int dloss_per_row,
                              const float *probs, const int64_t *target, int reduction,
-                             double label_smoothing, int64_t ignore_index, float *dlogits);
+                             double label_smoothing, int64_t ignore_index, float *dlogits,
+                             int nthreads);
 
 /* optim.c: in-place parameter updates (PyTorch's rules).  SGD and Adam are multi-tensor:
  * one call updates `count` tensors of sizes[t] elements given arrays of pointers

@@ -1348,7 +1348,7 @@ def test_pooling_c_level_checks_refuse_bad_sizes():
 
 # ---------------------------------------------------------------------- cross-entropy
 @SETTINGS
-@given(n=st.sampled_from([1, 2, 7, 64, 130]), c=st.sampled_from([1, 2, 10, 33, 1000]),
+@given(n=st.sampled_from([1, 2, 7, 64, 130, 517]), c=st.sampled_from([1, 2, 10, 33, 1000]),
        reduction=st.sampled_from(["mean", "sum", "none"]),
        smoothing=st.sampled_from([0.0, 0.1, 1.0]), scale=st.sampled_from([0.0, 1.0, 30.0, 1e30]),
        ignore=st.sampled_from([-100, 0, 3]), seed=st.integers(0, 2**16))
@@ -1367,6 +1367,30 @@ def test_cross_entropy_matches_numpy(n, c, reduction, smoothing, scale, ignore, 
         C.cross_entropy_backward(dloss, probs_np, target, reduction, smoothing, ignore),
         NP.cross_entropy_backward(dloss, probs_np, target, reduction, smoothing, ignore),
         rtol=1e-5, atol=1e-7)
+
+
+def test_cross_entropy_rows_split_between_threads_give_one_threads_answer():
+    """Two threads take whole blocks of 64 rows each ([517,10]: 320 + 197): every row's
+    probabilities and gradient are the same bits as on one thread, the summed loss the same
+    to float rounding (the two shares' sums are added, not every row in turn)."""
+    rng = np.random.default_rng(11)
+    logits, target = rand(rng, 517, 10, scale=3.0), rng.integers(0, 10, 517)
+    target[::7] = -100
+    before = threads.get_num_threads()
+    out = {}
+    try:
+        for nt in (1, 2):
+            threads.set_num_threads(nt)
+            loss, probs = C.cross_entropy_forward(logits, target, "mean", 0.1, -100)
+            rows, _ = C.cross_entropy_forward(logits, target, "none", 0.1, -100)
+            dlogits = C.cross_entropy_backward(np.ones(517, np.float32), probs, target, "none",
+                                               0.1, -100)
+            out[nt] = loss, probs, rows, dlogits
+    finally:
+        threads.set_num_threads(before)
+    for one, two in zip(out[1][1:], out[2][1:]):
+        np.testing.assert_array_equal(one, two)
+    np.testing.assert_allclose(out[1][0], out[2][0], rtol=1e-6)
 
 
 def test_cross_entropy_log_of_row_sums_is_accurate():
@@ -1449,7 +1473,7 @@ def test_cross_entropy_c_level_check_refuses_bad_labels():
     assert lib.nt_cross_entropy_fwd_f32(
         2, 3, ffi.from_buffer("float[]", logits), ffi.from_buffer("int64_t[]", target),
         lib.NT_REDUCE_NONE, 0.0, -100, ffi.from_buffer("float[]", out),
-        ffi.from_buffer("float[]", logits)) == lib.NT_EINVAL
+        ffi.from_buffer("float[]", logits), 1) == lib.NT_EINVAL
 
 
 def test_cross_entropy_arrays_c_cannot_read_as_is_are_copied(recorder):

@@ -530,7 +530,8 @@ class CBackend(NumpyBackend):
         status = _lib.nt_cross_entropy_fwd_f32(
             n, c, _from_buffer(_FLOATS, logits, False), _from_buffer(_INT64S, target, False),
             _REDUCTIONS[reduction], label_smoothing, ignore_index,
-            _from_buffer(_FLOATS, loss, True), _from_buffer(_FLOATS, probs, True))
+            _from_buffer(_FLOATS, loss, True), _from_buffer(_FLOATS, probs, True),
+            get_num_threads())
         if status:
             _fail("nt_cross_entropy_fwd_f32", status)
         return loss, probs
@@ -559,7 +560,7 @@ class CBackend(NumpyBackend):
             n, c, _from_buffer(_FLOATS, dloss, False), int(dloss.ndim == 1),
             _from_buffer(_FLOATS, probs, False), _from_buffer(_INT64S, target, False),
             _REDUCTIONS[reduction], label_smoothing, ignore_index,
-            _from_buffer(_FLOATS, dlogits, True))
+            _from_buffer(_FLOATS, dlogits, True), get_num_threads())
         if status:
             _fail("nt_cross_entropy_bwd_f32", status)
         return dlogits

@@ -358,7 +358,7 @@ static void check_relu(int64_t size, int nthreads)
  * lse = log sum exp l, loss_i = -(1-e)(l_t - lse) - e/C sum_c (l_c - lse), probs = exp(l - lse),
  * dlogits = (probs - e/C - (1-e) onehot(t)) * dloss_i (0 when ignored), / rows kept (mean). */
 static void check_cross_entropy(int64_t n, int64_t c, int reduction, double e, float scale,
-                                int per_row)
+                                int per_row, int nthreads)
 {
     const int64_t ignore = -100;
     float *logits = floats(n * c), *probs = floats(n * c), *dlogits = floats(n * c);
@@ -370,10 +370,11 @@ static void check_cross_entropy(int64_t n, int64_t c, int reduction, double e, f
         target[i] = n > 1 && i == 1 ? ignore : (int64_t)(i * 7 % c);
         kept += target[i] != ignore;
     }
-    int s = nt_cross_entropy_fwd_f32(n, c, logits, target, reduction, e, ignore, loss, probs);
+    int s = nt_cross_entropy_fwd_f32(n, c, logits, target, reduction, e, ignore, loss, probs,
+                                     nthreads);
     int dloss_per_row = per_row && reduction == NT_REDUCE_NONE;
     s |= nt_cross_entropy_bwd_f32(n, c, dloss, dloss_per_row, probs, target, reduction, e,
-                                  ignore, dlogits);
+                                  ignore, dlogits, nthreads);
     double worst = s == NT_OK ? 0.0 : INFINITY, total = 0.0;
     for (int64_t i = 0; i < n; ++i) {
         const float *l = logits + i * c;
@@ -406,8 +407,8 @@ static void check_cross_entropy(int64_t n, int64_t c, int reduction, double e, f
         near(&worst, loss[0], total / (double)kept);
     static const char *const names[] = {"none", "mean", "sum"};
     check(worst <= 1.0, "cross_entropy fwd+bwd [%lld,%lld] reduction %s, smoothing %.2g, "
-          "logits up to %g, dloss %s: error %.3g", (long long)n, (long long)c,
-          names[reduction], e, (double)scale, dloss_per_row ? "per row" : "one", worst);
+          "logits up to %g, dloss %s, %d thread(s): error %.3g", (long long)n, (long long)c,
+          names[reduction], e, (double)scale, dloss_per_row ? "per row" : "one", nthreads, worst);
     free(logits), free(probs), free(dlogits), free(loss), free(dloss), free(target);
 }
 
@@ -689,15 +690,17 @@ static void check_status_codes(void)
     expect(nt_relu_fwd_f32(4, NULL, c, 1), NT_EINVAL, "relu fwd x NULL");
     expect(nt_relu_bwd_f32(4, a, b, c, 0), NT_EINVAL, "relu bwd nthreads 0");
     int64_t target[2] = {0, 3}, bad_neg[2] = {0, -1};
-    expect(nt_cross_entropy_fwd_f32(2, 3, a, target, NT_REDUCE_MEAN, 0.0, -100, c, c),
+    expect(nt_cross_entropy_fwd_f32(2, 3, a, target, NT_REDUCE_MEAN, 0.0, -100, c, c, 1),
            NT_EINVAL, "cross_entropy fwd label 3 of 3 classes");
-    expect(nt_cross_entropy_fwd_f32(2, 3, a, bad_neg, NT_REDUCE_MEAN, 0.0, -100, c, c),
+    expect(nt_cross_entropy_fwd_f32(2, 3, a, bad_neg, NT_REDUCE_MEAN, 0.0, -100, c, c, 1),
            NT_EINVAL, "cross_entropy fwd label -1 (ignore_index -100)");
-    expect(nt_cross_entropy_fwd_f32(2, 0, a, target, NT_REDUCE_MEAN, 0.0, -100, c, c),
+    expect(nt_cross_entropy_fwd_f32(2, 0, a, target, NT_REDUCE_MEAN, 0.0, -100, c, c, 1),
            NT_EINVAL, "cross_entropy fwd 0 classes");
-    expect(nt_cross_entropy_fwd_f32(2, 4, a, target, 3, 0.0, -100, c, c), NT_EINVAL,
+    expect(nt_cross_entropy_fwd_f32(2, 4, a, target, 3, 0.0, -100, c, c, 1), NT_EINVAL,
            "cross_entropy fwd reduction 3");
-    expect(nt_cross_entropy_bwd_f32(2, 3, a, 0, b, target, NT_REDUCE_SUM, 0.0, -100, c),
+    expect(nt_cross_entropy_fwd_f32(2, 4, a, target, NT_REDUCE_MEAN, 0.0, -100, c, c, 0),
+           NT_EINVAL, "cross_entropy fwd 0 threads");
+    expect(nt_cross_entropy_bwd_f32(2, 3, a, 0, b, target, NT_REDUCE_SUM, 0.0, -100, c, 1),
            NT_EINVAL, "cross_entropy bwd label 3 of 3 classes");
     expect(nt_batchnorm_fwd_f32(2, 2, 2, a, NULL, NULL, c, NULL, 1, 0.1, 1e-5, c, c, c, 1),
            NT_EINVAL, "batchnorm fwd running_mean without running_var");
@@ -787,10 +790,12 @@ int main(int argc, char **argv)
         check_rmsprop(1, 0.9, 0.01, 1, nthreads);
     }
     for (int r = NT_REDUCE_NONE; r <= NT_REDUCE_SUM; ++r) {
-        check_cross_entropy(1, 1, r, 0.0, 1.0f, 0);
-        check_cross_entropy(7, 10, r, 0.1, 3.0f, 1);
-        check_cross_entropy(64, 10, r, 0.0, 100.0f, 1);
-        check_cross_entropy(33, 1000, r, 0.1, 1.0f, 0);
+        check_cross_entropy(1, 1, r, 0.0, 1.0f, 0, 1);
+        check_cross_entropy(7, 10, r, 0.1, 3.0f, 1, 2);
+        check_cross_entropy(64, 10, r, 0.0, 100.0f, 1, 1);
+        check_cross_entropy(33, 1000, r, 0.1, 1.0f, 0, 2);  /* 2 threads, 32 + 1 rows */
+        check_cross_entropy(517, 10, r, 0.1, 3.0f, 1, 2);   /* 2 threads, 320 + 197 rows */
+        check_cross_entropy(517, 10, r, 0.1, 3.0f, 1, 1);
     }
     check_flush_outside_gemm();
     check_status_codes();
