@@ -82,19 +82,71 @@ static void weight_transform(int64_t o, int64_t c, const float *restrict weight,
         }
 }
 
-/* The plane p[ch, rows, cols] into the interior of q[., wq, ch] at row r0, column c0 (the
- * rest of q, zero, is left alone): channels innermost. */
-static NT_ALWAYS_INLINE void to_channels_last(const float *restrict p, int64_t ch, int64_t rows,
-                                              int64_t cols, int64_t r0, int64_t c0, int64_t wq,
-                                              float *restrict q)
+/* An 8x8 block: dst[j*ds + i] = src[i*ss + j] (i, j < 8), by three rounds of shuffles
+ * where GCC has them (unpack pairs of rows, then pairs of pairs, then the 128-bit halves). */
+static NT_ALWAYS_INLINE void transpose8(const float *restrict src, int64_t ss,
+                                        float *restrict dst, int64_t ds)
 {
-    for (int64_t r = 0; r < rows; ++r)
-        for (int64_t k = 0; k < cols; ++k) {
-            float *dst = q + ((r + r0) * wq + c0 + k) * ch;
-            const float *src = p + r * cols + k;
-            for (int64_t c = 0; c < ch; ++c)
-                dst[c] = src[c * rows * cols];
+#if defined(__GNUC__) && __has_builtin(__builtin_shufflevector)
+    typedef float v8 __attribute__((vector_size(8 * sizeof(float)), aligned(4), may_alias));
+    v8 r[8], t[8], u[8];
+    for (int i = 0; i < 8; ++i)
+        r[i] = *(const v8 *)(src + i * ss);
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = __builtin_shufflevector(r[i], r[i + 1], 0, 8, 1, 9, 4, 12, 5, 13);
+        t[i + 1] = __builtin_shufflevector(r[i], r[i + 1], 2, 10, 3, 11, 6, 14, 7, 15);
+    }
+    for (int i = 0; i < 8; i += 4)
+        for (int h = 0; h < 2; ++h) {
+            u[i + 2 * h] = __builtin_shufflevector(t[i + h], t[i + h + 2], 0, 1, 8, 9, 4, 5, 12,
+                                                   13);
+            u[i + 2 * h + 1] = __builtin_shufflevector(t[i + h], t[i + h + 2], 2, 3, 10, 11, 6, 7,
+                                                       14, 15);
         }
+    for (int j = 0; j < 4; ++j) { /* u[j] and u[4 + j] hold columns j and 4 + j */
+        *(v8 *)(dst + j * ds) = __builtin_shufflevector(u[j], u[4 + j], 0, 1, 2, 3, 8, 9, 10, 11);
+        *(v8 *)(dst + (4 + j) * ds) = __builtin_shufflevector(u[j], u[4 + j], 4, 5, 6, 7, 12, 13,
+                                                              14, 15);
+    }
+#else
+    for (int i = 0; i < 8; ++i)
+        for (int j = 0; j < 8; ++j)
+            dst[j * ds + i] = src[i * ss + j];
+#endif
+}
+
+/* Between planes p[ch, rows, cols] and pixels q (pixel (r, k) at q + (r*wq + k)*ch, its
+ * channels innermost): to_pixels copies p_in into q, else q into p_out (the other NULL).
+ * 8x8 blocks of (channels, columns), the edges one by one. */
+static NT_ALWAYS_INLINE void planes_pixels(const float *restrict p_in, float *restrict p_out,
+                                           int64_t ch, int64_t rows, int64_t cols,
+                                           float *restrict q, int64_t wq, int to_pixels)
+{
+    int64_t hw = rows * cols, c0 = 0;
+    for (; c0 + 8 <= ch; c0 += 8)
+        for (int64_t r = 0; r < rows; ++r) {
+            int64_t at = c0 * hw + r * cols; /* (offsets only on the non-NULL plane) */
+            float *qr = q + r * wq * ch + c0;
+            int64_t k = 0;
+            for (; k + 8 <= cols; k += 8)
+                if (to_pixels)
+                    transpose8(p_in + at + k, hw, qr + k * ch, ch);
+                else
+                    transpose8(qr + k * ch, ch, p_out + at + k, hw);
+            for (; k < cols; ++k)
+                for (int64_t c = 0; c < 8; ++c)
+                    if (to_pixels)
+                        qr[k * ch + c] = p_in[at + c * hw + k];
+                    else
+                        p_out[at + c * hw + k] = qr[k * ch + c];
+        }
+    for (int64_t c = c0; c < ch; ++c)
+        for (int64_t r = 0; r < rows; ++r)
+            for (int64_t k = 0; k < cols; ++k)
+                if (to_pixels)
+                    q[(r * wq + k) * ch + c] = p_in[c * hw + r * cols + k];
+                else
+                    p_out[c * hw + r * cols + k] = q[(r * wq + k) * ch + c];
 }
 
 /* The per-tile transforms work on 8 channels at a time in GCC's vector type (GCC's own
@@ -213,8 +265,8 @@ static NT_ALWAYS_INLINE int wino_block(const wino_t *d, int64_t i0, int64_t i1,
     int64_t t = d->t, tb = (i1 - i0) * t, cin = d->cin, cout = d->cout, tw = d->tw;
     int64_t xs = d->wp * cin, ys = 2 * tw * cout;
     for (int64_t i = i0; i < i1; ++i) {
-        to_channels_last(x + i * cin * d->hi * d->wi, cin, d->hi, d->wi, d->qh, d->qw, d->wp,
-                         s->xp);
+        planes_pixels(x + i * cin * d->hi * d->wi, NULL, cin, d->hi, d->wi,
+                      s->xp + (d->qh * d->wp + d->qw) * cin, d->wp, 1);
         for (int64_t ty = 0; ty < d->th; ++ty) /* (k = ty*tw + tx: GCC vectorizes the */
             for (int64_t tx = 0; tx < tw; ++tx) /* channel loops only in this nest) */
                 input_tile(s->xp + 2 * ty * xs + 2 * tx * cin, xs, cin,
@@ -231,14 +283,7 @@ static NT_ALWAYS_INLINE int wino_block(const wino_t *d, int64_t i0, int64_t i1,
             for (int64_t tx = 0; tx < tw; ++tx)
                 output_tile(s->m + ((i - i0) * t + ty * tw + tx) * cout, tb * cout, s->bias,
                             cout, s->yp + 2 * ty * ys + 2 * tx * cout, ys);
-        float *yi = y + i * cout * d->hy * d->wy;
-        for (int64_t r = 0; r < d->hy; ++r) /* back to [cout, hy, wy] */
-            for (int64_t k = 0; k < d->wy; ++k) {
-                const float *src = s->yp + r * ys + k * cout;
-                float *dst = yi + r * d->wy + k;
-                for (int64_t o = 0; o < cout; ++o)
-                    dst[o * d->hy * d->wy] = src[o];
-            }
+        planes_pixels(NULL, y + i * cout * d->hy * d->wy, cout, d->hy, d->wy, s->yp, 2 * tw, 0);
     }
     return NT_OK;
 }
@@ -370,16 +415,17 @@ static NT_ALWAYS_INLINE void wino_bwd_share_body(void *ctx, int t, int nt)
     for (int64_t i0 = lo; j->want_dw && i0 < hi; i0 += ib) {
         int64_t i1 = nt_min64(hi, i0 + ib), tb = (i1 - i0) * tiles;
         for (int64_t i = i0; i < i1; ++i) {
-            to_channels_last(j->dy + i * o * hw, o, d->hy, d->wy, 0, 0, 2 * d->tw, s.yp);
+            planes_pixels(j->dy + i * o * hw, NULL, o, d->hy, d->wy, s.yp, 2 * d->tw, 1);
             for (int64_t ty = 0; ty < d->th; ++ty)
                 for (int64_t tx = 0; tx < d->tw; ++tx)
                     grad_tile(s.yp + 2 * ty * ys + 2 * tx * o, ys, o,
                               s.m + ((i - i0) * tiles + ty * d->tw + tx) * o, tb * o);
         }
         for (int xi = 0; xi < 16; ++xi)
-            nt_fail(&j->status, nt_gemm_f32(c, o, tb, j->v + (16 * i0 + xi * (i1 - i0)) * tiles * c, c, 1,
-                                            s.m + xi * tb * o, o, 0, du + xi * c * o, o, NULL,
-                                            NT_GEMM_ACCUMULATE, 1));
+            nt_fail(&j->status,
+                    nt_gemm_f32(c, o, tb, j->v + (16 * i0 + xi * (i1 - i0)) * tiles * c, c, 1,
+                                s.m + xi * tb * o, o, 0, du + xi * c * o, o, NULL,
+                                NT_GEMM_ACCUMULATE, 1));
     }
     for (int64_t i = lo; j->want_db && i < hi; ++i)
         for (int64_t q = 0; q < o; ++q)
