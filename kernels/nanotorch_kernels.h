@@ -128,7 +128,7 @@ int nt_conv2d_bwd_f32(int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int
                       float *dw, float *db, int nthreads);
 
 /* winograd.c: the same for 3x3 kernels, stride 1, padding ph, pw <= 2, by Winograd's
- * F(2x2, 3x3): v (16*c*n*t floats, t = ceil(ho/2) * (ceil(wo/2) + 1) tiles per image, in
+ * F(2x2, 3x3): v (16*c*n*t floats, t = ceil(ho/2) * ceil(wo/2) tiles per image, in
  * winograd.c's layout) is the input's transform, kept for backward instead of cols.
  * dx, dw, db may be NULL. */
 int nt_conv2d_wino_fwd_f32(int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int64_t ph,

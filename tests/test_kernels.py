@@ -916,6 +916,35 @@ def test_conv2d_winograd_matches_numpy(n, c, h, w, o, padding, nthreads, recorde
                 np.testing.assert_array_equal(g, full)
 
 
+@pytest.mark.parametrize("n, c, h, w, o, padding", [
+    (2, 32, 14, 14, 64, (1, 1)),   # the CNN example's conv2 (8x8 transposes, no channel tail)
+    (3, 13, 17, 10, 21, (1, 1)),   # channel tails after a block of 8, odd sides
+    (1, 16, 9, 16, 24, (0, 2)),    # unequal paddings, columns in 8-wide blocks and a tail
+])
+def test_conv2d_winograd_matches_torch(n, c, h, w, o, padding, nthreads, torch, recorder):
+    """The Winograd kernels (channels-innermost tiles) against PyTorch's float64 conv2d and
+    its autograd: y, dx, dw, db within the bound of the Winograd sums."""
+    rng = np.random.default_rng(c * 100 + o)
+    x, wt, b = rand(rng, n, c, h, w), rand(rng, o, c, 3, 3), rand(rng, o)
+    y, v = C.conv2d_forward(x, wt, b, (1, 1), padding)
+    dy = rand(rng, *y.shape)
+    got = C.conv2d_backward(dy, v, x.shape, wt, (1, 1), padding, True, True, True)
+    assert recorder.calls == ["nt_conv2d_wino_fwd_f32", "nt_conv2d_wino_bwd_f32"]
+    tx, tw, tb = (torch.tensor(a, dtype=torch.float64, requires_grad=True) for a in (x, wt, b))
+    ty = torch.nn.functional.conv2d(tx, tw, tb, padding=padding)
+    ty.backward(torch.tensor(dy, dtype=torch.float64))
+    y_bound = NP.conv2d_forward(np.abs(x), np.abs(wt), np.abs(b), (1, 1), padding)[0]
+    assert_product_close(y, ty.detach().numpy(), winograd_bound(y_bound), 4 * 9 * c)
+    bounds = NP.conv2d_backward(np.abs(dy), NP.conv2d_forward(np.abs(x), np.abs(wt), None, (1, 1),
+                                                              padding)[1],
+                                x.shape, np.abs(wt), (1, 1), padding, True, True, True)
+    for g, ref, bound, k in zip(got, (tx.grad, tw.grad, tb.grad), bounds,
+                                (9 * o, y[:, 0].size, y[:, 0].size)):
+        assert g.shape == tuple(ref.shape) and g.dtype == np.float32
+        assert_product_close(g, ref.numpy(), bound if bound.ndim == 1 else winograd_bound(bound),
+                             4 * k)
+
+
 @pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
 def test_conv2d_winograd_non_finite_inputs_stay_in_their_windows(bad):
     """An inf or NaN in x: exactly the outputs whose windows read it are non-finite (the

@@ -335,13 +335,12 @@ def _conv_dims(x_shape: tuple, w: np.ndarray, stride, padding) -> tuple | None:
 
 def _winograd_tiles(dims: tuple) -> int | None:
     """Tiles per image of ``nt_conv2d_wino_*`` for the conv ``dims`` (``_conv_dims``), or
-    None when the call is not theirs: ``ceil(Ho/2) * (ceil(Wo/2) + 1)`` (winograd.c: one
-    extra tile per tile row)."""
+    None when the call is not theirs: ``ceil(Ho/2) * ceil(Wo/2)``."""
     n, c, h, w, o, kh, kw, sh, sw, ph, pw = dims
     if not (kh == kw == 3 and sh == sw == 1 and ph <= 2 and pw <= 2
             and min(c, o) >= _WINOGRAD_MIN_CHANNELS):
         return None
-    return (h + 2 * ph - 1) // 2 * ((w + 2 * pw - 1) // 2 + 1)
+    return (h + 2 * ph - 1) // 2 * ((w + 2 * pw - 1) // 2)
 
 
 def _pool_dims(x_shape, kernel, stride, padding) -> tuple | None:
