@@ -239,59 +239,6 @@ double nt_fma_gflops(int64_t rounds, float *sink)
     return seconds > 0 ? flops / seconds * 1e-9 : 0.0;
 }
 
-/* ------------------------------------------------------------ the packing buffers */
-
-/* Each thread keeps its packing buffers from one product to the next (freed when the
- * thread exits).  Allocated and freed per call, a large product's buffer got fresh pages
- * every time: 1024^3 called from C in a loop took 344 minor page faults per call (its
- * 1.4 MB B block, page by page; ~2 us each in this VM: ~0.7 ms of a 23.5 ms product on
- * Zen 3); called from NumPy, 34 per call on average.  What a thread holds is bounded by
- * the block sizes: at most KC x NC floats for B and KC x MC for A (6 MB each at the
- * largest blocks choose_blocking allows; 1.4 MB and 260 KB for 1024^3 on Zen 3). */
-typedef struct {
-    float *p[NT_GEMM_NBUF];
-    int64_t floats[NT_GEMM_NBUF];
-} gemm_buffers_t;
-
-static pthread_key_t buffers_key;
-static pthread_once_t buffers_once = PTHREAD_ONCE_INIT;
-static int buffers_ok;
-
-static void free_buffers(void *ptr)
-{
-    gemm_buffers_t *bufs = ptr;
-    for (int i = 0; i < NT_GEMM_NBUF; ++i)
-        free(bufs->p[i]);
-    free(bufs);
-}
-
-static void init_buffers(void)
-{
-    buffers_ok = pthread_key_create(&buffers_key, free_buffers) == 0;
-}
-
-float *nt_gemm_buffer(int slot, int64_t floats)
-{
-    pthread_once(&buffers_once, init_buffers);
-    if (!buffers_ok)
-        return NULL;
-    gemm_buffers_t *bufs = pthread_getspecific(buffers_key);
-    if (!bufs) {
-        bufs = calloc(1, sizeof *bufs);
-        if (!bufs || pthread_setspecific(buffers_key, bufs) != 0) {
-            free(bufs);
-            return NULL;
-        }
-    }
-    if (bufs->floats[slot] < floats) {
-        size_t bytes = ((size_t)(floats > 0 ? floats : 1) * sizeof(float) + 63) / 64 * 64;
-        free(bufs->p[slot]);
-        bufs->p[slot] = aligned_alloc(64, bytes);
-        bufs->floats[slot] = bufs->p[slot] ? floats : 0;
-    }
-    return bufs->p[slot];
-}
-
 /* ------------------------------------------------------------------- the product */
 
 /* The epilogue alone: the product over an empty k is 0. */
@@ -366,7 +313,8 @@ static int gemm_shared(const nt_gemm_t *g, const gemm_config_t *cfg, int64_t m, 
     const nt_gemm_isa_t *isa = cfg->isa;
     int64_t kc_step = nt_balanced_kc(g->k, cfg->blocking.kc);
     int64_t nc_step = nt_min64((n + isa->nr - 1) / isa->nr * isa->nr, cfg->blocking.nc);
-    float *bp = nt_gemm_buffer(NT_GEMM_BUF_B, kc_step * nc_step);
+    size_t bytes = ((size_t)(kc_step * nc_step) * sizeof(float) + 63) / 64 * 64;
+    float *bp = aligned_alloc(64, bytes);
     if (!bp)
         return NT_ENOMEM;
     shared_t job = {g, cfg, m, (m + isa->mr - 1) / isa->mr, 0, 0, 0, 0, bp, NT_OK};
@@ -378,6 +326,7 @@ static int gemm_shared(const nt_gemm_t *g, const gemm_config_t *cfg, int64_t m, 
             nt_parallel(nt, rows_share, &job);
         }
     }
+    free(bp);
     return job.status;
 }
 

@@ -62,13 +62,6 @@ typedef struct {
     int dot_r, dot_c;      /* its block: rows of a by rows of b */
 } nt_gemm_isa_t;
 
-/* The calling thread's packing buffer `slot` (NT_GEMM_BUF_B: a packed B block, NT_GEMM_BUF_A:
- * a packed A block), 64-byte aligned, with room for at least `floats` floats; NULL when out
- * of memory.  It is kept for the thread's next product (gemm.c says why), so it is never
- * freed by the caller. */
-enum { NT_GEMM_BUF_B, NT_GEMM_BUF_A, NT_GEMM_NBUF };
-float *nt_gemm_buffer(int slot, int64_t floats);
-
 /* Defined by gemm_<isa>.c; an ISA the compiler or architecture lacks has stripe == NULL. */
 extern const nt_gemm_isa_t nt_gemm_isa_avx512, nt_gemm_isa_avx2, nt_gemm_isa_neon,
     nt_gemm_isa_generic;

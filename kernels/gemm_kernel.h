@@ -40,6 +40,7 @@
  * change). */
 #define NT_PREFETCH_C_MIN_K 32
 #define NT_LINE_FLOATS 16 /* floats per 64-byte cache line */
+#define NT_ALIGN 64
 
 #if NT_VL > 1 && defined(__GNUC__) && !defined(__clang__)
 #define NT_FAST_TRANSPOSE 1
@@ -434,6 +435,13 @@ static void tile(const panel_t *pa, int mr, int64_t nr, const float *b, int64_t 
                 c[i * g->ldc + j] = tmp[i * NT_NR + j];
 }
 
+static float *alloc_floats(int64_t count)
+{
+    size_t bytes = (size_t)count * sizeof(float);
+    bytes = (bytes + NT_ALIGN - 1) / NT_ALIGN * NT_ALIGN;
+    return aligned_alloc(NT_ALIGN, bytes ? bytes : NT_ALIGN);
+}
+
 /* A row stride that is a multiple of 4 KB maps every row to the same cache sets. */
 static int aliasing_stride(int64_t ld)
 {
@@ -594,10 +602,13 @@ static int gemm_stripe(const nt_gemm_t *g, const nt_blocking_t *bl, int64_t m0, 
     int64_t kc_step = nt_balanced_kc(g->k, direct_a ? direct_a_kc(bl, nc_step) : bl->kc);
     int direct_b = !g->trans_b && !aliasing_stride(g->ldb) && m1 - m0 <= NT_DIRECT_B_ROWS;
     /* in place, b still needs a padded copy of its last, narrow panel */
-    float *bp = nt_gemm_buffer(NT_GEMM_BUF_B, kc_step * (direct_b ? NT_NR : nc_step));
-    float *ap = direct_a ? NULL : nt_gemm_buffer(NT_GEMM_BUF_A, kc_step * mc_step);
-    if (!bp || (!direct_a && !ap))
+    float *bp = alloc_floats(kc_step * (direct_b ? NT_NR : nc_step));
+    float *ap = direct_a ? NULL : alloc_floats(kc_step * mc_step);
+    if (!bp || (!direct_a && !ap)) {
+        free(bp);
+        free(ap);
         return NT_ENOMEM;
+    }
     unsigned csr = nt_ftz_enter();
     for (int64_t jc = n0; jc < n1; jc += nc_step) {
         int64_t nc = nt_min64(nc_step, n1 - jc), n_full = nc / NT_NR * NT_NR;
@@ -611,6 +622,8 @@ static int gemm_stripe(const nt_gemm_t *g, const nt_blocking_t *bl, int64_t m0, 
         }
     }
     nt_ftz_leave(csr);
+    free(bp);
+    free(ap);
     return NT_OK;
 }
 
@@ -631,12 +644,13 @@ static int gemm_rows(const nt_gemm_t *g, const nt_blocking_t *bl, int64_t m0, in
 {
     int64_t mc_step = balanced_mc(m1 - m0, bl->mc);
     int direct_a = reads_a_in_place(g, nc);
-    float *ap = direct_a ? NULL : nt_gemm_buffer(NT_GEMM_BUF_A, kc * mc_step);
+    float *ap = direct_a ? NULL : alloc_floats(kc * mc_step);
     if (!direct_a && !ap)
         return NT_ENOMEM;
     unsigned csr = nt_ftz_enter();
     gemm_block(g, m0, m1, jc, nc, pc, kc, bp, 0, direct_a, ap, mc_step);
     nt_ftz_leave(csr);
+    free(ap);
     return NT_OK;
 }
 

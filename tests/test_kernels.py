@@ -223,41 +223,6 @@ def test_gemm_threads_sharing_packed_b(trans_a, trans_b):
                                   gemm(a, b, m, n, k, trans_a, trans_b, nthreads=2))
 
 
-@pytest.mark.parametrize("nthreads", [1, 2])
-def test_gemm_packing_buffers_kept_between_products_grow(nthreads):
-    """Each thread keeps its packing buffers from one product to the next: a small product,
-    then ones whose packed blocks are larger (they must get a bigger buffer, not overrun the
-    kept one), then a small one again, each right."""
-    t = c_backend.gemm_tuning()
-    small = (t["mr"] + 1, t["nr"] + 1, 9)
-    big = (t["mc"] + t["mr"] + 1, 3 * t["nr"] + 5, t["kc"] + 11)
-    for i, (m, n, k) in enumerate([small, big, (big[0] + 7, 2 * big[1], big[2] + 5), small]):
-        for trans_a, trans_b in [(False, True), (True, False)]:
-            check_gemm(np.random.default_rng(i), m, n, k, trans_a, trans_b, nthreads=nthreads)
-
-
-def test_gemm_on_short_lived_threads():
-    """Products on threads that exit right after (each thread's kept buffers are freed at
-    its exit): every result right, several threads at once."""
-    import threading
-
-    errors = []
-
-    def work(seed):
-        try:
-            check_gemm(np.random.default_rng(seed), 100, 70, 300, False, seed % 2 == 1)
-        except Exception as e:  # noqa: BLE001 - reported below, in the test's thread
-            errors.append(e)
-
-    for _ in range(3):
-        workers = [threading.Thread(target=work, args=(s,)) for s in range(4)]
-        for w in workers:
-            w.start()
-        for w in workers:
-            w.join()
-    assert not errors, errors
-
-
 def test_gemm_threads_agree():
     """The 2-thread split gives the same bits as one thread (the same sums per element)."""
     rng = np.random.default_rng(1)
