@@ -11,9 +11,11 @@ threads nor one system's warm caches touch the other's timing. A process times e
 the minimum; this script prints, per shape and thread count, the median over rounds of
 those medians, the smallest minimum, NumPy / C (the ratio of medians) and the load average (``os.getloadavg``)
 before each round: on a shared machine, read the minima and the load with the medians.
-With ``--base DIR`` the C backend of another checkout (its kernels built in place, e.g. a
-``git worktree`` of main) runs too, as a third system in its own processes: an A/B of a
-kernel change, both builds timed in the same rounds.
+``--clock thread`` times the calling thread's CPU time instead of the wall clock, for a busy
+machine (1 thread only: a second thread's time is not counted). With ``--base DIR`` the C
+backend of another checkout (its kernels built in place, e.g. a ``git worktree`` of main)
+runs too, as a third system in its own processes: an A/B of a kernel change, both builds
+timed in the same rounds.
 Shapes: Linear's three products at 64x784x128 (``nt`` forward x @ W^T, ``nn`` dx = dy @ W,
 ``tn`` dW = dy^T @ x), ``big`` 1024^3 x @ W^T, ``lin`` Linear forward+backward at
 x[512,1024] W[1024,1024], ``lin64`` at x[64,784] W[128,784] and ``lin10`` at x[64,128]
@@ -69,8 +71,12 @@ def cases(system: str) -> dict[str, Callable[[], object]]:
                for name, t in layers.items()}}
 
 
-def child(system: str, threads: int, shapes: list[str], calls: int) -> None:
-    """Time ``shapes`` in this process; print one JSON line of {shape: [median, min]} in us."""
+def child(system: str, threads: int, shapes: list[str], calls: int, clock: str) -> None:
+    """Time ``shapes`` in this process; print one JSON line of {shape: [median, min]} in us.
+    ``clock`` ``thread``: the CPU time of this thread (``time.thread_time_ns``) instead of
+    the wall clock, which a busy shared machine moves (time on other cores, such as a second
+    thread's, is not counted: meant for 1 thread)."""
+    now = time.thread_time_ns if clock == "thread" else time.perf_counter_ns
     if system == "c":
         import nanotorch as nt
         nt.set_num_threads(threads)
@@ -82,19 +88,21 @@ def child(system: str, threads: int, shapes: list[str], calls: int) -> None:
             fn()
         times = []
         for _ in range(n):
-            t0 = time.perf_counter_ns()
+            t0 = now()
             fn()
-            times.append(time.perf_counter_ns() - t0)
+            times.append(now() - t0)
         out[shape] = [statistics.median(times) / 1e3, min(times) / 1e3]
     print(json.dumps(out))
 
 
-def run(system: str, threads: int, shapes: list[str], calls: int, root: Path = ROOT) -> dict:
+def run(system: str, threads: int, shapes: list[str], calls: int, clock: str,
+        root: Path = ROOT) -> dict:
     """One child process timing ``system`` with the nanotorch found at ``root``."""
     env = {**os.environ, "PYTHONPATH": str(root), "OPENBLAS_NUM_THREADS": str(threads),
            "NANOTORCH_BACKEND": "c"}
     done = subprocess.run([sys.executable, __file__, "--child", system, "--threads", str(threads),
-                           "--shapes", ",".join(shapes), "--calls", str(calls)],
+                           "--shapes", ",".join(shapes), "--calls", str(calls),
+                           "--clock", clock],
                           capture_output=True, text=True, env=env, check=True, cwd=root)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -106,6 +114,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="fresh processes per system")
     parser.add_argument("--calls", type=int, default=300, help="timed calls per small shape")
     parser.add_argument("--base", type=Path, help="another checkout whose C backend runs too (A/B)")
+    parser.add_argument("--clock", choices=("wall", "thread"), default="wall",
+                        help="wall clock, or the calling thread's CPU time (for 1 thread on a "
+                             "busy machine)")
     parser.add_argument("--child", choices=("c", "numpy"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.base and not (args.base / "nanotorch").is_dir():
@@ -115,7 +126,7 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown shapes {sorted(unknown)}; choose from {', '.join(SHAPES)}")
     if args.child:
-        child(args.child, int(args.threads), shapes, args.calls)
+        child(args.child, int(args.threads), shapes, args.calls, args.clock)
         return
     roots = {"numpy": ROOT, "c": ROOT, **({"base": args.base.resolve()} if args.base else {})}
     for threads in (int(t) for t in args.threads.split(",")):
@@ -128,7 +139,7 @@ def main() -> None:
             # right after NumPy's was slower (medians 104 -> 127 us for the same build)
             for system, root in systems[r % len(systems):] + systems[:r % len(systems)]:
                 kind = "numpy" if system == "numpy" else "c"
-                got[system].append(run(kind, threads, shapes, args.calls, root))
+                got[system].append(run(kind, threads, shapes, args.calls, args.clock, root))
         print(f"{threads} thread(s), load average before each round: "
               + " ".join(f"{x:.2f}" for x in loads))
         for shape in shapes:

@@ -80,7 +80,7 @@ def assert_product_close(got, want, bound_abs, k: int) -> None:
     tol = 2 * (k + 2) * EPS * bound_abs + 1e-30
     err = np.abs(got.astype(np.float64) - want)
     assert err.shape == tol.shape and np.all(err <= tol), \
-        f"max error {err.max():.3g} exceeds tolerance {tol[np.argmax(err - tol)]:.3g}"
+        f"max error {err.max():.3g} exceeds tolerance {tol.flat[np.argmax(err - tol)]:.3g}"
 
 
 # ------------------------------------------------------------------------------- GEMM
