@@ -50,7 +50,8 @@ int nt_gemm_f32(int64_t m, int64_t n, int64_t k,
                 const float *b, int64_t ldb, int trans_b,
                 float *c, int64_t ldc, const float *bias, int flags, int nthreads);
 /* gemm.c: the GEMM is compiled once per instruction set ("avx512", "avx2", "neon",
- * "generic"); the first call picks the widest this CPU runs.  nt_isa_select forces one
+ * "generic"); the first call picks the widest this CPU runs (AVX2 on AMD Zen 4, see
+ * gemm.c).  nt_isa_select forces one
  * (NT_EINVAL, and no change, when it is unknown, not compiled in or not runnable here).
  * nt_gemm_tuning fills info[8]: L1d, L2, L3 bytes read at run time (0: unknown), then the
  * ISA's MR, NR and the KC, NC, direct-b bytes derived from those caches. */
