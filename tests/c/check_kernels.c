@@ -24,6 +24,9 @@
 #if defined(__SSE__)
 #include <xmmintrin.h>
 #endif
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#include <cpuid.h>
+#endif
 
 static int passed, failed;
 
@@ -741,13 +744,34 @@ static void check_status_codes(void)
 static const char *const all_isas[] = {"avx512", "avx2", "neon", "generic"};
 #define N_ISAS ((int)(sizeof all_isas / sizeof all_isas[0]))
 
-/* Before any selection: the widest ISA this CPU runs (on aarch64: NEON, via getauxval). */
+/* AMD family 19h (Zen 3, Zen 4), read with cpuid here as gemm.c does. */
+static int amd_family_19h(void)
+{
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    unsigned eax, ebx, ecx, edx, family;
+    if (!__get_cpuid(0, &eax, &ebx, &ecx, &edx)
+        || !(ebx == 0x68747541 && edx == 0x69746e65 && ecx == 0x444d4163) /* AuthenticAMD */
+        || !__get_cpuid(1, &eax, &ebx, &ecx, &edx))
+        return 0;
+    family = (eax >> 8) & 0xf;
+    if (family == 0xf)
+        family += (eax >> 20) & 0xff;
+    return family == 0x19;
+#else
+    return 0;
+#endif
+}
+
+/* Before any selection: the widest ISA this CPU runs (on aarch64: NEON, via getauxval), but
+ * AVX2 on Zen 4 (AVX-512 on AMD family 19h: gemm.c's splits_512bit_vectors). */
 static void check_default_isa(void)
 {
     const char *isa = nt_isa_current(), *widest = "none";
     for (int i = N_ISAS - 1; i >= 0; --i)
         if (nt_isa_supported(all_isas[i]))
             widest = all_isas[i];
+    if (strcmp(widest, "avx512") == 0 && amd_family_19h())
+        widest = "avx2";
 #if defined(__aarch64__)
     check(strcmp(isa, "neon") == 0, "isa default on aarch64 is neon: %s", isa);
 #endif
