@@ -573,6 +573,36 @@ def test_cross_entropy_agrees_on_every_isa_and_with_numpy(c):
             np.testing.assert_allclose(a, b, rtol=2e-5, atol=1e-6, err_msg=name)
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # NumPy: inf - inf, NaN rows
+@pytest.mark.parametrize("c", [2, 3, 4, 7, 8, 9, 10, 16, 31, 32, 33])
+def test_cross_entropy_short_rows_match_numpy(c):
+    """Rows of few classes (below, at and past a vector of 4 or 8 lanes, on every ISA), row
+    counts that are no multiple of 4 or 8, ignored rows, and rows of NaN, +-inf and huge
+    logits next to ordinary ones: each row's loss and probabilities are NumPy's."""
+    rng = np.random.default_rng(100 + c)
+    for n in (1, 3, 5, 9, 13, 21, 67):
+        logits, labels = rand(rng, n, c, scale=4.0), rng.integers(0, c, n)
+        labels[rng.random(n) < 0.3] = -100
+        labels[n // 2] = -100
+        if n >= 13:
+            logits[1, c // 2] = np.nan
+            logits[4, 0] = -np.inf
+            logits[9, c - 1] = np.inf
+            logits[10] *= 1e30
+            logits[12, 0] = 80.0
+
+        def run(be=C, logits=logits, labels=labels):
+            out = []
+            for reduction, smoothing in (("none", 0.1), ("sum", 0.0), ("mean", 0.1)):
+                out += be.cross_entropy_forward(logits, labels, reduction, smoothing, -100)
+            return out
+
+        want = run(NP)
+        for name, got in _on_every_isa(run).items():
+            for a, b in zip(got, want, strict=True):
+                np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-5, err_msg=f"{name} n={n}")
+
+
 # ------------------------------------------------------------------------------- relu
 RELU_VALUES = np.array([0.0, -0.0, 1.0, -1.0, np.nan, np.inf, -np.inf, 1e-45, -1e-45, 3e38],
                        dtype=np.float32)

@@ -820,6 +820,14 @@ int main(int argc, char **argv)
         check_cross_entropy(33, 1000, r, 0.1, 1.0f, 0, 2);  /* 2 threads, 32 + 1 rows */
         check_cross_entropy(517, 10, r, 0.1, 3.0f, 1, 2);   /* 2 threads, 320 + 197 rows */
         check_cross_entropy(517, 10, r, 0.1, 3.0f, 1, 1);
+        /* short rows: c below, at and past a vector (4 or 8 lanes), row counts that are
+         * no multiple of 4 or 8 */
+        check_cross_entropy(13, 32, r, 0.1, 3.0f, 1, 1);
+        check_cross_entropy(13, 33, r, 0.1, 3.0f, 1, 1);
+        check_cross_entropy(70, 8, r, 0.1, 30.0f, 0, 1);
+        check_cross_entropy(70, 7, r, 0.1, 3.0f, 1, 1);
+        check_cross_entropy(71, 4, r, 0.0, 3.0f, 1, 1);
+        check_cross_entropy(131, 3, r, 0.1, 3.0f, 1, 2);
     }
     check_flush_outside_gemm();
     check_status_codes();
