@@ -24,9 +24,6 @@
 #if defined(__SSE__)
 #include <xmmintrin.h>
 #endif
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-#include <cpuid.h>
-#endif
 
 static int passed, failed;
 
@@ -744,19 +741,13 @@ static void check_status_codes(void)
 static const char *const all_isas[] = {"avx512", "avx2", "neon", "generic"};
 #define N_ISAS ((int)(sizeof all_isas / sizeof all_isas[0]))
 
-/* AMD family 19h (Zen 3, Zen 4), read with cpuid here as gemm.c does. */
+/* AMD family 19h (Zen 3, Zen 4), asked of the compiler's CPU model table (GCC 11+, Clang
+ * 12+): a check of gemm.c's own cpuid reading; other architectures: 0. */
 static int amd_family_19h(void)
 {
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-    unsigned eax, ebx, ecx, edx, family;
-    if (!__get_cpuid(0, &eax, &ebx, &ecx, &edx)
-        || !(ebx == 0x68747541 && edx == 0x69746e65 && ecx == 0x444d4163) /* AuthenticAMD */
-        || !__get_cpuid(1, &eax, &ebx, &ecx, &edx))
-        return 0;
-    family = (eax >> 8) & 0xf;
-    if (family == 0xf)
-        family += (eax >> 20) & 0xff;
-    return family == 0x19;
+    __builtin_cpu_init();
+    return __builtin_cpu_is("amdfam19h");
 #else
     return 0;
 #endif
