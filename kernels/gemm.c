@@ -378,7 +378,7 @@ int nt_gemm_f32(int64_t m, int64_t n, int64_t k, const float *restrict a, int64_
         return NT_OK;
     if (!c || (k > 0 && (!a || !b)))
         return NT_EINVAL;
-    nt_gemm_t g = {k, a, b, bias, lda, ldb, ldc, trans_a, trans_b, flags, c};
+    nt_gemm_t g = {k, n, a, b, bias, lda, ldb, ldc, trans_a, trans_b, flags, c};
     if (k == 0) {
         fill_bias(&g, m, n);
         return NT_OK;

@@ -9,6 +9,7 @@
 /* One product c[m,n] (+)= op(a) @ op(b) (+ bias) (relu): its operands, strides, epilogue. */
 typedef struct {
     int64_t k;
+    int64_t n; /* columns of the whole c (a thread's stripe may be fewer): sets the k blocks */
     const float *a, *b, *bias;
     int64_t lda, ldb, ldc;
     int trans_a, trans_b, flags;

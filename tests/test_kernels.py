@@ -225,11 +225,21 @@ def test_gemm_threads_sharing_packed_b(trans_a, trans_b):
 
 
 def test_gemm_threads_agree():
-    """The 2-thread split gives the same bits as one thread (the same sums per element)."""
-    rng = np.random.default_rng(1)
-    a, b = rand(rng, 200, 300), rand(rng, 300, 500)
-    np.testing.assert_array_equal(gemm(a, b, 200, 500, 300, nthreads=1),
-                                  gemm(a, b, 200, 500, 300, nthreads=2))
+    """The 2-thread split gives the same bits as one thread (the same sums per element), on
+    every ISA; also where 2 threads' column stripes read a in place (at most 8 tiles wide)
+    and 1 thread's whole width packs it: the k blocks must not follow the stripe."""
+    def run():
+        t = c_backend.gemm_tuning()
+        out = []
+        for m, n, k in ((200, 500, 300), (50, 12 * t["nr"], t["kc"] + t["kc"] // 2)):
+            rng = np.random.default_rng(n + k)
+            a, b = rand(rng, m, k), rand(rng, k, n)
+            out.append((gemm(a, b, m, n, k, nthreads=1), gemm(a, b, m, n, k, nthreads=2)))
+        return out
+
+    for isa, results in _on_every_isa(run).items():
+        for one, two in results:
+            np.testing.assert_array_equal(one, two, err_msg=isa)
 
 
 def test_gemm_c_level_checks_refuse_bad_sizes():
