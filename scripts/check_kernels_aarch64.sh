@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The C kernels on 64-bit ARM without an ARM machine: cross-compile every kernels/*.c for
 # aarch64 with the flags build_kernels.py uses (`build_kernels.py --print-flags`), link them
-# with the C test program tests/c/check_kernels.c and run it under qemu-user, on the NEON
+# with the C test program tests/c/kernel_checks.c and run it under qemu-user, on the NEON
 # GEMM and on the generic one (FPCR flush-to-zero included). Then the same program built
 # and run natively: the host's GEMM paths (AVX-512, AVX2, generic on x86-64).
 # Warnings fail the build (-Wall -Wextra -Werror, here only).
@@ -35,17 +35,17 @@ fail() { say "FAIL: $*" >&2; exit 1; }
 WARN="-Wall -Wextra -Werror"
 
 # build COMPILER DIR: every kernel file and the test program, compiled one by one, linked
-# as DIR/check_kernels.
+# as DIR/kernel_checks.
 build() {
     local cc="$1" dir="$2" src
     mkdir -p "$dir"
-    for src in "$ROOT"/kernels/*.c "$ROOT/tests/c/check_kernels.c"; do
+    for src in "$ROOT"/kernels/*.c "$ROOT/tests/c/kernel_checks.c"; do
         # shellcheck disable=SC2086  # the flag lines are word lists
         "$cc" $CFLAGS $WARN "-DNT_BUILD_FLAGS=\"$CFLAGS\"" -I "$ROOT/kernels" -c "$src" \
             -o "$dir/$(basename "$src" .c).o" || return 1
     done
     # shellcheck disable=SC2086
-    "$cc" "$dir"/*.o $LDFLAGS -o "$dir/check_kernels"
+    "$cc" "$dir"/*.o $LDFLAGS -o "$dir/kernel_checks"
 }
 
 # run NAME COMMAND...: the program's lines, then its closing "N passed, N failed".
@@ -98,14 +98,14 @@ if [ -n "$lacking" ]; then
         "($why); to run it: sudo apt-get install $PACKAGES"
     SUMMARY+=("aarch64: SKIPPED ($lacking not found; $why)")
 else
-    say "cross-compiling kernels/*.c and tests/c/check_kernels.c for aarch64: $CROSS_CC $CFLAGS"
+    say "cross-compiling kernels/*.c and tests/c/kernel_checks.c for aarch64: $CROSS_CC $CFLAGS"
     build "$CROSS_CC" "$TMP/aarch64" || fail "the aarch64 build failed or warned"
     say "running them under $QEMU: the NEON and the generic GEMM"
-    run "aarch64 (qemu, neon + generic)" "$QEMU" -L "$SYSROOT" "$TMP/aarch64/check_kernels" neon generic
+    run "aarch64 (qemu, neon + generic)" "$QEMU" -L "$SYSROOT" "$TMP/aarch64/kernel_checks" neon generic
 fi
 say "compiling the same natively ($(uname -m)): $CC $CFLAGS"
 build "$CC" "$TMP/native" || fail "the native build failed or warned"
-run "native $(uname -m) (every GEMM path this CPU runs)" "$TMP/native/check_kernels"
+run "native $(uname -m) (every GEMM path this CPU runs)" "$TMP/native/kernel_checks"
 for line in "${SUMMARY[@]}"; do
     say "$line"
 done

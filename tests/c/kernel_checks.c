@@ -1,4 +1,4 @@
-/* check_kernels.c -- the C kernels at the C level, against naive references computed in
+/* kernel_checks.c -- the C kernels at the C level, against naive references computed in
  * double: the GEMM in the three layouts Linear uses (NT forward, NN dx, TN dw) on shapes
  * around the micro-kernels' tiles and blocks, with padded strides; linear, relu,
  * softmax-cross-entropy and batch norm forward and backward; the optimizer steps; on 1 and
@@ -7,7 +7,7 @@
  * unchanged after them.  No Python: scripts/check_kernels_aarch64.sh cross-compiles it with
  * the kernels for aarch64 and runs it under qemu (the NEON GEMM), and natively.
  *
- *   check_kernels [ISA ...]   the GEMM checks on each ISA named ("avx512", "avx2", "neon",
+ *   kernel_checks [ISA ...]   the GEMM checks on each ISA named ("avx512", "avx2", "neon",
  *                             "generic"; default: every one this CPU runs), the rest once
  *
  * One line per check ("ok" or "FAIL"), then "N passed, N failed"; exit status 1 on any
@@ -55,7 +55,7 @@ static float *floats(int64_t count) /* random in [-1, 1) */
 {
     float *p = malloc((size_t)(count > 0 ? count : 1) * sizeof(float));
     if (!p) {
-        perror("check_kernels");
+        perror("kernel_checks");
         exit(2);
     }
     for (int64_t i = 0; i < count; ++i)
