@@ -49,7 +49,6 @@ _STATUS = {_lib.NT_EINVAL: "invalid argument", _lib.NT_ENOMEM: "out of memory"}
 SMALL_LINEAR_MACS = 60_000
 _POOL_MAX_SIZE = (2**63 - 1) // 64  # padded pooling input elements the C kernels take (pool.c)
 _INT32_MAX = 2**31 - 1
-_NO_OUT = (None, _NULL)  # an output not asked for: no array, a NULL pointer (as ``_out`` gives)
 # 3x3 convolutions (stride 1, padding <= 2) with at least this many input and output
 # channels run as Winograd's F(2x2, 3x3) (kernels/winograd.c): its transforms cost about
 # as much per pixel as im2col's copies, and its GEMMs do 4/9 of the multiply-adds.
@@ -145,6 +144,14 @@ def _arg(a: np.ndarray | None, shape: tuple | None = None, ctype: str = "float[]
 def _shape_error(a: np.ndarray, shape: tuple) -> ValueError:
     """The error for an array whose shape is not the one whose sizes C is told."""
     return ValueError(f"C kernel argument of shape {list(a.shape)}, expected {list(shape)}")
+
+
+def _check_shapes(*pairs: tuple) -> None:
+    """Raise ``_shape_error`` for the first ``(array, shape)`` pair whose array (``None``
+    skipped) has another shape."""
+    for a, shape in pairs:
+        if a is not None and a.shape != shape:
+            raise _shape_error(a, shape)
 
 
 def _as_is(a, dtype: np.dtype = _F32) -> bool:
@@ -393,55 +400,50 @@ class CBackend(NumpyBackend):
     # NOTE: the seed MLP's second layer (x[64,128] W[10,128]) is ~8 us of kernels, fwd+bwd,
     # so the common case (arrays C reads as they are, ``_as_is``; shapes that agree) calls
     # its kernel directly, as relu does: fwd+bwd 15.6 -> 13.7 us (NumPy 11.5; EPYC Zen 4,
-    # 2 threads).
-    # Anything else takes ``_out``/``_arg``/``_call``, which copy or raise.
+    # 2 threads). Other float32 arrays are checked, copied and sent round again.
     def linear_forward(self, x: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> np.ndarray:
-        if (_as_is(x) and _as_is(w) and x.ndim == 2 and w.ndim == 2 and x.shape[1] == w.shape[1]
-                and (b is None or _as_is(b) and b.shape == w.shape[:1])):
+        if not (_as_is(x) and _as_is(w) and x.ndim == 2 and w.ndim == 2
+                and x.shape[1] == w.shape[1] and (b is None or _as_is(b) and b.shape == w.shape[:1])
+                and x.shape[0] * x.shape[1] * w.shape[0] >= SMALL_LINEAR_MACS):
+            if not self._linear_in_c(x, w, b):
+                return super().linear_forward(x, w, b)
             (n, k), m = x.shape, w.shape[0]
-            if n * k * m >= SMALL_LINEAR_MACS:
-                y = np.empty((n, m), _F32)
-                status = _lib.nt_linear_fwd_f32(
-                    n, k, m, _from_buffer(_FLOATS, x, False), _from_buffer(_FLOATS, w, False),
-                    _NULL if b is None else _from_buffer(_FLOATS, b, False),
-                    _from_buffer(_FLOATS, y, True), get_num_threads())
-                if status:
-                    _fail("nt_linear_fwd_f32", status)
-                return y
-        if not self._linear_in_c(x, w, b):
-            return super().linear_forward(x, w, b)
+            _check_shapes((w, (m, k)), (b, (m,)))
+            return self.linear_forward(_as_is_or_copy(x), _as_is_or_copy(w),
+                                       None if b is None else _as_is_or_copy(b))
         (n, k), m = x.shape, w.shape[0]
-        y, y_p = _out((n, m))
-        _call("nt_linear_fwd_f32", n, k, m, _arg(x), _arg(w, (m, k)), _arg(b, (m,)), y_p,
-              get_num_threads())
+        y = np.empty((n, m), _F32)
+        status = _lib.nt_linear_fwd_f32(
+            n, k, m, _from_buffer(_FLOATS, x, False), _from_buffer(_FLOATS, w, False),
+            _NULL if b is None else _from_buffer(_FLOATS, b, False),
+            _from_buffer(_FLOATS, y, True), get_num_threads())
+        if status:
+            _fail("nt_linear_fwd_f32", status)
         return y
 
     def linear_backward(self, dy: np.ndarray, x: np.ndarray, w: np.ndarray,
                         need_dx: bool, need_dw: bool, need_db: bool):
-        if (_as_is(dy) and _as_is(x) and _as_is(w) and x.ndim == 2 and w.ndim == 2
-                and dy.shape == (x.shape[0], w.shape[0]) and x.shape[1] == w.shape[1]):
+        if not (_as_is(dy) and _as_is(x) and _as_is(w) and x.ndim == 2 and w.ndim == 2
+                and dy.shape == (x.shape[0], w.shape[0]) and x.shape[1] == w.shape[1]
+                and x.shape[0] * x.shape[1] * w.shape[0] >= SMALL_LINEAR_MACS):
+            if not self._linear_in_c(x, w, None, dy):
+                return super().linear_backward(dy, x, w, need_dx, need_dw, need_db)
             (n, k), m = x.shape, w.shape[0]
-            if n * k * m >= SMALL_LINEAR_MACS:
-                dx = np.empty((n, k), _F32) if need_dx else None
-                dw = np.empty((m, k), _F32) if need_dw else None
-                db = np.empty(m, _F32) if need_db else None
-                status = _lib.nt_linear_bwd_f32(
-                    n, k, m, _from_buffer(_FLOATS, dy, False), _from_buffer(_FLOATS, x, False),
-                    _from_buffer(_FLOATS, w, False),
-                    _NULL if dx is None else _from_buffer(_FLOATS, dx, True),
-                    _NULL if dw is None else _from_buffer(_FLOATS, dw, True),
-                    _NULL if db is None else _from_buffer(_FLOATS, db, True), get_num_threads())
-                if status:
-                    _fail("nt_linear_bwd_f32", status)
-                return dx, dw, db
-        if not self._linear_in_c(x, w, None, dy):
-            return super().linear_backward(dy, x, w, need_dx, need_dw, need_db)
+            _check_shapes((dy, (n, m)), (w, (m, k)))
+            return self.linear_backward(_as_is_or_copy(dy), _as_is_or_copy(x), _as_is_or_copy(w),
+                                        need_dx, need_dw, need_db)
         (n, k), m = x.shape, w.shape[0]
-        dx, dx_p = _out((n, k)) if need_dx else _NO_OUT
-        dw, dw_p = _out((m, k)) if need_dw else _NO_OUT
-        db, db_p = _out(m) if need_db else _NO_OUT
-        _call("nt_linear_bwd_f32", n, k, m, _arg(dy, (n, m)), _arg(x), _arg(w, (m, k)),
-              dx_p, dw_p, db_p, get_num_threads())
+        dx = np.empty((n, k), _F32) if need_dx else None
+        dw = np.empty((m, k), _F32) if need_dw else None
+        db = np.empty(m, _F32) if need_db else None
+        status = _lib.nt_linear_bwd_f32(
+            n, k, m, _from_buffer(_FLOATS, dy, False), _from_buffer(_FLOATS, x, False),
+            _from_buffer(_FLOATS, w, False),
+            _NULL if dx is None else _from_buffer(_FLOATS, dx, True),
+            _NULL if dw is None else _from_buffer(_FLOATS, dw, True),
+            _NULL if db is None else _from_buffer(_FLOATS, db, True), get_num_threads())
+        if status:
+            _fail("nt_linear_bwd_f32", status)
         return dx, dw, db
 
     # ------------------------------------------------------------------- relu
