@@ -741,8 +741,8 @@ static void check_status_codes(void)
 static const char *const all_isas[] = {"avx512", "avx2", "neon", "generic"};
 #define N_ISAS ((int)(sizeof all_isas / sizeof all_isas[0]))
 
-/* AMD family 19h (Zen 3, Zen 4), asked of the compiler's CPU model table (GCC 11+, Clang
- * 12+): a check of gemm.c's own cpuid reading; other architectures: 0. */
+/* AMD family 19h (Zen 3, Zen 4), from the compiler's CPU model table; other
+ * architectures: 0. */
 static int amd_family_19h(void)
 {
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
