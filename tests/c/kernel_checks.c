@@ -741,18 +741,6 @@ static void check_status_codes(void)
 static const char *const all_isas[] = {"avx512", "avx2", "neon", "generic"};
 #define N_ISAS ((int)(sizeof all_isas / sizeof all_isas[0]))
 
-/* AMD family 19h (Zen 3, Zen 4), from the compiler's CPU model table; other
- * architectures: 0. */
-static int amd_family_19h(void)
-{
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-    __builtin_cpu_init();
-    return __builtin_cpu_is("amdfam19h");
-#else
-    return 0;
-#endif
-}
-
 /* Before any selection: the widest ISA this CPU runs (on aarch64: NEON, via getauxval), but
  * AVX2 on Zen 4 (AVX-512 on AMD family 19h: gemm.c's splits_512bit_vectors). */
 static void check_default_isa(void)
@@ -761,8 +749,11 @@ static void check_default_isa(void)
     for (int i = N_ISAS - 1; i >= 0; --i)
         if (nt_isa_supported(all_isas[i]))
             widest = all_isas[i];
-    if (strcmp(widest, "avx512") == 0 && amd_family_19h())
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    __builtin_cpu_init();
+    if (strcmp(widest, "avx512") == 0 && __builtin_cpu_is("amdfam19h")) /* Zen 4 */
         widest = "avx2";
+#endif
 #if defined(__aarch64__)
     check(strcmp(isa, "neon") == 0, "isa default on aarch64 is neon: %s", isa);
 #endif
