@@ -545,11 +545,15 @@ class CBackend(NumpyBackend):
     # NOTE: as relu's, the common call (arrays C reads as they are, ``_as_is``; a Python float
     # and int) goes to the kernel without ``_out``/``_arg``/``_call``: forward 5.2 -> 3.9 us on
     # logits[64,10] (EPYC, 1 thread, min of 9 x 3,000). Any other is first made so (``_copy``,
-    # ``float``, ``int``) or left to NumPy.
+    # ``float``, ``int``) or left to NumPy. ``_as_is`` is written out, the arrays' flag bits
+    # tested in one ``&``: ~0.1 us less a call (Xeon, logits[64,10], min of 9 x 30,000:
+    # forward 2.49 -> 2.41 us, backward 2.13 -> 2.02).
     def cross_entropy_forward(self, logits: np.ndarray, target: np.ndarray, reduction: str,
                               label_smoothing: float, ignore_index: int):
-        if not (_as_is(logits) and logits.ndim == 2 and _as_is(target, _I64)
-                and target.shape == logits.shape[:1] and logits.shape[1] >= 1
+        if not (type(logits) is np.ndarray and type(target) is np.ndarray
+                and logits.dtype is _F32 and target.dtype is _I64
+                and logits.flags.num & target.flags.num & _CARRAY_READ == _CARRAY_READ
+                and logits.ndim == 2 and target.shape == logits.shape[:1] and logits.shape[1] >= 1
                 and type(label_smoothing) is float and type(ignore_index) is int
                 and reduction in _REDUCTIONS):
             if not self._cross_entropy_in_c(logits, target, reduction, label_smoothing, ignore_index):
@@ -573,8 +577,12 @@ class CBackend(NumpyBackend):
 
     def cross_entropy_backward(self, dloss: np.ndarray, probs: np.ndarray, target: np.ndarray,
                                reduction: str, label_smoothing: float, ignore_index: int):
-        if not (_as_is(probs) and probs.ndim == 2 and _as_is(target, _I64) and _as_is(dloss)
-                and target.shape == probs.shape[:1] and dloss.shape in ((), target.shape)
+        if not (type(probs) is np.ndarray and type(target) is np.ndarray
+                and type(dloss) is np.ndarray and probs.dtype is _F32 and target.dtype is _I64
+                and dloss.dtype is _F32
+                and probs.flags.num & target.flags.num & dloss.flags.num & _CARRAY_READ == _CARRAY_READ
+                and probs.ndim == 2 and target.shape == probs.shape[:1]
+                and dloss.shape in ((), target.shape)
                 and probs.shape[1] >= 1 and type(label_smoothing) is float
                 and type(ignore_index) is int and reduction in _REDUCTIONS):
             if type(dloss) is not np.ndarray:
