@@ -50,7 +50,8 @@ def kernel_target(info: dict, peak: float | None) -> tuple[str, str, float] | No
     if name.startswith("api"):
         if not info["workload"]:
             return None
-        return f"{name[4:]} {shape} through the API, C: >= 1.0x plain NumPy", "speedup", 1.0
+        return (f"{name[4:]} {shape} through the API, C, {t} thread(s): >= 1.0x plain NumPy",
+                "speedup", 1.0)
     if name.startswith("gemm"):
         return (f"GEMM {name[5:]} {shape} C, {t} thread(s): >= 1.1x NumPy/OpenBLAS", "speedup",
                 1.1)
