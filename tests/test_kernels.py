@@ -227,19 +227,24 @@ def test_gemm_threads_sharing_packed_b(trans_a, trans_b):
 def test_gemm_threads_agree():
     """The 2-thread split gives the same bits as one thread (the same sums per element), on
     every ISA; also where 2 threads' column stripes read a in place (at most 8 tiles wide)
-    and 1 thread's whole width packs it: the k blocks must not follow the stripe."""
+    and 1 thread's whole width packs it: the k blocks must not follow the stripe; and for a
+    weight gradient (dy^T @ x, split by rows: the seed's dW, 128x784 from k = 64)."""
     def run():
         t = c_backend.gemm_tuning()
         out = []
-        for m, n, k in ((200, 500, 300), (50, 12 * t["nr"], t["kc"] + t["kc"] // 2)):
+        for m, n, k, trans_a in ((200, 500, 300, False), (50, 12 * t["nr"], t["kc"] + t["kc"] // 2, False),
+                                 (128, 784, 64, True)):
             rng = np.random.default_rng(n + k)
-            a, b = rand(rng, m, k), rand(rng, k, n)
-            out.append((gemm(a, b, m, n, k, nthreads=1), gemm(a, b, m, n, k, nthreads=2)))
+            a, b = rand(rng, *((k, m) if trans_a else (m, k))), rand(rng, k, n)
+            want = (a.T if trans_a else a).astype(np.float64) @ b
+            out.append((gemm(a, b, m, n, k, trans_a, nthreads=1),
+                        gemm(a, b, m, n, k, trans_a, nthreads=2), want))
         return out
 
     for isa, results in _on_every_isa(run).items():
-        for one, two in results:
+        for one, two, want in results:
             np.testing.assert_array_equal(one, two, err_msg=isa)
+            np.testing.assert_allclose(two, want, rtol=1e-4, atol=1e-4, err_msg=isa)
 
 
 def test_gemm_c_level_checks_refuse_bad_sizes():
