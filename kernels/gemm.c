@@ -282,12 +282,13 @@ static void fill_bias(const nt_gemm_t *g, int64_t m, int64_t n)
         }
 }
 
-/* One product cut into stripes of whole tiles (blocks of the dot path), one per thread. */
+/* One product cut into stripes, one per thread: of whole column tiles, of whole rows, or
+ * of the dot path's blocks (`tiles` units of `unit` columns or rows; see nt_gemm_f32). */
 typedef struct {
     const nt_gemm_t *g;
     const gemm_config_t *cfg;
     nt_gemm_stripe_fn stripe; /* the ISA's blocked algorithm or its dot path */
-    int64_t m, n, unit, tiles; /* tiles of unit columns (by_cols) or rows */
+    int64_t m, n, unit, tiles; /* `tiles` units of `unit` columns (by_cols) or rows */
     int by_cols;
     int status;
 } split_t;
@@ -399,8 +400,11 @@ int nt_gemm_f32(int64_t m, int64_t n, int64_t k, const float *restrict a, int64_
      * whole ranges of memory: the optimizer, which splits the elements in contiguous
      * halves, then finds each thread's rows of dW in that thread's own cache, not in the
      * other core's.  Xeon, seed MLP, 2 threads: a compiled SGD epoch 123-126 -> 114-116 ms,
-     * Adam 144 -> 133-135, eager SGD 191-192 -> 183-185 (dW alone 37.6 -> 39.2 us: its 11
-     * panels of rows split 6 + 5). */
+     * Adam 144 -> 133-135, eager SGD 191-192 -> 183-185.  Column stripes are whole tiles
+     * (a narrower one would leave vector lanes idle); row stripes are cut at whole rows,
+     * evenly, as the optimizer cuts its elements (the stripe balances its own last two
+     * panels: panel_rows): that dW's 128 rows as 64 + 64, 40.8 -> 36.4 us, not as 6 + 5
+     * panels of 12 (72 + 56 rows). */
     int weight_grad = trans_a && m >= k && n >= k && tiles_m >= 2 * (int64_t)nthreads;
     int by_cols = !weight_grad && (tiles_n >= 2 * (int64_t)nthreads || tiles_n >= tiles_m);
     int64_t tiles = by_cols ? tiles_n : tiles_m;
@@ -408,8 +412,9 @@ int nt_gemm_f32(int64_t m, int64_t n, int64_t k, const float *restrict a, int64_
     int nt = flops < NT_PAR_MIN_FLOPS ? 1 : nt_threads_for(tiles, 1, nthreads);
     if (!dot && nt > 1 && m >= cfg->blocking.mc && n > 8 * nr) /* a packed A block or more */
         return gemm_shared(&g, cfg, m, n, nt);
-    split_t job = {&g, cfg, dot ? isa->dot : isa->stripe, m, n, by_cols ? nr : mr, tiles,
-                   by_cols, NT_OK};
+    int whole_rows = !by_cols && !dot;
+    split_t job = {&g, cfg, dot ? isa->dot : isa->stripe, m, n, by_cols ? nr : whole_rows ? 1 : mr,
+                   whole_rows ? m : tiles, by_cols, NT_OK};
     nt_parallel(nt, gemm_share, &job);
     return job.status;
 }
