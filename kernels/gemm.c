@@ -393,8 +393,8 @@ int nt_gemm_f32(int64_t m, int64_t n, int64_t k, const float *restrict a, int64_
     int dot = !trans_a && trans_b && (m <= 4 || ((m <= 8 || n <= 12) && k >= 512));
     int64_t mr = dot ? isa->dot_r : isa->mr, nr = dot ? isa->dot_c : isa->nr;
     int64_t tiles_m = (m + mr - 1) / mr, tiles_n = (n + nr - 1) / nr;
-    /* Threads take stripes of whole tiles: of columns when there are enough of them, so
-     * each thread reads only its share of b (x @ W^T: its rows of W, the same ones the
+    /* Threads take stripes: of columns when there are enough column tiles, so each thread
+     * reads only its share of b (x @ W^T: its rows of W, the same ones the
      * optimizer's thread later updates), else of rows.  But a weight gradient, dW = dy^T @ x
      * (a transposed, and c the largest operand: m, n >= k), takes row stripes, which are
      * whole ranges of memory: the optimizer, which splits the elements in contiguous
