@@ -27,7 +27,8 @@ command -v valgrind > /dev/null || fail "valgrind is not installed"
 # test varies them) and the C-level size checks. --all runs the whole file (importing
 # PyTorch under memcheck alone takes minutes). The subset took 3:00 wall on a shared
 # 2-core AMD EPYC (load 2-4 from other work), 145 s of it in pytest; 5:21 with a test
-# suite running beside it.
+# suite running beside it; 2:34 on an idle 2-core Xeon, 118 s in pytest (6:36 in pytest
+# before NumPy's BLAS was held to one thread, below).
 # Left out everywhere: the two tests of flush-to-zero (memcheck does not emulate the FTZ/DAZ
 # bits, so subnormals stay; a valgrind limitation, not a kernel bug).
 SUBSET="matches_numpy or bit_for_bit or c_level"
@@ -53,6 +54,11 @@ say "building the kernels (-O3)"
 
 cd "$TMP"
 export PYTHONPATH="$TMP/src" NANOTORCH_BACKEND=c NANOTORCH_NUM_THREADS=2
+# NumPy's BLAS only computes the reference values here, on one thread: memcheck runs a
+# process's threads one at a time, and OpenBLAS's second thread, spinning while it waits,
+# made each NumPy product ~10x slower when the machine had a core to spare (the NumPy side
+# of the seed-MLP training test: 124 s under memcheck with 2 BLAS threads, 11 s with 1).
+export OPENBLAS_NUM_THREADS=1
 export NANOTORCH_TEST_EXAMPLES="$EXAMPLES"
 if grep -qw avx2 /proc/cpuinfo 2>/dev/null; then export NANOTORCH_ISA=avx2; fi
 "$PYTHON" -c "
