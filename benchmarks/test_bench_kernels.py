@@ -208,8 +208,23 @@ def _conv_cases() -> list[Kernel]:
             for n, c, h, o in shapes]
 
 
+# ----------------------------------------------------------------- batch gather
+def _take_cases() -> list[Kernel]:
+    """A shuffled DataLoader's batch: 64 rows of an MNIST-sized dataset (63,000 x 784), each
+    call the next 64 of one permutation, so the rows come from memory as in an epoch."""
+    def run(b, X, order, pos):
+        s = int(pos[0])
+        pos[0] = (s + 64) % (len(order) - 64)
+        return b.take_rows(X, order[s:s + 64])
+
+    def make(rng):
+        return _randn(rng, 63000, 784), rng.permutation(63000), np.zeros(1, np.int64)
+
+    return [Kernel("take rows", "X[63000,784][64 shuffled]", ("take_rows",), make, run)]
+
+
 KERNELS = (_gemm_cases() + _linear_cases() + _relu_cases() + _gelu_cases() + _batchnorm_cases()
-           + _cross_entropy_cases() + _optimizer_cases() + _conv_cases())
+           + _cross_entropy_cases() + _optimizer_cases() + _conv_cases() + _take_cases())
 
 
 def _wanted(kernel: Kernel) -> bool:

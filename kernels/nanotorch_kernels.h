@@ -161,6 +161,11 @@ int nt_avg_pool2d_bwd_f32(int64_t n, int64_t c, int64_t h, int64_t w, int64_t kh
                           int64_t sh, int64_t sw, int64_t ph, int64_t pw, const float *dy,
                           float *dx, int nthreads);
 
+/* take.c: out[i] = src[index[i]] for i < n, rows of row_bytes bytes (np.take along axis 0);
+ * NT_EINVAL, with nothing written, when an index is outside [0, rows). */
+int nt_take_rows(int64_t rows, int64_t row_bytes, const void *src, int64_t n,
+                 const int64_t *index, void *out, int nthreads);
+
 /* threads.c: stop and join the library's thread pool (restarted on the next parallel
  * kernel); the Python side calls it at exit. */
 void nt_threads_shutdown(void);

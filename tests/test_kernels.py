@@ -1880,3 +1880,87 @@ def test_set_num_threads_checks_its_argument():
         assert C.linear_forward(x, x, None).shape == (300, 300)
     finally:
         threads.set_num_threads(before)
+
+
+# ------------------------------------------------------------------------- batch gather
+def take_raw(a: np.ndarray, index: np.ndarray, out: np.ndarray, nthreads: int = 2) -> int:
+    """nt_take_rows on C-contiguous a, int64 index, into out (rows of a's row size)."""
+    ffi = C.ffi
+    return C.lib.nt_take_rows(a.shape[0], a.itemsize * math.prod(a.shape[1:]),
+                              ffi.from_buffer("char[]", a), index.size,
+                              ffi.from_buffer("int64_t[]", index), ffi.from_buffer("char[]", out, True),
+                              nthreads)
+
+
+@pytest.mark.parametrize(("shape", "dtype"), [((3000, 784), np.float32), ((700, 1, 28, 28), np.float32),
+                                              ((5000, 30), np.float64), ((4000, 17), np.uint8),
+                                              ((900, 80), np.bool_), ((9000,), np.int64)])
+def test_take_rows_is_numpy_take(shape, dtype, nthreads):
+    """Every dtype and row shape a DataLoader batches: the same rows as ``np.take`` (repeats
+    and the first and last row included), through the kernel when the batch is big enough
+    to share and two threads are allowed, else through NumPy."""
+    rng = np.random.default_rng(1)
+    a = (rng.standard_normal(shape) * 50).astype(dtype)
+    index = np.concatenate([[0, shape[0] - 1, 5, 5], rng.integers(0, shape[0], 500)]).astype(np.int64)
+    rec = Recorder(c_backend._lib)
+    before, c_backend._lib = c_backend._lib, rec
+    try:
+        got = C.take_rows(a, index)
+    finally:
+        c_backend._lib = before
+    np.testing.assert_array_equal(got, a.take(index, axis=0))
+    assert got.dtype == a.dtype and got.shape == (index.size,) + shape[1:]
+    big = index.size * a.itemsize * math.prod(shape[1:]) >= c_backend._TAKE_C_MIN_BYTES
+    assert rec.calls == (["nt_take_rows"] if big and nthreads > 1 else [])
+
+
+@pytest.mark.parametrize("nt", [1, 2, 3])
+def test_take_rows_kernel_copies_rows_on_any_thread_count(nt):
+    """The raw kernel, small and large, on 1-3 threads: byte-exact rows, and nothing written
+    past the output (a guard row after it keeps its bytes)."""
+    rng = np.random.default_rng(2)
+    for rows, cols, n in ((10, 3, 4), (2000, 784, 300), (1, 1, 1)):
+        a = rng.standard_normal((rows, cols)).astype(np.float32)
+        index = rng.integers(0, rows, n).astype(np.int64)
+        store = np.full((n + 1, cols), 7.0, np.float32)
+        assert take_raw(a, index, store[:n], nt) == C.lib.NT_OK
+        np.testing.assert_array_equal(store[:n], a[index])
+        assert np.all(store[n] == 7.0)
+
+
+def test_take_rows_kernel_refuses_an_index_outside_and_writes_nothing():
+    """An index < 0 or >= rows anywhere (first, middle, last) is NT_EINVAL before any copy,
+    so the output keeps what it held; bad sizes and NULL pointers are refused too."""
+    a = np.arange(40, dtype=np.float32).reshape(10, 4)
+    for bad in ([10, 1, 2], [1, -1, 2], [1, 2, 2**40], [0] * 50 + [11]):
+        index = np.array(bad, np.int64)
+        out = np.full((index.size, 4), -3.0, np.float32)
+        assert take_raw(a, index, out) == C.lib.NT_EINVAL
+        assert np.all(out == -3.0)
+    ffi, lib, p = C.ffi, C.lib, C.ffi.from_buffer("char[]", a)
+    i = ffi.from_buffer("int64_t[]", np.zeros(2, np.int64))
+    assert lib.nt_take_rows(-1, 16, p, 2, i, p, 1) == lib.NT_EINVAL
+    assert lib.nt_take_rows(10, -16, p, 2, i, p, 1) == lib.NT_EINVAL
+    assert lib.nt_take_rows(10, 16, p, 2, i, p, 0) == lib.NT_EINVAL
+    assert lib.nt_take_rows(10, 16, ffi.NULL, 2, i, p, 1) == lib.NT_EINVAL
+    assert lib.nt_take_rows(10, 16, p, 2, ffi.NULL, p, 1) == lib.NT_EINVAL
+    assert lib.nt_take_rows(2**40, 2**40, p, 2, i, p, 1) == lib.NT_EINVAL  # offsets overflow
+    assert lib.nt_take_rows(10, 16, ffi.NULL, 0, ffi.NULL, ffi.NULL, 1) == lib.NT_OK
+
+
+def test_take_rows_leaves_negative_and_outside_indices_to_numpy():
+    """A batch big enough for C with a negative index gets NumPy's rows (counted from the
+    end); one past the end raises NumPy's IndexError; other layouts and index dtypes give
+    ``take``'s result too."""
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((3000, 784)).astype(np.float32)
+    index = rng.integers(0, 3000, 100)
+    index[7] = -2
+    np.testing.assert_array_equal(C.take_rows(a, index), a.take(index, axis=0))
+    index[7] = 3000
+    with pytest.raises(IndexError):
+        C.take_rows(a, index)
+    index[7] = 1
+    fortran = np.asfortranarray(a)
+    np.testing.assert_array_equal(C.take_rows(fortran, index), a.take(index, axis=0))
+    np.testing.assert_array_equal(C.take_rows(a, index.astype(np.int32)), a.take(index, axis=0))

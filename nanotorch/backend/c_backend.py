@@ -37,6 +37,10 @@ _CTYPES = {ctype: (dtype, _ffi.typeof(ctype))
            for ctype, dtype in (("float[]", _F32), ("int64_t[]", _I64), ("uint8_t[]", _U8))}
 _C_OF = {dtype: cdata_type for dtype, cdata_type in _CTYPES.values()}  # dtype -> cffi type
 _FLOATS, _INT64S = _CTYPES["float[]"][1], _CTYPES["int64_t[]"][1]  # for direct calls
+_BYTES = _ffi.typeof("char[]")  # any array as bytes (take_rows)
+# take_rows: bytes a gather needs before C's two threads beat NumPy's one (two of take.c's
+# NT_TAKE_PAR_MIN: on one thread the kernel and NumPy's take both wait on memory alike)
+_TAKE_C_MIN_BYTES = 64 * 1024
 _CARRAY_READ = 0x0001 | 0x0100  # NumPy's flag bits C_CONTIGUOUS | ALIGNED (ndarray.flags.num)
 _INTS = (int, np.integer)
 _REALS = (float, int, np.floating, np.integer)
@@ -721,6 +725,28 @@ class CBackend(NumpyBackend):
         _call("nt_avg_pool2d_bwd_f32", *dims, _arg(dy, (*dims[:2], ho, wo)), _arg(dx),
               get_num_threads())
         return dx
+
+    # ------------------------------------------------------------- batch gather
+    def take_rows(self, a: np.ndarray, index: np.ndarray) -> np.ndarray:
+        """Whole rows of C-contiguous ``a`` (any numeric dtype) copied by C on two threads,
+        when every ``index`` (int64) is in ``[0, len(a))`` and the batch is large enough to
+        share (``_TAKE_C_MIN_BYTES``); anything else goes to NumPy (as fast on one thread),
+        which also wraps negative indices and raises for one out of range."""
+        if not (type(a) is np.ndarray and a.ndim >= 1 and not a.dtype.hasobject
+                and a.flags.num & _CARRAY_READ == _CARRAY_READ and type(index) is np.ndarray
+                and index.dtype is _I64 and index.ndim == 1
+                and index.flags.num & _CARRAY_READ == _CARRAY_READ and get_num_threads() > 1):
+            return super().take_rows(a, index)
+        row_bytes = a.itemsize * math.prod(a.shape[1:])
+        if index.size * row_bytes < _TAKE_C_MIN_BYTES:
+            return super().take_rows(a, index)
+        out = np.empty(index.shape + a.shape[1:], a.dtype)
+        status = _lib.nt_take_rows(a.shape[0], row_bytes, _from_buffer(_BYTES, a, False),
+                                   index.size, _from_buffer(_INT64S, index, False),
+                                   _from_buffer(_BYTES, out, True), get_num_threads())
+        if status:  # an index outside [0, len(a)): nothing was copied
+            return super().take_rows(a, index)
+        return out
 
     # --------------------------------------------------------- optimizer updates
     def _tensor_table(self, columns: tuple) -> _TensorTable | None:

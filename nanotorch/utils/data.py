@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 import numpy as np
 
 from nanotorch import _dtype, distributed
+from nanotorch.backend import current as current_backend
 from nanotorch.creation import from_numpy
 from nanotorch.functions import stack
 from nanotorch.random import default_generator
@@ -335,11 +336,11 @@ def _permutation(generator, n: int) -> np.ndarray:
 
 
 def _gather(a: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """``a[index]``: one batch's rows of an array-backed dataset, one NumPy gather per array
-    (NumPy code on every backend, as every op that is not a kernel op). ``take`` along axis 0
-    copies whole rows (~30% faster than ``a[index]``'s general fancy indexing for MNIST
-    batches); ``index`` is already checked to be in range."""
-    return a.take(index, axis=0)
+    """``a[index]``: one batch's rows of an array-backed dataset, one gather per array, by
+    the backend's ``take_rows`` (on the C backend a kernel that copies the rows on two
+    threads: a shuffled MNIST batch 27 -> 14 us); ``index`` is already checked to be in
+    range."""
+    return current_backend().take_rows(a, index)
 
 
 def _to_tensor(a: np.ndarray) -> Tensor:

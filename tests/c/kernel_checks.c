@@ -353,6 +353,27 @@ static void check_relu(int64_t size, int nthreads)
     free(x), free(y), free(dy), free(dx);
 }
 
+/* Rows gathered by index (any row size, repeats, first and last row): byte-exact, and the
+ * guard row past the output keeps its bytes. */
+static void check_take(int64_t rows, int64_t cols, int64_t n, int nthreads)
+{
+    float *src = floats(rows * cols), *out = floats((n + 1) * cols);
+    int64_t *index = malloc((size_t)(n > 0 ? n : 1) * sizeof *index);
+    for (int64_t i = 0; i < n; ++i)
+        index[i] = i == 0 ? rows - 1 : (i * 7919) % rows;
+    for (int64_t j = 0; j < cols; ++j)
+        out[n * cols + j] = -1.0f;
+    int s = nt_take_rows(rows, cols * (int64_t)sizeof(float), src, n, index, out, nthreads);
+    int64_t wrong = 0;
+    for (int64_t i = 0; i < n; ++i)
+        wrong += memcmp(out + i * cols, src + index[i] * cols, (size_t)cols * sizeof(float)) != 0;
+    for (int64_t j = 0; j < cols; ++j)
+        wrong += out[n * cols + j] != -1.0f;
+    check(s == NT_OK && wrong == 0, "take %lld of %lld rows of %lld, %d thread(s): %lld rows wrong",
+          (long long)n, (long long)rows, (long long)cols, nthreads, (long long)wrong);
+    free(src), free(out), free(index);
+}
+
 /* Softmax + cross-entropy over logits[n, c] (scaled, so up to +-scale), target row 1 ignored
  * (-100) when n > 1, label smoothing e: forward (loss, probs) and backward, in double:
  * lse = log sum exp l, loss_i = -(1-e)(l_t - lse) - e/C sum_c (l_c - lse), probs = exp(l - lse),
@@ -723,6 +744,11 @@ static void check_status_codes(void)
            NT_EINVAL, "adam exp_avg NULL");
     expect(nt_rmsprop_step_f32(4, a, b, c, NULL, NULL, 0.1, 0.99, 1e-8, 0.0, 0.9, 0, 1),
            NT_EINVAL, "rmsprop momentum without buf");
+    const int64_t rows_ok[2] = {0, 3}, rows_past[2] = {0, 4}, rows_neg[2] = {-1, 0};
+    expect(nt_take_rows(4, 16, a, 2, rows_ok, c, 1), NT_OK, "take rows 0, 3 of 4 (ones on ones)");
+    expect(nt_take_rows(4, 16, a, 2, rows_past, c, 1), NT_EINVAL, "take row 4 of 4");
+    expect(nt_take_rows(4, 16, a, 2, rows_neg, c, 1), NT_EINVAL, "take row -1");
+    expect(nt_take_rows(4, 16, NULL, 2, rows_ok, c, 1), NT_EINVAL, "take src NULL");
     check(memcmp(a, probe, sizeof a) == 0 && memcmp(c, probe, sizeof c) == 0,
           "status: the refused calls wrote nothing");
     const char *isa = nt_isa_current();
@@ -794,6 +820,8 @@ int main(int argc, char **argv)
         check_adam(0, 0.01, 1, 0, nthreads);
         check_rmsprop(0, 0.0, 0.0, 0, nthreads);
         check_rmsprop(1, 0.9, 0.01, 1, nthreads);
+        check_take(10, 3, 4, nthreads);
+        check_take(5000, 784, 64, nthreads); /* 200 KB: split over 2 threads */
     }
     for (int r = NT_REDUCE_NONE; r <= NT_REDUCE_SUM; ++r) {
         check_cross_entropy(1, 1, r, 0.0, 1.0f, 0, 1);
