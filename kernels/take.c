@@ -2,8 +2,8 @@
  * dtype), as np.take(src, index, axis=0) on a C-contiguous src.  The DataLoader's batches of
  * a shuffled dataset are such gathers: MNIST's 64 random rows of 3,136 bytes each start with
  * a miss to memory, so a copy waits on memory more than it moves bytes, and two threads keep
- * twice the misses in flight (Xeon, 2 cores: a batch of 64 rows 27.7 -> 14.0 us; software
- * prefetch of the next rows gained nothing there).
+ * twice the misses in flight (Xeon, 2 cores: a batch 20-23 -> 14 us, docs/03-c-kernels.md;
+ * software prefetch of the next rows gained nothing there).
  */
 #define NT_KERNEL_SOURCE
 #include "nanotorch_kernels.h"
