@@ -1964,3 +1964,15 @@ def test_take_rows_leaves_negative_and_outside_indices_to_numpy():
     fortran = np.asfortranarray(a)
     np.testing.assert_array_equal(C.take_rows(fortran, index), a.take(index, axis=0))
     np.testing.assert_array_equal(C.take_rows(a, index.astype(np.int32)), a.take(index, axis=0))
+
+
+def test_take_rows_reads_a_read_only_dataset():
+    """A dataset NumPy made from bytes (``np.frombuffer``, as file loaders do) is read-only:
+    C reads it as it is and the batch it returns is writeable."""
+    rng = np.random.default_rng(4)
+    values = rng.standard_normal((3000, 784)).astype(np.float32)
+    a = np.frombuffer(values.tobytes(), np.float32).reshape(3000, 784)
+    index = rng.integers(0, 3000, 64)
+    got = C.take_rows(a, index)
+    assert not a.flags.writeable and got.flags.writeable
+    np.testing.assert_array_equal(got, values[index])
