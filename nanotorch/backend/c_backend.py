@@ -732,10 +732,11 @@ class CBackend(NumpyBackend):
         when every ``index`` (int64) is in ``[0, len(a))`` and the batch is large enough to
         share (``_TAKE_C_MIN_BYTES``); anything else goes to NumPy (as fast on one thread),
         which also wraps negative indices and raises for one out of range."""
+        nthreads = get_num_threads()
         if not (type(a) is np.ndarray and a.ndim >= 1 and not a.dtype.hasobject
                 and a.flags.num & _CARRAY_READ == _CARRAY_READ and type(index) is np.ndarray
                 and index.dtype is _I64 and index.ndim == 1
-                and index.flags.num & _CARRAY_READ == _CARRAY_READ and get_num_threads() > 1):
+                and index.flags.num & _CARRAY_READ == _CARRAY_READ and nthreads > 1):
             return super().take_rows(a, index)
         row_bytes = a.itemsize * math.prod(a.shape[1:])
         if index.size * row_bytes < _TAKE_C_MIN_BYTES:
@@ -743,7 +744,7 @@ class CBackend(NumpyBackend):
         out = np.empty(index.shape + a.shape[1:], a.dtype)
         status = _lib.nt_take_rows(a.shape[0], row_bytes, _from_buffer(_BYTES, a, False),
                                    index.size, _from_buffer(_INT64S, index, False),
-                                   _from_buffer(_BYTES, out, True), get_num_threads())
+                                   _from_buffer(_BYTES, out, True), nthreads)
         if status:  # an index outside [0, len(a)): nothing was copied
             return super().take_rows(a, index)
         return out
