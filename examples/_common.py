@@ -143,7 +143,8 @@ def train(model: nt.nn.Module, optimizer, data: tuple, *, epochs: int, batch_siz
     X_train, y_train, X_test, y_test = data
     sampler = None
     if isinstance(model, DistributedDataParallel):
-        sampler = DistributedSampler(Dataset(X_train, y_train), seed=int(default_generator().integers(2**31)))
+        seed = int(default_generator.numpy.integers(2**31))  # from nt.manual_seed's stream
+        sampler = DistributedSampler(Dataset(X_train, y_train), seed=seed)
         batch_size //= dist.get_world_size()
     loader = DataLoader(Dataset(X_train, y_train), batch_size=batch_size, shuffle=sampler is None,
                         sampler=sampler)

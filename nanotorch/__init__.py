@@ -59,7 +59,15 @@ from nanotorch.creation import (  # noqa: F401
 )
 from nanotorch.functions import *  # noqa: F401,F403
 from nanotorch.functions import abs, all, any, max, min, round, sum  # noqa: F401
-from nanotorch.random import manual_seed, seed  # noqa: F401
+from nanotorch.random import (  # noqa: F401
+    Generator,
+    default_generator,
+    get_rng_state,
+    initial_seed,
+    manual_seed,
+    seed,
+    set_rng_state,
+)
 from nanotorch.serialization import load, save  # noqa: F401
 from nanotorch.tensor import Tensor  # noqa: F401
 from nanotorch.threads import get_num_threads, set_num_threads  # noqa: F401

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from nanotorch import _dtype
-from nanotorch.random import default_generator
+from nanotorch.random import numpy_generator
 from nanotorch.tensor import Tensor, _shape_arg
 
 
@@ -111,13 +111,13 @@ def full_like(t: Tensor, fill_value, dtype=None, requires_grad: bool = False) ->
 
 def rand(*size, dtype=None, requires_grad: bool = False, generator=None) -> Tensor:
     """Uniform on ``[0, 1)``."""
-    gen = generator or default_generator()
+    gen = numpy_generator(generator)
     return _new(gen.random(_shape_arg(size), dtype=np.float64).astype(_random_float(dtype)), requires_grad)
 
 
 def randn(*size, dtype=None, requires_grad: bool = False, generator=None) -> Tensor:
     """Standard normal."""
-    gen = generator or default_generator()
+    gen = numpy_generator(generator)
     return _new(gen.standard_normal(_shape_arg(size)).astype(_random_float(dtype)), requires_grad)
 
 
@@ -127,13 +127,13 @@ def randint(low, high=None, size=None, dtype=None, generator=None) -> Tensor:
         if high is None or not isinstance(high, (tuple, list)):
             raise TypeError("randint needs a size, e.g. randint(0, 10, (32,))")
         low, high, size = 0, low, high
-    gen = generator or default_generator()
+    gen = numpy_generator(generator)
     return _new(gen.integers(low, high, size=tuple(size)).astype(_dtype.to_dtype(dtype) or _dtype.int64),
                 False)
 
 
 def randperm(n: int, generator=None) -> Tensor:
-    gen = generator or default_generator()
+    gen = numpy_generator(generator)
     return _new(gen.permutation(n).astype(np.int64), False)
 
 

@@ -97,7 +97,7 @@ def assert_same(a: dict, b: dict, where: str) -> None:
 
 def lockstep(eager: Run, compiled: Run, batches, where: str) -> None:
     """Run both on every batch with the same random draws; compare after every call."""
-    gen = default_generator().bit_generator
+    gen = default_generator.numpy.bit_generator
     for i, (x, y) in enumerate(batches):
         saved = gen.state
         want = eager.step(x, y)

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from nanotorch.autograd.grad_mode import no_grad
-from nanotorch.random import default_generator
+from nanotorch.random import numpy_generator
 from nanotorch.tensor import Tensor
 
 __all__ = [
@@ -23,10 +21,6 @@ __all__ = [
 def _fill(tensor: Tensor, values) -> Tensor:
     with no_grad():
         return tensor.copy_(values)
-
-
-def _rng(generator: np.random.Generator | None) -> np.random.Generator:
-    return generator or default_generator()
 
 
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
@@ -64,12 +58,12 @@ def _fan(tensor: Tensor, mode: str) -> int:
 
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator=None) -> Tensor:
     """Fill with draws from ``U(a, b)``."""
-    return _fill(tensor, _rng(generator).uniform(a, b, tensor.shape))
+    return _fill(tensor, numpy_generator(generator).uniform(a, b, tensor.shape))
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator=None) -> Tensor:
     """Fill with draws from ``N(mean, std^2)``."""
-    return _fill(tensor, _rng(generator).normal(mean, std, tensor.shape))
+    return _fill(tensor, numpy_generator(generator).normal(mean, std, tensor.shape))
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:

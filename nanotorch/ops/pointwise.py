@@ -7,7 +7,7 @@ import numpy as np
 from nanotorch.autograd.function import Function
 from nanotorch.ops.broadcast import shape_of, unbroadcast
 from nanotorch.ops.checks import check_float
-from nanotorch.random import default_generator
+from nanotorch.random import numpy_generator
 
 
 class ExpFn(Function):
@@ -222,7 +222,7 @@ class DropoutFn(Function):
     @staticmethod
     def forward(ctx, x, p):
         check_float("dropout", "input", x)
-        keep = default_generator().random(x.shape, dtype=np.float32) >= p
+        keep = numpy_generator().random(x.shape, dtype=np.float32) >= p
         # NOTE: p = 1 drops everything: the scale is then 0 rather than 1/0.
         scale = 0.0 if p == 1 else 1.0 / (1.0 - p)
         mask = keep * x.dtype.type(scale)

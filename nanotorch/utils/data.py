@@ -16,7 +16,7 @@ from nanotorch import _dtype, distributed
 from nanotorch.backend import current as current_backend
 from nanotorch.creation import from_numpy
 from nanotorch.functions import stack
-from nanotorch.random import default_generator
+from nanotorch.random import numpy_generator
 from nanotorch.tensor import Tensor
 
 
@@ -95,8 +95,9 @@ def random_split(dataset, lengths: Sequence[int | float], generator=None) -> lis
 
     ``lengths`` are sample counts adding up to ``len(dataset)``, or fractions adding up to
     1: each gets ``floor(n * fraction)`` samples and the remainder is dealt one by one
-    from the first. The permutation comes from ``generator`` (a ``numpy.random.Generator``),
-    else from the global generator (``nanotorch.manual_seed``).
+    from the first. The permutation comes from ``generator`` (a ``nanotorch.Generator``,
+    e.g. ``Generator().manual_seed(42)``), else from the global generator
+    (``nanotorch.manual_seed``).
     """
     n = len(dataset)
     lengths = list(lengths)
@@ -132,7 +133,7 @@ class DataLoader:
         Samples per batch; the last batch holds what is left.
     shuffle : bool
         Draw a new permutation of the samples at the start of each epoch, from
-        ``generator`` (a ``numpy.random.Generator``) or else the global generator.
+        ``generator`` (a ``nanotorch.Generator``) or else the global generator.
     sampler : iterable of int, optional
         The sample indices of one epoch, in order (e.g. a :class:`DistributedSampler`);
         it needs ``__len__``, and excludes ``shuffle``.
@@ -164,8 +165,7 @@ class DataLoader:
             raise ValueError(f"batch_size should be a positive integer, got {batch_size!r}")
         if collate_fn is not None and not callable(collate_fn):
             raise TypeError("collate_fn must be callable")
-        if generator is not None and not callable(getattr(generator, "permutation", None)):
-            raise TypeError("generator must be a numpy.random.Generator (something with .permutation)")
+        numpy_generator(generator)  # raises TypeError for anything but a generator or None
         if sampler is not None:
             if shuffle:
                 raise ValueError("sampler option is mutually exclusive with shuffle")
@@ -331,8 +331,7 @@ def _sampled_indices(sampler, n: int) -> np.ndarray:
 
 def _permutation(generator, n: int) -> np.ndarray:
     """A random order of ``range(n)`` (int64) from ``generator`` or the global generator."""
-    generator = default_generator() if generator is None else generator
-    return np.asarray(generator.permutation(n), dtype=np.int64)
+    return np.asarray(numpy_generator(generator).permutation(n), dtype=np.int64)
 
 
 def _gather(a: np.ndarray, index: np.ndarray) -> np.ndarray:
