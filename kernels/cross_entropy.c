@@ -22,10 +22,14 @@ void nt_ce_bwd_rows_avx2(int64_t n, int64_t c, const float *restrict dloss, int 
 #endif
 
 /* Elements of logits per thread before a second one pays: the forward costs ~1.5 ns an
- * element (its exp), the pool's hand-over ~1-2 us; the backward is one pass, ~4x cheaper.
- * NOTE: [512, 10] forward on 2 threads of the EPYC: ~10.6 -> ~7.5 us (min of 9 x 2,000). */
+ * element (its exp), the pool's hand-over ~1-2 us.  NOTE: [512, 10] forward on 2 threads of
+ * the EPYC: ~10.6 -> ~7.5 us (min of 9 x 2,000).  The backward, one pass and ~4x cheaper,
+ * still takes the same threshold: split as the forward was, each thread reads the
+ * probabilities its own share wrote, which on the other core would cost a trip between the
+ * cores for every line (Xeon, [512, 10] forward+backward through the backend, 2 threads,
+ * medians of 3 alternating pairs: 11.3-12.1 -> 10.5-10.6 us). */
 #define CE_FWD_PAR_MIN 2048
-#define CE_BWD_PAR_MIN 8192
+#define CE_BWD_PAR_MIN CE_FWD_PAR_MIN
 
 static int bad_targets(int64_t n, int64_t c, const int64_t *target, int64_t ignore_index)
 {
