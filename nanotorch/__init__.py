@@ -50,6 +50,7 @@ from nanotorch.creation import (  # noqa: F401
     rand,
     rand_like,
     randint,
+    randint_like,
     randn,
     randn_like,
     randperm,
@@ -68,6 +69,7 @@ from nanotorch.random import (  # noqa: F401
     seed,
     set_rng_state,
 )
+from nanotorch.sampling import bernoulli, multinomial, normal  # noqa: F401
 from nanotorch.serialization import load, save  # noqa: F401
 from nanotorch.tensor import Tensor  # noqa: F401
 from nanotorch.threads import get_num_threads, set_num_threads  # noqa: F401

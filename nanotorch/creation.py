@@ -137,6 +137,14 @@ def randperm(n: int, generator=None) -> Tensor:
     return _new(gen.permutation(n).astype(np.int64), False)
 
 
+def randint_like(t: Tensor, low, high=None, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Integers uniform on ``[low, high)`` (``randint_like(t, high)``: from 0) in ``t``'s shape
+    and dtype."""
+    low, high = (0, low) if high is None else (low, high)
+    return _new(numpy_generator().integers(low, high, size=t.shape).astype(_dtype.to_dtype(dtype) or t.dtype),
+                requires_grad)
+
+
 def rand_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
     return rand(*t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
