@@ -88,6 +88,8 @@ def normal(mean, std=1.0, size=None, *, generator=None) -> Tensor:
             raise TypeError("normal: size is for number arguments; tensors give the shape")
         shape = np.broadcast_shapes(*(np.shape(a.data if isinstance(a, Tensor) else a) for a in (mean, std)))
         dtype = np.result_type(*(t.dtype for t in tensors))
+        if not _dtype.is_floating(dtype):
+            raise RuntimeError(f"normal expects floating-point mean and std, got {dtype}")
     else:
         if size is None:
             raise TypeError("normal(mean, std) with numbers needs a size, e.g. normal(0.0, 1.0, (3, 4))")
@@ -96,16 +98,23 @@ def normal(mean, std=1.0, size=None, *, generator=None) -> Tensor:
     return mean + std * z
 
 
+def _check_floating(t: Tensor, name: str) -> None:
+    if not _dtype.is_floating(t.dtype):
+        raise RuntimeError(f"{name} fills floating-point tensors, not {t.dtype}")
+
+
 class _RandomFills:
     """Added to ``Tensor``: in-place random fills (``copy_``'s rules: a leaf that requires grad
     may be filled only under ``no_grad``)."""
 
     def uniform_(self, from_: float = 0.0, to: float = 1.0, *, generator=None) -> Tensor:
-        """Fill with draws uniform on ``[from_, to)``."""
+        """Fill with draws uniform on ``[from_, to)`` (a floating-point tensor)."""
+        _check_floating(self, "uniform_")
         return self.copy_(numpy_generator(generator).uniform(from_, to, self.shape))
 
     def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Tensor:
         """Fill with normal draws of mean ``mean`` and standard deviation ``std``."""
+        _check_floating(self, "normal_")
         if std < 0:
             raise RuntimeError(f"normal_ expects std >= 0.0, got {std}")
         return self.copy_(numpy_generator(generator).normal(mean, std, self.shape))

@@ -87,6 +87,8 @@ def test_normal_has_its_moments_shapes_and_dtypes():
         nt.normal(0.0, 1.0)
     with pytest.raises(TypeError, match="size is for number arguments"):
         nt.normal(nt.zeros(2), 1.0, (2,))
+    with pytest.raises(RuntimeError, match="floating-point mean and std"):
+        nt.normal(nt.zeros(2, dtype=nt.int64), 1.0)
 
 
 def test_normal_sends_gradients_to_mean_and_std():
@@ -111,6 +113,11 @@ def test_the_fills_change_the_tensor_in_place():
     assert set(np.unique(x.numpy())) == {0.0, 1.0} and abs(x.mean().item() - 0.3) < 0.02
     with pytest.raises(RuntimeError, match="std >= 0.0"):
         x.normal_(0.0, -1.0)
+    ints = nt.zeros(3, dtype=nt.int64)
+    for fill in (ints.uniform_, ints.normal_):
+        with pytest.raises(RuntimeError, match="floating-point tensors, not int64"):
+            fill()
+    assert set(ints.bernoulli_(0.5).tolist()) <= {0, 1}  # as PyTorch: 0/1 in any dtype
 
 
 def test_a_leaf_that_requires_grad_is_filled_only_under_no_grad():
