@@ -22,7 +22,10 @@ from nanotorch import _device
 from nanotorch.tensor import Tensor
 
 DEFAULT_SEED = 67280421310721  # the seed of a new torch.Generator()
-_STATE_BYTES = 48  # get_state(): seed 8, PCG64 state 16 and increment 16, cached uint32 8
+# get_state()'s bytes, little-endian: the seed, PCG64's state and increment, and its cached
+# half draw (whether there is one, and the 32 bits)
+_STATE_FIELDS = (8, 16, 16, 4, 4)
+_STATE_BYTES = sum(_STATE_FIELDS)
 
 
 def _seed_value(seed) -> int:
@@ -74,9 +77,9 @@ class Generator:
     def get_state(self) -> Tensor:
         """The stream's position (and its seed) as a uint8 tensor of 48 bytes."""
         state = self.numpy.bit_generator.state
-        fields = ((self._seed, 8), (state["state"]["state"], 16), (state["state"]["inc"], 16),
-                  (state["has_uint32"], 4), (state["uinteger"], 4))
-        raw = b"".join(value.to_bytes(size, "little") for value, size in fields)
+        values = (self._seed, state["state"]["state"], state["state"]["inc"], state["has_uint32"],
+                  state["uinteger"])
+        raw = b"".join(v.to_bytes(size, "little") for v, size in zip(values, _STATE_FIELDS))
         return Tensor._make(np.frombuffer(raw, np.uint8).copy(), False)
 
     def set_state(self, new_state: Tensor) -> Generator:
@@ -86,9 +89,11 @@ class Generator:
             raise TypeError("RNG state must be a uint8 tensor (from get_state() or get_rng_state())")
         if data.shape != (_STATE_BYTES,):
             raise RuntimeError(f"RNG state must hold {_STATE_BYTES} bytes, got shape {list(data.shape)}")
-        raw = data.tobytes()
-        seed, position, inc, has_uint32, uinteger = (
-            int.from_bytes(raw[a:b], "little") for a, b in ((0, 8), (8, 24), (24, 40), (40, 44), (44, 48)))
+        raw, values = data.tobytes(), []
+        for size in _STATE_FIELDS:
+            values.append(int.from_bytes(raw[:size], "little"))
+            raw = raw[size:]
+        seed, position, inc, has_uint32, uinteger = values
         self.numpy.bit_generator.state = {"bit_generator": "PCG64", "has_uint32": has_uint32,
                                           "uinteger": uinteger, "state": {"state": position, "inc": inc}}
         self._seed = seed
@@ -139,4 +144,3 @@ def get_rng_state() -> Tensor:
 def set_rng_state(new_state: Tensor) -> None:
     """Restore the global generator to a state ``get_rng_state()`` returned."""
     default_generator.set_state(new_state)
-
