@@ -166,3 +166,38 @@ def test_shapes_dtypes_and_refusals_match_pytorch(torch):
     assert nt.normal(0.0, 1.0, (2, 3)).shape == tuple(torch.normal(0.0, 1.0, (2, 3)).shape)
     assert nt.bernoulli(nt.zeros(2, 2)).dtype == nt.float32
     assert torch.bernoulli(torch.zeros(2, 2)).dtype == torch.float32
+
+
+@pytest.fixture
+def seeded():
+    """The global generator at seed 0 for the test, then as it was."""
+    state = nt.get_rng_state()
+    nt.manual_seed(0)
+    yield
+    nt.set_rng_state(state)
+
+
+@pytest.mark.filterwarnings("ignore:nanotorch.compile")
+def test_a_compiled_step_that_draws_runs_eagerly_with_fresh_draws(seeded):
+    """A step that draws (a tensor made inside it, or one filled in place) cannot be replayed
+    with its numbers baked in: nt.compile runs it eagerly, and each call draws anew (seeded:
+    two equal bernoulli masks, 1 in 4,096, cannot flake it)."""
+    model = nt.nn.Linear(4, 2)
+    opt = nt.optim.SGD(model.parameters(), lr=0.1)
+    buf = nt.zeros(3, 4)
+    draws = {"bernoulli": lambda x: nt.bernoulli(nt.full(x.shape, 0.5)),
+             "normal": lambda x: nt.normal(0.0, 1.0, x.shape),
+             "uniform_": lambda x: buf.uniform_()}
+    for name, draw in draws.items():
+        def step(x, draw=draw):
+            opt.zero_grad()
+            noise = draw(x)
+            model(x * noise).sum().backward()
+            opt.step()
+            return noise
+
+        compiled = nt.compile(step)
+        with pytest.warns(UserWarning, match="runs eagerly"):
+            compiled(nt.ones(3, 4))
+        seen = [compiled(nt.ones(3, 4)).numpy().copy() for _ in range(3)]
+        assert not np.array_equal(seen[1], seen[2]), name
