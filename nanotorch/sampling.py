@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from nanotorch import _dtype
+from nanotorch.ops.checks import check_float
 from nanotorch.random import numpy_generator
 from nanotorch.tensor import Tensor, add_methods
 
@@ -27,8 +28,7 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
     at a time and removing it. Zero-weight categories come last, in index order, as PyTorch's
     CPU kernel does when a row has fewer positive weights than ``num_samples``."""
     w = input.data if isinstance(input, Tensor) else np.asarray(input)
-    if not _dtype.is_floating(w.dtype):
-        raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got {w.dtype}")
+    check_float("multinomial", "input", w)
     if w.ndim not in (1, 2):
         raise RuntimeError(f"multinomial: input must be 1-D or 2-D, got shape {list(w.shape)}")
     if isinstance(num_samples, bool) or not isinstance(num_samples, (int, np.integer)) or num_samples <= 0:
@@ -87,9 +87,9 @@ def normal(mean, std=1.0, size=None, *, generator=None) -> Tensor:
         if size is not None:
             raise TypeError("normal: size is for number arguments; tensors give the shape")
         shape = np.broadcast_shapes(*(np.shape(a.data if isinstance(a, Tensor) else a) for a in (mean, std)))
+        for t in tensors:
+            check_float("normal", "mean" if t is mean else "std", t.data)
         dtype = np.result_type(*(t.dtype for t in tensors))
-        if not _dtype.is_floating(dtype):
-            raise RuntimeError(f"normal expects floating-point mean and std, got {dtype}")
     else:
         if size is None:
             raise TypeError("normal(mean, std) with numbers needs a size, e.g. normal(0.0, 1.0, (3, 4))")
@@ -98,23 +98,18 @@ def normal(mean, std=1.0, size=None, *, generator=None) -> Tensor:
     return mean + std * z
 
 
-def _check_floating(t: Tensor, name: str) -> None:
-    if not _dtype.is_floating(t.dtype):
-        raise RuntimeError(f"{name} fills floating-point tensors, not {t.dtype}")
-
-
 class _RandomFills:
     """Added to ``Tensor``: in-place random fills (``copy_``'s rules: a leaf that requires grad
     may be filled only under ``no_grad``)."""
 
     def uniform_(self, from_: float = 0.0, to: float = 1.0, *, generator=None) -> Tensor:
         """Fill with draws uniform on ``[from_, to)`` (a floating-point tensor)."""
-        _check_floating(self, "uniform_")
+        check_float("uniform_", "the tensor", self.data)
         return self.copy_(numpy_generator(generator).uniform(from_, to, self.shape))
 
     def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Tensor:
         """Fill with normal draws of mean ``mean`` and standard deviation ``std``."""
-        _check_floating(self, "normal_")
+        check_float("normal_", "the tensor", self.data)
         if std < 0:
             raise RuntimeError(f"normal_ expects std >= 0.0, got {std}")
         return self.copy_(numpy_generator(generator).normal(mean, std, self.shape))

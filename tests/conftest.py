@@ -29,3 +29,11 @@ def _grad_mode_restored():
     leaked = not nt.is_grad_enabled()
     nt.set_grad_enabled(True)
     assert not leaked, "the test left grad mode disabled"
+
+
+@pytest.fixture
+def rng_restored():
+    """The global generator put back as it was after the test (which may reseed it)."""
+    state = nt.get_rng_state()
+    yield
+    nt.set_rng_state(state)

@@ -10,14 +10,6 @@ import nanotorch.nn as nn
 from nanotorch.utils.data import DataLoader, TensorDataset, random_split
 
 
-@pytest.fixture
-def global_state():
-    """Put the global generator back as it was after the test."""
-    state = nt.get_rng_state()
-    yield
-    nt.set_rng_state(state)
-
-
 def test_a_new_generator_starts_at_pytorchs_default_seed_and_draws_as_numpy():
     a, b = nt.Generator(), nt.Generator()
     assert a.initial_seed() == nt.random.DEFAULT_SEED == 67280421310721
@@ -28,7 +20,7 @@ def test_a_new_generator_starts_at_pytorchs_default_seed_and_draws_as_numpy():
     np.testing.assert_array_equal(nt.randn(4, generator=g).numpy(), want)
 
 
-def test_every_generator_argument_takes_a_generator_and_leaves_the_global_stream(global_state):
+def test_every_generator_argument_takes_a_generator_and_leaves_the_global_stream(rng_restored):
     def draws(g):
         w = nt.zeros(3, 4)
         ds = TensorDataset(nt.arange(10))
@@ -112,7 +104,7 @@ def test_seed_starts_from_fresh_entropy():
     assert g.seed() != s  # 64 random bits twice: equal once in 2**64
 
 
-def test_the_global_generator_functions(global_state):
+def test_the_global_generator_functions(rng_restored):
     assert nt.manual_seed(11) is nt.default_generator and nt.initial_seed() == 11
     assert nt.manual_seed(2.9).initial_seed() == 2  # int(seed) first, as torch.manual_seed
     state = nt.get_rng_state()
@@ -123,7 +115,7 @@ def test_the_global_generator_functions(global_state):
     assert nt.initial_seed() == s
 
 
-def test_dropout_draws_from_the_global_generator(global_state):
+def test_dropout_draws_from_the_global_generator(rng_restored):
     x = nt.ones(1000)
     nt.manual_seed(3)
     a = nn.functional.dropout(x, 0.5, training=True).tolist()
@@ -137,7 +129,7 @@ def test_only_the_cpu_has_a_generator():
         nt.Generator(device="cuda")
 
 
-def test_seeds_and_states_are_pytorchs_shape(torch, global_state):
+def test_seeds_and_states_are_pytorchs_shape(torch, rng_restored):
     """The same defaults and seed arithmetic as PyTorch's (the numbers drawn differ: PCG64
     here, a Mersenne Twister there)."""
     torch_state = torch.get_rng_state()
