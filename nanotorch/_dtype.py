@@ -32,15 +32,14 @@ def to_dtype(dtype) -> np.dtype | None:
 def default_dtype_for(array: np.ndarray) -> np.dtype:
     """The dtype ``nanotorch.tensor`` gives data when no dtype is asked for.
 
-    Floats (and float64 input) become float32, integers int64, bools stay bool.
+    float64 (and so Python floats) becomes float32; every other dtype stays: int32 stays
+    int32 and uint8 uint8, as in PyTorch (Python ints are int64 already).
     """
     kind = array.dtype.kind
     if kind == "f":
-        return DEFAULT_FLOAT
-    if kind in "iu":
-        return int64
-    if kind == "b":
-        return bool
+        return DEFAULT_FLOAT if array.dtype == float64 else array.dtype
+    if kind in "iub":
+        return array.dtype
     raise TypeError(f"can't make a tensor from data of dtype {array.dtype}")
 
 

@@ -9,6 +9,8 @@ pending backward that saved the old values raises instead of using them.
 
 from __future__ import annotations
 
+import builtins
+
 import numpy as np
 
 from nanotorch.autograd import grad_mode
@@ -25,13 +27,19 @@ class _InPlace:
 
     def _inplace(self, ufunc, other) -> Tensor:
         """``self = ufunc(self, other)`` in the same memory (``ufunc``: ``np.add`` ...)."""
-        if grad_mode.state.enabled and (self.requires_grad or
-                                   isinstance(other, Tensor) and other.requires_grad):
+        if self._records(other):
             return self._record_inplace(_INPLACE_OPS[ufunc], other)
         ufunc(self.data, other.data if isinstance(other, Tensor) else other, out=self.data,
               casting="same_kind")
         self._version[0] += 1
         return self
+
+    def _records(self, other) -> builtins.bool:
+        """Whether an in-place change of ``self`` by ``other`` goes into the graph: in grad
+        mode, when either requires grad and ``self`` is a float tensor (an integer or bool
+        tensor can't require grad: a value written into it leaves the graph, as in PyTorch)."""
+        return grad_mode.state.enabled and self.data.dtype.kind == "f" and (
+            self.requires_grad or isinstance(other, Tensor) and other.requires_grad)
 
     def _record_inplace(self, op, other) -> Tensor:
         """Compute ``op(self, other)`` out of place, write it into ``self``'s memory, and make
@@ -89,8 +97,7 @@ class _InPlace:
 
     def __setitem__(self, index, value) -> None:
         index = _index_arrays(index)
-        if grad_mode.state.enabled and (self.requires_grad or
-                                   isinstance(value, Tensor) and value.requires_grad):
+        if self._records(value):
             self._record_inplace(lambda old, v: SetItemFn.apply(old, v, index=index), value)
             return
         view, rest = _locate(self.data, index)

@@ -40,6 +40,7 @@ from nanotorch.ops.pointwise import (
     SigmoidFn,
     SqrtFn,
     TanhFn,
+    sign,
 )
 from nanotorch.ops.reduction import (
     AMaxFn,
@@ -67,7 +68,7 @@ from nanotorch.ops.shape import (
 )
 from nanotorch.ops.unary import CosFn, ErfFn, Expm1Fn, Log1pFn, SinFn, StepFn
 from nanotorch.tensor import Tensor, _index_arrays, _shape_arg, add_methods
-from nanotorch.tensor_promotion import SCALARS
+from nanotorch.tensor_promotion import SCALARS, result_type
 
 
 class _OpMethods:
@@ -333,12 +334,16 @@ class _OpMethods:
         return ErfFn.apply(self._floating())
 
     def rsqrt(self) -> Tensor:
-        return self._floating() ** -0.5
+        """``1 / sqrt(x)`` (so -0 gives -inf and -inf NaN, as PyTorch's, not ``x ** -0.5``)."""
+        return 1 / self._floating().sqrt()
 
     def reciprocal(self) -> Tensor:
         return 1 / self._floating()
 
     def square(self) -> Tensor:
+        """``x * x``; a bool tensor squares as int64, as PyTorch's."""
+        if self.data.dtype == np.bool_:
+            return self.long() * self.long()
         return self * self if self.data.dtype.kind != "f" else self ** 2
 
     def floor(self) -> Tensor:
@@ -355,14 +360,21 @@ class _OpMethods:
         return StepFn.apply(self, fn=np.trunc)
 
     def sign(self) -> Tensor:
-        return StepFn.apply(self, fn=np.sign)
+        return StepFn.apply(self, fn=sign)
 
     def lerp(self, end, weight) -> Tensor:
         """``self + weight * (end - self)``; ``weight`` a number or a tensor."""
         return self + weight * (end - self)
 
     def clamp(self, min=None, max=None):  # noqa: A002 - PyTorch's names
-        return ClampFn.apply(self, lo=min, hi=max)
+        """Each element limited to ``[min, max]`` (numbers or tensors; ``max`` wins where
+        ``min > max``), in the dtype PyTorch gives: an integer tensor clamped by floats
+        becomes float32."""
+        if min is None and max is None:
+            raise ValueError("clamp needs at least one of min and max")
+        target = result_type(self, *(b for b in (min, max) if b is not None))
+        lo, hi = (b.to(target) if isinstance(b, Tensor) else b for b in (min, max))
+        return ClampFn.apply(self.to(target), lo, hi)
 
     clip = clamp
 
@@ -438,11 +450,11 @@ class _OpMethods:
 
     def amax(self, dim=(), keepdim: builtins.bool = False) -> Tensor:
         """Largest value over ``dim`` (all dims when empty); ties share the gradient."""
-        return AMaxFn.apply(self, dim=_dims(dim or None, self.ndim), keepdim=keepdim, reduce=np.max)
+        return AMaxFn.apply(self, dim=_dims(dim, self.ndim), keepdim=keepdim, reduce=np.max)
 
     def amin(self, dim=(), keepdim: builtins.bool = False) -> Tensor:
         """Smallest value over ``dim`` (all dims when empty); ties share the gradient."""
-        return AMaxFn.apply(self, dim=_dims(dim or None, self.ndim), keepdim=keepdim, reduce=np.min)
+        return AMaxFn.apply(self, dim=_dims(dim, self.ndim), keepdim=keepdim, reduce=np.min)
 
     def logsumexp(self, dim=None, keepdim: builtins.bool = False, *, keepdims=None) -> Tensor:
         return LogSumExpFn.apply(self._floating(), dim=_dims(dim, self.ndim),
@@ -571,9 +583,10 @@ def _keep(keepdim, keepdims) -> builtins.bool:
 
 
 def _dims(dim, ndim: builtins.int = -1):
-    """``dim`` as NumPy's ``axis``: None, an int, or a tuple of ints. On a 0-d tensor
-    (``ndim == 0``) dims 0 and -1 mean the whole tensor, as in PyTorch."""
-    if dim is None:
+    """``dim`` as NumPy's ``axis``: None, an int, or a tuple of ints. No dims (``()``,
+    ``[]``) means every dim, as in PyTorch (NumPy's ``axis=()`` reduces none). On a 0-d
+    tensor (``ndim == 0``) dims 0 and -1 mean the whole tensor, as in PyTorch."""
+    if dim is None or not isinstance(dim, builtins.int) and len(dim) == 0:
         return None
     if ndim == 0:
         dims = (dim,) if isinstance(dim, builtins.int) else tuple(dim)
@@ -591,9 +604,11 @@ def _spread(t: Tensor, op, dim, unbiased, keepdim, correction, keepdims) -> Tens
 
 
 def _arg_extreme(data: np.ndarray, argfn, dim, keepdim) -> Tensor:
-    """``argmax``/``argmin`` as an int64 tensor (of the flattened data when ``dim`` is None)."""
+    """``argmax``/``argmin`` as an int64 tensor (of the flattened data when ``dim`` is None;
+    with ``keepdim`` then shaped ``[1] * ndim``, as PyTorch's)."""
     if dim is None:
-        return Tensor._make(np.asarray(argfn(data), dtype=np.int64), False)
+        index = np.asarray(argfn(data), dtype=np.int64)
+        return Tensor._make(index.reshape((1,) * data.ndim) if keepdim else index, False)
     return Tensor._make(argfn(data, axis=dim, keepdims=keepdim).astype(np.int64, copy=False), False)
 
 

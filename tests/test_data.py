@@ -79,7 +79,7 @@ def test_tensor_dataset():
     ds = TensorDataset(nt.tensor(x), y)
     xi, yi = ds[2]
     assert isinstance(xi, nt.Tensor) and xi.dtype == np.float32 and xi.tolist() == [2.0, -2.0]
-    assert yi.dtype == np.int64 and yi.item() == 2
+    assert yi.dtype == np.int32 and yi.item() == 2  # int32 stays int32, as in PyTorch
     assert [t.shape for t in ds.tensors] == [(N, 2), (N,)]
     with pytest.raises(ValueError, match="differ in length"):
         TensorDataset(x, y[:3])
@@ -156,12 +156,12 @@ def test_batch_sizes_and_last_partial_batch(batch_size, drop_last, sizes):
     assert rows(batches) == list(range(sum(sizes)))  # in order
 
 
-def test_batches_are_tensors_of_float32_and_int64():
+def test_batches_are_tensors_float64_as_float32_other_dtypes_kept():
     x, y = arrays()
     mask = np.arange(N) % 2 == 0
     (xb, yb, mb), = DataLoader(Dataset(x, y.astype(np.uint8), mask), batch_size=N)
     assert all(isinstance(t, nt.Tensor) for t in (xb, yb, mb))
-    assert (xb.dtype, yb.dtype, mb.dtype) == (np.float32, np.int64, np.bool_)
+    assert (xb.dtype, yb.dtype, mb.dtype) == (np.float32, np.uint8, np.bool_)  # uint8 kept, as PyTorch
     np.testing.assert_array_equal(xb.data, x)
     assert not xb.requires_grad
 
@@ -232,7 +232,7 @@ def test_subclass_overriding_getitem_is_used_per_sample():
             return x * 2, y
 
     (xb, yb), = DataLoader(Doubled(*arrays(4)), batch_size=4)
-    assert xb.data[:, 0].tolist() == [0.0, 2.0, 4.0, 6.0] and yb.dtype == np.int64
+    assert xb.data[:, 0].tolist() == [0.0, 2.0, 4.0, 6.0] and yb.dtype == np.int32
 
 
 # ------------------------------------------------------------ sample batches
@@ -269,7 +269,7 @@ def test_default_collate_structures():
     assert batch["t"].shape == (2, 1) and batch["t"].tolist() == [[1.0], [2.0]]
     assert isinstance(batch["p"], Point) and batch["p"].y.dtype == np.bool_
     lists = default_collate([[np.float64(1), np.int16(2)], [np.float64(3), np.int16(4)]])
-    assert isinstance(lists, list) and (lists[0].dtype, lists[1].dtype) == (np.float32, np.int64)
+    assert isinstance(lists, list) and (lists[0].dtype, lists[1].dtype) == (np.float32, np.int16)
 
 
 def test_default_collate_errors():

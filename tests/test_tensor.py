@@ -17,7 +17,9 @@ from nanotorch.random import default_generator
     (np.array([1.0]), nt.float32),  # float64 input becomes float32
     (np.float64(1.0), nt.float32),
     ([1, 2], nt.int64),
-    (np.array([1, 2], dtype=np.int32), nt.int64),
+    (np.array([1, 2], dtype=np.int32), nt.int32),  # other dtypes stay, as in PyTorch
+    (np.array([1, 2], dtype=np.uint8), nt.uint8),
+    (np.array([1.0], dtype=np.float16), nt.float16),
     ([True, False], nt.bool),
 ])
 def test_default_dtypes(data, dtype):

@@ -51,8 +51,19 @@ class SqrtFn(Function):
         return grad / (2 * ctx.saved_tensors[0])
 
 
+def sign(a: np.ndarray) -> np.ndarray:
+    """-1, 0 or 1 by the sign of each element, as PyTorch: 0 at NaN (NumPy's ``sign``
+    gives NaN there), and a bool array as it is."""
+    if a.dtype == np.bool_:
+        return a.copy()
+    out = np.sign(a)
+    if out.dtype.kind == "f":
+        out = np.where(out != out, out.dtype.type(0), out)
+    return out
+
+
 class AbsFn(Function):
-    """``out = |a|``;  ``da = g * sign(a)`` (0 at 0, as PyTorch)."""
+    """``out = |a|``;  ``da = g * sign(a)`` (0 at 0 and at NaN, as PyTorch)."""
 
     @staticmethod
     def forward(ctx, a):
@@ -61,7 +72,7 @@ class AbsFn(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return grad * np.sign(ctx.saved_tensors[0])
+        return grad * sign(ctx.saved_tensors[0])
 
 
 class ReLUFn(Function):
@@ -117,30 +128,37 @@ class TanhFn(Function):
 
 
 class ClampFn(Function):
-    """``out = min(max(a, lo), hi)``;  ``da = g`` where ``lo <= a <= hi``, else 0."""
+    """``out = min(max(a, lo), hi)`` for bounds that are numbers, arrays or ``None`` (so
+    ``hi`` wins where ``lo > hi``, as PyTorch). ``da = g`` where ``lo <= a <= hi``;
+    ``dlo = g`` where ``a < lo <= hi``; ``dhi = g`` where ``a > hi`` or ``hi < lo`` (each
+    summed down to its input's shape)."""
 
     @staticmethod
-    def forward(ctx, a, lo=None, hi=None):
-        if lo is None and hi is None:
-            raise ValueError("clamp needs at least one of min and max")
-        ctx.save_for_backward(a)
-        ctx.lo, ctx.hi = lo, hi
-        return np.clip(a, lo, hi).astype(a.dtype, copy=False)
+    def forward(ctx, a, lo, hi):
+        ctx.save_for_backward(a, lo, hi)
+        return np.clip(a, lo, hi)
 
     @staticmethod
     def backward(ctx, grad):
-        (a,) = ctx.saved_tensors
-        keep = np.ones(a.shape, dtype=bool)
-        if ctx.lo is not None:
-            keep &= a >= ctx.lo
-        if ctx.hi is not None:
-            keep &= a <= ctx.hi
-        return grad * keep
+        a, lo, hi = ctx.saved_tensors
+        keep = np.ones(np.broadcast_shapes(a.shape, shape_of(lo), shape_of(hi)), dtype=bool)
+        below = above = None
+        if lo is not None:
+            keep &= a >= lo
+            below = (a < lo) if hi is None else (a < lo) & (lo <= hi)
+        if hi is not None:
+            keep &= a <= hi
+            above = (a > hi) if lo is None else (a > hi) | (hi < lo)
+        need_a, need_lo, need_hi = ctx.needs_input_grad
+        return (unbroadcast(grad * keep, a.shape) if need_a else None,
+                unbroadcast(grad * below, lo.shape) if need_lo else None,
+                unbroadcast(grad * above, hi.shape) if need_hi else None)
 
 
 class _ExtremumFn(Function):
     """Shared backward of maximum/minimum: the gradient goes to the input that won;
-    NOTE: on a tie it is split in half between the two, as PyTorch does."""
+    NOTE: on a tie it is split in half between the two, and where either is NaN (the
+    result is NaN) each gets all of it, as PyTorch does."""
 
     pick = None  # np.maximum or np.minimum
 
@@ -154,9 +172,13 @@ class _ExtremumFn(Function):
         a, b = ctx.saved_tensors
         win_a = (ctx.pick(a, b) == a).astype(grad.dtype)
         win_a -= 0.5 * (a == b)
+        win_b = 1 - win_a
+        nan = np.isnan(a) | np.isnan(b)
+        if nan.any():
+            win_a, win_b = np.where(nan, 1, win_a), np.where(nan, 1, win_b)
         na, nb = ctx.needs_input_grad
         return (unbroadcast(grad * win_a, shape_of(a)) if na else None,
-                unbroadcast(grad * (1 - win_a), shape_of(b)) if nb else None)
+                unbroadcast(grad * win_b, shape_of(b)) if nb else None)
 
 
 class MaximumFn(_ExtremumFn):

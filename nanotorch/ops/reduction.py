@@ -99,7 +99,8 @@ class StdFn(VarFn):
 class _ExtremeFn(Function):
     """Shared by MaxFn and MinFn over all elements: ``da = g`` at the extreme element.
 
-    NOTE: the gradient is shared evenly among tied elements, as PyTorch's ``max()``.
+    NOTE: the gradient is shared evenly among tied elements, as PyTorch's ``max()``; when
+    the result is NaN, among the NaN elements (``a == nan`` is never true).
     (``max(dim)`` gathers the values at ``argmax``: ``TakeAlongDimFn`` in ``shape.py``.)
     """
 
@@ -115,7 +116,8 @@ class _ExtremeFn(Function):
     @staticmethod
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
-        hit = a == ctx.reduce(a)
+        out = ctx.reduce(a)
+        hit = np.isnan(a) if out != out else a == out
         return grad * hit / hit.sum(dtype=grad.dtype)
 
 
