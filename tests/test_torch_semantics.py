@@ -1,0 +1,171 @@
+"""PyTorch's answers where NanoTorch once gave others (an audit against PyTorch 2.13, each
+case checked there): known answers, so they run without torch; ``test_against_torch``
+repeats them against torch itself when it is installed."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import nanotorch as nt
+
+NAN = float("nan")
+
+
+def grad_of(fn, *values):
+    """The gradients of ``fn(*tensors).sum()`` with respect to each input."""
+    xs = [nt.tensor(v, requires_grad=True) for v in values]
+    fn(*xs).sum().backward()
+    return [x.grad.tolist() for x in xs]
+
+
+# ---------------------------------------------------------------- reductions
+def test_amax_amin_over_dim_0_reduce_that_dim_only():
+    x = nt.tensor([[1., 5.], [3., 2.]], requires_grad=True)
+    assert x.amax(0).tolist() == [3., 5.] and nt.amin(x, dim=0).tolist() == [1., 2.]
+    assert x.amax(0, keepdim=True).shape == (1, 2)
+    x.amax(dim=0).sum().backward()
+    assert x.grad.tolist() == [[0., 1.], [1., 0.]]
+
+
+@pytest.mark.parametrize("dim", [(), []])
+def test_no_dims_reduce_every_dim(dim):
+    x = nt.arange(8.).reshape(2, 2, 2)
+    assert x.sum(dim=dim).item() == 28 and x.mean(dim).item() == 3.5 and x.amax(dim).item() == 7
+
+
+def test_argmax_keepdim_without_dim_keeps_every_dim_as_one():
+    x = nt.tensor([[1., 3.], [2., 0.]])
+    assert x.argmax(keepdim=True).shape == (1, 1) and x.argmax(keepdim=True).item() == 1
+    assert x.argmin().shape == ()
+
+
+def test_max_min_of_everything_with_nan_send_the_gradient_to_the_nan():
+    assert grad_of(lambda x: x.max(), [1., NAN, 3.]) == [[0., 1., 0.]]
+    assert grad_of(lambda x: x.min(), [NAN, 1., NAN]) == [[0.5, 0., 0.5]]
+
+
+# ------------------------------------------------------------------ pointwise
+def test_maximum_minimum_with_nan_give_both_inputs_the_gradient():
+    assert grad_of(nt.maximum, [NAN, 1., 2.], [0., NAN, 2.]) == [[1., 1., .5], [1., 1., .5]]
+    assert grad_of(nt.minimum, [NAN, 1.], [0., 3.]) == [[1., 1.], [1., 0.]]
+
+
+def test_sign_and_abs_gradient_are_zero_at_nan():
+    assert nt.tensor([NAN, -2., 0., 3.]).sign().tolist() == [0., -1., 0., 1.]
+    assert nt.tensor(NAN).sign().item() == 0
+    assert grad_of(lambda x: x.abs(), [NAN, -2., 0.]) == [[0., -1., 0.]]
+    b = nt.tensor([True, False])
+    assert b.sign().dtype == nt.bool and b.sign().tolist() == [True, False]
+
+
+def test_rsqrt_is_one_over_sqrt():
+    with np.errstate(divide="ignore", invalid="ignore"):
+        y = nt.tensor([-0.0, -math.inf, 4.0]).rsqrt().tolist()
+    assert y[0] == -math.inf and math.isnan(y[1]) and y[2] == 0.5
+    assert grad_of(lambda x: x.rsqrt(), [4.0]) == [[-0.5 * 4.0 ** -1.5]]
+
+
+def test_square_of_bool_is_int64():
+    assert nt.tensor([True, False]).square().dtype == nt.int64
+
+
+# ---------------------------------------------------------------------- clamp
+def test_clamp_of_integers_by_floats_is_float32():
+    y = nt.tensor([-2, 0, 1, 3]).clamp(-0.5, 0.5)
+    assert y.dtype == nt.float32 and y.tolist() == [-0.5, 0., 0.5, 0.5]
+    assert nt.tensor([-2, 0, 1, 3]).clamp(0, 2).dtype == nt.int64
+
+
+def test_clamp_by_tensors_broadcasts_and_differentiates_the_bounds():
+    x = nt.tensor([-2., 0., 1., 3.], requires_grad=True)
+    lo, hi = nt.zeros(4, requires_grad=True), nt.ones(1, requires_grad=True)
+    y = x.clamp(lo, hi)
+    y.sum().backward()
+    assert y.tolist() == [0., 0., 1., 1.]
+    assert (x.grad.tolist(), lo.grad.tolist(), hi.grad.tolist()) == ([0., 1., 1., 0.], [1., 0., 0., 0.], [1.])
+    # max wins where min > max, and its gradient goes to max
+    x = nt.tensor([1., 5.], requires_grad=True)
+    lo, hi = nt.tensor([3., 3.], requires_grad=True), nt.tensor([2., 2.], requires_grad=True)
+    y = nt.clamp(x, lo, hi)
+    y.sum().backward()
+    assert y.tolist() == [2., 2.] and hi.grad.tolist() == [1., 1.] and lo.grad.tolist() == [0., 0.]
+    with pytest.raises(ValueError, match="min and max"):
+        x.clamp()
+
+
+# ------------------------------------------------------------------ promotion
+@pytest.mark.parametrize("make, dtype", [
+    (lambda: nt.ones(3) * nt.tensor(2.0, dtype=nt.float64), nt.float32),  # a 0-d tensor: no widening
+    (lambda: nt.ones(3, dtype=nt.int32) + nt.tensor(2), nt.int32),
+    (lambda: nt.ones(3, dtype=nt.float16) + nt.tensor(0.5), nt.float16),
+    (lambda: nt.ones(3, dtype=nt.int64) * nt.tensor(2.0, dtype=nt.float64), nt.float64),  # higher category
+    (lambda: nt.ones(3, dtype=nt.int64) + 0.5, nt.float32),
+    (lambda: nt.tensor([True]) + 2, nt.int64),
+    (lambda: nt.ones(2) + nt.ones(2, dtype=nt.float64), nt.float64),  # two tensors with dims widen
+    (lambda: nt.tensor([1, 2]) / nt.tensor([2, 2]), nt.float32),
+    (lambda: nt.tensor(1) + nt.tensor(0.5), nt.float32),
+])
+def test_result_dtypes(make, dtype):
+    assert make().dtype == dtype
+
+
+def test_integer_results_wrap_as_pytorch():
+    assert (nt.tensor([100, 200], dtype=nt.uint8) * nt.tensor(2)).tolist() == [200, 144]
+    assert (nt.tensor([5, 10], dtype=nt.uint8) + (-3)).tolist() == [2, 7]
+
+
+def test_a_0d_float64_tensor_keeps_its_gradient_through_the_cast():
+    x, s = nt.ones(3, requires_grad=True), nt.tensor(2.0, dtype=nt.float64, requires_grad=True)
+    y = x * s
+    y.sum().backward()
+    assert y.dtype == nt.float32 and x.grad.tolist() == [2., 2., 2.] and s.grad.item() == 3.0
+
+
+# ------------------------------------------------------------------- creation
+@pytest.mark.parametrize("dtype", [np.int32, np.uint8, np.int16, np.float16, np.bool_])
+def test_tensor_keeps_the_arrays_dtype(dtype):
+    assert nt.tensor(np.array([1, 0], dtype=dtype)).dtype == np.dtype(dtype)
+    assert nt.as_tensor(np.array([1, 0], dtype=dtype)).dtype == np.dtype(dtype)
+
+
+# ----------------------------------------------------------- in-place writes
+def test_an_integer_tensor_written_from_a_grad_tensor_does_not_require_grad():
+    w = nt.tensor([1.5, 2.5], requires_grad=True)
+    z = nt.zeros(2, dtype=nt.int64)
+    z.copy_(w)
+    assert z.tolist() == [1, 2] and not z.requires_grad
+    z[0] = w[1]
+    assert not z.requires_grad
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        (z.float() * 3).sum().backward()
+    f = nt.zeros(2)
+    f.copy_(w)
+    assert f.requires_grad  # a float tensor joins the graph
+
+
+# ------------------------------------------------------------- torch oracle
+CASES = {
+    "amax dim 0": lambda m, x: x.amax(0),
+    "sum dim ()": lambda m, x: x.sum(dim=()),
+    "argmax keepdim": lambda m, x: x.argmax(keepdim=True),
+    "max nan": lambda m, x: m.tensor([1., NAN, 3.]).max(),
+    "sign nan": lambda m, x: m.tensor([NAN, -2., 0.]).sign(),
+    "clamp int by floats": lambda m, x: m.tensor([-2, 0, 1, 3]).clamp(-0.5, 0.5),
+    "0-d float64 times float32": lambda m, x: x * m.tensor(2.0, dtype=m.float64),
+    "uint8 times 0-d int": lambda m, x: m.tensor([100, 200], dtype=m.uint8) * m.tensor(2),
+    "int32 array": lambda m, x: m.tensor(np.array([1, 2], dtype=np.int32)),
+    "bool square": lambda m, x: m.tensor([True, False]).square(),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_against_torch(case):
+    torch = pytest.importorskip("torch")
+    data = np.array([[1., 5.], [3., 2.]], np.float32)
+    ours, theirs = CASES[case](nt, nt.tensor(data)), CASES[case](torch, torch.tensor(data))
+    assert ours.shape == tuple(theirs.shape)
+    assert str(ours.dtype).split(".")[-1] == str(theirs.dtype).split(".")[-1]
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
