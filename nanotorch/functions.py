@@ -13,6 +13,7 @@ from nanotorch.ops.pointwise import WhereFn
 from nanotorch.ops.shape import CatFn, StackFn
 from nanotorch.tensor import Tensor
 from nanotorch.tensor_methods import chunk, split
+from nanotorch.tensor_promotion import result_type
 
 _Dim = int | tuple | None
 
@@ -114,6 +115,10 @@ def argmin(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     return _t(x).argmin(dim, keepdim)
 
 
+def norm(x: Tensor, p="fro", dim: _Dim = None, keepdim: bool = False) -> Tensor:
+    return _t(x).norm(p, dim, keepdim)
+
+
 def logsumexp(x: Tensor, dim: _Dim = None, keepdim: bool = False, *, keepdims=None) -> Tensor:
     return _t(x).logsumexp(dim, keepdim, keepdims=keepdims)
 
@@ -161,11 +166,18 @@ def where(condition, x, y) -> Tensor:
     return WhereFn.apply(cond.astype(bool, copy=False), x, y)
 
 
+def _promoted(tensors, name: str) -> list[Tensor]:
+    """The tensors as tensors of PyTorch's result dtype (``cat([int64, float32])`` is float32)."""
+    if not tensors:
+        raise ValueError(f"{name}() needs at least one tensor")
+    tensors = [_t(t) for t in tensors]
+    target = result_type(*tensors)
+    return [t.to(target) for t in tensors]
+
+
 def cat(tensors, dim: int = 0) -> Tensor:
     """Join tensors along an existing dim."""
-    if not tensors:
-        raise ValueError("cat() needs at least one tensor")
-    return CatFn.apply(*[_t(t) for t in tensors], dim=dim)
+    return CatFn.apply(*_promoted(tensors, "cat"), dim=dim)
 
 
 concatenate = cat
@@ -173,13 +185,11 @@ concatenate = cat
 
 def stack(tensors, dim: int = 0) -> Tensor:
     """Join same-shape tensors along a new dim."""
-    if not tensors:
-        raise ValueError("stack() needs at least one tensor")
-    return StackFn.apply(*[_t(t) for t in tensors], dim=dim)
+    return StackFn.apply(*_promoted(tensors, "stack"), dim=dim)
 
 
 __all__ = ["exp", "log", "sqrt", "abs", "relu", "sigmoid", "tanh", "clamp", "maximum",
-           "minimum", "matmul", "softmax", "log_softmax", "logsumexp", "flatten", "reshape",
+           "minimum", "matmul", "softmax", "log_softmax", "logsumexp", "norm", "flatten", "reshape",
            "transpose", "permute", "squeeze", "unsqueeze", "argmax", "argmin", "sum", "mean",
            "var", "std", "max", "min", "where", "cat", "concatenate", "stack", "split", "chunk",
            "add", "sub", "mul", "div", "remainder", "floor_divide", "sin", "cos", "log1p", "expm1",

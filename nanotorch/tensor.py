@@ -14,6 +14,7 @@ families are in their own modules and added to the class by ``add_methods``:
 from __future__ import annotations
 
 import builtins
+import warnings
 import weakref
 from collections.abc import Iterator
 
@@ -193,14 +194,34 @@ def _shape_arg(shape) -> tuple:
 
 
 def _index_arrays(index):
-    """Turn tensors inside an index into their arrays."""
-    if isinstance(index, Tensor):
-        return index.data
+    """An index as NumPy takes it, read as PyTorch reads it: a tensor becomes its array,
+    but a 0-d integer tensor an int (``x[i.argmax(), :, [0, 2]]`` is ``x[1, :, [0, 2]]``)
+    and a uint8 tensor a mask (PyTorch's deprecated rule, with its warning). A list shorter
+    than 32 that holds a list, tensor, array, slice, None or Ellipsis is a tuple of indices
+    (``x[[1, [0, 2]]]`` is ``x[1, [0, 2]]``); other lists are index arrays."""
+    if isinstance(index, list) and len(index) < 32 and any(
+            i is None or i is Ellipsis or isinstance(i, (list, tuple, Tensor, np.ndarray, slice))
+            for i in index):
+        index = tuple(index)
     if isinstance(index, tuple):
-        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+        return tuple(_index_part(i) for i in index)
     if isinstance(index, list):
-        return np.asarray([i.item() if isinstance(i, Tensor) else i for i in index])
-    return index
+        return np.asarray(index)
+    return _index_part(index)
+
+
+def _index_part(i):
+    """One part of an index (``_index_arrays``)."""
+    if not isinstance(i, Tensor):
+        return i
+    a = i.data
+    if a.dtype.kind in "iu" and a.ndim == 0:
+        return int(a)
+    if a.dtype == np.uint8:
+        warnings.warn("indexing with dtype uint8 is deprecated, please use a dtype bool instead",
+                      UserWarning, stacklevel=4)
+        return a.astype(bool)
+    return a
 
 
 _CLASS_DEFAULTS = set(vars(type("_", (), {})))

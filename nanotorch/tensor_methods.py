@@ -50,6 +50,7 @@ from nanotorch.ops.reduction import (
     MaxFn,
     MeanFn,
     MinFn,
+    NormFn,
     ProdFn,
     SoftmaxFn,
     StdFn,
@@ -455,6 +456,16 @@ class _OpMethods:
     def amin(self, dim=(), keepdim: builtins.bool = False) -> Tensor:
         """Smallest value over ``dim`` (all dims when empty); ties share the gradient."""
         return AMaxFn.apply(self, dim=_dims(dim, self.ndim), keepdim=keepdim, reduce=np.min)
+
+    def norm(self, p="fro", dim=None, keepdim: builtins.bool = False) -> Tensor:
+        """The vector ``p``-norm over ``dim`` (all dims when None): ``p`` a number, ``inf``,
+        ``-inf`` or ``"fro"`` (the 2-norm of all the elements, PyTorch's default)."""
+        if p == "fro":
+            p = 2.0
+        elif isinstance(p, str):
+            raise NotImplementedError(f"norm: p={p!r} (matrix norms) is not implemented; "
+                                      "p may be a number, inf, -inf or 'fro'")
+        return NormFn.apply(self._floating(), p=float(p), dim=_dims(dim, self.ndim), keepdim=keepdim)
 
     def logsumexp(self, dim=None, keepdim: builtins.bool = False, *, keepdims=None) -> Tensor:
         return LogSumExpFn.apply(self._floating(), dim=_dims(dim, self.ndim),

@@ -257,14 +257,30 @@ def test_nll_loss_grads(reduction):
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 def test_elementwise_loss_grads(reduction):
     x, y = randn(3, 4), randn(3, 4)
-    check_grads(lambda a, b: F.mse_loss(a, b, reduction), x, y)
-    check_grads(lambda a, b: F.l1_loss(a, b, reduction), x, y)
+    check_grads(lambda a, b: F.mse_loss(a, b, reduction=reduction), x, y)
+    check_grads(lambda a, b: F.l1_loss(a, b, reduction=reduction), x, y)
     p, t = RNG.uniform(0.05, 0.95, (3, 4)), RNG.uniform(0, 1, (3, 4))
     check_grads(lambda a, b: F.binary_cross_entropy(a, b, reduction=reduction), p, t)
     check_grads(lambda a, b: F.binary_cross_entropy_with_logits(a, b, reduction=reduction), x * 3, t)
     w = nt.tensor(RNG.uniform(0, 2, 4), dtype=nt.float64)
     check_grads(lambda a: F.binary_cross_entropy_with_logits(a, nt.tensor(t, dtype=nt.float64), w,
-                                                             reduction), x)
+                                                             reduction=reduction), x)
+
+
+@pytest.mark.parametrize("call", [
+    lambda a, b: F.mse_loss(a, b, "sum"), lambda a, b: F.l1_loss(a, b, "sum"),
+    lambda a, b: F.smooth_l1_loss(a, b, "sum"), lambda a, b: F.kl_div(a, b, "sum"),
+    lambda a, b: F.binary_cross_entropy(a.sigmoid(), b, None, "sum"),
+    lambda a, b: F.binary_cross_entropy_with_logits(a, b, None, "sum"),
+    lambda a, b: nt.nn.MSELoss("sum")(a, b), lambda a, b: nt.nn.L1Loss("sum")(a, b),
+    lambda a, b: nt.nn.BCELoss(None, "sum")(a.sigmoid(), b),
+    lambda a, b: nt.nn.BCEWithLogitsLoss(None, "sum")(a, b),
+])
+def test_reduction_is_keyword_only_where_pytorch_has_size_average(call):
+    """PyTorch's positional slot there is the legacy ``size_average`` (``MSELoss("sum")`` is
+    the mean in PyTorch): a positional reduction raises rather than mean something else."""
+    with pytest.raises(TypeError):
+        call(nt.tensor([0.2, 0.7]), nt.tensor([0.0, 1.0]))
 
 
 def test_elementwise_loss_values():

@@ -169,3 +169,67 @@ def test_against_torch(case):
     assert ours.shape == tuple(theirs.shape)
     assert str(ours.dtype).split(".")[-1] == str(theirs.dtype).split(".")[-1]
     np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+# ------------------------------------------------------------------- indexing
+def test_a_0d_integer_tensor_indexes_as_an_int():
+    x = nt.arange(24.).reshape(2, 3, 4)
+    assert x[nt.tensor(1), :, [0, 2]].shape == (3, 2)  # as x[1, :, [0, 2]]
+    t = x.clone()
+    t[nt.tensor(1), :, [0, 2]] = nt.ones(3, 1)
+    assert t[1, :, 0].tolist() == [1., 1., 1.] and t[1, :, 1].tolist() == [13., 17., 21.]
+
+
+def test_a_list_holding_sequences_or_tensors_is_a_tuple_of_indices():
+    x = nt.arange(24.).reshape(2, 3, 4)
+    assert x[[nt.tensor(1), 0]].tolist() == x[1, 0].tolist()
+    assert nt.arange(120.).reshape(4, 5, 6)[[[0, 1], [1, 2]]].shape == (2, 6)
+    assert x[[1, 0]].shape == (2, 3, 4)  # a list of ints stays an index array
+
+
+def test_a_uint8_index_is_a_mask_with_a_warning():
+    x = nt.arange(24.).reshape(2, 3, 4)
+    with pytest.warns(UserWarning, match="uint8"):
+        assert x[nt.tensor([1, 0], dtype=nt.uint8)].shape == (1, 3, 4)
+
+
+# ------------------------------------------------------------ cat, stack, norm
+def test_cat_and_stack_promote_as_pytorch():
+    a = nt.ones(2, requires_grad=True)
+    y = nt.cat([a, nt.tensor([3, 4])])
+    y.sum().backward()
+    assert y.dtype == nt.float32 and y.tolist() == [1., 1., 3., 4.] and a.grad.tolist() == [1., 1.]
+    assert nt.stack([nt.tensor([1, 2]), nt.tensor([0.5, 1.5])]).dtype == nt.float32
+
+
+@pytest.mark.parametrize("p, value, grad", [
+    (2, 5.0, [0.6, -0.8, 0.0]),
+    (1, 7.0, [1.0, -1.0, 0.0]),
+    (math.inf, 4.0, [0.0, -1.0, 0.0]),
+    (-math.inf, 0.0, [0.0, 0.0, 0.0]),  # sign(0) at the smallest: 0, as PyTorch
+    (3, (27 + 64) ** (1 / 3), [9 / 91 ** (2 / 3), -16 / 91 ** (2 / 3), 0.0]),
+])
+def test_vector_norms_and_their_gradients(p, value, grad):
+    x = nt.tensor([3., -4., 0.], requires_grad=True)
+    y = x.norm(p)
+    y.backward()
+    assert y.item() == pytest.approx(value) and x.grad.tolist() == pytest.approx(grad)
+
+
+def test_norm_over_dims_and_of_a_zero_vector():
+    x = nt.tensor([[3., 4.], [0., 0.]], requires_grad=True)
+    y = nt.norm(x, dim=1)
+    y.sum().backward()
+    assert y.tolist() == [5., 0.] and np.allclose(x.grad.numpy(), [[0.6, 0.8], [0., 0.]])
+    assert x.norm(dim=1, keepdim=True).shape == (2, 1) and x.norm().item() == 5.0
+    with pytest.raises(NotImplementedError, match="nuc"):
+        x.norm("nuc")
+
+
+def test_normalize_with_inf_norm_and_zero_rows():
+    F = nt.nn.functional
+    x = nt.tensor([[3., -4., 1.], [0., 0., 0.]], requires_grad=True)
+    y = F.normalize(x, p=math.inf, dim=1)
+    assert y.tolist()[0] == [0.75, -1.0, 0.25]
+    (F.normalize(x, dim=1) * nt.tensor([[1., 2., 3.], [1., 2., 3.]])).sum().backward()
+    assert x.grad.tolist()[1] == pytest.approx([1e12, 2e12, 3e12])  # the zero row: g / eps

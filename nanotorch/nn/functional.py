@@ -250,12 +250,12 @@ def _elementwise_target(input: Tensor, target, name: str) -> Tensor:
     return target
 
 
-def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+def mse_loss(input: Tensor, target: Tensor, *, reduction: str = "mean") -> Tensor:
     """Squared error ``(input - target)^2``, reduced by mean, sum or none."""
     return _reduce((input - _elementwise_target(input, target, "mse_loss")) ** 2, reduction)
 
 
-def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+def l1_loss(input: Tensor, target: Tensor, *, reduction: str = "mean") -> Tensor:
     """Absolute error ``|input - target|``, reduced by mean, sum or none."""
     return _reduce((input - _elementwise_target(input, target, "l1_loss")).abs(), reduction)
 
@@ -264,15 +264,15 @@ def _weighted(loss: Tensor, weight: Tensor | None, reduction: str) -> Tensor:
     return _reduce(loss if weight is None else loss * weight, reduction)
 
 
-def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
+def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, *,
                          reduction: str = "mean") -> Tensor:
     """``-weight * (y * log p + (1 - y) * log(1 - p))`` for probabilities ``input`` and
     targets ``y`` of the same shape; each log is clamped at -100, as PyTorch."""
     return _weighted(BinaryCrossEntropyFn.apply(input, target), weight, reduction)
 
 
-def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None,
-                                     reduction: str = "mean", *, pos_weight: Tensor | None = None) -> Tensor:
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None, *,
+                                     reduction: str = "mean", pos_weight: Tensor | None = None) -> Tensor:
     """``binary_cross_entropy(sigmoid(input), target)`` computed stably from the logits:
     ``max(x, 0) - x * y + log(1 + exp(-|x|))``. With ``pos_weight`` ``p`` (per class, broadcast
     over the last dim) the positive term is weighted: ``-p * y * log s(x) - (1 - y) * log(1 - s(x))``
@@ -413,15 +413,12 @@ def logsigmoid(input: Tensor) -> Tensor:
 
 
 def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:
-    """``x / max(||x||_p, eps)`` along ``dim``."""
-    if p == 2:
-        norm = (input * input).sum(dim, keepdim=True).sqrt()
-    else:
-        norm = (input.abs() ** p).sum(dim, keepdim=True) ** (1 / p)
-    return input / norm.clamp(min=eps)
+    """``x / max(||x||_p, eps)`` along ``dim`` (a zero vector's gradient is ``g / eps``, as
+    PyTorch's: the norm's gradient at 0 is 0)."""
+    return input / input.norm(p, dim, keepdim=True).clamp(min=eps)
 
 
-def smooth_l1_loss(input: Tensor, target: Tensor, reduction: str = "mean", beta: float = 1.0) -> Tensor:
+def smooth_l1_loss(input: Tensor, target: Tensor, *, reduction: str = "mean", beta: float = 1.0) -> Tensor:
     """``0.5 d^2 / beta`` where ``|d| < beta``, else ``|d| - 0.5 beta``, ``d = input - target``
     (``beta = 0``: the L1 loss)."""
     if beta < 0:
@@ -443,7 +440,7 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     return _reduce(where(d < delta, 0.5 * d * d, delta * (d - 0.5 * delta)), reduction)
 
 
-def kl_div(input: Tensor, target: Tensor, reduction: str = "mean", log_target: bool = False) -> Tensor:
+def kl_div(input: Tensor, target: Tensor, *, reduction: str = "mean", log_target: bool = False) -> Tensor:
     """``target * (log target - input)`` elementwise, for log-probabilities ``input`` (0 where
     ``target == 0``); ``log_target=True``: ``exp(t) * (t - input)``. ``reduction="batchmean"``
     divides the sum by the batch size (the true KL divergence; ``"mean"`` divides by every element)."""

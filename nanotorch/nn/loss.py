@@ -10,9 +10,12 @@ from nanotorch.tensor import Tensor
 
 
 class _Loss(Module):
-    """``loss(input, target)`` reduced by ``"mean"`` (default), ``"sum"`` or ``"none"``."""
+    """``loss(input, target)`` reduced by ``"mean"`` (default), ``"sum"`` or ``"none"``.
 
-    def __init__(self, reduction: str = "mean") -> None:
+    NOTE: ``reduction`` is keyword-only: PyTorch's positional slot there is the legacy
+    ``size_average``, so ``MSELoss("sum")`` means the mean in PyTorch; here it raises."""
+
+    def __init__(self, *, reduction: str = "mean") -> None:
         super().__init__()
         check_reduction(reduction)
         self.reduction = reduction
@@ -21,8 +24,8 @@ class _Loss(Module):
 class _WeightedLoss(_Loss):
     """A loss with an optional per-class (or per-element) ``weight``, kept as a buffer as in PyTorch."""
 
-    def __init__(self, weight: Tensor | None = None, reduction: str = "mean") -> None:
-        super().__init__(reduction)
+    def __init__(self, weight: Tensor | None = None, *, reduction: str = "mean") -> None:
+        super().__init__(reduction=reduction)
         self.register_buffer("weight", weight)
 
 
@@ -32,7 +35,7 @@ class CrossEntropyLoss(_WeightedLoss):
 
     def __init__(self, weight: Tensor | None = None, *, ignore_index: int = -100, reduction: str = "mean",
                  label_smoothing: float = 0.0) -> None:
-        super().__init__(weight, reduction)
+        super().__init__(weight, reduction=reduction)
         self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
@@ -45,7 +48,7 @@ class NLLLoss(_WeightedLoss):
 
     def __init__(self, weight: Tensor | None = None, *, ignore_index: int = -100,
                  reduction: str = "mean") -> None:
-        super().__init__(weight, reduction)
+        super().__init__(weight, reduction=reduction)
         self.ignore_index = ignore_index
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
@@ -57,32 +60,32 @@ class MSELoss(_Loss):
     """Mean squared error ``(input - target)^2``."""
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.mse_loss(input, target, self.reduction)
+        return F.mse_loss(input, target, reduction=self.reduction)
 
 
 class L1Loss(_Loss):
     """Mean absolute error ``|input - target|``."""
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.l1_loss(input, target, self.reduction)
+        return F.l1_loss(input, target, reduction=self.reduction)
 
 
 class BCELoss(_WeightedLoss):
     """Binary cross-entropy of probabilities and targets in ``[0, 1]`` (logs clamped at -100)."""
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.binary_cross_entropy(input, target, self.weight, self.reduction)
+        return F.binary_cross_entropy(input, target, self.weight, reduction=self.reduction)
 
 
 class BCEWithLogitsLoss(_WeightedLoss):
     """Binary cross-entropy of logits (a sigmoid and ``BCELoss`` in one stable formula);
     ``pos_weight`` (per class, a buffer) weights the positive term."""
 
-    def __init__(self, weight: Tensor | None = None, reduction: str = "mean", *,
+    def __init__(self, weight: Tensor | None = None, *, reduction: str = "mean",
                  pos_weight: Tensor | None = None) -> None:
-        super().__init__(weight, reduction)
+        super().__init__(weight, reduction=reduction)
         self.register_buffer("pos_weight", pos_weight)
 
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
-        return F.binary_cross_entropy_with_logits(input, target, self.weight, self.reduction,
+        return F.binary_cross_entropy_with_logits(input, target, self.weight, reduction=self.reduction,
                                                   pos_weight=self.pos_weight)

@@ -227,6 +227,58 @@ class ProdFn(Function):
         return g * (before * after).reshape(a.shape)
 
 
+class NormFn(Function):
+    """The vector ``p``-norm over ``dim``: ``out = (sum |a|^p)^(1/p)``; ``p = inf``: max |a|,
+    ``-inf``: min |a|, ``0``: the count of non-zeros.
+
+    ``da = g sign(a) |a|^(p-1) / out^(p-1)`` (``p = 2``: ``g a / out``; ``p = 1``:
+    ``g sign(a)``), 0 at ``a == 0`` and where ``out`` is 0 (a zero vector's norm has no
+    slope; PyTorch picks 0); for ``p = +-inf``, ``g sign(a)`` shared evenly among the
+    elements that reach the extreme; for ``p = 0``, 0.
+    """
+
+    @staticmethod
+    def forward(ctx, a, p=2.0, dim=None, keepdim=False):
+        absolute = np.abs(a)
+        if p == np.inf:
+            out = np.max(absolute, axis=dim, keepdims=True, initial=0.0)  # 0 when empty
+        elif p == -np.inf:
+            if a.size == 0:
+                raise RuntimeError("norm(p=-inf) of an empty tensor")
+            out = np.min(absolute, axis=dim, keepdims=True)
+        elif p == 0:
+            out = (a != 0).sum(axis=dim, keepdims=True).astype(a.dtype)
+        elif p == 1:
+            out = absolute.sum(axis=dim, keepdims=True)
+        elif p == 2:
+            out = np.sqrt((a * a).sum(axis=dim, keepdims=True))
+        else:
+            out = (absolute ** p).sum(axis=dim, keepdims=True) ** (1 / p)
+        ctx.save_for_backward(a, out)
+        ctx.p, ctx.dim, ctx.keepdim = p, dim, keepdim
+        return out if keepdim else (out.reshape(()) if dim is None else np.squeeze(out, axis=dim))
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, out = ctx.saved_tensors
+        p = ctx.p
+        g = _expand_back(grad, a.shape, ctx.dim, ctx.keepdim)
+        if p == 0:
+            return np.zeros_like(a)
+        sign = np.sign(a)
+        if p == np.inf or p == -np.inf:
+            hit = (np.abs(a) == out).astype(a.dtype)
+            return g * sign * hit / np.maximum(hit.sum(axis=ctx.dim, keepdims=True), 1)
+        if p == 1:
+            return g * sign
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if p == 2:
+                scale = a / out
+            else:  # sign(a) |a|^(p-1), 0 at a == 0 (where |a|^(p-1) may be inf)
+                scale = np.where(a == 0, 0, sign * np.abs(a) ** (p - 1)) / out ** (p - 1)
+        return g * np.where(out == 0, 0, scale).astype(a.dtype, copy=False)
+
+
 class AMaxFn(Function):
     """``out = max(a, dim)`` (``dim`` an int, a tuple or None);  ``da = g`` at the maxima.
 
