@@ -177,7 +177,7 @@ static NT_ALWAYS_INLINE void adam_loop(int64_t len, float *restrict param,
         if (c.coupled)
             g += c.wd * p;
         float m = c.b1 * exp_avg[i] + c.one_b1 * g;
-        float v = c.b2 * exp_avg_sq[i] + c.one_b2 * (g * g);
+        float v = c.b2 * exp_avg_sq[i] + (c.one_b2 * g) * g; /* not g * g: overflows at ~1.8e19 */
         exp_avg[i] = m;
         exp_avg_sq[i] = v;
         if (amsgrad) {
@@ -289,7 +289,7 @@ static NT_ALWAYS_INLINE void rmsprop_loop(const rmsprop_job_t *j, int64_t lo, in
         float g = sign * grad[i];
         if (decay)
             g += wd * param[i];
-        float v = a * square_avg[i] + one_a * (g * g);
+        float v = a * square_avg[i] + (one_a * g) * g;
         square_avg[i] = v;
         float avg;
         if (centered) {

@@ -233,3 +233,32 @@ def test_normalize_with_inf_norm_and_zero_rows():
     assert y.tolist()[0] == [0.75, -1.0, 0.25]
     (F.normalize(x, dim=1) * nt.tensor([[1., 2., 3.], [1., 2., 3.]])).sum().backward()
     assert x.grad.tolist()[1] == pytest.approx([1e12, 2e12, 3e12])  # the zero row: g / eps
+
+
+# --------------------------------------------------------- optimizers, .grad
+@pytest.mark.parametrize("backend", ["c", "numpy"])
+@pytest.mark.parametrize("name, param, state", [
+    ("Adam", 0.4, 9.000001556688747e+35), ("AdamW", 0.3995, 9.000001556688747e+35),
+    ("RMSprop", -0.5, 9.000000447494471e+36),
+])
+def test_a_huge_gradient_does_not_overflow_the_second_moment(backend, name, param, state):
+    """``(1 - b2) g`` times ``g``, as PyTorch's addcmul: ``g * g`` is inf from |g| ~ 1.8e19,
+    and a moment at inf froze the parameter for good (PyTorch's values, checked there)."""
+    with nt.backend.use(backend):
+        p = nt.nn.Parameter(nt.tensor([0.5, 0.5]))
+        opt = getattr(nt.optim, name)([p], lr=0.1)
+        p.grad = nt.tensor([3e19, 1.0])
+        opt.step()
+        moment = opt.state[p]["square_avg" if name == "RMSprop" else "exp_avg_sq"]
+    assert p.tolist()[0] == pytest.approx(param, rel=1e-6)
+    assert math.isfinite(moment.tolist()[0]) and moment.tolist()[0] == pytest.approx(state, rel=1e-6)
+
+
+def test_a_grad_of_another_shape_is_refused_not_broadcast():
+    x = nt.ones(2, 3, requires_grad=True)
+    x.grad = nt.tensor([100., 200., 300.])
+    with pytest.raises(RuntimeError, match=r"shape \(2, 3\) is a tensor of shape \(3,\)"):
+        (x * 2).sum().backward()
+    x.grad = np.zeros((2, 3), np.float32)
+    with pytest.raises(RuntimeError, match="ndarray"):
+        (x * 2).sum().backward()

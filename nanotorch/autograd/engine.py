@@ -27,6 +27,9 @@ def _accumulate_leaf(leaf: Tensor, g: np.ndarray, handed_out: set) -> None:
     if g.shape != data.shape:
         raise RuntimeError(f"gradient of shape {g.shape} for a tensor of shape {data.shape}")
     grad = leaf.grad
+    if grad is not None and (not isinstance(grad, Tensor) or grad.data.shape != data.shape):
+        raise RuntimeError(f"the .grad of a tensor of shape {data.shape} is "
+                           f"{_describe(grad)}: a .grad must be a tensor of its shape (or None)")
     if grad is None:
         if (type(g) is not np.ndarray or g.base is not None or id(g) in handed_out
                 or (g.dtype is not data.dtype and g.dtype != data.dtype) or not g.flags.writeable):
@@ -35,6 +38,13 @@ def _accumulate_leaf(leaf: Tensor, g: np.ndarray, handed_out: set) -> None:
         leaf.grad = Tensor._make(g, False)
     else:
         grad.data = grad.data + g
+
+
+def _describe(grad) -> str:
+    """A wrong ``.grad`` in words, for the error."""
+    if isinstance(grad, Tensor):
+        return f"a tensor of shape {grad.data.shape}"
+    return f"an object of type {type(grad).__name__}"
 
 
 def _sum_grads(a: np.ndarray, b: np.ndarray) -> np.ndarray:
