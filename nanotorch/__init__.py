@@ -10,7 +10,10 @@ in a cycle (``tensor.py`` imports no op; ``tensor_methods``, ``tensor_inplace`` 
 import nanotorch.utils.data  # noqa: F401
 from nanotorch import (  # noqa: F401
     _seed,
+    accelerator,
     backend,
+    backends,
+    cuda,
     datasets,
     distributed,
     nn,
@@ -20,6 +23,7 @@ from nanotorch import (  # noqa: F401
     tensor_promotion,
     utils,
 )
+from nanotorch._device import device  # noqa: F401
 from nanotorch._dtype import (  # noqa: F401
     bool,
     double,

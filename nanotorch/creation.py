@@ -8,9 +8,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from nanotorch import _dtype
+from nanotorch import _device, _dtype
 from nanotorch.random import numpy_generator
 from nanotorch.tensor import Tensor, _shape_arg
+
+
+def _on_cpu(device, name: str) -> None:
+    """``device=`` as PyTorch's creation functions take it: the CPU (or None), else raise."""
+    if device is not None:
+        _device.check(device, f"{name}(device={str(device)!r})")
 
 
 def _new(array: np.ndarray, requires_grad: bool) -> Tensor:
@@ -32,13 +38,15 @@ def _random_float(dtype) -> np.dtype:
     return dtype
 
 
-def tensor(data, dtype=None, requires_grad: bool = False) -> Tensor:
+def tensor(data, dtype=None, requires_grad: bool = False, *, device=None) -> Tensor:
     """A new tensor holding a copy of ``data`` (float32 for floats, int64 for ints)."""
+    _on_cpu(device, "tensor")
     return Tensor(data, dtype=dtype, requires_grad=requires_grad)
 
 
-def as_tensor(data, dtype=None) -> Tensor:
+def as_tensor(data, dtype=None, *, device=None) -> Tensor:
     """Like ``tensor`` but shares memory with a NumPy array of the right dtype."""
+    _on_cpu(device, "as_tensor")
     if isinstance(data, Tensor):
         return data if dtype is None else data.to(dtype)
     if isinstance(data, np.ndarray) and (dtype is None and data.dtype == _dtype.default_dtype_for(data)
@@ -54,31 +62,37 @@ def from_numpy(array: np.ndarray) -> Tensor:
     return Tensor._make(array, False)
 
 
-def zeros(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+def zeros(*size, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
+    _on_cpu(device, "zeros")
     return _new(np.zeros(_shape_arg(size), dtype=_float(dtype)), requires_grad)
 
 
-def ones(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+def ones(*size, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
+    _on_cpu(device, "ones")
     return _new(np.ones(_shape_arg(size), dtype=_float(dtype)), requires_grad)
 
 
-def empty(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+def empty(*size, dtype=None, requires_grad: bool = False, device=None) -> Tensor:
+    _on_cpu(device, "empty")
     return _new(np.empty(_shape_arg(size), dtype=_float(dtype)), requires_grad)
 
 
-def full(size, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+def full(size, fill_value, dtype=None, requires_grad: bool = False, *, device=None) -> Tensor:
+    _on_cpu(device, "full")
     if dtype is None:
         dtype = _dtype.default_dtype_for(np.asarray(fill_value))
     return _new(np.full(tuple(size) if not isinstance(size, int) else (size,), fill_value,
                         dtype=_dtype.to_dtype(dtype)), requires_grad)
 
 
-def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False) -> Tensor:
+def eye(n: int, m: int | None = None, dtype=None, requires_grad: bool = False, *, device=None) -> Tensor:
+    _on_cpu(device, "eye")
     return _new(np.eye(n, m, dtype=_float(dtype)), requires_grad)
 
 
-def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> Tensor:
+def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False, *, device=None) -> Tensor:
     """``[start, end)`` by ``step``; int64 when all three are integers, else float32."""
+    _on_cpu(device, "arange")
     if end is None:
         start, end = 0, start
     if dtype is None:
@@ -87,9 +101,10 @@ def arange(start, end=None, step=1, dtype=None, requires_grad: bool = False) -> 
     return _new(np.arange(start, end, step, dtype=_dtype.to_dtype(dtype)), requires_grad)
 
 
-def linspace(start, end, steps: int, dtype=None, requires_grad: bool = False) -> Tensor:
+def linspace(start, end, steps: int, dtype=None, requires_grad: bool = False, *, device=None) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end``; an integer ``dtype`` truncates
     them toward zero, as PyTorch (NumPy's ``linspace`` would round toward -inf)."""
+    _on_cpu(device, "linspace")
     dtype = _float(dtype)
     values = np.linspace(start, end, steps, dtype=np.float64)
     if not _dtype.is_floating(dtype):
@@ -97,32 +112,38 @@ def linspace(start, end, steps: int, dtype=None, requires_grad: bool = False) ->
     return _new(values.astype(dtype), requires_grad)
 
 
-def zeros_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+def zeros_like(t: Tensor, dtype=None, requires_grad: bool = False, *, device=None) -> Tensor:
+    _on_cpu(device, "zeros_like")
     return _new(np.zeros(t.shape, dtype=_dtype.to_dtype(dtype) or t.dtype), requires_grad)
 
 
-def ones_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+def ones_like(t: Tensor, dtype=None, requires_grad: bool = False, *, device=None) -> Tensor:
+    _on_cpu(device, "ones_like")
     return _new(np.ones(t.shape, dtype=_dtype.to_dtype(dtype) or t.dtype), requires_grad)
 
 
-def full_like(t: Tensor, fill_value, dtype=None, requires_grad: bool = False) -> Tensor:
+def full_like(t: Tensor, fill_value, dtype=None, requires_grad: bool = False, *, device=None) -> Tensor:
+    _on_cpu(device, "full_like")
     return _new(np.full(t.shape, fill_value, dtype=_dtype.to_dtype(dtype) or t.dtype), requires_grad)
 
 
-def rand(*size, dtype=None, requires_grad: bool = False, generator=None) -> Tensor:
+def rand(*size, dtype=None, requires_grad: bool = False, generator=None, device=None) -> Tensor:
     """Uniform on ``[0, 1)``."""
+    _on_cpu(device, "rand")
     gen = numpy_generator(generator)
     return _new(gen.random(_shape_arg(size), dtype=np.float64).astype(_random_float(dtype)), requires_grad)
 
 
-def randn(*size, dtype=None, requires_grad: bool = False, generator=None) -> Tensor:
+def randn(*size, dtype=None, requires_grad: bool = False, generator=None, device=None) -> Tensor:
     """Standard normal."""
+    _on_cpu(device, "randn")
     gen = numpy_generator(generator)
     return _new(gen.standard_normal(_shape_arg(size)).astype(_random_float(dtype)), requires_grad)
 
 
-def randint(low, high=None, size=None, dtype=None, generator=None) -> Tensor:
+def randint(low, high=None, size=None, dtype=None, generator=None, *, device=None) -> Tensor:
     """Integers uniform on ``[low, high)``; ``randint(high, size)`` starts at 0 (as PyTorch)."""
+    _on_cpu(device, "randint")
     if size is None:
         if high is None or not isinstance(high, (tuple, list)):
             raise TypeError("randint needs a size, e.g. randint(0, 10, (32,))")
@@ -132,22 +153,27 @@ def randint(low, high=None, size=None, dtype=None, generator=None) -> Tensor:
                 False)
 
 
-def randperm(n: int, generator=None) -> Tensor:
+def randperm(n: int, generator=None, *, device=None) -> Tensor:
+    _on_cpu(device, "randperm")
     gen = numpy_generator(generator)
     return _new(gen.permutation(n).astype(np.int64), False)
 
 
-def randint_like(t: Tensor, low, high=None, dtype=None, requires_grad: bool = False) -> Tensor:
+def randint_like(t: Tensor, low, high=None, dtype=None, requires_grad: bool = False, *,
+                 device=None) -> Tensor:
     """Integers uniform on ``[low, high)`` (``randint_like(t, high)``: from 0) in ``t``'s shape
     and dtype."""
+    _on_cpu(device, "randint_like")
     low, high = (0, low) if high is None else (low, high)
     return _new(numpy_generator().integers(low, high, size=t.shape).astype(_dtype.to_dtype(dtype) or t.dtype),
                 requires_grad)
 
 
-def rand_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+def rand_like(t: Tensor, dtype=None, requires_grad: bool = False, *, device=None) -> Tensor:
+    _on_cpu(device, "rand_like")
     return rand(*t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
-def randn_like(t: Tensor, dtype=None, requires_grad: bool = False) -> Tensor:
+def randn_like(t: Tensor, dtype=None, requires_grad: bool = False, *, device=None) -> Tensor:
+    _on_cpu(device, "randn_like")
     return randn(*t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)

@@ -168,6 +168,15 @@ class Tensor:
     def cpu(self) -> Tensor:
         return self
 
+    @property
+    def device(self) -> _device.device:
+        """Always ``device(type='cpu')``: NanoTorch's one device."""
+        return _device.CPU
+
+    @property
+    def is_cuda(self) -> builtins.bool:
+        return False
+
     def cuda(self, *args, **kwargs) -> Tensor:
         """Raises: there is no GPU (see ``to``)."""
         _device.check("cuda", ".cuda()")

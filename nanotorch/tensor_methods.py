@@ -101,21 +101,21 @@ class _OpMethods:
         return register_post_accumulate_grad_hook(self, hook)
 
     # -------------------------------------------------------------- conversion
-    def to(self, *args, dtype=None, device=None) -> Tensor:
-        """``to(dtype)``, ``to("cpu")``, ``to("cpu", dtype)``: the CPU is the only device.
+    def to(self, *args, dtype=None, device=None, non_blocking: builtins.bool = False,
+           copy: builtins.bool = False) -> Tensor:
+        """``to(dtype)``, ``to("cpu")``, ``to(nt.device("cpu"), dtype)``: the CPU is the only
+        device (``non_blocking`` is accepted: there is no copy between devices).
 
         A cast to a float dtype is differentiable; to an integer or bool dtype it is not.
         """
         for a in (*args, device):
-            if isinstance(a, str):
-                _device.check(a, f".to({a!r})")
+            if _device.is_device(a):
+                _device.check(a, f".to({str(a)!r})")
             elif a is not None:
                 dtype = a
-        if dtype is None:
-            return self
         dtype = _dtype.to_dtype(dtype)
-        if dtype == self.data.dtype:
-            return self
+        if dtype is None or dtype == self.data.dtype:
+            return self.clone() if copy else self
         if not _dtype.is_floating(dtype):
             return Tensor._make(self.data.astype(dtype), False)
         return CastFn.apply(self, dtype=dtype)

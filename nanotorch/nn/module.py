@@ -237,11 +237,11 @@ class Module:
         return self
 
     # ------------------------------------------------------------------------ dtype
-    def to(self, *args, dtype=None, device=None) -> Module:
+    def to(self, *args, dtype=None, device=None, non_blocking: bool = False) -> Module:
         """``to(dtype)``, ``to("cpu")`` or ``to("cpu", dtype)``: cast the floating parameters and
         buffers (and gradients) in place; the CPU is the only device."""
         for arg in args:
-            if isinstance(arg, str):
+            if _device.is_device(arg):
                 device = arg
             else:
                 dtype = arg
