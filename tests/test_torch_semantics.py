@@ -262,3 +262,15 @@ def test_a_grad_of_another_shape_is_refused_not_broadcast():
     x.grad = np.zeros((2, 3), np.float32)
     with pytest.raises(RuntimeError, match="ndarray"):
         (x * 2).sum().backward()
+
+
+# ------------------------------------------------------------ empty reductions
+def test_reductions_of_empty_tensors():
+    x = nt.zeros(0, 3, requires_grad=True)
+    y = x.prod(0)
+    y.sum().backward()
+    assert y.tolist() == [1., 1., 1.] and x.grad.shape == (0, 3)
+    assert nt.zeros(0, 3).amax(1).shape == (0,)  # only the reduced dim must be non-empty
+    assert nt.zeros(0, 3).logsumexp(0).tolist() == [-math.inf] * 3
+    with pytest.raises(RuntimeError, match="reduction dim 0 to have non-zero size"):
+        nt.zeros(0, 3).amax(0)

@@ -135,10 +135,12 @@ class MinFn(_ExtremeFn):
 
 def _logsumexp(a: np.ndarray, dim, keepdims: bool = True) -> np.ndarray:
     """``log(sum(exp(a)))``, NOTE: computed as ``m + log(sum(exp(a - m)))`` with ``m`` the
-    max, so no exp overflows (logits of 1e4 are fine); rows of all ``-inf`` give ``-inf``."""
-    m = np.max(a, axis=dim, keepdims=True)
+    max, so no exp overflows (logits of 1e4 are fine); rows of all ``-inf``, and empty rows,
+    give ``-inf``."""
+    m = np.max(a, axis=dim, keepdims=True, initial=-np.inf)
     m = np.where(np.isfinite(m), m, 0)
-    out = m + np.log(np.exp(a - m).sum(axis=dim, keepdims=True))
+    with np.errstate(divide="ignore"):  # log(0) = -inf is the answer for those rows
+        out = m + np.log(np.exp(a - m).sum(axis=dim, keepdims=True))
     return out if keepdims else np.squeeze(out, axis=dim)
 
 
@@ -217,6 +219,8 @@ class ProdFn(Function):
     @staticmethod
     def backward(ctx, grad):
         (a,) = ctx.saved_tensors
+        if a.size == 0:
+            return np.zeros_like(a)
         g = _expand_back(grad, a.shape, ctx.dim, ctx.keepdim)
         flat = a.reshape(-1) if ctx.dim is None else a
         axis = 0 if ctx.dim is None else ctx.dim
@@ -288,8 +292,11 @@ class AMaxFn(Function):
 
     @staticmethod
     def forward(ctx, a, dim=None, keepdim=False, reduce=np.max):
-        if a.size == 0:
-            raise RuntimeError(f"{reduce.__name__}: reduction of an empty tensor")
+        dims = range(a.ndim) if dim is None else (dim,) if isinstance(dim, int) else dim
+        empty = [d % a.ndim for d in dims if a.shape[d] == 0] if a.ndim else []
+        if empty:  # the max of no elements (other dims may be empty: then so is the result)
+            raise RuntimeError(f"{reduce.__name__}: expected reduction dim {empty[0]} to have "
+                               f"non-zero size (shape {a.shape})")
         out = reduce(a, axis=dim, keepdims=True)
         ctx.save_for_backward(a, out)
         ctx.dim, ctx.keepdim = dim, keepdim
