@@ -31,6 +31,7 @@ from typing import BinaryIO
 
 import numpy as np
 
+from nanotorch import _device
 from nanotorch.creation import from_numpy
 from nanotorch.tensor import Tensor
 
@@ -45,6 +46,10 @@ _MAX_NPY_HEADER = 1 << 16  # numpy writes npy headers of at most 64 KiB for our 
 _DEFLATE_MAX_RATIO = 1032  # no deflate stream expands more than ~1032:1 (RFC 1951)
 _CHUNK = 1 << 24  # decompress in 16 MiB steps
 _TMP_SUFFIX = ".nanotorch-tmp"
+_TORCH_NOTE = (", a pickle, which NanoTorch never runs. To bring PyTorch weights over, save them "
+               "from PyTorch as arrays, np.savez(path, **{k: v.numpy() for k, v in "
+               "model.state_dict().items()}), then model.load_state_dict({k: nt.tensor(v) for k, v "
+               "in np.load(path).items()}) here")
 
 
 def save(obj: object, f: str | os.PathLike | BinaryIO) -> None:
@@ -108,11 +113,17 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
-def load(f: str | os.PathLike | BinaryIO) -> object:
+def load(f: str | os.PathLike | BinaryIO, map_location=None, *, weights_only: bool | None = None) -> object:
     """Read what :func:`save` wrote to ``f`` (a path or a binary file object).
 
-    Raises ValueError if ``f`` is not a nanotorch checkpoint or has been damaged.
+    Raises ValueError if ``f`` is not a nanotorch checkpoint or has been damaged (a file of
+    PyTorch's ``torch.save`` is refused with a note on how to bring its weights over).
+    ``map_location`` and ``weights_only`` are accepted for PyTorch code: everything loads on
+    the CPU (a device other than the CPU raises), and nothing in a file is ever run, so every
+    load is "weights only".
     """
+    if isinstance(map_location, (str, _device.device)):
+        _device.check(map_location, f"load(map_location={str(map_location)!r})")
     name = os.fspath(f) if isinstance(f, (str, os.PathLike)) else getattr(f, "name", "the file")
     if isinstance(f, (str, os.PathLike)):
         with open(f, "rb") as fh:  # a missing file is FileNotFoundError, not ValueError
@@ -127,7 +138,9 @@ def _load(fh: BinaryIO, name: str) -> object:
         size = fh.seek(0, os.SEEK_END) - start
         fh.seek(start)
         if magic != _ZIP_MAGIC:  # checked first: np.load would take other bytes for a pickle
-            raise ValueError("it is not an .npz (zip) archive")
+            raise ValueError("it is not an .npz (zip) archive" + (
+                " but a pickle, as PyTorch's older torch.save writes" + _TORCH_NOTE
+                if magic[:1] == b"\x80" else ""))
         with zipfile.ZipFile(fh) as zf:
             members = _members(zf, size)
             root = _read_header(zf, members)
@@ -149,6 +162,8 @@ def _members(zf: zipfile.ZipFile, size: int) -> dict[str, zipfile.ZipInfo]:
     deflate can expand them, no other compression."""
     members = {}
     for info in zf.infolist():
+        if info.filename.endswith("data.pkl"):
+            raise ValueError(f"it holds {info.filename!r}: PyTorch's torch.save format" + _TORCH_NOTE)
         if not info.filename.endswith(".npy") or info.filename[:-4] in members:
             raise ValueError(f"unexpected or repeated member {info.filename!r}")
         if info.compress_size > size:
@@ -184,8 +199,9 @@ def _encode(obj, arrays: list[np.ndarray]):
         return {"list": [_encode(x, arrays) for x in obj]}
     if isinstance(obj, dict):
         return {"dict": [[_encode_key(k), _encode(v, arrays)] for k, v in obj.items()]}
-    raise TypeError(f"save() stores state dicts (dicts, lists, tuples, Tensors, arrays, numbers, "
-                    f"strings, None); it can't store a {type(obj).__name__}")
+    kind = type(obj)
+    raise TypeError(f"save() stores state dicts (dicts, lists, tuples, nanotorch Tensors, NumPy arrays, "
+                    f"numbers, strings, None); it can't store a {kind.__module__}.{kind.__qualname__}")
 
 
 def _encode_key(key):

@@ -278,3 +278,33 @@ def test_header_of_the_wrong_dtype(good, tmp_path):
     text = np.frombuffer(json.dumps(header_of(good)).encode(), np.uint8).astype(np.float32)
     bad = rewrite(good, tmp_path / "x.npz", replace={f"{HEADER}.npy": npy_bytes(text)})
     assert_rejected(bad, "uint8")
+
+
+def test_pytorch_files_are_refused_with_a_way_over(tmp_path):
+    """A torch.save file (zip with data.pkl, or the older bare pickle) is a pickle: refused,
+    with the recipe for bringing its weights over as arrays."""
+    zipped, legacy = tmp_path / "new.pt", tmp_path / "old.pt"
+    with zipfile.ZipFile(zipped, "w") as zf:  # the layout torch.save writes
+        zf.writestr("new/data.pkl", pickle.dumps({"w": [1.0]}))
+        zf.writestr("new/version", "3")
+    legacy.write_bytes(pickle.dumps({"w": [1.0]}, protocol=2))
+    with pytest.raises(ValueError, match=r"new/data\.pkl.*torch\.save format.*np\.savez"):
+        nt.load(zipped)
+    with pytest.raises(ValueError, match=r"pickle, as PyTorch's older torch\.save.*np\.savez"):
+        nt.load(legacy)
+
+
+def test_load_takes_pytorchs_keywords(tmp_path):
+    path = tmp_path / "x.npz"
+    nt.save({"w": nt.ones(2)}, path)
+    for location in (None, "cpu", nt.device("cpu"), {"cuda:0": "cpu"}):
+        assert nt.load(path, map_location=location, weights_only=True)["w"].tolist() == [1.0, 1.0]
+    with pytest.raises(RuntimeError, match="CPU only"):
+        nt.load(path, map_location="cuda:0")
+
+
+def test_save_names_the_foreign_type():
+    class Foreign:
+        pass
+    with pytest.raises(TypeError, match=r"can't store a .*Foreign"):
+        nt.save({"w": Foreign()}, "unused.npz")
