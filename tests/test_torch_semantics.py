@@ -274,3 +274,8 @@ def test_reductions_of_empty_tensors():
     assert nt.zeros(0, 3).logsumexp(0).tolist() == [-math.inf] * 3
     with pytest.raises(RuntimeError, match="reduction dim 0 to have non-zero size"):
         nt.zeros(0, 3).amax(0)
+
+
+def test_layer_norm_takes_numpy_integers():
+    assert nt.nn.LayerNorm(np.int64(4)).normalized_shape == (4,)
+    assert nt.nn.LayerNorm([2, np.int64(3)])(nt.ones(5, 2, 3)).shape == (5, 2, 3)

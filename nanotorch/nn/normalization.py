@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from numbers import Integral
+
 from nanotorch import _dtype
 from nanotorch.creation import ones, tensor, zeros
 from nanotorch.nn import functional as F
@@ -98,7 +100,8 @@ class LayerNorm(Module):
     def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True, *,
                  bias: bool = True, dtype=None) -> None:
         super().__init__()
-        shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        shape = ((int(normalized_shape),) if isinstance(normalized_shape, Integral)
+                 else tuple(int(d) for d in normalized_shape))
         self.normalized_shape, self.eps, self.elementwise_affine = shape, eps, elementwise_affine
         dtype = _dtype.to_dtype(dtype) or _dtype.DEFAULT_FLOAT
         affine = elementwise_affine
