@@ -31,10 +31,14 @@ from nanotorch._dtype import (  # noqa: F401
     float16,
     float32,
     float64,
+    half,
     int,
+    int8,
+    int16,
     int32,
     int64,
     long,
+    short,
     uint8,
 )
 from nanotorch.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401

@@ -7,6 +7,8 @@ import numpy as np
 float32 = np.dtype(np.float32)
 float64 = np.dtype(np.float64)
 float16 = np.dtype(np.float16)
+int8 = np.dtype(np.int8)
+int16 = np.dtype(np.int16)
 int32 = np.dtype(np.int32)
 int64 = np.dtype(np.int64)
 uint8 = np.dtype(np.uint8)
@@ -14,6 +16,8 @@ bool = np.dtype(np.bool_)  # noqa: A001 - mirrors torch.bool
 float = float32  # noqa: A001 - torch.float
 double = float64
 long = int64
+short = int16
+half = float16
 int = int32  # noqa: A001 - torch.int
 
 DEFAULT_FLOAT = float32

@@ -1,18 +1,18 @@
 """The top-level tensor functions (``nt.exp(x)``, ``nt.cat([a, b])``, ...), as in ``torch``.
 
-Most forward to the Tensor method of the same name; ``where``, ``cat`` and ``stack`` take
-several tensors and call their operation directly.
+Most forward to the Tensor method of the same name; ``cat`` and ``stack`` take several
+tensors and call their operation directly.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from nanotorch.creation import arange
 from nanotorch.ops.einsum import EinsumFn
-from nanotorch.ops.pointwise import WhereFn
 from nanotorch.ops.shape import CatFn, StackFn
 from nanotorch.tensor import Tensor
-from nanotorch.tensor_methods import chunk, split
+from nanotorch.tensor_methods import chunk, split, where
 from nanotorch.tensor_promotion import result_type
 
 _Dim = int | tuple | None
@@ -42,8 +42,8 @@ def squeeze(x: Tensor, dim: _Dim = None) -> Tensor: return _t(x).squeeze(dim)   
 def unsqueeze(x: Tensor, dim: int) -> Tensor: return _t(x).unsqueeze(dim)              # noqa: E704
 
 
-def add(a: Tensor, b, *, alpha: float = 1) -> Tensor: return _t(a) + (b if alpha == 1 else b * alpha)  # noqa: E704
-def sub(a: Tensor, b, *, alpha: float = 1) -> Tensor: return _t(a) - (b if alpha == 1 else b * alpha)  # noqa: E704
+def add(a: Tensor, b, *, alpha: float = 1) -> Tensor: return _t(a).add(b, alpha=alpha)  # noqa: E704
+def sub(a: Tensor, b, *, alpha: float = 1) -> Tensor: return _t(a).sub(b, alpha=alpha)  # noqa: E704
 def mul(a: Tensor, b) -> Tensor: return _t(a) * b                                      # noqa: E704
 def div(a: Tensor, b) -> Tensor: return _t(a) / b                                      # noqa: E704
 def remainder(a: Tensor, b) -> Tensor: return _t(a) % b                                # noqa: E704
@@ -80,6 +80,71 @@ def triu(x: Tensor, diagonal: int = 0) -> Tensor: return _t(x).triu(diagonal)   
 def gather(x: Tensor, dim: int, index: Tensor) -> Tensor: return _t(x).gather(dim, index)  # noqa: E704
 def index_select(x: Tensor, dim: int, index: Tensor) -> Tensor: return _t(x).index_select(dim, index)  # noqa: E704
 def masked_fill(x: Tensor, mask: Tensor, value) -> Tensor: return _t(x).masked_fill(mask, value)  # noqa: E704
+def masked_select(x: Tensor, mask: Tensor) -> Tensor: return _t(x).masked_select(mask)  # noqa: E704
+def mm(a: Tensor, b: Tensor) -> Tensor: return _t(a).mm(b)                             # noqa: E704
+def bmm(a: Tensor, b: Tensor) -> Tensor: return _t(a).bmm(b)                           # noqa: E704
+def dot(a: Tensor, b: Tensor) -> Tensor: return _t(a).dot(b)                           # noqa: E704
+def outer(a: Tensor, b: Tensor) -> Tensor: return _t(a).outer(b)                       # noqa: E704
+def t(x: Tensor) -> Tensor: return _t(x).t()                                           # noqa: E704
+def clone(x: Tensor) -> Tensor: return _t(x).clone()                                   # noqa: E704
+def cumprod(x: Tensor, dim: int, *, dtype=None) -> Tensor: return _t(x).cumprod(dim, dtype=dtype)  # noqa: E704
+def movedim(x: Tensor, source, destination) -> Tensor: return _t(x).movedim(source, destination)  # noqa: E704
+def narrow(x: Tensor, dim: int, start, length: int) -> Tensor: return _t(x).narrow(dim, start, length)  # noqa: E704
+def select(x: Tensor, dim: int, index: int) -> Tensor: return _t(x).select(dim, index)  # noqa: E704
+def unbind(x: Tensor, dim: int = 0) -> tuple: return _t(x).unbind(dim)                 # noqa: E704
+def tile(x: Tensor, dims) -> Tensor: return _t(x).tile(dims)                           # noqa: E704
+def diagonal(x: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor: return _t(x).diagonal(offset, dim1, dim2)  # noqa: E501,E704
+def swapaxes(x: Tensor, axis0: int, axis1: int) -> Tensor: return _t(x).transpose(axis0, axis1)  # noqa: E704
+def swapdims(x: Tensor, dim0: int, dim1: int) -> Tensor: return _t(x).transpose(dim0, dim1)  # noqa: E704
+def log10(x: Tensor) -> Tensor: return _t(x).log10()                                   # noqa: E704
+def tan(x: Tensor) -> Tensor: return _t(x).tan()                                       # noqa: E704
+def asin(x: Tensor) -> Tensor: return _t(x).asin()                                     # noqa: E704
+def acos(x: Tensor) -> Tensor: return _t(x).acos()                                     # noqa: E704
+def atan(x: Tensor) -> Tensor: return _t(x).atan()                                     # noqa: E704
+def atan2(a: Tensor, b) -> Tensor: return _t(a).atan2(b)                               # noqa: E704
+def sinh(x: Tensor) -> Tensor: return _t(x).sinh()                                     # noqa: E704
+def cosh(x: Tensor) -> Tensor: return _t(x).cosh()                                     # noqa: E704
+def asinh(x: Tensor) -> Tensor: return _t(x).asinh()                                   # noqa: E704
+def acosh(x: Tensor) -> Tensor: return _t(x).acosh()                                   # noqa: E704
+def atanh(x: Tensor) -> Tensor: return _t(x).atanh()                                   # noqa: E704
+def fmod(a: Tensor, b) -> Tensor: return _t(a).fmod(b)                                 # noqa: E704
+def is_tensor(obj) -> bool: return isinstance(obj, Tensor)                             # noqa: E704
+def numel(x: Tensor) -> int: return x.numel()                                          # noqa: E704
+def is_floating_point(x: Tensor) -> bool: return x.is_floating_point()                 # noqa: E704
+
+
+moveaxis = movedim
+arcsin, arccos, arctan, arctan2, arcsinh, arccosh, arctanh = asin, acos, atan, atan2, asinh, acosh, atanh
+
+
+def pow(base, exponent) -> Tensor:  # noqa: A001
+    """``base ** exponent``, elementwise: a tensor to a number or tensor power, or a number to
+    a tensor power."""
+    return base ** exponent if isinstance(base, Tensor) else _t(exponent).__rpow__(base)
+
+
+def sort(x: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False):
+    return _t(x).sort(dim, descending, stable=stable)
+
+
+def argsort(x: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Tensor:
+    return _t(x).argsort(dim, descending, stable=stable)
+
+
+def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):  # noqa: A002
+    return _t(x).topk(k, dim, largest, sorted)
+
+
+def nonzero(x: Tensor, *, as_tuple: bool = False) -> Tensor | tuple:
+    return _t(x).nonzero(as_tuple=as_tuple)
+
+
+def repeat_interleave(x: Tensor, repeats=None, dim: int | None = None, *, output_size: int | None = None):
+    """``x.repeat_interleave(repeats, dim)``; with ``repeats`` left out, ``x`` holds the counts
+    and the result repeats their indices: ``repeat_interleave(tensor([2, 1]))`` is ``[0, 0, 1]``."""
+    if repeats is None:
+        x, repeats = arange(len(_t(x))), x
+    return _t(x).repeat_interleave(repeats, dim, output_size=output_size)
 
 
 def scatter(x: Tensor, dim: int, index: Tensor, src) -> Tensor:
@@ -153,19 +218,6 @@ def min(x: Tensor, dim=None, keepdim: bool = False, *, keepdims=None):  # noqa: 
     return _t(x).min(dim, keepdim, keepdims=keepdims)
 
 
-def where(condition, x, y) -> Tensor:
-    """``x`` where ``condition`` holds, else ``y``; gradients flow to ``x`` and ``y``.
-
-    ``x`` and ``y`` (tensors or numbers) are promoted to one dtype as in ``x + y``.
-    """
-    cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
-    if isinstance(y, Tensor) and not isinstance(x, Tensor):
-        y, x = y._operands(x)
-    else:
-        x, y = _t(x)._operands(y)
-    return WhereFn.apply(cond.astype(bool, copy=False), x, y)
-
-
 def _promoted(tensors, name: str) -> list[Tensor]:
     """The tensors as tensors of PyTorch's result dtype (``cat([int64, float32])`` is float32)."""
     if not tensors:
@@ -196,4 +248,9 @@ __all__ = ["exp", "log", "sqrt", "abs", "relu", "sigmoid", "tanh", "clamp", "max
            "log2", "erf", "rsqrt", "reciprocal", "square", "floor", "ceil", "round", "trunc", "sign",
            "lerp", "isnan", "isinf", "isfinite", "logical_not", "any", "all", "prod", "cumsum", "amax",
            "amin", "flip", "roll", "tril", "triu", "gather", "index_select", "masked_fill", "scatter",
-           "scatter_add", "einsum"]
+           "scatter_add", "einsum", "masked_select", "mm", "bmm", "dot", "outer", "t", "clone", "pow",
+           "cumprod", "sort", "argsort", "topk", "nonzero", "movedim", "moveaxis", "narrow", "select",
+           "unbind", "tile", "repeat_interleave", "diagonal", "swapaxes", "swapdims", "log10", "tan",
+           "asin", "acos", "atan", "atan2", "sinh", "cosh", "asinh", "acosh", "atanh", "arcsin", "arccos",
+           "arctan", "arctan2", "arcsinh", "arccosh", "arctanh", "fmod", "is_tensor", "numel",
+           "is_floating_point"]

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from nanotorch import _device, _dtype
+from nanotorch import _device, _dtype, creation
 from nanotorch.autograd.engine import run_backward
 from nanotorch.autograd.hooks import RemovableHandle, register_post_accumulate_grad_hook
 from nanotorch.ops.arithmetic import (
@@ -26,7 +26,7 @@ from nanotorch.ops.arithmetic import (
     RSubFn,
     SubFn,
 )
-from nanotorch.ops.indexing import GatherFn, MaskedFillFn, ScatterFn, TakeFn
+from nanotorch.ops.indexing import GatherFn, MaskedFillFn, ScatterFn, TakeFn, check_mask
 from nanotorch.ops.pointwise import (
     AbsFn,
     CastFn,
@@ -40,6 +40,7 @@ from nanotorch.ops.pointwise import (
     SigmoidFn,
     SqrtFn,
     TanhFn,
+    WhereFn,
     sign,
 )
 from nanotorch.ops.reduction import (
@@ -57,7 +58,7 @@ from nanotorch.ops.reduction import (
     SumFn,
     VarFn,
 )
-from nanotorch.ops.reorder import FlipFn, RepeatFn, RollFn, TriangleFn
+from nanotorch.ops.reorder import DiagonalFn, FlipFn, RepeatFn, RollFn, TriangleFn
 from nanotorch.ops.shape import (
     ExpandFn,
     GetItemFn,
@@ -67,7 +68,26 @@ from nanotorch.ops.shape import (
     TakeAlongDimFn,
     UnsqueezeFn,
 )
-from nanotorch.ops.unary import CosFn, ErfFn, Expm1Fn, Log1pFn, SinFn, StepFn
+from nanotorch.ops.sorting import CumProdFn, sort_order
+from nanotorch.ops.unary import (
+    AcosFn,
+    AcoshFn,
+    AsinFn,
+    AsinhFn,
+    Atan2Fn,
+    AtanFn,
+    AtanhFn,
+    CosFn,
+    CoshFn,
+    ErfFn,
+    Expm1Fn,
+    FmodFn,
+    Log1pFn,
+    SinFn,
+    SinhFn,
+    StepFn,
+    TanFn,
+)
 from nanotorch.tensor import Tensor, _index_arrays, _shape_arg, add_methods
 from nanotorch.tensor_promotion import SCALARS, result_type
 
@@ -137,6 +157,41 @@ class _OpMethods:
 
     def bool(self) -> Tensor:
         return self.to(_dtype.bool)
+
+    def half(self) -> Tensor:
+        return self.to(_dtype.float16)
+
+    def byte(self) -> Tensor:
+        return self.to(_dtype.uint8)
+
+    def char(self) -> Tensor:
+        return self.to(_dtype.int8)
+
+    def short(self) -> Tensor:
+        return self.to(_dtype.int16)
+
+    def is_floating_point(self) -> builtins.bool:
+        return _dtype.is_floating(self.data.dtype)
+
+    # ------------------------------------------------------------ new tensors
+    def new_tensor(self, data, *, dtype=None, device=None, requires_grad: builtins.bool = False) -> Tensor:
+        """A new tensor holding a copy of ``data``, of ``self``'s dtype unless ``dtype`` is given
+        (so does every ``new_*``: ``x.new_tensor([1, 2])`` of a float32 ``x`` is float32)."""
+        return creation.tensor(data, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, *, dtype=None, device=None,
+                 requires_grad: builtins.bool = False) -> Tensor:
+        return creation.full(size, fill_value, dtype=dtype or self.dtype, device=device,
+                             requires_grad=requires_grad)
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad: builtins.bool = False) -> Tensor:
+        return creation.zeros(*size, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad: builtins.bool = False) -> Tensor:
+        return creation.ones(*size, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad: builtins.bool = False) -> Tensor:
+        return creation.empty(*size, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
 
     def clone(self) -> Tensor:
         return CloneFn.apply(self)
@@ -331,6 +386,48 @@ class _OpMethods:
     def log2(self) -> Tensor:
         return self.log() * (1 / np.log(2))
 
+    def log10(self) -> Tensor:
+        """``ln(x) / ln(10)``; gradient ``1 / (x ln(10))``."""
+        return self.log() * (1 / np.log(10))
+
+    def tan(self) -> Tensor:
+        return TanFn.apply(self._floating())
+
+    def asin(self) -> Tensor:
+        return AsinFn.apply(self._floating())
+
+    def acos(self) -> Tensor:
+        return AcosFn.apply(self._floating())
+
+    def atan(self) -> Tensor:
+        return AtanFn.apply(self._floating())
+
+    def atan2(self, other) -> Tensor:
+        """The angle of the point ``(x=other, y=self)``, in ``(-pi, pi]``; integers give float32."""
+        return Atan2Fn.apply(*self._operands(other, divide=True))
+
+    def sinh(self) -> Tensor:
+        return SinhFn.apply(self._floating())
+
+    def cosh(self) -> Tensor:
+        return CoshFn.apply(self._floating())
+
+    def asinh(self) -> Tensor:
+        return AsinhFn.apply(self._floating())
+
+    def acosh(self) -> Tensor:
+        return AcoshFn.apply(self._floating())
+
+    def atanh(self) -> Tensor:
+        return AtanhFn.apply(self._floating())
+
+    arcsin, arccos, arctan, arctan2 = asin, acos, atan, atan2
+    arcsinh, arccosh, arctanh = asinh, acosh, atanh
+
+    def fmod(self, other) -> Tensor:
+        """The remainder of ``self / other`` with ``self``'s sign (``remainder``/``%`` takes ``other``'s)."""
+        return FmodFn.apply(*self._operands(other))
+
     def erf(self) -> Tensor:
         return ErfFn.apply(self._floating())
 
@@ -388,11 +485,13 @@ class _OpMethods:
     def pow(self, exponent) -> Tensor:
         return self ** exponent
 
-    def add(self, other) -> Tensor:
-        return self + other
+    def add(self, other, *, alpha=1) -> Tensor:
+        """``self + alpha * other``."""
+        return self + (other if alpha == 1 else other * alpha)
 
-    def sub(self, other) -> Tensor:
-        return self - other
+    def sub(self, other, *, alpha=1) -> Tensor:
+        """``self - alpha * other``."""
+        return self - (other if alpha == 1 else other * alpha)
 
     def mul(self, other) -> Tensor:
         return self * other
@@ -402,6 +501,29 @@ class _OpMethods:
 
     def matmul(self, other) -> Tensor:
         return self @ other
+
+    def mm(self, mat2: Tensor) -> Tensor:
+        """``out[i, j] = sum_k self[i, k] mat2[k, j]`` for two 2-D tensors of one dtype; unlike
+        ``matmul`` it does not broadcast. Gradients: ``g @ mat2^T`` and ``self^T @ g``."""
+        _check_product("mm", self, mat2, 2)
+        return MatMulFn.apply(self, mat2)
+
+    def bmm(self, mat2: Tensor) -> Tensor:
+        """``out[b] = self[b] @ mat2[b]`` for two 3-D tensors with the same batch size ``b``."""
+        _check_product("bmm", self, mat2, 3)
+        return MatMulFn.apply(self, mat2)
+
+    def dot(self, other: Tensor) -> Tensor:
+        """``sum_i self[i] other[i]`` of two 1-D tensors of one size and dtype, as a 0-d tensor."""
+        _check_product("dot", self, other, 1)
+        return MatMulFn.apply(self, other)
+
+    def outer(self, vec2: Tensor) -> Tensor:
+        """``out[i, j] = self[i] * vec2[j]`` for two 1-D tensors (promoted as ``*``)."""
+        if self.ndim != 1 or not isinstance(vec2, Tensor) or vec2.ndim != 1:
+            raise RuntimeError(f"outer: expected two 1-D tensors, got shapes {tuple(self.shape)} and "
+                               f"{tuple(getattr(vec2, 'shape', ()))}")
+        return self.unsqueeze(1) * vec2
 
     def neg(self) -> Tensor:
         return -self
@@ -413,8 +535,18 @@ class _OpMethods:
         return LogSoftmaxFn.apply(self._floating(), dim=dim)
 
     # -------------------------------------------------------------- reductions
-    def sum(self, dim=None, keepdim: builtins.bool = False, *, keepdims=None) -> Tensor:
-        return SumFn.apply(self, dim=_dims(dim, self.ndim), keepdim=_keep(keepdim, keepdims))
+    def sum(self, dim=None, keepdim: builtins.bool = False, *, dtype=None, keepdims=None) -> Tensor:
+        """The sum over ``dim`` (every dim when None); integers and bools sum as int64, or as
+        ``dtype`` when given (the input is cast first)."""
+        t = self._accumulated(dtype)
+        return SumFn.apply(t, dim=_dims(dim, t.ndim), keepdim=_keep(keepdim, keepdims))
+
+    def _accumulated(self, dtype) -> Tensor:
+        """``self`` as ``dtype``, or (``dtype`` None) integers and bools as int64: the dtype
+        PyTorch's ``sum`` and ``cumprod`` give."""
+        if dtype is None and self.data.dtype.kind in "biu":
+            dtype = _dtype.int64
+        return self.to(dtype)
 
     def mean(self, dim=None, keepdim: builtins.bool = False, *, keepdims=None) -> Tensor:
         return MeanFn.apply(self._floating(), dim=_dims(dim, self.ndim), keepdim=_keep(keepdim, keepdims))
@@ -429,11 +561,11 @@ class _OpMethods:
         """Standard deviation, ``sqrt(var)``: unbiased by default, as PyTorch."""
         return _spread(self, StdFn, dim, unbiased, keepdim, correction, keepdims)
 
-    def max(self, dim=None, keepdim: builtins.bool = False, *, keepdims=None) -> Tensor | _MaxMin:
+    def max(self, dim=None, keepdim: builtins.bool = False, *, keepdims=None) -> Tensor | _ValuesIndices:
         """Whole tensor: the largest value. With ``dim``: ``(values, indices)``."""
         return _extreme(self, MaxFn, np.argmax, dim, _keep(keepdim, keepdims))
 
-    def min(self, dim=None, keepdim: builtins.bool = False, *, keepdims=None) -> Tensor | _MaxMin:
+    def min(self, dim=None, keepdim: builtins.bool = False, *, keepdims=None) -> Tensor | _ValuesIndices:
         """Whole tensor: the smallest value. With ``dim``: ``(values, indices)``."""
         return _extreme(self, MinFn, np.argmin, dim, _keep(keepdim, keepdims))
 
@@ -448,6 +580,36 @@ class _OpMethods:
 
     def cumsum(self, dim: builtins.int) -> Tensor:
         return CumSumFn.apply(self, dim=dim) if self.ndim else self.clone()
+
+    def cumprod(self, dim: builtins.int, *, dtype=None) -> Tensor:
+        """``out[i] = self[0] * ... * self[i]`` along ``dim``; integers and bools give int64, or
+        ``dtype`` when given. Its gradient is exact at zeros too (see ``CumProdFn``)."""
+        t = self._accumulated(dtype)
+        dim = _dim(dim, t.ndim)
+        return CumProdFn.apply(t, dim=dim) if t.ndim else t.clone()
+
+    def sort(self, dim: builtins.int = -1, descending: builtins.bool = False, *,
+             stable: builtins.bool = False) -> _ValuesIndices:
+        """``(values, indices)``: ``self`` sorted along ``dim`` (ascending unless ``descending``),
+        and where each value came from. NaN counts as the largest value. The sort is always
+        stable: equal values keep their order (``stable=False`` allows any order of ties).
+        The values are gathered at the indices, so their gradient goes back to the elements."""
+        return _sorted(self, dim, descending)
+
+    def argsort(self, dim: builtins.int = -1, descending: builtins.bool = False, *,
+                stable: builtins.bool = False) -> Tensor:
+        """The ``indices`` of ``sort``."""
+        return _sorted(self, dim, descending).indices
+
+    def topk(self, k: builtins.int, dim: builtins.int = -1, largest: builtins.bool = True,
+             sorted: builtins.bool = True) -> _ValuesIndices:
+        """``(values, indices)`` of the ``k`` largest elements along ``dim`` (the ``k`` smallest
+        when not ``largest``), largest first; ties keep their order. They are always sorted
+        (``sorted=False`` allows any order). The gradient goes back to the elements picked."""
+        size = self.shape[_dim(dim, self.ndim)] if self.ndim else 1
+        if not 0 <= k <= size:
+            raise RuntimeError(f"topk: k={k} is out of range for a dim of size {size}")
+        return _sorted(self, dim, largest, k if self.ndim else None)
 
     def amax(self, dim=(), keepdim: builtins.bool = False) -> Tensor:
         """Largest value over ``dim`` (all dims when empty); ties share the gradient."""
@@ -472,8 +634,9 @@ class _OpMethods:
                                  keepdim=_keep(keepdim, keepdims))
 
     # ------------------------------------------------------------------ shape
-    def reshape(self, *shape) -> Tensor:
-        return ReshapeFn.apply(self, shape=_shape_arg(shape))
+    def reshape(self, *args, shape=None) -> Tensor:
+        """``reshape(2, 3)``, ``reshape((2, 3))`` or ``reshape(shape=(2, 3))``; -1 is inferred."""
+        return ReshapeFn.apply(self, shape=_keyword_or_args("reshape", "shape", args, shape))
 
     def view(self, *shape) -> Tensor:
         if not self.data.flags.c_contiguous:
@@ -497,8 +660,68 @@ class _OpMethods:
             raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, got {self.ndim}")
         return self.T
 
-    def permute(self, *dims) -> Tensor:
-        return PermuteFn.apply(self, axes=tuple(d % self.ndim for d in _shape_arg(dims)))
+    def permute(self, *args, dims=None) -> Tensor:
+        """``permute(2, 0, 1)``, ``permute((2, 0, 1))`` or ``permute(dims=(2, 0, 1))``: dim ``i`` of
+        the result is dim ``dims[i]`` of ``self`` (a view)."""
+        dims = _keyword_or_args("permute", "dims", args, dims)
+        return PermuteFn.apply(self, axes=tuple(d % self.ndim for d in dims))
+
+    swapaxes = swapdims = transpose
+
+    def movedim(self, source, destination) -> Tensor:
+        """The dims ``source`` (an int or a sequence) moved to the positions ``destination``, the
+        other dims keeping their order (a view)."""
+        src, dst = (_dim_list(d, self.ndim) for d in (source, destination))
+        if len(src) != len(dst):
+            raise RuntimeError(f"movedim: source {source} and destination {destination} must name "
+                               "the same number of dims")
+        for name, dims in (("source", src), ("destination", dst)):
+            if len(set(dims)) != len(dims):
+                raise RuntimeError(f"movedim: repeated dim in {name} ({dims})")
+        order = [d for d in range(self.ndim) if d not in src]
+        for d, s in sorted(zip(dst, src)):
+            order.insert(d, s)
+        return self.permute(order)
+
+    moveaxis = movedim
+
+    def narrow(self, dim: builtins.int, start, length: builtins.int) -> Tensor:
+        """``length`` elements along ``dim`` from ``start`` (negative counts from the end): a view."""
+        if self.ndim == 0:
+            raise RuntimeError("narrow() cannot be applied to a 0-dim tensor")
+        dim = _dim(dim, self.ndim)
+        size, start = self.shape[dim], builtins.int(start)
+        if not -size <= start <= size:
+            raise IndexError(f"narrow: start {start} is out of range for a dim of size {size}")
+        start += size if start < 0 else 0
+        if length < 0 or start + length > size:
+            raise RuntimeError(f"narrow: start ({start}) + length ({length}) exceeds dimension size "
+                               f"({size}), or length is negative")
+        return self[(slice(None),) * dim + (slice(start, start + length),)]
+
+    def select(self, dim: builtins.int, index: builtins.int) -> Tensor:
+        """Element ``index`` along ``dim``, that dim removed (``x.select(1, 2)`` is ``x[:, 2]``)."""
+        if self.ndim == 0:
+            raise IndexError("select() cannot be applied to a 0-dim tensor")
+        dim = _dim(dim, self.ndim)
+        if not -self.shape[dim] <= index < self.shape[dim]:
+            raise IndexError(f"select(): index {index} is out of range for a dim of size {self.shape[dim]}")
+        return self[(slice(None),) * dim + (index,)]
+
+    def unbind(self, dim: builtins.int = 0) -> tuple:
+        """The slices along ``dim``, as a tuple of tensors with that dim removed."""
+        if self.ndim == 0:
+            raise IndexError("unbind() cannot be applied to a 0-dim tensor")
+        dim = _dim(dim, self.ndim)
+        return tuple(self.select(dim, i) for i in range(self.shape[dim]))
+
+    def diagonal(self, offset: builtins.int = 0, dim1: builtins.int = 0, dim2: builtins.int = 1) -> Tensor:
+        """``out[..., i] = self[i, i + offset]`` in the plane of ``dim1`` and ``dim2`` (the
+        diagonal above the main one for ``offset > 0``, below for ``< 0``), as the last dim (a view)."""
+        d1, d2 = _dim(dim1, self.ndim), _dim(dim2, self.ndim)
+        if d1 == d2:
+            raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+        return DiagonalFn.apply(self, offset=offset, dim1=d1, dim2=d2)
 
     def squeeze(self, dim=None) -> Tensor:
         return SqueezeFn.apply(self, dim=dim)
@@ -540,6 +763,25 @@ class _OpMethods:
     def repeat(self, *repeats) -> Tensor:
         return RepeatFn.apply(self, repeats=_shape_arg(repeats))
 
+    def tile(self, *dims) -> Tensor:
+        """``repeat``, but fewer ``dims`` than the tensor has are padded with 1s in front."""
+        dims = _shape_arg(dims)
+        return self.repeat(*(1,) * (self.ndim - len(dims)), *dims)
+
+    def repeat_interleave(self, repeats, dim=None, *, output_size=None) -> Tensor:
+        """Each element repeated along ``dim`` (the flattened tensor when None): ``[a, b]`` with
+        ``repeats=2`` is ``[a, a, b, b]``; ``repeats`` is an int or an integer tensor of one
+        count per element (or of one count). It is ``index_select`` at the repeated indices, so
+        each element's gradient is the sum over its copies."""
+        t = self.flatten() if dim is None else self
+        dim = 0 if dim is None else _dim(dim, t.ndim)
+        counts = _repeat_counts(repeats, t.shape[dim] if t.ndim else 1)
+        index = np.repeat(np.arange(len(counts)), counts)
+        if output_size is not None and output_size != len(index):
+            raise RuntimeError(f"repeat_interleave: output_size={output_size}, but the repeats "
+                               f"add up to {len(index)}")
+        return TakeFn.apply(t, index, dim=dim)
+
     def tril(self, diagonal: builtins.int = 0) -> Tensor:
         return TriangleFn.apply(self, diagonal=diagonal, upper=False)
 
@@ -573,6 +815,43 @@ class _OpMethods:
             value = value.item()
         return MaskedFillFn.apply(self, _array(mask), value=value)
 
+    def masked_fill_(self, mask: Tensor, value) -> Tensor:
+        """In place: ``value`` (a number or a 0-d tensor) where ``mask`` is True (``mask`` broadcasts
+        to ``self``). It is ``self[mask] = value``, so it follows the rules of every in-place
+        change (``tensor_inplace.py``); a ``value`` that requires grad gets the gradient of the
+        places it filled."""
+        mask = _array(mask)
+        check_mask("masked_fill_", mask, self.shape)
+        if isinstance(value, Tensor) and value.ndim:
+            raise ValueError(f"masked_fill_: value must be a number or a 0-d tensor, got shape {value.shape}")
+        self[np.broadcast_to(mask, self.shape)] = value
+        return self
+
+    def masked_select(self, mask: Tensor) -> Tensor:
+        """The elements where ``mask`` (a bool tensor) is True, as a 1-D tensor in row-major
+        order; ``self`` and ``mask`` broadcast together. The gradient goes back to them."""
+        mask = _array(mask)
+        check_mask("masked_select", mask)
+        try:
+            shape = np.broadcast_shapes(self.shape, mask.shape)
+        except ValueError:
+            raise ValueError(f"masked_select: mask of shape {mask.shape} and tensor of shape "
+                             f"{self.shape} do not broadcast together") from None
+        return self.expand(*shape)[np.broadcast_to(mask, shape)]
+
+    def nonzero(self, *, as_tuple: builtins.bool = False) -> Tensor | tuple:
+        """The indices of the non-zero elements, in row-major order: an int64 tensor of shape
+        ``[count, ndim]``, one row per element; ``as_tuple=True``: one 1-D tensor per dim (a 0-d
+        tensor counts as 1-D), ready to index with (``x[x.nonzero(as_tuple=True)]``)."""
+        if as_tuple:
+            return tuple(Tensor._make(i.astype(np.int64, copy=False), False)
+                         for i in np.nonzero(np.atleast_1d(self.data)))
+        return Tensor._make(np.argwhere(self.data).astype(np.int64, copy=False), False)
+
+    def where(self, condition, other) -> Tensor:
+        """``self`` where ``condition`` holds, else ``other``: ``nanotorch.where(condition, self, other)``."""
+        return where(condition, self, other)
+
     def _same_kind(self, src):
         """``src`` (a number or tensor) as a tensor of ``self``'s dtype when it is data."""
         if isinstance(src, SCALARS) or isinstance(src, Tensor) and src.dtype == self.dtype:
@@ -581,6 +860,37 @@ class _OpMethods:
 
     def __getitem__(self, index) -> Tensor:
         return GetItemFn.apply(self, index=_index_arrays(index))
+
+    # ------------------------------------------------------------ in place
+    def _apply_(self, method: Callable, *args) -> Tensor:
+        """``self = method(self, *args)`` in the same memory, by the rules of ``tensor_inplace.py``:
+        recorded in the graph when ``self`` or a tensor in ``args`` requires grad, else written
+        straight in (a result that ``self``'s dtype can't hold raises, as in PyTorch)."""
+        if builtins.any(self._records(a) for a in (None, *args)):
+            return self._record_inplace(lambda old, _: method(old, *args), None)
+        np.copyto(self.data, method(self, *args).data, casting="same_kind")
+        self._version[0] += 1
+        return self
+
+    def clamp_(self, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's names
+        return self._apply_(_OpMethods.clamp, min, max)
+
+    clip_ = clamp_
+
+    def relu_(self) -> Tensor:
+        return self._apply_(_OpMethods.relu)
+
+    def exp_(self) -> Tensor:
+        return self._apply_(_OpMethods.exp)
+
+    def sqrt_(self) -> Tensor:
+        return self._apply_(_OpMethods.sqrt)
+
+    def abs_(self) -> Tensor:
+        return self._apply_(_OpMethods.abs)
+
+    def neg_(self) -> Tensor:
+        return self._apply_(_OpMethods.__neg__)
 
 
 
@@ -608,6 +918,89 @@ def _dims(dim, ndim: builtins.int = -1):
 
 
 
+def _dim(dim: builtins.int, ndim: builtins.int) -> builtins.int:
+    """``dim`` counted from 0 (negative counts from the end), or IndexError when out of range;
+    a 0-d tensor takes 0 and -1, as in PyTorch."""
+    n = builtins.max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(f"dimension out of range (expected to be in range of [{-n}, {n - 1}], "
+                         f"but got {dim})")
+    return dim % n
+
+
+def _dim_list(dims, ndim: builtins.int) -> list:
+    """One int or a sequence of them as a list of dims counted from 0 (``_dim``)."""
+    return [_dim(d, ndim) for d in ((dims,) if isinstance(dims, builtins.int) else dims)]
+
+
+def _keyword_or_args(op: str, name: str, args: tuple, keyword) -> tuple:
+    """A shape-like argument given as ``f(2, 3)``, ``f((2, 3))`` or ``f(name=(2, 3))``."""
+    if keyword is None:
+        return _shape_arg(args)
+    if args:
+        raise TypeError(f"{op}() got {name} both as arguments and as {name}=")
+    return tuple(keyword)
+
+
+def _check_product(op: str, a: Tensor, b, ndim: builtins.int) -> None:
+    """The checks of ``mm`` (``ndim=2``), ``bmm`` (3) and ``dot`` (1): two tensors of exactly
+    ``ndim`` dims and one dtype, with equal batch sizes and ``a``'s last size ``b``'s inner size."""
+    if not isinstance(b, Tensor):
+        raise TypeError(f"{op}: expected a Tensor, got {type(b).__name__}")
+    if a.ndim != ndim or b.ndim != ndim:
+        raise RuntimeError(f"{op}: expected {ndim}-D tensors, got {a.ndim}-D and {b.ndim}-D")
+    if a.dtype != b.dtype:
+        raise RuntimeError(f"{op}: expected both tensors to have the same dtype, got {a.dtype} and {b.dtype}")
+    inner = b.shape[-2] if ndim > 1 else b.shape[0]
+    if a.shape[:-2] != b.shape[:-2] or a.shape[-1] != inner:
+        raise RuntimeError(f"{op}: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be multiplied")
+
+
+def _sorted(t: Tensor, dim: builtins.int, descending: builtins.bool, count=None) -> _ValuesIndices:
+    """``(values, indices)`` of ``t`` sorted along ``dim`` (``sort_order``), the first ``count``
+    of each slice when given; the values gathered at the indices (``GatherFn``)."""
+    dim = _dim(dim, t.ndim)
+    if t.ndim == 0:
+        return _ValuesIndices(t.clone(), Tensor._make(np.zeros((), np.int64), False))
+    order = sort_order(t.data, dim, descending)
+    if count is not None:
+        order = order[(slice(None),) * dim + (slice(0, count),)]
+    return _ValuesIndices(GatherFn.apply(t, dim=dim, index=order), Tensor._make(order, False))
+
+
+def _repeat_counts(repeats, size: builtins.int) -> np.ndarray:
+    """``repeat_interleave``'s ``repeats`` (an int, or an integer tensor of 1 or ``size``
+    counts, none negative) as ``size`` counts."""
+    counts = np.asarray(repeats.data if isinstance(repeats, Tensor) else repeats)
+    if counts.dtype.kind not in "iu":
+        raise TypeError(f"repeat_interleave: repeats must be an int or an integer tensor, got {counts.dtype}")
+    if counts.ndim > 1:
+        raise RuntimeError(f"repeat_interleave: repeats must be 0-dim or 1-dim, got shape {counts.shape}")
+    if counts.size not in (1, size):
+        raise RuntimeError(f"repeat_interleave: {counts.size} repeats for a dim of size {size}; "
+                           f"give one count or {size}")
+    if (counts < 0).any():
+        raise RuntimeError("repeat_interleave: repeats can not be negative")
+    return np.broadcast_to(counts.reshape(-1), (size,))
+
+
+def where(condition, input=None, other=None) -> Tensor | tuple:  # noqa: A002 - PyTorch's names
+    """``input`` where ``condition`` holds, else ``other``; gradients flow to both. They
+    (tensors or numbers) are promoted to one dtype as in ``input + other``. With only
+    ``condition``: ``condition.nonzero(as_tuple=True)``."""
+    cond = condition if isinstance(condition, Tensor) else Tensor(condition)
+    if input is None and other is None:
+        return cond.nonzero(as_tuple=True)
+    if input is None or other is None:
+        raise TypeError("where() takes a condition alone, or a condition, input and other")
+    if isinstance(other, Tensor) and not isinstance(input, Tensor):
+        other, input = other._operands(input)
+    else:
+        input = input if isinstance(input, Tensor) else Tensor(input)
+        input, other = input._operands(other)
+    return WhereFn.apply(cond.data.astype(builtins.bool, copy=False), input, other)
+
+
 def _spread(t: Tensor, op, dim, unbiased, keepdim, correction, keepdims) -> Tensor:
     """``var``/``std`` with ``ddof = correction``, or ``1`` if ``unbiased`` (else ``0``)."""
     ddof = int(unbiased) if correction is None else int(correction)
@@ -630,11 +1023,11 @@ def _extreme(t: Tensor, op, argfn, dim, keepdim):
         return op.apply(t)
     index = _arg_extreme(t.data, argfn, dim, keepdim=True)
     values = TakeAlongDimFn.apply(t, index=index.data, dim=dim, keepdim=keepdim)
-    return _MaxMin(values, index if keepdim else index.squeeze(dim))
+    return _ValuesIndices(values, index if keepdim else index.squeeze(dim))
 
 
-class _MaxMin(tuple):
-    """``(values, indices)`` with names, as ``torch.max(x, dim)`` returns."""
+class _ValuesIndices(tuple):
+    """``(values, indices)`` with names, as ``max(dim)``, ``min(dim)``, ``sort`` and ``topk`` return."""
 
     values = property(lambda self: self[0])
     indices = property(lambda self: self[1])

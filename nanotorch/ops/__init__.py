@@ -3,15 +3,18 @@ graph node with an ``Fn`` suffix (``LinearFn``; the layer is ``nn.Linear``). Fil
 
 - ``arithmetic``: + - * / ** @ % // and negation, with NumPy broadcasting;
 - ``pointwise``: exp, log, sqrt, abs, relu, sigmoid, tanh, clamp, maximum, minimum, where, casts, dropout;
-- ``reduction``: sum, mean, var, max, min, prod, cumsum, amax/amin, logsumexp, softmax, log_softmax;
+- ``reduction``: sum, mean, var, max, min, prod, cumsum, amax/amin, norm, logsumexp, softmax, log_softmax;
+- ``sorting``: the sort order (sort, argsort, topk) and cumprod;
 - ``shape``: reshape, permute, squeeze, unsqueeze, expand, indexing, cat, stack;
 - ``linear``: ``x @ w.T + b`` on the backend's kernels;
 - ``normalization``: batch norm (backend kernels), layer norm;
 - ``conv``: conv2d, max/avg pooling;
 - ``losses``: the fused softmax cross-entropy, nll, binary cross-entropy (with logits);
-- ``unary``: sin, cos, log1p, expm1, erf, and floor/ceil/round/trunc/sign (zero gradient);
-- ``reorder``: flip, roll, repeat, tril/triu, pad;
-- ``indexing``: gather, scatter (and scatter_add), index_select (and embedding), masked_fill;
+- ``unary``: sin, cos, tan, their inverses and the hyperbolic functions, atan2, fmod, log1p,
+  expm1, erf, and floor/ceil/round/trunc/sign (zero gradient);
+- ``reorder``: flip, roll, repeat, tril/triu, diagonal, pad;
+- ``indexing``: gather, scatter (and scatter_add), index_select (and embedding), masked_fill
+  (and the mask check masked_select shares);
 - ``einsum``: ``np.einsum`` with its gradient;
 - ``activation``: leaky relu, gelu, silu, elu, softplus, hardtanh (relu6), logsigmoid;
 - ``checks``: the input checks ops share (float dtype, per-feature vectors, contiguity).

@@ -1,6 +1,7 @@
 """Ops that pick or place elements by an index tensor: gather, scatter, scatter_add,
-index_select (and embedding), masked_fill. Every index is checked against the sizes before
-NumPy sees it, so a bad index is an ``IndexError`` naming the op, never a wrong answer.
+index_select (and embedding), masked_fill (and the mask check that masked_fill_ and
+masked_select share). Every index is checked against the sizes before NumPy sees it, so a
+bad index is an ``IndexError`` naming the op, never a wrong answer.
 Scatter-style gradients add up repeated positions with ``np.add.at``."""
 
 from __future__ import annotations
@@ -120,15 +121,22 @@ class TakeFn(Function):
         return out
 
 
+def check_mask(op: str, mask, shape: tuple | None = None) -> None:
+    """Raise unless ``mask`` is a bool array that broadcasts to ``shape`` (any shape when None)."""
+    if not isinstance(mask, np.ndarray) or mask.dtype != np.bool_:
+        raise TypeError(f"{op}: mask must be a bool tensor, got "
+                        f"{getattr(mask, 'dtype', type(mask).__name__)}")
+    if shape is not None and (mask.ndim > len(shape) or any(
+            m not in (1, n) for m, n in zip(mask.shape[::-1], shape[::-1]))):
+        raise ValueError(f"{op}: mask of shape {mask.shape} does not broadcast to {shape}")
+
+
 class MaskedFillFn(Function):
     """``out = value where mask else a`` (``mask`` broadcasts to ``a``);  ``da = g where not mask``."""
 
     @staticmethod
     def forward(ctx, a, mask, value):
-        if not isinstance(mask, np.ndarray) or mask.dtype != np.bool_:
-            raise TypeError("masked_fill: mask must be a bool tensor")
-        if mask.ndim > a.ndim or any(m not in (1, n) for m, n in zip(mask.shape[::-1], a.shape[::-1])):
-            raise ValueError(f"masked_fill: mask of shape {mask.shape} does not broadcast to {a.shape}")
+        check_mask("masked_fill", mask, a.shape)
         ctx.mask = mask
         return np.where(mask, np.asarray(value, dtype=a.dtype), a)
 

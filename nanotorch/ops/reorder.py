@@ -1,5 +1,5 @@
-"""Ops that move, repeat or mask elements: flip, roll, repeat, tril/triu, pad. Each backward
-moves the gradient back the opposite way (or sums the copies)."""
+"""Ops that move, repeat or mask elements: flip, roll, repeat, tril/triu, diagonal, pad. Each
+backward moves the gradient back the opposite way (or sums the copies)."""
 
 from __future__ import annotations
 
@@ -76,6 +76,30 @@ class TriangleFn(Function):
     @staticmethod
     def backward(ctx, grad):
         return np.where(ctx.keep, grad, np.zeros((), dtype=grad.dtype))
+
+
+class DiagonalFn(Function):
+    """``out[..., i] = a[..., i, i + offset, ...]``: the ``offset``-th diagonal of the plane of
+    dims ``dim1`` and ``dim2``, which are removed, the diagonal becoming the last dim (a view
+    of ``a``);  ``da`` = zeros with ``g`` put on that diagonal."""
+
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, a, offset, dim1, dim2):
+        ctx.shape, ctx.plane = a.shape, (offset, dim1, dim2)
+        out = np.diagonal(a, offset, dim1, dim2)
+        # NOTE: NumPy returns the view read-only; PyTorch's can be written, changing ``a``
+        out.flags.writeable = a.flags.writeable
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        out = np.zeros(ctx.shape, dtype=grad.dtype)
+        diagonal = np.diagonal(out, *ctx.plane)
+        diagonal.flags.writeable = True
+        diagonal[...] = grad
+        return out
 
 
 class PadFn(Function):

@@ -1,5 +1,6 @@
-"""More elementwise math of one tensor: sin, cos, log1p, expm1, erf, and the step functions
-(floor, ceil, round, trunc, sign) whose gradient is zero."""
+"""More elementwise math: sin, cos, tan and the other trigonometric and hyperbolic functions
+and their inverses, log1p, expm1, erf, the step functions (floor, ceil, round, trunc, sign)
+whose gradient is zero, and two of two tensors: atan2 and fmod."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import math
 import numpy as np
 
 from nanotorch.autograd.function import Function
+from nanotorch.ops.arithmetic import _check_integer_divisor
+from nanotorch.ops.broadcast import shape_of, unbroadcast
 
 
 class SinFn(Function):
@@ -98,3 +101,125 @@ class StepFn(Function):
     @staticmethod
     def backward(ctx, grad):
         return np.zeros_like(grad)
+
+
+class _SlopeFn(Function):
+    """Base of the one-input ops below: ``out = f(a)``;  ``da = g * slope(a)``, ``slope`` being
+    the derivative ``f'``. NOTE: outside ``f``'s domain (``asin(2)``, ``atanh(1)``) the result
+    is NaN or inf without NumPy's warning, as in PyTorch."""
+
+    f = slope = None  # set by each subclass
+
+    @classmethod
+    def forward(cls, ctx, a):
+        ctx.save_for_backward(a)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return cls.f(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            return grad * ctx.slope(ctx.saved_tensors[0])
+
+
+class TanFn(_SlopeFn):
+    """``out = tan(a)``;  ``da = g * (1 + tan(a)^2)``."""
+
+    f = staticmethod(np.tan)
+    slope = staticmethod(lambda a: 1 + np.tan(a) ** 2)
+
+
+class AsinFn(_SlopeFn):
+    """``out = asin(a)`` for ``-1 <= a <= 1``;  ``da = g / sqrt(1 - a^2)``."""
+
+    f = staticmethod(np.arcsin)
+    slope = staticmethod(lambda a: 1 / np.sqrt(1 - a * a))
+
+
+class AcosFn(_SlopeFn):
+    """``out = acos(a)`` for ``-1 <= a <= 1``;  ``da = -g / sqrt(1 - a^2)``."""
+
+    f = staticmethod(np.arccos)
+    slope = staticmethod(lambda a: -1 / np.sqrt(1 - a * a))
+
+
+class AtanFn(_SlopeFn):
+    """``out = atan(a)``;  ``da = g / (1 + a^2)``."""
+
+    f = staticmethod(np.arctan)
+    slope = staticmethod(lambda a: 1 / (1 + a * a))
+
+
+class SinhFn(_SlopeFn):
+    """``out = sinh(a) = (e^a - e^-a) / 2``;  ``da = g * cosh(a)``."""
+
+    f = staticmethod(np.sinh)
+    slope = staticmethod(np.cosh)
+
+
+class CoshFn(_SlopeFn):
+    """``out = cosh(a) = (e^a + e^-a) / 2``;  ``da = g * sinh(a)``."""
+
+    f = staticmethod(np.cosh)
+    slope = staticmethod(np.sinh)
+
+
+class AsinhFn(_SlopeFn):
+    """``out = asinh(a) = ln(a + sqrt(a^2 + 1))``;  ``da = g / sqrt(a^2 + 1)``."""
+
+    f = staticmethod(np.arcsinh)
+    slope = staticmethod(lambda a: 1 / np.sqrt(a * a + 1))
+
+
+class AcoshFn(_SlopeFn):
+    """``out = acosh(a) = ln(a + sqrt(a^2 - 1))`` for ``a >= 1``;
+    ``da = g / (sqrt(a - 1) sqrt(a + 1))`` (``= g / sqrt(a^2 - 1)``, without overflowing ``a^2``)."""
+
+    f = staticmethod(np.arccosh)
+    slope = staticmethod(lambda a: 1 / (np.sqrt(a - 1) * np.sqrt(a + 1)))
+
+
+class AtanhFn(_SlopeFn):
+    """``out = atanh(a) = ln((1 + a) / (1 - a)) / 2`` for ``-1 < a < 1``;  ``da = g / (1 - a^2)``."""
+
+    f = staticmethod(np.arctanh)
+    slope = staticmethod(lambda a: 1 / (1 - a * a))
+
+
+class Atan2Fn(Function):
+    """``out = atan2(a, b)``, the angle of the point ``(x=b, y=a)`` in ``(-pi, pi]``;
+    ``da = g * b / (a^2 + b^2)``, ``db = -g * a / (a^2 + b^2)`` (NaN at ``a = b = 0``, as PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.arctan2(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        na, nb = ctx.needs_input_grad
+        with np.errstate(invalid="ignore", divide="ignore"):
+            scale = grad / (a * a + b * b)
+        return (unbroadcast(scale * b, shape_of(a)) if na else None,
+                unbroadcast(-scale * a, shape_of(b)) if nb else None)
+
+
+class FmodFn(Function):
+    """``out = a - trunc(a / b) * b`` (C's ``fmod``: the sign of ``a``, where ``%`` takes the
+    sign of ``b``);  ``da = g``, ``db = -g * trunc(a / b)``."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        _check_integer_divisor(a, b)
+        ctx.save_for_backward(a, b)
+        with np.errstate(divide="ignore", invalid="ignore"):  # a float fmod 0 is NaN, as PyTorch
+            return np.fmod(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        na, nb = ctx.needs_input_grad
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (unbroadcast(grad, shape_of(a)) if na else None,
+                    unbroadcast(-grad * np.trunc(a / b), shape_of(b)) if nb else None)
