@@ -5,12 +5,53 @@ has the same layers as functions, and ``init`` the weight initializations.
 """
 
 from nanotorch.nn import functional, init, parallel  # noqa: F401
-from nanotorch.nn.activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Tanh  # noqa: F401
-from nanotorch.nn.container import ModuleList, Sequential  # noqa: F401
+from nanotorch.nn.activation import (  # noqa: F401
+    CELU,
+    ELU,
+    GELU,
+    GLU,
+    SELU,
+    Hardsigmoid,
+    Hardswish,
+    Hardtanh,
+    LeakyReLU,
+    LogSigmoid,
+    LogSoftmax,
+    Mish,
+    PReLU,
+    ReLU,
+    ReLU6,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Softmin,
+    Softplus,
+    Softsign,
+    Tanh,
+    Threshold,
+)
+from nanotorch.nn.container import (  # noqa: F401
+    ModuleDict,
+    ModuleList,
+    ParameterDict,
+    ParameterList,
+    Sequential,
+    Unflatten,
+)
 from nanotorch.nn.conv import Conv1d, Conv2d  # noqa: F401
 from nanotorch.nn.dropout import Dropout  # noqa: F401
 from nanotorch.nn.linear import Flatten, Identity, Linear  # noqa: F401
-from nanotorch.nn.loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss  # noqa: F401
+from nanotorch.nn.loss import (  # noqa: F401
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    KLDivLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
 from nanotorch.nn.module import Module  # noqa: F401
 from nanotorch.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm  # noqa: F401
 from nanotorch.nn.parameter import Parameter  # noqa: F401

@@ -13,7 +13,19 @@ import numpy as np
 
 from nanotorch import _dtype
 from nanotorch.functions import where
-from nanotorch.ops.activation import ELUFn, GELUFn, HardtanhFn, LeakyReLUFn, LogSigmoidFn, SiLUFn, SoftplusFn
+from nanotorch.ops.activation import (
+    ELUFn,
+    GELUFn,
+    HardsigmoidFn,
+    HardswishFn,
+    HardtanhFn,
+    LeakyReLUFn,
+    LogSigmoidFn,
+    PReLUFn,
+    SiLUFn,
+    SoftplusFn,
+)
+from nanotorch.ops.checks import check_float
 from nanotorch.ops.conv import AvgPool2dFn, Conv2dFn, MaxPool2dFn, max_pool2d_indices
 from nanotorch.ops.indexing import TakeFn
 from nanotorch.ops.linear import LinearFn
@@ -36,6 +48,7 @@ __all__ = [
     "mse_loss", "nll_loss", "relu", "sigmoid", "softmax", "tanh",
     "adaptive_avg_pool2d", "conv1d", "elu", "embedding", "gelu", "hardtanh", "huber_loss", "kl_div",
     "layer_norm", "logsigmoid", "normalize", "one_hot", "pad", "relu6", "silu", "smooth_l1_loss", "softplus",
+    "celu", "glu", "hardsigmoid", "hardswish", "mish", "prelu", "selu", "softmin", "softsign", "threshold",
 ]
 
 
@@ -454,3 +467,94 @@ def kl_div(input: Tensor, target: Tensor, *, reduction: str = "mean", log_target
     if reduction == "batchmean":
         return loss.sum() / (input.shape[0] if input.ndim else 1)
     return _reduce(loss, reduction)
+
+
+# ------------------------------------------------------------- activations, part 2
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def _check_float_input(name: str, input: Tensor) -> None:
+    """Raise ``TypeError`` unless ``input`` is a floating point Tensor (the error names ``name``)."""
+    check_float(name, "input", input.data if isinstance(input, Tensor) else input)
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
+    """``scale * elu(x, alpha)`` with ``alpha ~ 1.6733`` and ``scale ~ 1.0507`` (``SELU_ALPHA``,
+    ``SELU_SCALE``: chosen so activations keep mean 0 and variance 1 layer after layer).
+    ``inplace``: see ``relu``."""
+    _check_float_input("selu", input)
+    return ELUFn.apply(input, alpha=SELU_ALPHA, scale=SELU_SCALE)
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    """``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))``; gradient ``exp(x / alpha)`` below 0
+    (``inplace``: see ``relu``)."""
+    if alpha == 0:
+        raise ValueError("celu: alpha cannot be 0 (it divides x)")
+    _check_float_input("celu", input)
+    return ELUFn.apply(input, alpha=alpha, input_scale=1 / alpha)
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    """``x * tanh(softplus(x))`` (``inplace``: see ``relu``)."""
+    _check_float_input("mish", input)
+    return input * softplus(input).tanh()
+
+
+def softsign(input: Tensor) -> Tensor:
+    """``x / (1 + |x|)``."""
+    return input / (input.abs() + 1)
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
+    """``relu6(x + 3) / 6``: 0 below -3, 1 above 3, linear between (``inplace``: see ``relu``)."""
+    return HardsigmoidFn.apply(input)
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
+    """``x * hardsigmoid(x)`` (``inplace``: see ``relu``)."""
+    return HardswishFn.apply(input)
+
+
+def softmin(input: Tensor, dim: int | None = None) -> Tensor:
+    """``softmax(-x)`` along ``dim``: the smallest entries get the largest weights."""
+    _check_float_input("softmin", input)
+    return (-input).softmax(_softmax_dim(input, dim, "softmin"))
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    """``x`` where positive, else ``weight * x``, with learned slopes ``weight``: one (a scalar or
+    ``[1]``) for every element, or one per channel (``[C]``, the channels on dim 1)."""
+    _check_float_input("prelu", input)
+    check_float("prelu", "weight", weight.data if isinstance(weight, Tensor) else weight, input.dtype)
+    if weight.ndim > 1:
+        raise ValueError(f"prelu: weight must be a scalar or 1-D tensor, got shape {tuple(weight.shape)}")
+    if weight.numel() == 1:
+        slope = weight.reshape(())
+    else:
+        channels = input.shape[1] if input.ndim > 1 else 1
+        if input.ndim == 0 or weight.numel() != channels:
+            raise ValueError(f"prelu: weight has {weight.numel()} slopes but the input of shape "
+                             f"{tuple(input.shape)} has {channels} channel(s) (dim 1)")
+        slope = weight.reshape(-1, *[1] * (input.ndim - 2))
+    return PReLUFn.apply(input, slope)
+
+
+def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    """``x`` where ``x > threshold``, else ``value`` (a NaN stays NaN); the gradient is 0 where
+    replaced (``inplace``: see ``relu``)."""
+    return where(input <= threshold, value, input)
+
+
+def glu(input: Tensor, dim: int = -1) -> Tensor:
+    """Gated linear unit: ``a * sigmoid(b)``, ``a`` and ``b`` the first and second halves of
+    ``input`` along ``dim`` (whose size must be even)."""
+    _check_float_input("glu", input)
+    if not -input.ndim <= dim < input.ndim:
+        raise IndexError(f"glu: dim {dim} is out of range for a {input.ndim}-D input")
+    size = input.shape[dim]
+    if size % 2:
+        raise ValueError(f"glu: halving dimension must be even, but dimension {dim} is size {size}")
+    a, b = input.split([size // 2, size // 2], dim)
+    return a * b.sigmoid()

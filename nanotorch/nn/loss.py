@@ -1,5 +1,6 @@
 """Loss modules: ``CrossEntropyLoss``, ``NLLLoss``, ``MSELoss``, ``L1Loss``, ``BCELoss``,
-``BCEWithLogitsLoss``. Each calls the function of the same name in ``functional``."""
+``BCEWithLogitsLoss``, ``SmoothL1Loss``, ``HuberLoss``, ``KLDivLoss``. Each calls the function
+of the same name in ``functional``."""
 
 from __future__ import annotations
 
@@ -13,11 +14,15 @@ class _Loss(Module):
     """``loss(input, target)`` reduced by ``"mean"`` (default), ``"sum"`` or ``"none"``.
 
     NOTE: ``reduction`` is keyword-only: PyTorch's positional slot there is the legacy
-    ``size_average``, so ``MSELoss("sum")`` means the mean in PyTorch; here it raises."""
+    ``size_average``, so ``MSELoss("sum")`` means the mean in PyTorch; here it raises.
+    A subclass lists any reductions of its own in ``extra_reductions``."""
+
+    extra_reductions: tuple[str, ...] = ()
 
     def __init__(self, *, reduction: str = "mean") -> None:
         super().__init__()
-        check_reduction(reduction)
+        if reduction not in self.extra_reductions:
+            check_reduction(reduction)
         self.reduction = reduction
 
 
@@ -89,3 +94,41 @@ class BCEWithLogitsLoss(_WeightedLoss):
     def forward(self, input: Tensor, target: Tensor) -> Tensor:
         return F.binary_cross_entropy_with_logits(input, target, self.weight, reduction=self.reduction,
                                                   pos_weight=self.pos_weight)
+
+
+class SmoothL1Loss(_Loss):
+    """``0.5 d^2 / beta`` where ``|d| < beta``, else ``|d| - 0.5 beta``, ``d = input - target``."""
+
+    def __init__(self, *, reduction: str = "mean", beta: float = 1.0) -> None:
+        super().__init__(reduction=reduction)
+        self.beta = beta
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
+
+
+class HuberLoss(_Loss):
+    """``0.5 d^2`` where ``|d| < delta``, else ``delta * (|d| - 0.5 delta)``, ``d = input - target``.
+    (``reduction`` may be positional: it is PyTorch's first parameter here.)"""
+
+    def __init__(self, reduction: str = "mean", delta: float = 1.0) -> None:
+        super().__init__(reduction=reduction)
+        self.delta = delta
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
+
+
+class KLDivLoss(_Loss):
+    """``target * (log target - input)`` for log-probabilities ``input`` (``log_target=True``:
+    ``target`` holds log-probabilities too). ``reduction="batchmean"`` divides the sum by the
+    batch size, which is the KL divergence; ``"mean"`` divides by every element."""
+
+    extra_reductions = ("batchmean",)
+
+    def __init__(self, *, reduction: str = "mean", log_target: bool = False) -> None:
+        super().__init__(reduction=reduction)
+        self.log_target = log_target
+
+    def forward(self, input: Tensor, target: Tensor) -> Tensor:
+        return F.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)

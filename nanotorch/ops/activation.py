@@ -1,11 +1,12 @@
 """Activation functions beyond ReLU, sigmoid and tanh (``pointwise.py``): leaky ReLU, GELU, SiLU,
-ELU, softplus, hardtanh (and ReLU6), log-sigmoid."""
+ELU (and SELU, CELU), softplus, hardtanh (and ReLU6), log-sigmoid, hard sigmoid, hard swish, PReLU."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from nanotorch.autograd.function import Function
+from nanotorch.ops.broadcast import unbroadcast
 from nanotorch.ops.checks import check_float
 from nanotorch.ops.pointwise import sigmoid
 
@@ -70,19 +71,27 @@ class SiLUFn(Function):
 
 
 class ELUFn(Function):
-    """``y = x if x > 0 else alpha * (e^x - 1)``;  ``dx = g if x > 0 else g * alpha * e^x``."""
+    """``y = scale * x`` if ``x > 0``, else ``scale * alpha * (e^(k x) - 1)`` (``k = input_scale``);
+    ``dx = g * scale`` if ``x > 0``, else ``g * scale * alpha * k * e^(k x)``.
+
+    ELU is ``scale = k = 1``; SELU sets ``alpha`` and ``scale`` to its constants; CELU is
+    ``k = 1 / alpha``.
+    """
 
     @staticmethod
-    def forward(ctx, x, alpha=1.0):
+    def forward(ctx, x, alpha=1.0, scale=1.0, input_scale=1.0):
         check_float("elu", "input", x)
         ctx.save_for_backward(x)
-        ctx.alpha = alpha
-        return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0))).astype(x.dtype, copy=False)
+        ctx.alpha, ctx.scale, ctx.input_scale = alpha, scale, input_scale
+        negative = np.expm1(np.minimum(x, 0) * input_scale) * (alpha * scale)
+        return np.where(x > 0, x * scale, negative).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        return np.where(x > 0, grad, grad * ctx.alpha * np.exp(np.minimum(x, 0)))
+        k = ctx.input_scale
+        negative = grad * (ctx.scale * ctx.alpha * k) * np.exp(np.minimum(x, 0) * k)
+        return np.where(x > 0, grad * ctx.scale, negative)
 
 
 class SoftplusFn(Function):
@@ -136,3 +145,56 @@ class LogSigmoidFn(Function):
     @staticmethod
     def backward(ctx, grad):
         return grad * sigmoid(-ctx.saved_tensors[0])
+
+
+class HardsigmoidFn(Function):
+    """``y = min(max(x + 3, 0), 6) / 6``;  ``dx = g / 6`` where ``-3 < x < 3``, else 0 (also at NaN)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        check_float("hardsigmoid", "input", x)
+        ctx.save_for_backward(x)
+        return np.clip(x + 3, 0, 6) / 6
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return np.where((x > -3) & (x < 3), grad / 6, np.zeros((), dtype=grad.dtype))
+
+
+class HardswishFn(Function):
+    """``y = x * min(max(x + 3, 0), 6) / 6``;  ``dx = 0`` where ``x <= -3``, ``g`` where ``x >= 3``,
+    else ``g * (x / 3 + 1/2)``. NOTE: written out, not as ``x * hardsigmoid(x)``, whose product
+    rule gives NaN at +-inf (``inf * 0``); PyTorch gives ``g`` and 0 there."""
+
+    @staticmethod
+    def forward(ctx, x):
+        check_float("hardswish", "input", x)
+        ctx.save_for_backward(x)
+        return x * np.clip(x + 3, 0, 6) / 6
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        inner = np.where(x >= 3, grad, grad * (x / 3 + 0.5))
+        return np.where(x <= -3, np.zeros((), dtype=grad.dtype), inner)
+
+
+class PReLUFn(Function):
+    """``y = x if x > 0 else w * x``, ``w`` broadcast against ``x`` (one slope, or one per channel);
+    ``dx = g if x > 0 else w * g``;  ``dw = 0 if x > 0 else x * g``, summed over the broadcast dims.
+    NOTE: its own op, not ``where(x > 0, x, w * x)``: that one's ``dw`` is ``x * 0 = NaN`` at ``x = inf``."""
+
+    @staticmethod
+    def forward(ctx, x, w):
+        positive = x > 0
+        ctx.save_for_backward(x, w, positive)
+        return np.where(positive, x, w * x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, w, positive = ctx.saved_tensors
+        needs_x, needs_w = ctx.needs_input_grad
+        zero = np.zeros((), dtype=grad.dtype)
+        return (np.where(positive, grad, w * grad) if needs_x else None,
+                unbroadcast(np.where(positive, zero, x * grad), w.shape) if needs_w else None)
