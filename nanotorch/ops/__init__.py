@@ -1,7 +1,7 @@
 """Operations: one ``Function`` subclass per op, forward and backward side by side, named as a
 graph node with an ``Fn`` suffix (``LinearFn``; the layer is ``nn.Linear``). Files by family:
 
-- ``arithmetic``: + - * / ** @ % // and negation, with NumPy broadcasting;
+- ``arithmetic``: + - * / ** @ % // fmod and negation, with NumPy broadcasting;
 - ``pointwise``: exp, log, sqrt, abs, relu, sigmoid, tanh, clamp, maximum, minimum, where, casts, dropout;
 - ``reduction``: sum, mean, var, max, min, prod, cumsum, amax/amin, norm, logsumexp, softmax, log_softmax;
 - ``sorting``: the sort order (sort, argsort, topk) and cumprod;
@@ -10,7 +10,7 @@ graph node with an ``Fn`` suffix (``LinearFn``; the layer is ``nn.Linear``). Fil
 - ``normalization``: batch norm (backend kernels), layer norm;
 - ``conv``: conv2d, max/avg pooling;
 - ``losses``: the fused softmax cross-entropy, nll, binary cross-entropy (with logits);
-- ``unary``: sin, cos, tan, their inverses and the hyperbolic functions, atan2, fmod, log1p,
+- ``unary``: sin, cos, tan, their inverses and the hyperbolic functions, atan2, log1p,
   expm1, erf, and floor/ceil/round/trunc/sign (zero gradient);
 - ``reorder``: flip, roll, repeat, tril/triu, diagonal, pad;
 - ``indexing``: gather, scatter (and scatter_add), index_select (and embedding), masked_fill

@@ -175,14 +175,16 @@ class MatMulFn(Function):
 
 class RemainderFn(Function):
     """``out = a - floor(a / b) * b`` (the sign of ``b``, Python's ``%``, as PyTorch);
-    ``da = g``, ``db = -g * floor(a / b)``."""
+    ``da = g``, ``db = -g * floor(a / b)``. ``FmodFn`` swaps floor for trunc."""
 
-    @staticmethod
-    def forward(ctx, a, b):
+    mod, quotient = staticmethod(np.remainder), staticmethod(np.floor_divide)
+
+    @classmethod
+    def forward(cls, ctx, a, b):
         _check_integer_divisor(a, b)
         ctx.save_for_backward(a, b)
         with np.errstate(divide="ignore", invalid="ignore"):  # a float % 0 is nan, as PyTorch
-            return np.remainder(a, b)
+            return cls.mod(a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -190,7 +192,15 @@ class RemainderFn(Function):
         na, nb = ctx.needs_input_grad
         with np.errstate(divide="ignore", invalid="ignore"):
             return (unbroadcast(grad, shape_of(a)) if na else None,
-                    unbroadcast(-grad * np.floor_divide(a, b), shape_of(b)) if nb else None)
+                    unbroadcast(-grad * ctx.quotient(a, b), shape_of(b)) if nb else None)
+
+
+class FmodFn(RemainderFn):
+    """``out = a - trunc(a / b) * b`` (C's ``fmod``: the sign of ``a``, where ``%`` takes the
+    sign of ``b``);  ``da = g``, ``db = -g * trunc(a / b)``."""
+
+    mod = staticmethod(np.fmod)
+    quotient = staticmethod(lambda a, b: np.trunc(a / b))
 
 
 class FloorDivideFn(Function):

@@ -1,6 +1,6 @@
 """More elementwise math: sin, cos, tan and the other trigonometric and hyperbolic functions
 and their inverses, log1p, expm1, erf, the step functions (floor, ceil, round, trunc, sign)
-whose gradient is zero, and two of two tensors: atan2 and fmod."""
+whose gradient is zero, and atan2 of two tensors."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import math
 import numpy as np
 
 from nanotorch.autograd.function import Function
-from nanotorch.ops.arithmetic import _check_integer_divisor
 from nanotorch.ops.broadcast import shape_of, unbroadcast
 
 
@@ -203,23 +202,3 @@ class Atan2Fn(Function):
             scale = grad / (a * a + b * b)
         return (unbroadcast(scale * b, shape_of(a)) if na else None,
                 unbroadcast(-scale * a, shape_of(b)) if nb else None)
-
-
-class FmodFn(Function):
-    """``out = a - trunc(a / b) * b`` (C's ``fmod``: the sign of ``a``, where ``%`` takes the
-    sign of ``b``);  ``da = g``, ``db = -g * trunc(a / b)``."""
-
-    @staticmethod
-    def forward(ctx, a, b):
-        _check_integer_divisor(a, b)
-        ctx.save_for_backward(a, b)
-        with np.errstate(divide="ignore", invalid="ignore"):  # a float fmod 0 is NaN, as PyTorch
-            return np.fmod(a, b)
-
-    @staticmethod
-    def backward(ctx, grad):
-        a, b = ctx.saved_tensors
-        na, nb = ctx.needs_input_grad
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return (unbroadcast(grad, shape_of(a)) if na else None,
-                    unbroadcast(-grad * np.trunc(a / b), shape_of(b)) if nb else None)
