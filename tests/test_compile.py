@@ -698,3 +698,40 @@ def test_the_examples_train_the_same_with_compile(backend, monkeypatch):
             compiled = run(True, conv)
         assert not [w for w in caught if "nanotorch.compile" in str(w.message)]  # replayed
         assert compiled == run(False, conv)
+
+
+def test_a_scheduler_stepped_with_an_argument_runs_eagerly():
+    """``CosineAnnealingWarmRestarts.step(epoch)`` with an epoch the step computes: a replay
+    would repeat the first epoch, so the step runs eagerly, with one warning, and the lrs
+    are eager's."""
+    def run(compiled: bool) -> tuple[list, list]:
+        nt.manual_seed(0)
+        model = mlp()
+        opt = nt.optim.SGD(model.parameters(), lr=0.1)
+        sched = nt.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=2)
+        calls = [0]
+
+        def step(x, y):
+            opt.zero_grad()
+            loss = nn.functional.cross_entropy(model(x), y)
+            loss.backward()
+            opt.step()
+            calls[0] += 1
+            sched.step(calls[0] / 3)  # a fractional epoch, from state outside the arguments
+            return loss
+
+        f = nt.compile(step) if compiled else step
+        rng = np.random.default_rng(0)
+        lrs = []
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            for _ in range(4):
+                x = nt.tensor(rng.standard_normal((8, 12)).astype(np.float32))
+                f(x, nt.tensor(rng.integers(0, 5, 8)))
+                lrs.append(opt.param_groups[0]["lr"])
+        return lrs, [str(w.message) for w in caught if "nanotorch.compile" in str(w.message)]
+
+    want, _ = run(False)
+    got, warned = run(True)
+    assert got == want and len(set(want)) == 4
+    assert len(warned) == 1 and "CosineAnnealingWarmRestarts.step() is called with an argument" in warned[0]

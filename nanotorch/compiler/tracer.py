@@ -460,6 +460,10 @@ class Tracer:
         if self.recording:
             if any(isinstance(a, Tensor) or callable(a) for a in (*args, *kwargs.values())):
                 self.fail(f"{what} is called with a tensor or function argument (e.g. a closure)")
+            elif isinstance(obj, LRScheduler) and (args or kwargs):
+                # a metric or an epoch computed in the step (ReduceLROnPlateau.step(loss),
+                # step(epoch + i / n)) changes from call to call: a replay would repeat the first
+                self.fail(f"{what} is called with an argument (a value the replay would repeat)")
             else:
                 call = functools.partial(orig, obj, *args, **kwargs)
                 self.emit(WholeCall(self.name(call, "W"), obj, what))
