@@ -544,8 +544,8 @@ class _OpMethods:
     def _accumulated(self, dtype) -> Tensor:
         """``self`` as ``dtype``, or (``dtype`` None) integers and bools as int64: the dtype
         PyTorch's ``sum`` and ``cumprod`` give."""
-        if dtype is None and self.data.dtype.kind in "biu":
-            dtype = _dtype.int64
+        if dtype is None:
+            return self.to(_dtype.int64) if self.data.dtype.kind in "biu" else self
         return self.to(dtype)
 
     def mean(self, dim=None, keepdim: builtins.bool = False, *, keepdims=None) -> Tensor:

@@ -60,6 +60,17 @@ def result_type(*operands) -> np.dtype:
     return _combine(dims, _combine(zero, numbers))
 
 
+_BOUNDS: dict[np.dtype, tuple[int, int]] = {}
+
+
+def _bounds(dtype: np.dtype) -> tuple[int, int]:
+    """The smallest and largest value of an integer dtype (``np.iinfo``, kept)."""
+    if dtype not in _BOUNDS:
+        info = np.iinfo(dtype)
+        _BOUNDS[dtype] = (int(info.min), int(info.max))
+    return _BOUNDS[dtype]
+
+
 class _Promotion:
     """Added to ``Tensor`` at the end of this module (``add_methods``)."""
 
@@ -76,7 +87,13 @@ class _Promotion:
         else:
             if isinstance(other, np.generic):
                 other = other.item()
-            if not isinstance(other, SCALARS):
+            if isinstance(other, SCALARS):
+                if dtype.kind == "f":
+                    return self, other  # a number never widens a float tensor: the common case
+                if (dtype.kind in "iu" and type(other) is int and not divide
+                        and _bounds(dtype)[0] <= other <= _bounds(dtype)[1]):
+                    return self, other  # an int the integer tensor's dtype holds
+            else:
                 other = Tensor(other, dtype=dtype if dtype.kind == "f" else None)
         target = result_type(self, other)
         if divide and target.kind != "f":
@@ -84,8 +101,8 @@ class _Promotion:
         if isinstance(other, Tensor):
             return self.to(target), other.to(target)
         if target.kind in "iu" and not isinstance(other, builtins.bool) and isinstance(other, int):
-            info = np.iinfo(target)
-            if not info.min <= other <= info.max:
+            low, high = _bounds(target)
+            if not low <= other <= high:
                 other = np.array(other).astype(target)  # wraps, as a C cast does
         return self.to(target), other
 
