@@ -279,3 +279,13 @@ def test_reductions_of_empty_tensors():
 def test_layer_norm_takes_numpy_integers():
     assert nt.nn.LayerNorm(np.int64(4)).normalized_shape == (4,)
     assert nt.nn.LayerNorm([2, np.int64(3)])(nt.ones(5, 2, 3)).shape == (5, 2, 3)
+
+
+def test_conv1d_takes_an_unbatched_input():
+    conv = nt.nn.Conv1d(3, 4, 3)
+    x = nt.randn(3, 7)
+    y = conv(x)
+    assert y.shape == (4, 5)
+    np.testing.assert_allclose(y.detach().numpy(), conv(x.unsqueeze(0)).detach().numpy()[0], rtol=1e-6)
+    with pytest.raises(ValueError, match=r"\[C, L\]"):
+        conv(nt.randn(7))

@@ -301,10 +301,13 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
 def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int = 1,
            padding: int = 0) -> Tensor:
     """1-D cross-correlation ``input[N, C, L], weight[O, C, k], bias[O] -> [N, O, Lo]``,
-    ``Lo = (L + 2*padding - k) // stride + 1``: ``conv2d`` on a height-1 image."""
+    ``Lo = (L + 2*padding - k) // stride + 1``: ``conv2d`` on a height-1 image. An unbatched
+    ``input[C, L]`` gives ``[O, Lo]``, as PyTorch."""
+    if isinstance(input, Tensor) and input.ndim == 2:
+        return conv1d(input.unsqueeze(0), weight, bias, stride, padding).squeeze(0)
     if input.ndim != 3 or weight.ndim != 3:
-        raise ValueError(f"conv1d: expected input [N, C, L] and weight [O, C, k], got {input.shape} "
-                         f"and {weight.shape}")
+        raise ValueError(f"conv1d: expected input [N, C, L] or [C, L] and weight [O, C, k], got "
+                         f"{input.shape} and {weight.shape}")
     stride, padding = _single(stride, "stride"), _single(padding, "padding")
     out = conv2d(input.unsqueeze(2), weight.unsqueeze(2), bias, (1, stride), (0, padding))
     return out.squeeze(2)
