@@ -1021,6 +1021,9 @@ def _extreme(t: Tensor, op, argfn, dim, keepdim):
     the values gathered at the indices so the gradient goes to the element picked."""
     if dim is None:
         return op.apply(t)
+    if t.ndim == 0:  # dims 0 and -1 of a 0-d tensor: the value itself, at index 0
+        _dim(dim, 0)
+        return _ValuesIndices(t.clone(), Tensor._make(np.zeros((), np.int64), False))
     index = _arg_extreme(t.data, argfn, dim, keepdim=True)
     values = TakeAlongDimFn.apply(t, index=index.data, dim=dim, keepdim=keepdim)
     return _ValuesIndices(values, index if keepdim else index.squeeze(dim))

@@ -289,3 +289,13 @@ def test_conv1d_takes_an_unbatched_input():
     np.testing.assert_allclose(y.detach().numpy(), conv(x.unsqueeze(0)).detach().numpy()[0], rtol=1e-6)
     with pytest.raises(ValueError, match=r"\[C, L\]"):
         conv(nt.randn(7))
+
+
+def test_max_min_over_dim_0_of_a_0d_tensor():
+    x = nt.tensor(2.0, requires_grad=True)
+    values, indices = x.max(0)
+    values.backward()
+    assert (values.item(), indices.item(), x.grad.item()) == (2.0, 0, 1.0)
+    assert nt.tensor(3.0).min(-1).values.item() == 3.0
+    with pytest.raises(IndexError, match="dimension out of range"):
+        x.max(1)
