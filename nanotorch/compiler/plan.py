@@ -28,7 +28,7 @@ Guards: ``check()`` compares with their traced values the shape, dtype and ``req
 of every tensor the plan reads by identity (in a plan with kernel-level entries: which
 array its ``.data`` is, and the kernels' thread count), and the plain attributes
 (``training``, ``momentum``, ``p`` ...) and the parameters and buffers of every module the
-step called; the plan runs only when all hold.
+step called, and that none of them has forward hooks; the plan runs only when all hold.
 """
 
 from __future__ import annotations
@@ -273,6 +273,7 @@ def _guards(tr: Tracer, namespace: dict, lowered: bool) -> list[str]:
         checks.append(f"nthreads() == {get_num_threads()}")
     for i, m in enumerate(tr.modules):
         namespace[f"M{i}"] = m.__dict__
+        checks.append(f"not M{i}.get('_forward_hooks')")  # a hook added since: run eagerly
         checks += [same(f"M{i}.get({k!r})", v) for k, v in m.__dict__.items() if type(v) in _PLAIN]
         for k in ("_parameters", "_buffers"):
             d = m.__dict__.get(k)

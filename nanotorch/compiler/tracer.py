@@ -664,6 +664,8 @@ class Tracer:
         def call(m, *a, **k):
             if tr.recording and all(m is not seen for seen in tr.modules):
                 tr.modules.append(m)
+                if m.__dict__.get("_forward_hooks"):  # Python on the module's values, each call
+                    tr.fail(f"a {type(m).__name__} with forward hooks")
             return module_call(m, *a, **k)
 
         patches.append((Module, "__call__", call))

@@ -23,6 +23,20 @@ from nanotorch.nn.parameter import Parameter
 from nanotorch.tensor import Tensor
 
 
+class _HookHandle:
+    """Returned by ``register_forward_hook`` and ``register_forward_pre_hook``:
+    ``remove()`` unregisters the hook (again: nothing)."""
+
+    _next_id = 0
+
+    def __init__(self, hooks: dict) -> None:
+        _HookHandle._next_id += 1
+        self.id, self._hooks = _HookHandle._next_id, hooks
+
+    def remove(self) -> None:
+        self._hooks.pop(self.id, None)
+
+
 class IncompatibleKeys(NamedTuple):
     """What ``load_state_dict(strict=False)`` did not match."""
 
@@ -65,7 +79,55 @@ class Module:
                                   "function")
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        hooks = self.__dict__.get("_forward_hooks")
+        if not hooks:  # the common case: no hooks, one dict lookup
+            return self.forward(*args, **kwargs)
+        for hook, with_kwargs, pre in list(hooks.values()):
+            if not pre:
+                continue
+            result = hook(self, args, kwargs) if with_kwargs else hook(self, args)
+            if result is None:
+                continue
+            if with_kwargs:
+                if not (isinstance(result, tuple) and len(result) == 2):
+                    raise RuntimeError("a forward pre-hook with kwargs must return None or (args, kwargs)")
+                args, kwargs = result
+            else:
+                args = result if isinstance(result, tuple) else (result,)
+        output = self.forward(*args, **kwargs)
+        for hook, with_kwargs, pre in list(hooks.values()):
+            if pre:
+                continue
+            result = hook(self, args, kwargs, output) if with_kwargs else hook(self, args, output)
+            if result is not None:
+                output = result
+        return output
+
+    # -------------------------------------------------------------------- forward hooks
+    def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False,
+                                  with_kwargs: bool = False) -> _HookHandle:
+        """Call ``hook(module, args)`` before each ``forward`` (``with_kwargs``:
+        ``hook(module, args, kwargs)``); a value it returns replaces the input (a non-tuple is
+        wrapped in one; with kwargs, ``(args, kwargs)``). Hooks run in the order registered
+        (``prepend``: this one first). ``handle.remove()`` unregisters it."""
+        return self._add_hook(hook, with_kwargs, True, prepend)
+
+    def register_forward_hook(self, hook: Callable, *, prepend: bool = False,
+                              with_kwargs: bool = False) -> _HookHandle:
+        """Call ``hook(module, args, output)`` after each ``forward`` (``with_kwargs``:
+        ``hook(module, args, kwargs, output)``); a value it returns replaces the output, as in
+        PyTorch (e.g. to keep a layer's activations: ``lambda m, args, out: store.append(out)``)."""
+        return self._add_hook(hook, with_kwargs, False, prepend)
+
+    def _add_hook(self, hook: Callable, with_kwargs: bool, pre: bool, prepend: bool) -> _HookHandle:
+        if not callable(hook):
+            raise TypeError(f"hook must be callable, got {type(hook).__name__}")
+        hooks = self.__dict__.setdefault("_forward_hooks", OrderedDict())
+        handle = _HookHandle(hooks)
+        hooks[handle.id] = (hook, with_kwargs, pre)
+        if prepend:
+            hooks.move_to_end(handle.id, last=False)
+        return handle
 
     # ----------------------------------------------------------------- registration
     def __setattr__(self, name: str, value: Any) -> None:
