@@ -94,6 +94,10 @@ def test_subset():
     assert sub[0:2][1].tolist() == [7, 2]
     with pytest.raises(IndexError, match="out of range"):
         Subset(Dataset(x, y), [1, N])
+    assert Subset(Dataset(x, y), [-1, -N])[0][1] == N - 1  # from the end, as PyTorch
+    assert Subset(Dataset(x, y), [-1, -N])[1][1] == 0
+    with pytest.raises(IndexError, match=f"index {-N - 1} is out of range"):
+        Subset(Dataset(x, y), [-N - 1])
     with pytest.raises(ValueError, match="out of range|ints"):
         Subset(Dataset(x, y), [0.5])
     assert len(Subset(Dataset(x, y), [])) == 0

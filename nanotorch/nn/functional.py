@@ -459,7 +459,12 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
 def kl_div(input: Tensor, target: Tensor, *, reduction: str = "mean", log_target: bool = False) -> Tensor:
     """``target * (log target - input)`` elementwise, for log-probabilities ``input`` (0 where
     ``target == 0``); ``log_target=True``: ``exp(t) * (t - input)``. ``reduction="batchmean"``
-    divides the sum by the batch size (the true KL divergence; ``"mean"`` divides by every element)."""
+    divides the sum by the batch size (the true KL divergence; ``"mean"`` divides by every
+    element, and warns, as PyTorch does)."""
+    if reduction == "mean":
+        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the support "
+                      "size. 'batchmean' divides only by the batch size, and aligns with the KL div math "
+                      "definition.", UserWarning, stacklevel=2)
     t = target if isinstance(target, Tensor) and target.dtype == input.dtype \
         else Tensor(target, dtype=input.dtype)
     if log_target:

@@ -66,7 +66,8 @@ class TensorDataset(Dataset):
 
 
 class Subset(Dataset):
-    """The samples of ``dataset`` at ``indices``: ``subset[i] = dataset[indices[i]]``."""
+    """The samples of ``dataset`` at ``indices``: ``subset[i] = dataset[indices[i]]`` (a
+    negative index counts from the end, as in PyTorch)."""
 
     def __init__(self, dataset, indices: Sequence[int]) -> None:
         index = np.asarray(indices.data if isinstance(indices, Tensor) else indices)
@@ -76,11 +77,12 @@ class Subset(Dataset):
             raise ValueError(f"Subset indices must be a 1-d sequence of ints, got {index.dtype} "
                              f"of shape {index.shape}")
         n = len(dataset)
-        if index.size and (index.min() < 0 or index.max() >= n):
-            bad = index[(index < 0) | (index >= n)][0]
+        index = index.astype(np.int64, copy=False)
+        if index.size and (index.min() < -n or index.max() >= n):
+            bad = index[(index < -n) | (index >= n)][0]
             raise IndexError(f"Subset index {bad} is out of range for a dataset of {n} samples")
         self.dataset = dataset
-        self.indices = index.astype(np.int64, copy=False)
+        self.indices = np.where(index < 0, index + n, index)
 
     def __len__(self) -> int:
         return len(self.indices)
