@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import nanotorch as nt
+from nanotorch import nn
 
 
 @dataclass(frozen=True)
@@ -85,3 +86,14 @@ def check_op(spec: Op, shapes: tuple) -> None:
     assert_matches(out32, spec.reference(*arrays), rtol=1e-5, atol=1e-5)
 
     assert nt.autograd.gradcheck(lambda *t: spec.fn(nt, *t), xs)
+
+
+def train_step(model: nn.Module, opt):
+    """The plain training step the tests compile: zero_grad, cross-entropy, backward, step."""
+    def step(x, y):
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+    return step

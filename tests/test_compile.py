@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import train_step
 
 import nanotorch as nt
 from nanotorch import nn
@@ -41,17 +42,6 @@ STEPS = 1000
 # The ops a plan on the C backend replays op-level (every other one is kernel-level):
 # dropout draws its mask in NumPy from the global generator, as eager does.
 OP_LEVEL_ON_C = {"mlp": [], "bn-mlp": ["DropoutFn.forward", "DropoutFn.backward"], "cnn": []}
-
-
-def train_step(model: nn.Module, opt):
-    """The plain training step the tests compile: zero_grad, cross-entropy, backward, step."""
-    def step(x, y):
-        opt.zero_grad()
-        loss = nn.functional.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss
-    return step
 
 
 def optimizer(name: str, model: nn.Module):

@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 import pytest
+from helpers import train_step
 
 import nanotorch as nt
 from nanotorch import nn
@@ -87,15 +88,7 @@ def _compiled_run(hook_at: int | None) -> tuple[list, list, list]:
     model = nn.Sequential(nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 3))
     opt = nt.optim.SGD(model.parameters(), lr=0.1)
     seen = []
-
-    def step(x, y):
-        opt.zero_grad()
-        loss = nn.functional.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss
-
-    f = nt.compile(step)
+    f = nt.compile(train_step(model, opt))
     rng = np.random.default_rng(0)
     losses = []
     with warnings.catch_warnings(record=True) as caught:
