@@ -24,16 +24,20 @@ class Optimizer:
 
     Parameters
     ----------
-    params : iterable of Tensors, or of dicts
-        The tensors to optimize, or parameter groups: dicts with a ``"params"`` entry and
-        options that override ``defaults`` for that group.
+    params : iterable of Tensors, of (name, Tensor) pairs, or of dicts
+        The tensors to optimize (``model.parameters()``), the same with their names
+        (``model.named_parameters()``), or parameter groups: dicts with a ``"params"`` entry
+        and options that override ``defaults`` for that group.
     defaults : dict
-        The options of every group that does not set its own.
+        The options of every group that does not set its own. ``lr`` may be a 1-element
+        Tensor, as in PyTorch; it is stored as the Python number it holds (PyTorch keeps the
+        Tensor itself, so there an in-place change of it changes the lr).
 
     Attributes
     ----------
     param_groups : list of dict
-        Each group's ``"params"`` (a list of Tensors) and its options.
+        Each group's ``"params"`` (a list of Tensors), with named parameters their
+        ``"param_names"`` (a list of str), and its options.
     state : dict
         Per-parameter state (a dict keyed by the parameter), e.g. momentum buffers.
     """
@@ -42,7 +46,7 @@ class Optimizer:
         if isinstance(params, (Tensor, set, Mapping)):
             raise TypeError("params given to the optimizer must be an ordered iterable of Tensors "
                             f"or of dicts (e.g. a list), not {type(params).__name__}")
-        self.defaults = dict(defaults)
+        self.defaults = _number_lr(dict(defaults))
         self._check(self.defaults)
         self.state: defaultdict[Tensor, dict] = defaultdict(dict)
         self.param_groups: list[dict] = []
@@ -60,7 +64,9 @@ class Optimizer:
         """Raise ValueError for invalid hyperparameters (each optimizer defines its rules)."""
 
     def add_param_group(self, param_group: dict) -> None:
-        """Add a group of parameters, with options that override the defaults."""
+        """Add a group of parameters, with options that override the defaults. Its params
+        may be (name, Tensor) pairs (``named_parameters()``): the names are kept in the
+        group's ``"param_names"``; every group must then be named, or none."""
         if not isinstance(param_group, dict):
             raise TypeError(f"a parameter group must be a dict, not {type(param_group).__name__}")
         if "params" not in param_group:
@@ -68,7 +74,7 @@ class Optimizer:
         params = param_group["params"]
         if isinstance(params, set):
             raise TypeError("a parameter group's params must be ordered (e.g. a list), not a set")
-        params = [params] if isinstance(params, Tensor) else list(params)
+        params, names = _split_names([params] if isinstance(params, Tensor) else list(params))
         for p in params:
             if not isinstance(p, Tensor):
                 raise TypeError(f"an optimizer can only optimize Tensors, not {type(p).__name__}")
@@ -81,7 +87,12 @@ class Optimizer:
         if not seen.isdisjoint(ids):
             raise ValueError("some parameters appear in more than one parameter group")
         group = {**self.defaults, **param_group, "params": params}
-        self._check(group)
+        if names is not None:
+            group["param_names"] = names
+        if any(("param_names" in other) != ("param_names" in group) for other in self.param_groups):
+            raise ValueError("all parameter groups must have names (named_parameters()) or none may: "
+                             f"can't add a group {'with' if 'param_names' in group else 'without'} names")
+        self._check(_number_lr(group))
         self.param_groups.append(group)
 
     # ------------------------------------------------------------------- steps
@@ -182,7 +193,8 @@ class Optimizer:
 
     def load_state_dict(self, state_dict: Mapping) -> None:
         """Restore options and state saved by :meth:`state_dict` (of an optimizer over
-        parameters of the same shapes, in the same groups). Arrays are copied in."""
+        parameters of the same shapes, in the same groups). Arrays are copied in; a group
+        saved without ``param_names`` keeps this optimizer's."""
         if not isinstance(state_dict, Mapping) or not {"state", "param_groups"} <= state_dict.keys():
             raise ValueError("an optimizer state_dict is a dict with 'state' and 'param_groups'")
         saved_groups = list(state_dict["param_groups"])
@@ -197,7 +209,9 @@ class Optimizer:
                                  f"number of parameters as this optimizer's ({len(ours['params'])})")
             by_index.update(zip(saved["params"], ours["params"]))
             group = {**self.defaults, **saved, "params": ours["params"]}
-            self._check(group)
+            if "param_names" in ours and "param_names" not in saved:
+                group["param_names"] = ours["param_names"]
+            self._check(_number_lr(group))
             groups.append(group)
         state: defaultdict[Tensor, dict] = defaultdict(dict)
         for key, param_state in state_dict["state"].items():
@@ -213,6 +227,31 @@ class Optimizer:
             lines.append(f"Parameter Group {n}")
             lines += [f"    {k}: {group[k]}" for k in sorted(group) if k != "params"]
         return "\n".join(lines + [")"])
+
+
+def _split_names(params: list) -> tuple[list, list[str] | None]:
+    """``(params, names)``: a group's params as given, or, if they are (name, Tensor) pairs
+    (``named_parameters()``), the Tensors and their names; names is None when there are none."""
+    named = [isinstance(p, tuple) for p in params]
+    if not any(named):
+        return params, None
+    if not all(named):
+        raise ValueError("all of an optimizer's params must have names, or none: some names are missing")
+    for pair in params:
+        if len(pair) != 2 or not isinstance(pair[0], str):
+            raise TypeError(f"a named parameter is a (str, Tensor) pair, not {pair!r}")
+    return [p for _, p in params], [name for name, _ in params]
+
+
+def _number_lr(options: dict) -> dict:
+    """``options`` with a 1-element Tensor ``lr`` replaced by the number it holds (the
+    steps, kernels and schedulers compute with numbers); returned for chaining."""
+    lr = options.get("lr")
+    if isinstance(lr, Tensor):
+        if lr.numel() != 1:
+            raise ValueError(f"Tensor lr must be 1-element, not of shape {tuple(lr.shape)}")
+        options["lr"] = lr.item()
+    return options
 
 
 def _zeros_for(params: list[Tensor]) -> list[np.ndarray]:
