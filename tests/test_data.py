@@ -289,7 +289,7 @@ def test_default_collate_errors():
 
 def test_dataloader_validates_its_arguments():
     ds = Dataset(*arrays())
-    for bad in (0, -1, 1.5, True, None):
+    for bad in (0, -1, 1.5, True):  # None means no batching (tests/test_data_samplers.py)
         with pytest.raises(ValueError, match="batch_size"):
             DataLoader(ds, batch_size=bad)
     with pytest.raises(TypeError, match="__getitem__ and __len__"):
