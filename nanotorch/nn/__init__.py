@@ -39,7 +39,8 @@ from nanotorch.nn.container import (  # noqa: F401
     Unflatten,
 )
 from nanotorch.nn.conv import Conv1d, Conv2d  # noqa: F401
-from nanotorch.nn.dropout import Dropout  # noqa: F401
+from nanotorch.nn.distance import CosineSimilarity, PairwiseDistance  # noqa: F401
+from nanotorch.nn.dropout import Dropout, Dropout2d  # noqa: F401
 from nanotorch.nn.linear import Flatten, Identity, Linear  # noqa: F401
 from nanotorch.nn.loss import (  # noqa: F401
     BCELoss,
@@ -53,7 +54,24 @@ from nanotorch.nn.loss import (  # noqa: F401
     SmoothL1Loss,
 )
 from nanotorch.nn.module import Module  # noqa: F401
-from nanotorch.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm  # noqa: F401
+from nanotorch.nn.normalization import (  # noqa: F401
+    BatchNorm1d,
+    BatchNorm2d,
+    GroupNorm,
+    InstanceNorm1d,
+    InstanceNorm2d,
+    LayerNorm,
+)
 from nanotorch.nn.parameter import Parameter  # noqa: F401
-from nanotorch.nn.pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d  # noqa: F401
+from nanotorch.nn.pooling import (  # noqa: F401
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AdaptiveMaxPool1d,
+    AdaptiveMaxPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    MaxPool1d,
+    MaxPool2d,
+)
 from nanotorch.nn.sparse import Embedding  # noqa: F401
+from nanotorch.nn.upsampling import Upsample  # noqa: F401

@@ -11,7 +11,8 @@ from nanotorch.tensor import Tensor
 
 class Conv2d(Module):
     """2-D convolution (cross-correlation, as PyTorch): ``[N, in, H, W] -> [N, out, Ho, Wo]``,
-    ``Ho = (H + 2*padding - kh) // stride + 1``.
+    ``Ho = (H + 2*padding - kh) // stride + 1``; ``padding="same"`` keeps ``H`` and ``W`` (stride
+    1 only), ``"valid"`` is 0.
 
     ``weight[out_channels, in_channels, kh, kw]`` and ``bias[out_channels]``, both
     ``U(-1/sqrt(fan_in), 1/sqrt(fan_in))`` at first with ``fan_in = in_channels*kh*kw``.
@@ -22,7 +23,12 @@ class Conv2d(Module):
         super().__init__()
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size = _pair(kernel_size, "kernel_size")
-        self.stride, self.padding = _pair(stride, "stride"), _pair(padding, "padding")
+        self.stride = _pair(stride, "stride")
+        if isinstance(padding, str):  # "valid" or "same": checked here, resolved by F.conv2d
+            F.conv_padding(padding, self.kernel_size, self.stride)
+            self.padding = padding
+        else:
+            self.padding = _pair(padding, "padding")
         add_weight_and_bias(self, (out_channels, in_channels, *self.kernel_size), bias, dtype)
         self.reset_parameters()
 
@@ -42,15 +48,21 @@ class Conv2d(Module):
 
 class Conv1d(Module):
     """1-D convolution (cross-correlation): ``[N, in, L] -> [N, out, Lo]``,
-    ``Lo = (L + 2*padding - k) // stride + 1``. ``weight[out_channels, in_channels, k]`` and
-    ``bias[out_channels]``, initialised as ``Conv2d``'s with ``fan_in = in_channels*k``."""
+    ``Lo = (L + 2*padding - k) // stride + 1`` (``padding``: also ``"same"`` or ``"valid"``).
+    ``weight[out_channels, in_channels, k]`` and ``bias[out_channels]``, initialised as
+    ``Conv2d``'s with ``fan_in = in_channels*k``."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
-                 padding: int = 0, *, bias: bool = True, dtype=None) -> None:
+                 padding: int | str = 0, *, bias: bool = True, dtype=None) -> None:
         super().__init__()
         self.in_channels, self.out_channels = in_channels, out_channels
         self.kernel_size = (F._single(kernel_size, "kernel_size"),)
-        self.stride, self.padding = (F._single(stride, "stride"),), (F._single(padding, "padding"),)
+        self.stride = (F._single(stride, "stride"),)
+        if isinstance(padding, str):  # "valid" or "same": checked here, resolved by F.conv1d
+            F.conv_padding(padding, self.kernel_size, self.stride)
+            self.padding = padding
+        else:
+            self.padding = (F._single(padding, "padding"),)
         add_weight_and_bias(self, (out_channels, in_channels, *self.kernel_size), bias, dtype)
         self.reset_parameters()
 
@@ -58,7 +70,8 @@ class Conv1d(Module):
         reset_weight_and_bias(self.weight, self.bias)
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.conv1d(input, self.weight, self.bias, self.stride[0], self.padding[0])
+        padding = self.padding if isinstance(self.padding, str) else self.padding[0]
+        return F.conv1d(input, self.weight, self.bias, self.stride[0], padding)
 
     def extra_repr(self) -> str:
         text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "

@@ -1,4 +1,4 @@
-"""``Dropout``."""
+"""``Dropout`` and ``Dropout2d``."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ from nanotorch.nn.module import Module
 from nanotorch.tensor import Tensor
 
 
-class Dropout(Module):
-    """In training, zero each element with probability ``p`` and scale the rest by
-    ``1 / (1 - p)`` (the expectation is unchanged); in eval, the identity."""
+class _DropoutBase(Module):
+    """Keeps ``p`` (checked to be a probability) and ``inplace``."""
 
     def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()
@@ -17,8 +16,21 @@ class Dropout(Module):
             raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
         self.p, self.inplace = p, inplace
 
+    def extra_repr(self) -> str:
+        return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout(_DropoutBase):
+    """In training, zero each element with probability ``p`` and scale the rest by
+    ``1 / (1 - p)`` (the expectation is unchanged); in eval, the identity."""
+
     def forward(self, input: Tensor) -> Tensor:
         return F.dropout(input, self.p, self.training)
 
-    def extra_repr(self) -> str:
-        return f"p={self.p}, inplace={self.inplace}"
+
+class Dropout2d(_DropoutBase):
+    """In training, zero each whole channel of ``[N, C, H, W]`` with probability ``p`` and scale
+    the rest by ``1 / (1 - p)`` (``functional.dropout2d``); in eval, the identity."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.dropout2d(input, self.p, self.training)

@@ -12,6 +12,7 @@ from numbers import Integral
 import numpy as np
 
 from nanotorch import _dtype
+from nanotorch.autograd import no_grad
 from nanotorch.functions import where
 from nanotorch.ops.activation import (
     ELUFn,
@@ -25,7 +26,7 @@ from nanotorch.ops.activation import (
     SiLUFn,
     SoftplusFn,
 )
-from nanotorch.ops.checks import check_float
+from nanotorch.ops.checks import check_float, check_vector
 from nanotorch.ops.conv import AvgPool2dFn, Conv2dFn, MaxPool2dFn, max_pool2d_indices
 from nanotorch.ops.indexing import TakeFn
 from nanotorch.ops.linear import LinearFn
@@ -40,6 +41,7 @@ from nanotorch.ops.losses import (
 from nanotorch.ops.normalization import BatchNormFn, LayerNormFn
 from nanotorch.ops.pointwise import DropoutFn, ReLUFn
 from nanotorch.ops.reorder import PadFn
+from nanotorch.ops.resample import adaptive_max_indices, average_matrix, linear_matrix, nearest_matrix
 from nanotorch.tensor import Tensor
 
 __all__ = [
@@ -49,6 +51,8 @@ __all__ = [
     "adaptive_avg_pool2d", "conv1d", "elu", "embedding", "gelu", "hardtanh", "huber_loss", "kl_div",
     "layer_norm", "logsigmoid", "normalize", "one_hot", "pad", "relu6", "silu", "smooth_l1_loss", "softplus",
     "celu", "glu", "hardsigmoid", "hardswish", "mish", "prelu", "selu", "softmin", "softsign", "threshold",
+    "adaptive_avg_pool1d", "adaptive_max_pool1d", "adaptive_max_pool2d", "avg_pool1d", "cosine_similarity",
+    "dropout2d", "group_norm", "instance_norm", "interpolate", "max_pool1d", "pairwise_distance",
 ]
 
 
@@ -70,10 +74,41 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
 def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0) -> Tensor:
     """2-D cross-correlation ``input[N, C, H, W], weight[O, C, kh, kw], bias[O] -> [N, O, Ho, Wo]``,
-    ``Ho = (H + 2*padding - kh) // stride + 1``. ``stride`` and ``padding``: an int or a pair.
+    ``Ho = (H + 2*padding - kh) // stride + 1``. ``stride``: an int or a pair; ``padding``: an int,
+    a pair, ``"valid"`` (no padding) or ``"same"`` (``Ho = H``; see ``conv_padding``).
     An unbatched ``input[C, H, W]`` gives ``[O, Ho, Wo]``, as PyTorch."""
-    return _unbatched(input, lambda x: Conv2dFn.apply(x, weight, bias, stride=_pair(stride, "stride"),
-                                                    padding=_pair(padding, "padding")))
+    stride = _pair(stride, "stride")
+
+    def conv(x: Tensor) -> Tensor:
+        before, after = conv_padding(padding, tuple(weight.shape[2:]), stride)
+        if before != after:  # "same" with an even kernel: the extra row or column goes after
+            x = pad(x, (0, after[1] - before[1], 0, after[0] - before[0]))
+        return Conv2dFn.apply(x, weight, bias, stride=stride, padding=before)
+
+    return _unbatched(input, conv)
+
+
+CONV_PADDING_STRINGS = ("valid", "same")
+
+
+def conv_padding(padding, kernel: tuple[int, ...], stride: tuple[int, ...]) -> tuple[tuple, tuple]:
+    """``(before, after)``: the zeros a convolution adds at the start and end of each spatial dim.
+
+    An int or a pair pads both ends alike; ``"valid"`` pads nothing; ``"same"`` (only with
+    stride 1) pads ``k - 1`` in all, ``(k - 1) // 2`` before and the rest after, so the output
+    keeps the input's size (an even ``k`` puts one more after, as PyTorch).
+    """
+    if not isinstance(padding, str):
+        both = _pair(padding, "padding")
+        return both, both
+    if padding not in CONV_PADDING_STRINGS:
+        raise ValueError(f"Invalid padding string {padding!r}, should be one of {CONV_PADDING_STRINGS}")
+    if padding == "valid":
+        return (0,) * len(kernel), (0,) * len(kernel)
+    if any(s != 1 for s in stride):
+        raise ValueError(f"padding='same' is not supported for strided convolutions (stride={stride})")
+    before = tuple((k - 1) // 2 for k in kernel)
+    return before, tuple(k - 1 - b for k, b in zip(kernel, before))
 
 
 def _unbatched(input: Tensor, fn):
@@ -299,17 +334,19 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tens
 
 # --------------------------------------------------------- more layers and activations
 def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int = 1,
-           padding: int = 0) -> Tensor:
+           padding: int | str = 0) -> Tensor:
     """1-D cross-correlation ``input[N, C, L], weight[O, C, k], bias[O] -> [N, O, Lo]``,
-    ``Lo = (L + 2*padding - k) // stride + 1``: ``conv2d`` on a height-1 image. An unbatched
-    ``input[C, L]`` gives ``[O, Lo]``, as PyTorch."""
+    ``Lo = (L + 2*padding - k) // stride + 1``: ``conv2d`` on a height-1 image (``padding`` may
+    also be ``"valid"`` or ``"same"``, as there). An unbatched ``input[C, L]`` gives ``[O, Lo]``,
+    as PyTorch."""
     if isinstance(input, Tensor) and input.ndim == 2:
         return conv1d(input.unsqueeze(0), weight, bias, stride, padding).squeeze(0)
     if input.ndim != 3 or weight.ndim != 3:
         raise ValueError(f"conv1d: expected input [N, C, L] or [C, L] and weight [O, C, k], got "
                          f"{input.shape} and {weight.shape}")
-    stride, padding = _single(stride, "stride"), _single(padding, "padding")
-    out = conv2d(input.unsqueeze(2), weight.unsqueeze(2), bias, (1, stride), (0, padding))
+    stride = _single(stride, "stride")
+    padding = padding if isinstance(padding, str) else (0, _single(padding, "padding"))
+    out = conv2d(input.unsqueeze(2), weight.unsqueeze(2), bias, (1, stride), padding)
     return out.squeeze(2)
 
 
@@ -321,30 +358,101 @@ def _single(value, name: str) -> int:
     return int(value)
 
 
-def _pool_matrix(size: int, out: int, dtype) -> Tensor:
-    """``P[out, size]``: row ``i`` averages ``[floor(i*size/out), ceil((i+1)*size/out))``."""
-    rows = np.arange(out)
-    start, end = rows * size // out, -(-(rows + 1) * size // out)
-    cols = np.arange(size)
-    inside = (cols >= start[:, None]) & (cols < end[:, None])
-    return Tensor._make((inside / (end - start)[:, None]).astype(dtype), False)
+def _adaptive_sizes(op: str, input: Tensor, output_size, dims: int) -> tuple[int, ...]:
+    """Check ``input[N, C, *spatial]`` or ``[C, *spatial]`` (``dims`` spatial dims, none empty) and
+    return ``output_size`` as ``dims`` ints (an int stands for all; ``None`` keeps that side)."""
+    if input.ndim not in (dims + 1, dims + 2) or 0 in input.shape[-dims:]:
+        names = "[N, C, L] or [C, L]" if dims == 1 else "[N, C, H, W] or [C, H, W]"
+        raise ValueError(f"{op}: expected {names} with non-empty spatial dims, got {tuple(input.shape)}")
+    sizes = tuple(output_size) if isinstance(output_size, (tuple, list)) else (output_size,) * dims
+    if len(sizes) == dims:
+        sizes = tuple(n if s is None else s for s, n in zip(sizes, input.shape[-dims:]))
+    if len(sizes) != dims or not all(isinstance(s, Integral) and s > 0 for s in sizes):
+        raise ValueError(f"{op}: output_size must be a positive int or {dims} of them, got {output_size!r}")
+    return tuple(int(s) for s in sizes)
+
+
+def _resample(x: Tensor, matrices: list[np.ndarray]) -> Tensor:
+    """Apply ``A[out, in]`` to each spatial dim of ``x[..., *spatial]`` (``matrices`` in that dim
+    order): ``x @ A_w.T`` for the last dim, then ``A_h @ x`` for the one before (so the gradient
+    is the same matmuls with the transposes)."""
+    x = x @ Tensor._make(matrices[-1].T.astype(x.dtype), False)
+    if len(matrices) == 2:
+        x = Tensor._make(matrices[0].astype(x.dtype), False) @ x
+    return x
+
+
+def _float_input(op: str, input: Tensor) -> Tensor:
+    """``input`` as a float tensor (integers become float32, as PyTorch's averaging does)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: input must be a Tensor, got {type(input).__name__}")
+    return input if input.dtype.kind == "f" else input.float()
 
 
 def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
     """Average ``input[..., H, W]`` into ``output_size = (Ho, Wo)`` windows (an int for both; None
     keeps a side): output ``i`` covers rows ``floor(i*H/Ho)`` to ``ceil((i+1)*H/Ho)``. Computed as
     ``P_h @ x @ P_w.T`` with the averaging matrices, so the gradient is two matmuls."""
-    if input.ndim not in (3, 4) or 0 in input.shape[-2:]:
-        raise ValueError(f"adaptive_avg_pool2d: expected [N, C, H, W] or [C, H, W] with H, W > 0, "
-                         f"got {input.shape}")
-    sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size, output_size)
-    h, w = input.shape[-2:]
-    ho, wo = (h if sizes[0] is None else sizes[0]), (w if sizes[1] is None else sizes[1])
-    if len(sizes) != 2 or not all(isinstance(v, Integral) and v > 0 for v in (ho, wo)):
-        raise ValueError("adaptive_avg_pool2d: output_size must be a positive int or pair, "
-                         f"got {output_size!r}")
-    x = input if input.dtype.kind == "f" else input.float()
-    return _pool_matrix(h, ho, x.dtype) @ x @ _pool_matrix(w, wo, x.dtype).T
+    sizes = _adaptive_sizes("adaptive_avg_pool2d", input, output_size, 2)
+    return _resample(_float_input("adaptive_avg_pool2d", input),
+                     [average_matrix(n, s) for n, s in zip(input.shape[-2:], sizes)])
+
+
+def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:
+    """Average ``input[N, C, L]`` or ``[C, L]`` into ``output_size`` windows, output ``i`` covering
+    ``floor(i*L/Lo)`` to ``ceil((i+1)*L/Lo)``: ``x @ P.T`` (gradient ``dy @ P``)."""
+    (size,) = _adaptive_sizes("adaptive_avg_pool1d", input, output_size, 1)
+    return _resample(_float_input("adaptive_avg_pool1d", input), [average_matrix(input.shape[-1], size)])
+
+
+def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False):
+    """Max of each adaptive window of ``input[N, C, H, W]`` or ``[C, H, W]`` (the windows of
+    ``adaptive_avg_pool2d``). The max is gathered at its position in the ``H*W`` plane, so the
+    gradient goes back there (adding up where windows overlap); ``return_indices=True`` also
+    returns those positions (int64)."""
+    sizes = _adaptive_sizes("adaptive_max_pool2d", input, output_size, 2)
+    check_float("adaptive_max_pool2d", "input", input.data)
+    indices = Tensor._make(adaptive_max_indices(input.data, *sizes), False)
+    plane = input.reshape(*input.shape[:-2], -1)
+    values = plane.gather(plane.ndim - 1, indices.reshape(*indices.shape[:-2], -1)).reshape(indices.shape)
+    return (values, indices) if return_indices else values
+
+
+def adaptive_max_pool1d(input: Tensor, output_size, return_indices: bool = False):
+    """Max of each adaptive window of ``input[N, C, L]`` or ``[C, L]``: ``adaptive_max_pool2d`` of
+    ``[..., 1, L]`` (indices: positions along ``L``)."""
+    (size,) = _adaptive_sizes("adaptive_max_pool1d", input, output_size, 1)
+    out = adaptive_max_pool2d(input.unsqueeze(-2), (1, size), return_indices)
+    return tuple(t.squeeze(-2) for t in out) if return_indices else out.squeeze(-2)
+
+
+def _window_1d(op: str, input: Tensor, kernel_size, stride, padding) -> tuple[tuple, tuple, tuple]:
+    """Check ``input[N, C, L]`` or ``[C, L]``; the 1-D window as the 2-D one of a height-1 image:
+    kernel ``(1, k)``, stride ``(1, s)`` (``s`` defaults to ``k``) and padding ``(0, p)``."""
+    if not isinstance(input, Tensor) or input.ndim not in (2, 3):
+        raise ValueError(f"{op}: expected input [N, C, L] or [C, L], got "
+                         f"{tuple(input.shape) if isinstance(input, Tensor) else type(input).__name__}")
+    k = _single(kernel_size, "kernel_size")
+    s = k if stride is None else _single(stride, "stride")
+    return (1, k), (1, s), (0, _single(padding, "padding"))
+
+
+def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, *, return_indices: bool = False):
+    """Max over ``kernel_size`` windows of ``input[N, C, L]`` or ``[C, L]`` (``stride`` defaults to
+    the kernel size; the padding is -inf): ``max_pool2d`` of ``[..., 1, L]``, whose messages
+    name the window as ``(1, k)``. ``return_indices=True`` also gives each max's position in ``L``."""
+    kernel, stride, padding = _window_1d("max_pool1d", input, kernel_size, stride, padding)
+    out = max_pool2d(input.unsqueeze(-2), kernel, stride, padding, return_indices=return_indices)
+    return tuple(t.squeeze(-2) for t in out) if return_indices else out.squeeze(-2)
+
+
+def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, *,
+               count_include_pad: bool = True) -> Tensor:
+    """Mean over ``kernel_size`` windows of ``input[N, C, L]`` or ``[C, L]``: ``avg_pool2d`` of
+    ``[..., 1, L]`` (``count_include_pad``: whether the zero padding counts in the mean)."""
+    kernel, stride, padding = _window_1d("avg_pool1d", input, kernel_size, stride, padding)
+    out = avg_pool2d(input.unsqueeze(-2), kernel, stride, padding, count_include_pad=count_include_pad)
+    return out.squeeze(-2)
 
 
 def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, bias: Tensor | None = None,
@@ -353,6 +461,72 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None, bi
     (biased variance, per sample)."""
     shape = (normalized_shape,) if isinstance(normalized_shape, Integral) else tuple(normalized_shape)
     return LayerNormFn.apply(input, weight, bias, normalized_shape=shape, eps=eps)
+
+
+def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-5) -> Tensor:
+    """Split the ``C`` channels of ``input[N, C, *]`` into ``num_groups`` groups and normalize each
+    sample's group (its channels and positions together): ``(x - mean) / sqrt(var + eps)``
+    (biased variance), then ``* weight[c] + bias[c]`` per channel.
+
+    Each group is one row of ``x.reshape(N, G, -1)``, so this is ``layer_norm`` of those rows
+    (its gradient included) and a per-channel scale and shift.
+    """
+    if not isinstance(input, Tensor) or input.ndim < 2:
+        raise ValueError("group_norm: expected input [N, C, *] with at least 2 dims, got "
+                         f"{tuple(input.shape) if isinstance(input, Tensor) else type(input).__name__}")
+    n, c = input.shape[:2]
+    if not isinstance(num_groups, Integral) or num_groups < 1 or c % num_groups:
+        raise ValueError(f"group_norm: expected number of channels in input to be divisible by num_groups, "
+                         f"but got input of shape {tuple(input.shape)} and num_groups={num_groups}")
+    group_size = input.numel() // max(n * num_groups, 1)
+    if n * group_size == 1:
+        raise ValueError(f"Expected more than 1 value per channel when training, got input size "
+                         f"{list(input.shape)}")
+    for name, v in (("weight", weight), ("bias", bias)):
+        check_vector("group_norm", name, None if v is None else v.data, c, input.dtype)
+    rows = input.reshape(n, num_groups, group_size)
+    y = layer_norm(rows, group_size, eps=eps).reshape(input.shape)
+    per_channel = (c, *[1] * (input.ndim - 2))
+    y = y if weight is None else y * weight.reshape(per_channel)
+    return y if bias is None else y + bias.reshape(per_channel)
+
+
+def instance_norm(input: Tensor, running_mean: Tensor | None = None, running_var: Tensor | None = None,
+                  weight: Tensor | None = None, bias: Tensor | None = None, use_input_stats: bool = True,
+                  momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+    """Normalize each channel of each sample of ``input[N, C, *]`` over its positions:
+    ``(x - mean) / sqrt(var + eps) * weight[c] + bias[c]`` (biased variance).
+
+    ``use_input_stats=False`` uses ``running_mean``/``running_var`` instead; with
+    ``use_input_stats=True`` they, when given, move toward the batch's statistics averaged over
+    the samples (``r = (1 - momentum) * r + momentum * mean_n(stat)``, unbiased variance).
+    Computed as ``batch_norm`` of ``x.reshape(1, N*C, -1)``: each (sample, channel) pair is a
+    channel there, with the parameters and running statistics repeated ``N`` times.
+    """
+    if not isinstance(input, Tensor) or input.ndim < 2:
+        raise ValueError("instance_norm: expected input [N, C, *], got "
+                         f"{tuple(input.shape) if isinstance(input, Tensor) else type(input).__name__}")
+    n, c = input.shape[:2]
+    positions = int(np.prod(input.shape[2:]))
+    if use_input_stats and positions == 1:
+        raise ValueError(f"Expected more than 1 spatial element when training, got input size "
+                         f"{list(input.shape)}")
+    if not use_input_stats and (running_mean is None or running_var is None):
+        raise ValueError("instance_norm: running_mean and running_var are needed when use_input_stats=False")
+    for name, v in (("weight", weight), ("bias", bias), ("running_mean", running_mean),
+                    ("running_var", running_var)):
+        check_vector("instance_norm", name, None if v is None else v.data, c, input.dtype)
+    stats = [None if r is None else np.tile(r.data, n) for r in (running_mean, running_var)]
+    y = BatchNormFn.apply(input.reshape(1, n * c, positions), None if weight is None else weight.repeat(n),
+                          None if bias is None else bias.repeat(n), *stats, training=use_input_stats,
+                          momentum=momentum, eps=eps)
+    if use_input_stats:
+        with no_grad():
+            for running, repeated in zip((running_mean, running_var), stats):
+                if running is not None:
+                    running.copy_(repeated.reshape(n, c).mean(0))
+    return y.reshape(input.shape)
 
 
 def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None) -> Tensor:
@@ -566,3 +740,132 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
         raise ValueError(f"glu: halving dimension must be even, but dimension {dim} is size {size}")
     a, b = input.split([size // 2, size // 2], dim)
     return a * b.sigmoid()
+
+
+# -------------------------------------------------- resampling, distances, channel dropout
+INTERPOLATE_MODES = ("nearest", "nearest-exact", "linear", "bilinear", "area")
+
+
+def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",
+                align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
+                antialias: bool = False) -> Tensor:
+    """Resize the spatial dims of ``input[N, C, L]`` or ``input[N, C, H, W]`` to ``size`` (an int
+    for every dim, or one per dim) or to ``floor(side * scale_factor)``.
+
+    ``mode``: ``"nearest"`` copies input ``floor(i * s)`` (``s = in / out``, or ``1 / scale_factor``
+    when given, unless ``recompute_scale_factor``), ``"nearest-exact"`` input ``floor((i + 0.5) * s)``;
+    ``"linear"`` (3-D) and ``"bilinear"`` (4-D) blend the two (four) nearest inputs, the sample
+    points set by ``align_corners`` (see ``nanotorch.ops.resample.linear_matrix``); ``"area"`` is
+    ``adaptive_avg_pool``. Each is a matrix per spatial dim, so the gradient is its transpose.
+    """
+    if mode in ("nearest", "nearest-exact", "area"):
+        if align_corners is not None:
+            raise ValueError("align_corners option can only be set with the interpolating modes: "
+                             "linear | bilinear | bicubic | trilinear")
+    _check_float_input("interpolate", input)
+    if mode not in INTERPOLATE_MODES:
+        raise NotImplementedError(f"interpolate: mode {mode!r} is not implemented; the modes are "
+                                  f"{INTERPOLATE_MODES}")
+    dims = input.ndim - 2
+    if dims not in (1, 2):
+        raise NotImplementedError(f"interpolate: expected 3-D [N, C, L] or 4-D [N, C, H, W] input, got "
+                                  f"{tuple(input.shape)}")
+    needs = {"linear": 3, "bilinear": 4}.get(mode, input.ndim)
+    if needs != input.ndim:
+        raise NotImplementedError(f"Got {input.ndim}D input, but {mode} mode needs {needs}D input")
+    if antialias:
+        raise NotImplementedError("interpolate: antialias=True is not implemented")
+    sizes, scales = _interpolate_sizes(input, size, scale_factor, recompute_scale_factor)
+    if mode == "area":
+        return (adaptive_avg_pool1d, adaptive_avg_pool2d)[dims - 1](input, sizes)
+    if mode in ("linear", "bilinear"):
+        matrices = [linear_matrix(n, o, s, bool(align_corners))
+                    for n, o, s in zip(input.shape[2:], sizes, scales)]
+    else:
+        matrices = [nearest_matrix(n, o, s, exact=mode == "nearest-exact", shortcuts=dims == 2)
+                    for n, o, s in zip(input.shape[2:], sizes, scales)]
+    return _resample(input, matrices)
+
+
+def _interpolate_sizes(input: Tensor, size, scale_factor, recompute: bool | None) -> tuple[list, list]:
+    """``interpolate``'s output sizes, and the scale factors its kernels sample with (``None``:
+    use ``in / out``; so for ``size``, and for ``scale_factor`` when ``recompute``)."""
+    spatial = list(input.shape[2:])
+    if (size is None) == (scale_factor is None):
+        raise ValueError("only one of size or scale_factor should be defined" if size is not None
+                         else "either size or scale_factor should be defined")
+    if size is not None:
+        if recompute:
+            raise ValueError("recompute_scale_factor is not meaningful with an explicit size.")
+        sizes = list(size) if isinstance(size, (tuple, list)) else [size] * len(spatial)
+        if len(sizes) != len(spatial):
+            raise ValueError(f"Input and output must have the same number of spatial dimensions, but got "
+                             f"input with spatial dimensions of {spatial} and output size of {size}.")
+        if not all(isinstance(s, Integral) for s in sizes):
+            raise TypeError(f"interpolate: size must be an int or a tuple of ints, got {size!r}")
+        scales = [None] * len(spatial)
+    else:
+        scales = (list(scale_factor) if isinstance(scale_factor, (tuple, list))
+                  else [scale_factor] * len(spatial))
+        if len(scales) != len(spatial):
+            raise ValueError(f"Input and scale_factor must have the same number of spatial dimensions, but "
+                             f"got input with spatial dimensions of {spatial} and scale_factor of shape "
+                             f"{scale_factor}.")
+        sizes = [int(n * float(s)) for n, s in zip(spatial, scales)]
+        scales = [None] * len(spatial) if recompute else [float(s) for s in scales]
+    if min(sizes) <= 0 or min(spatial) <= 0:
+        raise ValueError(f"interpolate: input and output sizes should be greater than 0, but got input "
+                         f"{spatial} and output {sizes}")
+    return sizes, scales
+
+
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """``sum(x1 * x2) / (max(||x1||, eps) * max(||x2||, eps))`` along ``dim`` (``x1`` and ``x2``
+    broadcast; ``dim`` is then removed).
+
+    NOTE: as PyTorch, each vector is divided by its clamped norm, and the clamp changes only the
+    value: the gradient flows through the norm itself even where it is below ``eps``.
+    """
+    _check_float_input("cosine_similarity", x1)
+    _check_float_input("cosine_similarity", x2)
+
+    def unit(x: Tensor) -> Tensor:
+        norm = x.norm(2, dim, keepdim=True)
+        return x / (norm + (norm.clamp(min=eps) - norm).detach())
+
+    return (unit(x1) * unit(x2)).sum(dim)
+
+
+def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
+                      keepdim: bool = False) -> Tensor:
+    """``||x1 - x2 + eps||_p`` along the last dim (``x1`` and ``x2`` broadcast); ``eps`` keeps
+    the gradient finite where they are equal."""
+    _check_float_input("pairwise_distance", x1)
+    _check_float_input("pairwise_distance", x2)
+    diff = x1 - x2 + eps
+    return diff.norm(p, diff.ndim - 1 if diff.ndim else None, keepdim=keepdim)
+
+
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero each whole channel of ``input[N, C, H, W]`` with probability ``p`` and scale the kept ones
+    by ``1 / (1 - p)``: the mask is ``dropout`` of ones ``[N, C, 1, 1]``. The identity when not
+    ``training``. NOTE: as PyTorch, a 3-D input is taken as ``[N, C, L]`` (with a warning), and
+    other dims warn and drop along dim 1; ``inplace``: see ``dropout``."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if input.ndim not in (3, 4):
+        warnings.warn(f"dropout2d: Received a {input.ndim}-D input to dropout2d, which is deprecated and "
+                      "will result in an error in a future release. To retain the behavior and silence this "
+                      "warning, please use dropout instead.", stacklevel=2)
+    if input.ndim == 3:
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout "
+                      "behavior is desired - input is interpreted as shape (N, C, L), where C is the channel "
+                      "dim. To maintain the 1D channel-wise dropout behavior, please switch to using "
+                      "dropout1d instead.", stacklevel=2)
+    if not training or p == 0:
+        return input
+    if input.ndim < 2:
+        raise ValueError(f"dropout2d: expected input [N, C, *] with at least 2 dims, got "
+                         f"{tuple(input.shape)}")
+    ones = Tensor._make(np.ones((*input.shape[:2], *[1] * (input.ndim - 2)), dtype=input.dtype), False)
+    return input * DropoutFn.apply(ones, p)

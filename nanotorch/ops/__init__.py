@@ -16,6 +16,7 @@ graph node with an ``Fn`` suffix (``LinearFn``; the layer is ``nn.Linear``). Fil
 - ``indexing``: gather, scatter (and scatter_add), index_select (and embedding), masked_fill
   (and the mask check masked_select shares);
 - ``einsum``: ``np.einsum`` with its gradient;
+- ``resample``: interpolation and adaptive pooling as one matrix per axis (their gradient: its transpose);
 - ``activation``: leaky relu, gelu, silu, elu, softplus, hardtanh (relu6), logsigmoid;
 - ``checks``: the input checks ops share (float dtype, per-feature vectors, contiguity).
 """
