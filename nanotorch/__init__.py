@@ -41,7 +41,14 @@ from nanotorch._dtype import (  # noqa: F401
     short,
     uint8,
 )
-from nanotorch.autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: F401
+from nanotorch.autograd import (  # noqa: F401
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from nanotorch.autograd.function import Function  # noqa: F401
 from nanotorch.compiler import compile  # noqa: F401
 from nanotorch.creation import (  # noqa: F401

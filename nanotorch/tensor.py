@@ -152,6 +152,16 @@ class Tensor:
         t._version = self._version
         return t
 
+    def detach_(self) -> Tensor:
+        """Make this tensor a leaf that does not require grad, in place (the graph that made
+        it is no longer reachable from it). A view of another tensor can't be detached in
+        place: use ``detach()``."""
+        if self._base is not None:
+            raise RuntimeError("Can't detach views in-place. Use detach() instead.")
+        self.grad_fn = None
+        self.requires_grad = False
+        return self
+
     def requires_grad_(self, requires_grad: builtins.bool = True) -> Tensor:
         if requires_grad and not _dtype.is_floating(self.data.dtype):
             raise RuntimeError(f"only floating point tensors can require grad, not {self.dtype}")

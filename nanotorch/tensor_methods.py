@@ -12,7 +12,8 @@ import numpy as np
 
 from nanotorch import _device, _dtype, creation
 from nanotorch.autograd.engine import run_backward
-from nanotorch.autograd.hooks import RemovableHandle, register_post_accumulate_grad_hook
+from nanotorch.autograd.gradients import as_tensors, check_create_graph, check_inputs, seed_gradient
+from nanotorch.autograd.hooks import RemovableHandle, register_hook, register_post_accumulate_grad_hook
 from nanotorch.ops.arithmetic import (
     AddFn,
     DivFn,
@@ -96,23 +97,31 @@ class _OpMethods:
     """Added to ``Tensor`` at the end of this module (``add_methods``)."""
 
     # ------------------------------------------------------------ autograd glue
-    def backward(self, gradient=None, retain_graph: builtins.bool = False) -> None:
-        """Compute d(self)/d(leaf) for every leaf that requires grad, into ``leaf.grad``.
+    def backward(self, gradient=None, retain_graph: builtins.bool | None = None,
+                 create_graph: builtins.bool = False, inputs=None) -> None:
+        """Compute d(self)/d(leaf) for every leaf that requires grad, into ``leaf.grad``;
+        given ``inputs`` (a tensor or a sequence), into those tensors' ``.grad`` only (a
+        non-leaf's too), and the rest of the graph does not run.
 
         Unlike PyTorch, a non-scalar output without ``gradient`` is seeded with ones (the
         seed README calls ``z.backward()`` on a vector), i.e. it backpropagates ``z.sum()``.
+        ``retain_graph`` defaults to ``create_graph``, which must be False (see
+        ``nanotorch.autograd.gradients``).
         """
-        if not self.requires_grad:
-            raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
-        if gradient is None:
-            data = self.data  # NOTE: a 0-d loss's seed by np.array: np.ones costs 3x more
-            seed = np.array(1, data.dtype) if data.ndim == 0 else np.ones(data.shape, data.dtype)
-        else:
-            seed = np.asarray(gradient.data if isinstance(gradient, Tensor) else gradient,
-                              dtype=self.data.dtype)
-            if seed.shape != self.data.shape:
-                raise RuntimeError(f"gradient has shape {seed.shape}, the tensor has shape {self.shape}")
-        run_backward(self, seed, retain_graph)
+        check_create_graph(create_graph, "backward")
+        if inputs is not None:
+            inputs = as_tensors(inputs, "inputs")
+            check_inputs(inputs, "backward")
+        seed = seed_gradient(self, gradient, implicit_any_shape=True)
+        run_backward(self, seed, builtins.bool(retain_graph), inputs)
+
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> RemovableHandle:
+        """Call ``hook(grad)`` each time the gradient w.r.t. this tensor is computed (by
+        ``backward()`` or ``autograd.grad``), with all of its paths summed; a tensor it returns
+        (same shape and dtype) replaces the gradient: for a leaf, before it is accumulated
+        into ``.grad``; for a non-leaf, before it flows on. ``.remove()`` the returned handle
+        to stop. The tensor must require grad."""
+        return register_hook(self, hook)
 
     def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], None]) -> RemovableHandle:
         """Call ``hook(self)`` in each backward once this leaf's ``.grad`` has received all

@@ -10,8 +10,13 @@ from nanotorch.autograd import grad_mode
 from nanotorch.tensor import Tensor
 
 
-def gradcheck(fn: Callable, inputs, eps: float = 1e-6, atol: float = 1e-5,
-              rtol: float = 1e-3) -> bool:
+class GradcheckError(AssertionError, RuntimeError):
+    """A gradient that does not match finite differences: a ``RuntimeError``, as PyTorch's,
+    and an ``AssertionError`` (a failed check)."""
+
+
+def gradcheck(fn: Callable, inputs, *, eps: float = 1e-6, atol: float = 1e-5,
+              rtol: float = 1e-3, raise_exception: bool = True) -> bool:
     """Check the gradient of ``fn`` at ``inputs`` against central differences, in float64.
 
     Every floating tensor in ``inputs`` that requires grad is checked, on a float64 copy.
@@ -20,7 +25,8 @@ def gradcheck(fn: Callable, inputs, eps: float = 1e-6, atol: float = 1e-5,
     ``(s(x + eps e_i) - s(x - eps e_i)) / (2 eps)`` where ``s(x) = sum(v * fn(x))``, within
     ``|analytic - numeric| <= atol + rtol * |numeric|``.
 
-    Returns True, or raises ``AssertionError`` naming the input and its worst element.
+    Returns True; on a mismatch, raises ``GradcheckError`` naming the input and its worst
+    element, or returns False when ``raise_exception=False``.
     """
     inputs = tuple(inputs) if isinstance(inputs, (list, tuple)) else (inputs,)
     xs = tuple(Tensor._make(np.array(x.data, dtype=np.float64), x.requires_grad)
@@ -61,7 +67,9 @@ def gradcheck(fn: Callable, inputs, eps: float = 1e-6, atol: float = 1e-5,
         excess = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
         if excess.size and (np.isnan(excess).any() or excess.max() > 0):
             worst = np.unravel_index(np.argmax(np.where(np.isnan(excess), np.inf, excess)), x.shape)
-            raise AssertionError(
+            if not raise_exception:
+                return False
+            raise GradcheckError(
                 f"gradcheck failed for input {i} (shape {x.shape}) at element {tuple(map(int, worst))}: "
                 f"autograd gives {analytic[worst]:.6g}, finite differences {numeric[worst]:.6g} "
                 f"(atol={atol}, rtol={rtol})")

@@ -28,7 +28,9 @@ Guards: ``check()`` compares with their traced values the shape, dtype and ``req
 of every tensor the plan reads by identity (in a plan with kernel-level entries: which
 array its ``.data`` is, and the kernels' thread count), and the plain attributes
 (``training``, ``momentum``, ``p`` ...) and the parameters and buffers of every module the
-step called, and that none of them has forward hooks; the plan runs only when all hold.
+step called, and that none of them has forward hooks, nor any of those tensors a hook on its
+gradient (``register_hook``, ``register_post_accumulate_grad_hook``); the plan runs only
+when all hold.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from __future__ import annotations
 import numpy as np
 
 from nanotorch import backend
-from nanotorch.autograd import engine
+from nanotorch.autograd import engine, hooks
 from nanotorch.backend import numpy_backend
 from nanotorch.compiler import fusion, walker
 from nanotorch.compiler.entries import CKernel, OpCall, WholeCall, kernel_failed
@@ -263,11 +265,18 @@ def _guards(tr: Tracer, namespace: dict, lowered: bool) -> list[str]:
         return f"{expr} == {tr.name(value, 'K')}"
 
     checks = []
+    hookable = []  # tensors on which a hook may be registered since (register_hook ...)
     for t in {id(t): t for t in tr.live}.values():
         n = next(k for k, v in names.items() if v is t)
         data = (f"{n}.data is {tr.name(t.data, 'D')}" if lowered
                 else f"{n}.data.shape == {t.data.shape!r} and {same(f'{n}.data.dtype', t.data.dtype)}")
         checks.append(f"{data} and {n}.requires_grad is {t.requires_grad}")
+        if t.requires_grad:
+            hookable.append(n)
+    if hookable:  # a hook added since: run eagerly (one dict test while there is none)
+        namespace["GH"], namespace["PH"] = hooks.grad_hooks, hooks.post_accumulate_hooks
+        checks.append(f"(not (GH or PH) or not any(id(t) in GH or id(t) in PH "
+                      f"for t in ({', '.join(hookable)},)))")
     if lowered and any(isinstance(k, CKernel) for e in tr.entries if isinstance(e, OpCall)
                        for k in e.kernels):
         checks.append(f"nthreads() == {get_num_threads()}")

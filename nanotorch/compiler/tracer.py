@@ -9,7 +9,8 @@ While a ``Tracer`` is active, a few entry points are wrapped (and put back after
   the NumPy backend's hot methods (``linear_*``, ``relu_*``): the kernels each op ran, so a
   replay can call them alone on the traced arrays (``entries.py``, ``memory.py``);
 - the engine's ``_accumulate_leaf`` and ``_sum_grads`` and ``Tensor.backward``'s seed: the
-  gradient routing of the backward walk, so replay needs no graph;
+  gradient routing of the backward walk, so replay needs no graph (hooks on tensors, which
+  are Python the replay would skip, and ``autograd.grad`` make the step stay eager);
 - ``Optimizer.step``/``zero_grad``, ``Module.zero_grad`` and ``LRScheduler.step`` (every
   subclass's own): called as a whole on replay (they read ``lr``, step counts and state live);
 - in-place changes of tensors that live across steps (``num_batches_tracked += 1``);
@@ -32,7 +33,7 @@ import sys
 import numpy as np
 
 from nanotorch import backend, tensor_methods
-from nanotorch.autograd import engine
+from nanotorch.autograd import engine, gradients
 from nanotorch.autograd.function import Function
 from nanotorch.backend.numpy_backend import NumpyBackend
 from nanotorch.compiler.entries import READS, WRITES, CKernel, NpKernel, OpCall, WholeCall
@@ -408,7 +409,7 @@ class Tracer:
                 call.op_lines.append(f"{next(it)[0]} = {result}[{i}]")
         return out
 
-    def seed(self, orig, root: Tensor, gradient, retain_graph: bool) -> None:
+    def seed(self, orig, root: Tensor, gradient, retain_graph: bool, inputs=None) -> None:
         """``Tensor.backward``'s start: the seed gradient (ones, or an array of the step)."""
         if self.recording:
             var = self.var_of.get(id(gradient))
@@ -426,7 +427,7 @@ class Tracer:
                     self.fail("backward(gradient=...) with an array the step did not compute")
             if var is not None:
                 self.emit(f"H = {{id({var})}}")
-        return orig(root, gradient, retain_graph)
+        return orig(root, gradient, retain_graph, inputs)
 
     def accumulate(self, orig, leaf: Tensor, g, handed_out: set) -> None:
         """The engine adding a gradient into a leaf's ``.grad``: replayed by the same function."""
@@ -550,6 +551,19 @@ class Tracer:
     def _wrap(patches: list, owner, attr: str, make) -> None:
         patches.append((owner, attr, make(owner.__dict__[attr])))
 
+    def _refusing(self, cause: str):
+        """For ``_wrap``: a call of the wrapped function while recording makes the step
+        stay eager with ``cause``."""
+        tr = self
+
+        def make(orig):
+            def wrapper(*args, **kwargs):
+                if tr.recording:
+                    tr.fail(cause)
+                return orig(*args, **kwargs)
+            return wrapper
+        return make
+
     def _op_patches(self, patches: list) -> None:
         """``Function.apply``, and which tensors are made during the step."""
         tr = self
@@ -574,7 +588,7 @@ class Tracer:
         patches.append((Tensor, "__init__", initialized))
 
     def _engine_patches(self, patches: list) -> None:
-        """The backward walk's gradient routing; post-accumulate-grad hooks refused."""
+        """The backward walk's gradient routing; hooks on tensors and ``autograd.grad`` refused."""
         tr = self
         self._wrap(patches, engine, "_accumulate_leaf", lambda o: lambda *a: tr.accumulate(o, *a))
         self._wrap(patches, engine, "_sum_grads", lambda o: lambda a, b: tr.sum_grads(o, a, b))
@@ -589,6 +603,10 @@ class Tracer:
             return wrapper
 
         self._wrap(patches, engine, "run_hooks", hooks_refused)
+        self._wrap(patches, engine, "run_grad_hooks",
+                   self._refusing("a tensor hook (register_hook) ran: hooks are not replayed"))
+        self._wrap(patches, gradients, "run_to_inputs",
+                   self._refusing("nanotorch.autograd.grad returns gradients the replay would not compute"))
 
     def _kernel_patches(self, patches: list) -> None:
         """The C kernel calls and the NumPy backend's replayable methods."""
@@ -616,31 +634,13 @@ class Tracer:
         tr = self
         self._wrap(patches, Tensor, "_inplace", lambda o: lambda t, u, v: tr.inplace(o, t, u, v))
         self._wrap(patches, Tensor, "__setitem__", lambda o: lambda t, i, v: tr.setitem(o, t, i, v))
-
-        def refused(orig):
-            def wrapper(t, *a, **k):
-                if tr.recording:
-                    tr.fail("an in-place operation recorded in the autograd graph")
-                return orig(t, *a, **k)
-            return wrapper
-
-        self._wrap(patches, Tensor, "_record_inplace", refused)
+        self._wrap(patches, Tensor, "_record_inplace",
+                   self._refusing("an in-place operation recorded in the autograd graph"))
 
     def _value_read_patches(self, patches: list) -> None:
         """Reading a tensor's value into Python: the step stays eager."""
-        tr = self
-
-        def refuse(what):
-            def hook(orig):
-                def wrapper(t, *a, **k):
-                    if tr.recording:
-                        tr.fail(f"{what} reads a tensor's value into Python")
-                    return orig(t, *a, **k)
-                return wrapper
-            return hook
-
         for attr, what in _VALUE_READS:
-            self._wrap(patches, Tensor, attr, refuse(what))
+            self._wrap(patches, Tensor, attr, self._refusing(f"{what} reads a tensor's value into Python"))
 
     def _whole_call_patches(self, patches: list) -> None:
         """Optimizer, scheduler and ``zero_grad`` calls (replayed whole); modules called."""
