@@ -38,13 +38,7 @@ class Adadelta(Optimizer):
         loss = self._evaluate(closure)
         for group in self.param_groups:
             rho, eps = group["rho"], group["eps"]
-            params, arrays, grads = self._gradients(group)
-            for p, data, grad in zip(params, arrays, grads):
-                state = self._param_state(p, ("square_avg", "acc_delta"))
-                state["step"] += 1
-                g = -grad if group["maximize"] else grad
-                if group["weight_decay"]:
-                    g = g + group["weight_decay"] * data
+            for _, data, g, state in self._per_param(group, ("square_avg", "acc_delta")):
                 v, u = state["square_avg"], state["acc_delta"]
                 v *= rho
                 v += (1 - rho) * g * g
@@ -52,5 +46,4 @@ class Adadelta(Optimizer):
                 u *= rho
                 u += (1 - rho) * delta * delta
                 data -= group["lr"] * delta
-                p._version[0] += 1
         return loss

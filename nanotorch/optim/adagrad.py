@@ -42,16 +42,9 @@ class Adagrad(Optimizer):
         """One update of every parameter that has a gradient; returns ``closure()``, if given."""
         loss = self._evaluate(closure)
         for group in self.param_groups:
-            params, arrays, grads = self._gradients(group)
-            for p, data, grad in zip(params, arrays, grads):
-                state = self.state[p]
+            for _, data, g, state in self._per_param(group, ()):
                 state.setdefault("sum", np.full(data.shape, group["initial_accumulator_value"], data.dtype))
-                state["step"] = state.get("step", 0) + 1
-                g = -grad if group["maximize"] else grad
-                if group["weight_decay"]:
-                    g = g + group["weight_decay"] * data
                 lr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
                 state["sum"] += g * g
                 data -= lr * (g / (np.sqrt(state["sum"]) + group["eps"]))
-                p._version[0] += 1
         return loss

@@ -34,17 +34,10 @@ class Adamax(Optimizer):
         loss = self._evaluate(closure)
         for group in self.param_groups:
             (beta1, beta2), eps = group["betas"], group["eps"]
-            params, arrays, grads = self._gradients(group)
-            for p, data, grad in zip(params, arrays, grads):
-                state = self._param_state(p, ("exp_avg", "exp_inf"))
-                state["step"] += 1
-                g = -grad if group["maximize"] else grad
-                if group["weight_decay"]:
-                    g = g + group["weight_decay"] * data
+            for _, data, g, state in self._per_param(group, ("exp_avg", "exp_inf")):
                 m, u = state["exp_avg"], state["exp_inf"]
                 m *= beta1
                 m += (1 - beta1) * g
                 np.maximum(beta2 * u, np.abs(g) + eps, out=u)
                 data -= group["lr"] / (1 - beta1 ** state["step"]) * (m / u)
-                p._version[0] += 1
         return loss

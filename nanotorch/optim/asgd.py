@@ -43,15 +43,9 @@ class ASGD(Optimizer):
         loss = self._evaluate(closure)
         for group in self.param_groups:
             lr, lambd = group["lr"], group["lambd"]
-            params, arrays, grads = self._gradients(group)
-            for p, data, grad in zip(params, arrays, grads):
-                state = self._param_state(p, ("ax",))
+            for _, data, g, state in self._per_param(group, ("ax",)):
                 state.setdefault("eta", float(lr))
                 state.setdefault("mu", 1.0)
-                state["step"] += 1
-                g = -grad if group["maximize"] else grad
-                if group["weight_decay"]:
-                    g = g + group["weight_decay"] * data
                 eta, mu, ax = state["eta"], state["mu"], state["ax"]
                 data *= 1 - lambd * eta
                 data -= eta * g
@@ -61,5 +55,4 @@ class ASGD(Optimizer):
                     np.copyto(ax, data)
                 state["eta"] = lr / (1 + lambd * lr * state["step"]) ** group["alpha"]
                 state["mu"] = 1 / max(1, state["step"] - group["t0"])
-                p._version[0] += 1
         return loss

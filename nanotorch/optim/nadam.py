@@ -44,17 +44,12 @@ class NAdam(Optimizer):
         loss = self._evaluate(closure)
         for group in self.param_groups:
             lr, (beta1, beta2), weight_decay = group["lr"], group["betas"], group["weight_decay"]
-            params, arrays, grads = self._gradients(group)
-            for p, data, grad in zip(params, arrays, grads):
-                state = self._param_state(p, ("exp_avg", "exp_avg_sq"))
+            decoupled = group["decoupled_weight_decay"]
+            for _, data, g, state in self._per_param(group, ("exp_avg", "exp_avg_sq"), decay=not decoupled):
                 state.setdefault("mu_product", 1.0)
-                state["step"] += 1
                 t = state["step"]
-                g = -grad if group["maximize"] else grad
-                if weight_decay and group["decoupled_weight_decay"]:
+                if weight_decay and decoupled:
                     data *= 1 - lr * weight_decay
-                elif weight_decay:
-                    g = g + weight_decay * data
                 mu, mu_next = (_momentum(beta1, group["momentum_decay"], k) for k in (t, t + 1))
                 state["mu_product"] *= mu
                 m, v = state["exp_avg"], state["exp_avg_sq"]
@@ -65,7 +60,6 @@ class NAdam(Optimizer):
                 denom = np.sqrt(v / (1 - beta2 ** t)) + group["eps"]
                 data -= lr * (1 - mu) / (1 - state["mu_product"]) * (g / denom)
                 data -= lr * mu_next / (1 - state["mu_product"] * mu_next) * (m / denom)
-                p._version[0] += 1
         return loss
 
 

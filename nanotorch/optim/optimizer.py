@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numbers
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 import numpy as np
 
@@ -145,6 +145,22 @@ class Optimizer:
             arrays.append(data)
             grads.append(g)
         return params, arrays, grads
+
+    def _per_param(self, group: dict, buffers: tuple[str, ...], decay: bool = True) -> Iterator[tuple]:
+        """The NumPy optimizers' loop over ``group``, one parameter at a time: for each param
+        with a gradient, ``(p, data, g, state)``, with ``state["step"]`` already advanced and
+        ``buffers`` made (``_param_state``), ``g`` the gradient (negated when ``maximize``) plus
+        ``weight_decay * data`` when ``decay`` (the coupled decay). After the caller has
+        updated ``data`` in place, the param's version is bumped."""
+        params, arrays, grads = self._gradients(group)
+        for p, data, grad in zip(params, arrays, grads):
+            state = self._param_state(p, buffers)
+            state["step"] += 1
+            g = -grad if group["maximize"] else grad
+            if decay and group.get("weight_decay"):
+                g = g + group["weight_decay"] * data
+            yield p, data, g, state
+            p._version[0] += 1
 
     def _param_state(self, p: Tensor, buffers: tuple[str, ...]) -> dict:
         """``p``'s state with a ``step`` count and every named buffer (zeros the first time)."""

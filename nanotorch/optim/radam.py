@@ -40,16 +40,11 @@ class RAdam(Optimizer):
         loss = self._evaluate(closure)
         for group in self.param_groups:
             lr, (beta1, beta2), weight_decay = group["lr"], group["betas"], group["weight_decay"]
-            params, arrays, grads = self._gradients(group)
-            for p, data, grad in zip(params, arrays, grads):
-                state = self._param_state(p, ("exp_avg", "exp_avg_sq"))
-                state["step"] += 1
+            decoupled = group["decoupled_weight_decay"]
+            for _, data, g, state in self._per_param(group, ("exp_avg", "exp_avg_sq"), decay=not decoupled):
                 t = state["step"]
-                g = -grad if group["maximize"] else grad
-                if weight_decay and group["decoupled_weight_decay"]:
+                if weight_decay and decoupled:
                     data *= 1 - lr * weight_decay
-                elif weight_decay:
-                    g = g + weight_decay * data
                 m, v = state["exp_avg"], state["exp_avg_sq"]
                 m *= beta1
                 m += (1 - beta1) * g
@@ -60,7 +55,6 @@ class RAdam(Optimizer):
                 if rect is not None:
                     step = step * (math.sqrt(1 - beta2 ** t) / (np.sqrt(v) + group["eps"])) * rect
                 data -= step
-                p._version[0] += 1
         return loss
 
 

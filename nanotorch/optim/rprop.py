@@ -42,12 +42,8 @@ class Rprop(Optimizer):
         loss = self._evaluate(closure)
         for group in self.param_groups:
             (eta_minus, eta_plus), (size_min, size_max) = group["etas"], group["step_sizes"]
-            params, arrays, grads = self._gradients(group)
-            for p, data, grad in zip(params, arrays, grads):
-                state = self._param_state(p, ("prev",))
+            for _, data, g, state in self._per_param(group, ("prev",)):
                 state.setdefault("step_size", np.full_like(data, group["lr"]))
-                state["step"] += 1
-                g = -grad if group["maximize"] else grad
                 agreement = np.sign(g * state["prev"])
                 factor = np.ones_like(data)
                 factor[agreement > 0] = eta_plus
@@ -57,7 +53,6 @@ class Rprop(Optimizer):
                 g = np.where(agreement < 0, 0, g)
                 data -= np.sign(g) * size
                 np.copyto(state["prev"], g)
-                p._version[0] += 1
         return loss
 
 
