@@ -6,6 +6,8 @@ tensors and call their operation directly.
 
 from __future__ import annotations
 
+import builtins
+
 import numpy as np
 
 from nanotorch.creation import arange
@@ -111,6 +113,22 @@ def fmod(a: Tensor, b) -> Tensor: return _t(a).fmod(b)                          
 def is_tensor(obj) -> bool: return isinstance(obj, Tensor)                             # noqa: E704
 def numel(x: Tensor) -> int: return x.numel()                                          # noqa: E704
 def is_floating_point(x: Tensor) -> bool: return x.is_floating_point()                 # noqa: E704
+def exp2(x: Tensor) -> Tensor: return _t(x).exp2()                                     # noqa: E704
+def erfc(x: Tensor) -> Tensor: return _t(x).erfc()                                     # noqa: E704
+def sinc(x: Tensor) -> Tensor: return _t(x).sinc()                                     # noqa: E704
+def frac(x: Tensor) -> Tensor: return _t(x).frac()                                     # noqa: E704
+def sgn(x: Tensor) -> Tensor: return _t(x).sgn()                                       # noqa: E704
+def deg2rad(x: Tensor) -> Tensor: return _t(x).deg2rad()                               # noqa: E704
+def rad2deg(x: Tensor) -> Tensor: return _t(x).rad2deg()                               # noqa: E704
+def logit(x: Tensor, eps: float | None = None) -> Tensor: return _t(x).logit(eps)      # noqa: E704
+def clamp_min(x: Tensor, min) -> Tensor: return _t(x).clamp_min(min)                   # noqa: A002,E704
+def clamp_max(x: Tensor, max) -> Tensor: return _t(x).clamp_max(max)                   # noqa: A002,E704
+def true_divide(a: Tensor, b) -> Tensor: return _t(a) / b                              # noqa: E704
+def logaddexp(a: Tensor, b: Tensor) -> Tensor: return _t(a).logaddexp(b)               # noqa: E704
+def hypot(a: Tensor, b: Tensor) -> Tensor: return _t(a).hypot(b)                       # noqa: E704
+def copysign(a: Tensor, b) -> Tensor: return _t(a).copysign(b)                         # noqa: E704
+def fmax(a: Tensor, b: Tensor) -> Tensor: return _t(a).fmax(b)                         # noqa: E704
+def fmin(a: Tensor, b: Tensor) -> Tensor: return _t(a).fmin(b)                         # noqa: E704
 
 
 moveaxis = movedim
@@ -121,6 +139,103 @@ def pow(base, exponent) -> Tensor:  # noqa: A001
     """``base ** exponent``, elementwise: a tensor to a number or tensor power, or a number to
     a tensor power."""
     return base ** exponent if isinstance(base, Tensor) else _t(exponent).__rpow__(base)
+
+
+def nan_to_num(x: Tensor, nan: float = 0.0, posinf: float | None = None,
+               neginf: float | None = None) -> Tensor:
+    return _t(x).nan_to_num(nan, posinf, neginf)
+
+
+def xlogy(x, y) -> Tensor:
+    """``x * ln(y)``, 0 where ``x`` is 0; either may be a number (a number ``x`` counts as a
+    0-d tensor, which promotes as the number would)."""
+    return _t(x).xlogy(y)
+
+
+def float_power(base, exponent) -> Tensor:
+    """``base ** exponent`` in float64; ``base`` a tensor, or a number with a tensor ``exponent``."""
+    if isinstance(base, Tensor):
+        return base.float_power(exponent)
+    return pow(builtins.float(base), _t(exponent).double())
+
+
+def addcmul(x: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:
+    return _t(x).addcmul(tensor1, tensor2, value=value)
+
+
+def addcdiv(x: Tensor, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:
+    return _t(x).addcdiv(tensor1, tensor2, value=value)
+
+
+def median(x: Tensor, dim: int | None = None, keepdim: bool = False):
+    return _t(x).median(dim, keepdim)
+
+
+def nansum(x: Tensor, dim: _Dim = None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    return _t(x).nansum(dim, keepdim, dtype=dtype)
+
+
+def nanmean(x: Tensor, dim: _Dim = None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    return _t(x).nanmean(dim, keepdim, dtype=dtype)
+
+
+def count_nonzero(x: Tensor, dim: _Dim = None) -> Tensor:
+    return _t(x).count_nonzero(dim)
+
+
+def var_mean(x: Tensor, dim: _Dim = None, unbiased: bool = True, keepdim: bool = False, *,
+             correction=None) -> tuple[Tensor, Tensor]:
+    """``(var, mean)`` over ``dim``, with ``var``'s options; ``var_mean(x, False)`` is biased."""
+    return _spread_and_mean("var", x, dim, unbiased, keepdim, correction)
+
+
+def std_mean(x: Tensor, dim: _Dim = None, unbiased: bool = True, keepdim: bool = False, *,
+             correction=None) -> tuple[Tensor, Tensor]:
+    """``(std, mean)`` over ``dim``, with ``std``'s options; ``std_mean(x, False)`` is biased."""
+    return _spread_and_mean("std", x, dim, unbiased, keepdim, correction)
+
+
+def _spread_and_mean(method: str, x, dim, unbiased, keepdim, correction) -> tuple[Tensor, Tensor]:
+    """``(x.var(...) or x.std(...), x.mean(...))``; a bool second argument is ``unbiased``."""
+    if isinstance(dim, builtins.bool):
+        dim, unbiased = None, dim
+    x = _t(x)
+    return getattr(x, method)(dim, unbiased, keepdim, correction=correction), x.mean(dim, keepdim)
+
+
+def aminmax(x: Tensor, *, dim: int | None = None, keepdim: bool = False):
+    return _t(x).aminmax(dim=dim, keepdim=keepdim)
+
+
+def cummax(x: Tensor, dim: int):
+    return _t(x).cummax(dim)
+
+
+def cummin(x: Tensor, dim: int):
+    return _t(x).cummin(dim)
+
+
+def logcumsumexp(x: Tensor, dim: int) -> Tensor:
+    return _t(x).logcumsumexp(dim)
+
+
+def quantile(x: Tensor, q, dim: int | None = None, keepdim: bool = False, *,
+             interpolation: str = "linear") -> Tensor:
+    return _t(x).quantile(q, dim, keepdim, interpolation=interpolation)
+
+
+def isclose(a: Tensor, b: Tensor, rtol: float = 1e-05, atol: float = 1e-08,
+            equal_nan: bool = False) -> Tensor:
+    return _t(a).isclose(b, rtol, atol, equal_nan)
+
+
+def allclose(a: Tensor, b: Tensor, rtol: float = 1e-05, atol: float = 1e-08,
+             equal_nan: bool = False) -> bool:
+    return _t(a).allclose(b, rtol, atol, equal_nan)
+
+
+def equal(a: Tensor, b: Tensor) -> bool:
+    return _t(a).equal(b)
 
 
 def sort(x: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False):
@@ -253,4 +368,8 @@ __all__ = ["exp", "log", "sqrt", "abs", "relu", "sigmoid", "tanh", "clamp", "max
            "unbind", "tile", "repeat_interleave", "diagonal", "swapaxes", "swapdims", "log10", "tan",
            "asin", "acos", "atan", "atan2", "sinh", "cosh", "asinh", "acosh", "atanh", "arcsin", "arccos",
            "arctan", "arctan2", "arcsinh", "arccosh", "arctanh", "fmod", "is_tensor", "numel",
-           "is_floating_point"]
+           "is_floating_point", "exp2", "erfc", "sinc", "frac", "sgn", "deg2rad", "rad2deg", "logit",
+           "clamp_min", "clamp_max", "true_divide", "logaddexp", "hypot", "copysign", "fmax", "fmin",
+           "nan_to_num", "xlogy", "float_power", "addcmul", "addcdiv", "median", "nansum", "nanmean",
+           "count_nonzero", "var_mean", "std_mean", "aminmax", "cummax", "cummin", "logcumsumexp",
+           "quantile", "isclose", "allclose", "equal"]

@@ -28,6 +28,7 @@ from nanotorch.ops.arithmetic import (
     RSubFn,
     SubFn,
 )
+from nanotorch.ops.binary import CopySignFn, FmaxFn, FminFn, HypotFn, LerpFn, LogAddExpFn, XLogYFn
 from nanotorch.ops.indexing import GatherFn, MaskedFillFn, ScatterFn, TakeFn, check_mask
 from nanotorch.ops.pointwise import (
     AbsFn,
@@ -48,10 +49,12 @@ from nanotorch.ops.pointwise import (
 from nanotorch.ops.reduction import (
     AMaxFn,
     CumSumFn,
+    LogCumSumExpFn,
     LogSoftmaxFn,
     LogSumExpFn,
     MaxFn,
     MeanFn,
+    MedianFn,
     MinFn,
     NormFn,
     ProdFn,
@@ -70,7 +73,7 @@ from nanotorch.ops.shape import (
     TakeAlongDimFn,
     UnsqueezeFn,
 )
-from nanotorch.ops.sorting import CumProdFn, sort_order
+from nanotorch.ops.sorting import CumProdFn, median_index, running_extreme_index, sort_order
 from nanotorch.ops.unary import (
     AcosFn,
     AcoshFn,
@@ -81,9 +84,14 @@ from nanotorch.ops.unary import (
     AtanhFn,
     CosFn,
     CoshFn,
+    ErfcFn,
     ErfFn,
+    Exp2Fn,
     Expm1Fn,
     Log1pFn,
+    LogitFn,
+    NanToNumFn,
+    SincFn,
     SinFn,
     SinhFn,
     StepFn,
@@ -332,6 +340,30 @@ class _OpMethods:
     def isfinite(self) -> Tensor:
         return Tensor._make(np.asarray(np.isfinite(self.data)), False)
 
+    def isclose(self, other: Tensor, rtol: builtins.float = 1e-05, atol: builtins.float = 1e-08,
+                equal_nan: builtins.bool = False) -> Tensor:
+        """Elementwise ``|self - other| <= atol + rtol * |other|`` (or exactly equal, so inf matches
+        inf), as a bool tensor; NaN matches NaN only with ``equal_nan``. One dtype for both."""
+        other = _tensor_arg("isclose", other)
+        if other.dtype != self.dtype:
+            raise RuntimeError(f"isclose: {self.dtype} did not match {other.dtype}")
+        for name, tol in (("rtol", rtol), ("atol", atol)):
+            if tol < 0:
+                raise RuntimeError(f"{name} must be greater than or equal to zero, but got {tol}")
+        with np.errstate(invalid="ignore", over="ignore"):
+            close = np.isclose(self.data, other.data, rtol=rtol, atol=atol, equal_nan=equal_nan)
+        return Tensor._make(np.asarray(close), False)
+
+    def allclose(self, other: Tensor, rtol: builtins.float = 1e-05, atol: builtins.float = 1e-08,
+                 equal_nan: builtins.bool = False) -> builtins.bool:
+        """Whether ``isclose`` holds everywhere (the two broadcast together)."""
+        return builtins.bool(self.isclose(other, rtol, atol, equal_nan).data.all())
+
+    def equal(self, other: Tensor) -> builtins.bool:
+        """Whether ``self`` and ``other`` have the same shape and the same elements (NaN is never equal)."""
+        other = _tensor_arg("equal", other)
+        return self.shape == other.shape and builtins.bool((self.data == other.data).all())
+
     def any(self, dim=None, keepdim: builtins.bool = False) -> Tensor:
         return Tensor._make(np.asarray(self.data.any(axis=_dims(dim, self.ndim), keepdims=keepdim)), False)
 
@@ -469,9 +501,13 @@ class _OpMethods:
     def sign(self) -> Tensor:
         return StepFn.apply(self, fn=sign)
 
-    def lerp(self, end, weight) -> Tensor:
-        """``self + weight * (end - self)``; ``weight`` a number or a tensor."""
-        return self + weight * (end - self)
+    def lerp(self, end: Tensor, weight) -> Tensor:
+        """``self + weight * (end - self)`` for float tensors ``self`` and ``end`` of one dtype;
+        ``weight`` a number or a tensor (of that dtype unless 0-d); see ``LerpFn``."""
+        _check_lerp(self, end, weight)
+        if isinstance(weight, Tensor):
+            return LerpFn.apply(self, end, weight.to(self.dtype))
+        return LerpFn.apply(self, end, self.dtype.type(weight))
 
     def clamp(self, min=None, max=None):  # noqa: A002 - PyTorch's names
         """Each element limited to ``[min, max]`` (numbers or tensors; ``max`` wins where
@@ -484,6 +520,96 @@ class _OpMethods:
         return ClampFn.apply(self.to(target), lo, hi)
 
     clip = clamp
+
+    def clamp_min(self, min) -> Tensor:  # noqa: A002 - PyTorch's name
+        """``clamp(min=min)``: each element at least ``min``."""
+        return self.clamp(min=min)
+
+    def clamp_max(self, max) -> Tensor:  # noqa: A002 - PyTorch's name
+        """``clamp(max=max)``: each element at most ``max``."""
+        return self.clamp(max=max)
+
+    # ---------------------------------------------------------- more math
+    def exp2(self) -> Tensor:
+        return Exp2Fn.apply(self._floating())
+
+    def erfc(self) -> Tensor:
+        return ErfcFn.apply(self._floating())
+
+    def sinc(self) -> Tensor:
+        return SincFn.apply(self._floating())
+
+    def logit(self, eps: builtins.float | None = None) -> Tensor:
+        """``ln(p / (1 - p))``, the inverse of sigmoid, with ``p`` clamped to ``[eps, 1 - eps]``
+        when ``eps`` is given (see ``LogitFn``)."""
+        return LogitFn.apply(self._floating(), eps=eps)
+
+    def nan_to_num(self, nan: builtins.float = 0.0, posinf: builtins.float | None = None,
+                   neginf: builtins.float | None = None) -> Tensor:
+        """NaN, +inf and -inf replaced by ``nan``, ``posinf`` and ``neginf`` (by default 0 and the
+        dtype's largest and smallest finite values); integer and bool tensors come back copied."""
+        return NanToNumFn.apply(self, nan=nan, posinf=posinf, neginf=neginf)
+
+    def frac(self) -> Tensor:
+        """``self - trunc(self)``, the fractional part with ``self``'s sign; gradient ``g``."""
+        _check_floating("frac", self)
+        return self - self.trunc()
+
+    def deg2rad(self) -> Tensor:
+        return self._floating() * (np.pi / 180)
+
+    def rad2deg(self) -> Tensor:
+        return self._floating() * (180 / np.pi)
+
+    sgn = sign  # for real numbers, sgn is sign
+
+    def true_divide(self, other) -> Tensor:
+        return self / other
+
+    def float_power(self, exponent) -> Tensor:
+        """``self ** exponent`` computed in float64 (the result is float64)."""
+        power = exponent.double() if isinstance(exponent, Tensor) else builtins.float(exponent)
+        return self.double() ** power
+
+    def logaddexp(self, other: Tensor) -> Tensor:
+        """``ln(e^self + e^other)``, without overflow (``LogAddExpFn``); at least one float tensor."""
+        return LogAddExpFn.apply(*_float_pair("logaddexp", self, other))
+
+    def hypot(self, other: Tensor) -> Tensor:
+        """``sqrt(self^2 + other^2)``, the length of the vector ``(self, other)``."""
+        return HypotFn.apply(*_float_pair("hypot", self, other))
+
+    def xlogy(self, other) -> Tensor:
+        """``self * ln(other)``, 0 where ``self`` is 0 (an entropy term ``p ln p`` with ``p = 0``
+        is 0); ``other`` a tensor or a number, integers give float32."""
+        return XLogYFn.apply(*_float_operands(self, other))
+
+    def copysign(self, other) -> Tensor:
+        """``|self|`` with the sign of ``other`` (a tensor or a number); integers give float32."""
+        return CopySignFn.apply(*_float_operands(self, other))
+
+    def fmax(self, other: Tensor) -> Tensor:
+        """The larger of the two elementwise, where a NaN loses to a number (``maximum`` gives NaN)."""
+        return FmaxFn.apply(*self._operands(_tensor_arg("fmax", other)))
+
+    def fmin(self, other: Tensor) -> Tensor:
+        """The smaller of the two elementwise, where a NaN loses to a number (``minimum`` gives NaN)."""
+        return FminFn.apply(*self._operands(_tensor_arg("fmin", other)))
+
+    def addcmul(self, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:
+        """``self + value * tensor1 * tensor2``, the three promoted to one dtype; for an integer
+        result ``value`` is truncated to an integer, as PyTorch does."""
+        if result_type(self, tensor1, tensor2) == np.bool_:
+            raise NotImplementedError("addcmul: not implemented for bool tensors")
+        return self + _value_for(value, self, tensor1, tensor2) * (tensor1 * tensor2)
+
+    def addcdiv(self, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:
+        """``self + value * tensor1 / tensor2``; ``tensor1`` and ``tensor2`` may not both be integer
+        tensors (PyTorch removed that integer division)."""
+        if _dtype_of(tensor1).kind in "biu" and _dtype_of(tensor2).kind in "biu":
+            raise RuntimeError("addcdiv: integer division of tensor1 by tensor2 is not supported; "
+                               "make one of them a float tensor (e.g. tensor1.float())")
+        return self + _value_for(value, self, tensor1, tensor2) * (tensor1 / tensor2)
 
     def maximum(self, other) -> Tensor:
         return MaximumFn.apply(*self._operands(other))
@@ -641,6 +767,87 @@ class _OpMethods:
     def logsumexp(self, dim=None, keepdim: builtins.bool = False, *, keepdims=None) -> Tensor:
         return LogSumExpFn.apply(self._floating(), dim=_dims(dim, self.ndim),
                                  keepdim=_keep(keepdim, keepdims))
+
+    def median(self, dim=None, keepdim: builtins.bool = False) -> Tensor | _ValuesIndices:
+        """Whole tensor: the lower median (element ``(n - 1) // 2`` of the sorted values; NaN if
+        there is a NaN; NaN for an empty tensor), its gradient shared by the elements equal to it.
+        With ``dim``: ``(values, indices)`` of each slice's median, the gradient to the one picked."""
+        if dim is None:
+            if self.numel() == 0:
+                _check_floating("median of an empty tensor", self)
+                return Tensor._make(np.array(np.nan, dtype=self.dtype), False)
+            return MedianFn.apply(self)
+        dim = _dim(dim, self.ndim)
+        if self.ndim and self.shape[dim] == 0:
+            raise IndexError(f"median(): expected reduction dim {dim} to have non-zero size")
+        data = self.data if self.ndim else self.data.reshape(1)
+        index = Tensor._make(median_index(data, dim), False)
+        values = TakeAlongDimFn.apply(self.reshape(data.shape), index=index.data, dim=dim, keepdim=keepdim)
+        index = index if keepdim else index.squeeze(dim)
+        return _ValuesIndices(values, index.reshape(()) if not self.ndim else index)
+
+    def nansum(self, dim=None, keepdim: builtins.bool = False, *, dtype=None) -> Tensor:
+        """``sum`` with NaN counted as 0 (whose gradient is 0)."""
+        t = where(self.isnan(), 0, self) if self.data.dtype.kind == "f" else self
+        return t.sum(dim, keepdim, dtype=dtype)
+
+    def nanmean(self, dim=None, keepdim: builtins.bool = False, *, dtype=None) -> Tensor:
+        """The mean of the elements that are not NaN (NaN where all are); float tensors only."""
+        if self.data.dtype.kind != "f":
+            raise RuntimeError(f"nanmean(): expected input to have floating point dtype but got {self.dtype}")
+        count = self.isnan().logical_not().sum(dim, keepdim)
+        return self.nansum(dim, keepdim, dtype=dtype) / count
+
+    def count_nonzero(self, dim=None) -> Tensor:
+        """The number of non-zero elements over ``dim`` (an int, a tuple, or None for all), as int64."""
+        count = np.count_nonzero(self.data, axis=_dims(dim, self.ndim))
+        return Tensor._make(np.asarray(count, dtype=np.int64), False)
+
+    def aminmax(self, *, dim=None, keepdim: builtins.bool = False) -> _MinMax:
+        """``(min, max)`` over ``dim`` (one int, or None for all), as ``amin`` and ``amax``."""
+        if dim is not None and not isinstance(dim, builtins.int):
+            raise TypeError(f"aminmax(): argument 'dim' must be int, not {type(dim).__name__}")
+        if self.numel() == 0 or dim is not None and self.ndim and self.shape[_dim(dim, self.ndim)] == 0:
+            raise RuntimeError("aminmax(): cannot compute aminmax over an empty dimension")
+        dims = () if dim is None else dim
+        return _MinMax(self.amin(dims, keepdim), self.amax(dims, keepdim))
+
+    def cummax(self, dim: builtins.int) -> _ValuesIndices:
+        """``(values, indices)``: the largest value so far along ``dim`` and where it is (the latest
+        of equal values; a NaN, once met, stays); the gradient goes to the elements picked."""
+        return _running_extreme(self, dim, np.fmax)
+
+    def cummin(self, dim: builtins.int) -> _ValuesIndices:
+        """``(values, indices)``: the smallest value so far along ``dim`` and where it is (see ``cummax``)."""
+        return _running_extreme(self, dim, np.fmin)
+
+    def logcumsumexp(self, dim: builtins.int) -> Tensor:
+        """``out[i] = ln(sum_{j<=i} e^self[j])`` along ``dim`` (``LogCumSumExpFn``); float tensors only."""
+        _check_floating("logcumsumexp", self)
+        dim = _dim(dim, self.ndim)
+        return LogCumSumExpFn.apply(self, dim=dim) if self.ndim else self.clone()
+
+    def quantile(self, q, dim=None, keepdim: builtins.bool = False, *,
+                 interpolation: str = "linear") -> Tensor:
+        """The ``q``-th quantiles (``q`` a number or a 1-D tensor, in ``[0, 1]``) over ``dim`` (the
+        flattened tensor when None). The sorted values are indexed at rank ``q (n - 1)``: between
+        two positions ``linear`` interpolates, ``lower``/``higher``/``nearest`` take one, ``midpoint``
+        averages both. A slice with a NaN gives NaN. A tensor ``q`` adds a first dim to the result.
+        The gradient goes back to the values picked, weighted as they were."""
+        q_array = _check_quantile(self, q, interpolation)
+        t = self.reshape(-1) if dim is None or self.ndim == 0 else self
+        d = 0 if dim is None else _dim(dim, t.ndim)
+        ordered = t.movedim(d, -1).sort(-1).values                      # [*batch, n]
+        ranks = _quantile_ranks(q_array, ordered.data, interpolation)    # [*q, *batch]
+        ordered = ordered.expand(*q_array.shape, *ordered.shape)
+        below, above = (TakeAlongDimFn.apply(ordered, index=r.astype(np.int64)[..., None], dim=-1)
+                        for r in (np.floor(ranks), np.ceil(ranks)))
+        weight = np.full_like(ranks, 0.5) if interpolation == "midpoint" else ranks - np.floor(ranks)
+        out = LerpFn.apply(below, above, weight)
+        if keepdim and self.ndim:
+            kept = (1,) * self.ndim if dim is None else self.shape[:d] + (1,) + self.shape[d + 1:]
+            out = out.reshape(*q_array.shape, *kept)
+        return out
 
     # ------------------------------------------------------------------ shape
     def reshape(self, *args, shape=None) -> Tensor:
@@ -877,7 +1084,11 @@ class _OpMethods:
         straight in (a result that ``self``'s dtype can't hold raises, as in PyTorch)."""
         if builtins.any(self._records(a) for a in (None, *args)):
             return self._record_inplace(lambda old, _: method(old, *args), None)
-        np.copyto(self.data, method(self, *args).data, casting="same_kind")
+        result = method(self, *args).data
+        if not np.can_cast(result.dtype, self.data.dtype, "same_kind"):  # PyTorch: a RuntimeError
+            raise TypeError(f"result type {result.dtype} can't be cast to the desired output type "
+                            f"{self.dtype} of an in-place operation")
+        np.copyto(self.data, result, casting="same_kind")
         self._version[0] += 1
         return self
 
@@ -901,11 +1112,125 @@ class _OpMethods:
     def neg_(self) -> Tensor:
         return self._apply_(_OpMethods.__neg__)
 
+    def pow_(self, exponent) -> Tensor:
+        return self._apply_(_OpMethods.__pow__, exponent)
+
+    def sigmoid_(self) -> Tensor:
+        return self._apply_(_OpMethods.sigmoid)
+
+    def tanh_(self) -> Tensor:
+        return self._apply_(_OpMethods.tanh)
+
+    def floor_(self) -> Tensor:
+        return self._apply_(_OpMethods.floor)
+
+    def lerp_(self, end: Tensor, weight) -> Tensor:
+        return self._apply_(_OpMethods.lerp, end, weight)
+
+    def addcmul_(self, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:
+        return self._apply_(lambda t, a, b: t.addcmul(a, b, value=value), tensor1, tensor2)
+
+    def addcdiv_(self, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:
+        return self._apply_(lambda t, a, b: t.addcdiv(a, b, value=value), tensor1, tensor2)
+
 
 
 def _array(x) -> np.ndarray:
     """A tensor's array; other data (lists, arrays) as an array."""
     return x.data if isinstance(x, Tensor) else np.asarray(x)
+
+
+def _dtype_of(x) -> np.dtype:
+    """The dtype of a tensor, or PyTorch's for a number (``result_type`` of it alone)."""
+    return x.dtype if isinstance(x, Tensor) else result_type(x)
+
+
+def _check_floating(op: str, t: Tensor) -> None:
+    """Raise (PyTorch's NotImplementedError) unless ``t`` is a float tensor."""
+    if t.data.dtype.kind != "f":
+        raise NotImplementedError(f"{op}: not implemented for {t.dtype} tensors, only for float "
+                                  f"tensors; convert with .float()")
+
+
+def _tensor_arg(op: str, other) -> Tensor:
+    """``other``, which must be a Tensor (PyTorch's ``op(tensor, number)`` is a TypeError)."""
+    if not isinstance(other, Tensor):
+        raise TypeError(f"{op}(): argument 'other' must be Tensor, not {type(other).__name__}")
+    return other
+
+
+def _float_pair(op: str, a: Tensor, b) -> tuple:
+    """``a`` and the tensor ``b`` promoted to one dtype, which must be a float dtype."""
+    a, b = a._operands(_tensor_arg(op, b))
+    _check_floating(op, a)
+    return a, b
+
+
+def _float_operands(a: Tensor, b) -> tuple[Tensor, Tensor]:
+    """``a`` and ``b`` (a tensor or a number) as two tensors of their float result dtype."""
+    a, b = a._operands(b, divide=True)
+    return a, b if isinstance(b, Tensor) else Tensor(b, dtype=a.dtype)
+
+
+def _value_for(value, *operands) -> builtins.int | builtins.float:
+    """``addcmul``'s ``value``: truncated to an int when the operands' result is an integer tensor."""
+    return builtins.int(value) if result_type(*operands).kind in "biu" else value
+
+
+def _check_lerp(start: Tensor, end, weight) -> None:
+    """``lerp``'s rules: float tensors ``start`` and ``end`` of one dtype, and a ``weight`` of it
+    unless it is a number or 0-d."""
+    _check_floating("lerp", start)
+    for name, t in (("end", end), ("weight", weight)):
+        if isinstance(t, Tensor) and t.dtype != start.dtype and (name == "end" or t.ndim):
+            raise RuntimeError(f"lerp: expected dtype {start.dtype} for `{name}` but got dtype {t.dtype}")
+    if not isinstance(end, Tensor):
+        raise TypeError(f"lerp(): argument 'end' must be Tensor, not {type(end).__name__}")
+
+
+_INTERPOLATIONS = ("linear", "lower", "higher", "midpoint", "nearest")
+
+
+def _check_quantile(t: Tensor, q, interpolation: str) -> np.ndarray:
+    """``quantile``'s rules (a non-empty float input; ``q`` a number or a 0-d or 1-D tensor of the
+    input's dtype, in ``[0, 1]``; a known ``interpolation``); ``q`` as an array of the input's dtype."""
+    if t.data.dtype.kind != "f":
+        raise RuntimeError(f"quantile() input tensor must be either float or double dtype, got {t.dtype}")
+    if t.numel() == 0:
+        raise RuntimeError("quantile() input tensor must be non-empty")
+    if interpolation not in _INTERPOLATIONS:
+        raise RuntimeError(f"quantile() interpolation must be one of {', '.join(_INTERPOLATIONS)}, "
+                           f"but got {interpolation!r}")
+    if isinstance(q, Tensor):
+        if q.dtype != t.dtype:
+            raise RuntimeError(f"quantile() q tensor must be same dtype as the input tensor ({t.dtype}), "
+                               f"got {q.dtype}")
+        if q.ndim > 1:
+            raise RuntimeError(f"quantile() q must be a scalar or 1D tensor, got shape {tuple(q.shape)}")
+    q = np.asarray(_array(q), dtype=t.dtype)
+    if ((q < 0) | (q > 1)).any():
+        raise RuntimeError(f"quantile() q values must be in the range [0, 1], got {q.tolist()}")
+    return q
+
+
+def _quantile_ranks(q: np.ndarray, ordered: np.ndarray, interpolation: str) -> np.ndarray:
+    """The rank ``q (n - 1)`` into each sorted slice of ``ordered`` (``[*batch, n]``), for each
+    ``q``: shape ``[*q, *batch]``; ``n - 1`` (the NaN, sorted last) for a slice with a NaN;
+    rounded down, up or to even for ``lower``, ``higher`` and ``nearest``."""
+    n = ordered.shape[-1]
+    ranks = q.reshape(q.shape + (1,) * (ordered.ndim - 1)) * (n - 1)
+    ranks = np.where(np.isnan(ordered[..., -1]), q.dtype.type(n - 1), ranks)
+    rounding = {"lower": np.floor, "higher": np.ceil, "nearest": np.round}.get(interpolation)
+    return rounding(ranks) if rounding else ranks
+
+
+def _running_extreme(t: Tensor, dim: builtins.int, better) -> _ValuesIndices:
+    """``cummax``/``cummin``: the values gathered at ``running_extreme_index`` (see there)."""
+    dim = _dim(dim, t.ndim)
+    if t.ndim == 0:
+        return _ValuesIndices(t.clone(), Tensor._make(np.zeros((), np.int64), False))
+    index = running_extreme_index(t.data, dim, better)
+    return _ValuesIndices(GatherFn.apply(t, dim=dim, index=index), Tensor._make(index, False))
 
 
 def _keep(keepdim, keepdims) -> builtins.bool:
@@ -1036,6 +1361,16 @@ def _extreme(t: Tensor, op, argfn, dim, keepdim):
     index = _arg_extreme(t.data, argfn, dim, keepdim=True)
     values = TakeAlongDimFn.apply(t, index=index.data, dim=dim, keepdim=keepdim)
     return _ValuesIndices(values, index if keepdim else index.squeeze(dim))
+
+
+class _MinMax(tuple):
+    """``(min, max)`` with names, as ``aminmax`` returns."""
+
+    min = property(lambda self: self[0])  # noqa: A003
+    max = property(lambda self: self[1])  # noqa: A003
+
+    def __new__(cls, min, max):  # noqa: A002
+        return super().__new__(cls, (min, max))
 
 
 class _ValuesIndices(tuple):

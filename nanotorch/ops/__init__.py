@@ -3,15 +3,18 @@ graph node with an ``Fn`` suffix (``LinearFn``; the layer is ``nn.Linear``). Fil
 
 - ``arithmetic``: + - * / ** @ % // fmod and negation, with NumPy broadcasting;
 - ``pointwise``: exp, log, sqrt, abs, relu, sigmoid, tanh, clamp, maximum, minimum, where, casts, dropout;
-- ``reduction``: sum, mean, var, max, min, prod, cumsum, amax/amin, norm, logsumexp, softmax, log_softmax;
-- ``sorting``: the sort order (sort, argsort, topk) and cumprod;
+- ``reduction``: sum, mean, var, max, min, median, prod, cumsum, logcumsumexp, amax/amin, norm,
+  logsumexp, softmax, log_softmax;
+- ``sorting``: the sort order (sort, argsort, topk, median, quantile), cummax/cummin's running
+  extremes, and cumprod;
 - ``shape``: reshape, permute, squeeze, unsqueeze, expand, indexing, cat, stack;
 - ``linear``: ``x @ w.T + b`` on the backend's kernels;
 - ``normalization``: batch norm (backend kernels), layer norm;
-- ``conv``: conv2d, max/avg pooling;
+- ``conv``: conv2d, its transpose, unfold/fold (im2col and col2im), max/avg pooling;
 - ``losses``: the fused softmax cross-entropy, nll, binary cross-entropy (with logits);
 - ``unary``: sin, cos, tan, their inverses and the hyperbolic functions, atan2, log1p,
-  expm1, erf, and floor/ceil/round/trunc/sign (zero gradient);
+  expm1, exp2, erf, erfc, sinc, logit, nan_to_num, and floor/ceil/round/trunc/sign (zero gradient);
+- ``binary``: logaddexp, hypot, xlogy, copysign, fmax/fmin (NaN-skipping), lerp;
 - ``reorder``: flip, roll, repeat, tril/triu, diagonal, pad;
 - ``indexing``: gather, scatter (and scatter_add), index_select (and embedding), masked_fill
   (and the mask check masked_select shares);

@@ -1,10 +1,12 @@
-"""Reductions and the softmax family. ``dim`` is NumPy's ``axis`` (None = every dim)."""
+"""Reductions, cumulative sums (cumsum, logcumsumexp) and the softmax family. ``dim`` is NumPy's
+``axis`` (None = every dim)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from nanotorch.autograd.function import Function
+from nanotorch.ops.sorting import median_index
 
 
 def _expand_back(grad: np.ndarray, shape: tuple, dim, keepdim: bool) -> np.ndarray:
@@ -97,7 +99,7 @@ class StdFn(VarFn):
 
 
 class _ExtremeFn(Function):
-    """Shared by MaxFn and MinFn over all elements: ``da = g`` at the extreme element.
+    """Shared by MaxFn, MinFn and MedianFn over all elements: ``da = g`` at the element picked.
 
     NOTE: the gradient is shared evenly among tied elements, as PyTorch's ``max()``; when
     the result is NaN, among the NaN elements (``a == nan`` is never true).
@@ -131,6 +133,12 @@ class MinFn(_ExtremeFn):
     """``out = min(a)``."""
 
     reduce = staticmethod(np.min)
+
+
+class MedianFn(_ExtremeFn):
+    """``out = the lower median of a`` (element ``(n - 1) // 2`` of the sorted values; NaN if any is)."""
+
+    reduce = staticmethod(lambda a: a.reshape(-1)[median_index(a.reshape(-1), 0)[0]])
 
 
 def _logsumexp(a: np.ndarray, dim, keepdims: bool = True) -> np.ndarray:
@@ -204,6 +212,35 @@ class CumSumFn(Function):
     @staticmethod
     def backward(ctx, grad):
         return np.flip(np.cumsum(np.flip(grad, ctx.dim), axis=ctx.dim), ctx.dim)
+
+
+def _reversed_logcumsumexp(a: np.ndarray, dim: int) -> np.ndarray:
+    """``out[j] = ln(sum_{i>=j} e^a[i])`` along ``dim``, a running ``logaddexp`` from the end."""
+    return np.flip(np.logaddexp.accumulate(np.flip(a, dim), axis=dim), dim)
+
+
+class LogCumSumExpFn(Function):
+    """``out[i] = ln(sum_{j<=i} e^a[j])`` along ``dim``, a running ``logaddexp`` (no overflow).
+
+    ``da[j] = sum_{i>=j} g[i] e^(a[j] - out[i])``. NOTE: kept in log space, with the positive
+    and negative parts of ``g`` apart: ``da[j] = e^(a[j] + L+[j]) - e^(a[j] + L-[j])`` with
+    ``L+-[j] = ln(sum_{i>=j} g+-[i] e^-out[i])`` (``g+ = max(g, 0)``, ``g- = max(-g, 0)``).
+    """
+
+    @staticmethod
+    def forward(ctx, a, dim):
+        out = np.logaddexp.accumulate(a, axis=dim)
+        ctx.save_for_backward(a, out)
+        ctx.dim = dim
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, out = ctx.saved_tensors
+        with np.errstate(divide="ignore", invalid="ignore"):
+            parts = [np.exp(a + _reversed_logcumsumexp(np.log(g) - out, ctx.dim))
+                     for g in (np.maximum(grad, 0), np.maximum(-grad, 0))]
+        return parts[0] - parts[1]
 
 
 class ProdFn(Function):

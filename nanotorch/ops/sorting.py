@@ -1,6 +1,7 @@
 """Ops along one dim that depend on the order of its elements: the sort order (``sort``,
-``argsort`` and ``topk`` gather the values at it with ``GatherFn``, so the gradient goes back
-to the elements picked) and the cumulative product ``cumprod``."""
+``argsort``, ``topk``, ``median`` and ``quantile`` gather the values at it with ``GatherFn``,
+so the gradient goes back to the elements picked), the running extremes of ``cummax`` and
+``cummin`` (gathered the same way) and the cumulative product ``cumprod``."""
 
 from __future__ import annotations
 
@@ -22,6 +23,33 @@ def sort_order(a: np.ndarray, dim: int, descending: bool = False) -> np.ndarray:
         return np.argsort(a, axis=dim, kind="stable").astype(np.int64, copy=False)
     reversed_order = np.argsort(np.flip(a, dim), axis=dim, kind="stable")
     return (a.shape[dim] - 1 - np.flip(reversed_order, dim)).astype(np.int64, copy=False)
+
+
+def median_index(a: np.ndarray, dim: int) -> np.ndarray:
+    """Where the lower median of each slice along ``dim`` is (``a``'s shape, size 1 at ``dim``):
+    element ``(n - 1) // 2`` of the sort order, or the first NaN of a slice that has one (the
+    median of such a slice is NaN, as PyTorch's)."""
+    order = sort_order(a, dim)
+    middle = np.take(order, [(a.shape[dim] - 1) // 2], axis=dim)
+    nan = a != a
+    first_nan = np.argmax(nan, axis=dim, keepdims=True)
+    return np.where(nan.any(axis=dim, keepdims=True), first_nan, middle)
+
+
+def running_extreme_index(a: np.ndarray, dim: int, better) -> np.ndarray:
+    """For each position along ``dim``, where the best value so far is (``better``: ``np.fmax``
+    for cummax, ``np.fmin`` for cummin): the latest position holding the running best (a tie
+    moves it on, as PyTorch), and once a NaN is met the latest NaN (NaN beats every number).
+
+    Vectorized: a position is a candidate where it holds the running best or a NaN; the running
+    maximum of the candidates' positions is the answer."""
+    nan = a != a
+    with np.errstate(invalid="ignore"):
+        best = better.accumulate(a, axis=dim)
+    positions = np.arange(a.shape[dim]).reshape((-1,) + (1,) * (a.ndim - dim - 1))
+    candidate = np.where((a == best) | nan, positions, 0)
+    latest_nan = np.maximum.accumulate(np.where(nan, positions, -1), axis=dim)
+    return np.where(latest_nan >= 0, latest_nan, np.maximum.accumulate(candidate, axis=dim))
 
 
 class CumProdFn(Function):

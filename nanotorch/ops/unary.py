@@ -1,6 +1,6 @@
 """More elementwise math: sin, cos, tan and the other trigonometric and hyperbolic functions
-and their inverses, log1p, expm1, erf, the step functions (floor, ceil, round, trunc, sign)
-whose gradient is zero, and atan2 of two tensors."""
+and their inverses, log1p, expm1, exp2, erf, erfc, sinc, logit, nan_to_num, the step functions
+(floor, ceil, round, trunc, sign) whose gradient is zero, and atan2 of two tensors."""
 
 from __future__ import annotations
 
@@ -66,6 +66,7 @@ class Expm1Fn(Function):
 
 
 _erf = np.frompyfunc(math.erf, 1, 1)
+_erfc = np.frompyfunc(math.erfc, 1, 1)
 
 
 def erf(a: np.ndarray) -> np.ndarray:
@@ -73,6 +74,12 @@ def erf(a: np.ndarray) -> np.ndarray:
     exact to double precision but runs at only about 2*10^6 elements a second (one Python
     call each; see the README)."""
     return np.asarray(_erf(a), dtype=a.dtype)
+
+
+def erfc(a: np.ndarray) -> np.ndarray:
+    """``erfc = 1 - erf`` elementwise, in ``a``'s dtype, from ``math.erfc`` (as ``erf``): exact
+    where ``1 - erf(a)`` would round to 0 (``erfc(5)`` is ``1.5e-12``)."""
+    return np.asarray(_erfc(a), dtype=a.dtype)
 
 
 class ErfFn(Function):
@@ -87,6 +94,20 @@ class ErfFn(Function):
     def backward(ctx, grad):
         a = ctx.saved_tensors[0]
         return grad * (2 / math.sqrt(math.pi)) * np.exp(-a * a)
+
+
+class ErfcFn(Function):
+    """``out = erfc(a) = 1 - erf(a)``;  ``da = -g * 2/sqrt(pi) * e^(-a^2)``."""
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return erfc(a)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a = ctx.saved_tensors[0]
+        return grad * (-2 / math.sqrt(math.pi)) * np.exp(-a * a)
 
 
 class StepFn(Function):
@@ -183,6 +204,74 @@ class AtanhFn(_SlopeFn):
 
     f = staticmethod(np.arctanh)
     slope = staticmethod(lambda a: 1 / (1 - a * a))
+
+
+class Exp2Fn(_SlopeFn):
+    """``out = 2^a``;  ``da = g * 2^a * ln(2)``."""
+
+    f = staticmethod(np.exp2)
+    slope = staticmethod(lambda a: np.exp2(a) * math.log(2))
+
+
+class SincFn(Function):
+    """``out = sin(pi a) / (pi a)``, 1 at ``a = 0``;  ``da = g * (cos(pi a) - out) / a``, 0 at
+    ``a = 0`` (where sinc is flat)."""
+
+    @staticmethod
+    def forward(ctx, a):
+        with np.errstate(invalid="ignore", divide="ignore"):
+            pia = a * a.dtype.type(math.pi)
+            out = np.where(a == 0, a.dtype.type(1), np.sin(pia) / pia)
+        ctx.save_for_backward(a, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, out = ctx.saved_tensors
+        with np.errstate(invalid="ignore", divide="ignore"):
+            slope = (np.cos(a * a.dtype.type(math.pi)) - out) / a
+        return grad * np.where(a == 0, a.dtype.type(0), slope)
+
+
+class LogitFn(Function):
+    """``out = ln(z / (1 - z))`` with ``z = a`` clamped to ``[eps, 1 - eps]`` (no clamp when
+    ``eps`` is None or negative). ``da = g / (a (1 - a))``; with a clamp, 0 outside the bounds;
+    without one, NaN outside ``[0, 1]`` and ``g * inf`` at 0 and 1 (as PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, a, eps):
+        clamp = eps is not None and eps >= 0
+        z = np.clip(a, eps, 1 - eps) if clamp else a
+        ctx.save_for_backward(a)
+        ctx.bounds = (eps, 1 - eps) if clamp else None
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.log(z / (1 - z))
+
+    @staticmethod
+    def backward(ctx, grad):
+        a = ctx.saved_tensors[0]
+        lo, hi = ctx.bounds or (0, 1)
+        outside = (a < lo) | (a > hi)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            da = grad / (a * (1 - a))
+            if ctx.bounds is None:
+                da = np.where((a == 0) | (a == 1), grad * np.inf, da)
+        return np.where(outside, da.dtype.type(0 if ctx.bounds else np.nan), da)
+
+
+class NanToNumFn(Function):
+    """``out = a`` with NaN, +inf and -inf replaced by ``nan``, ``posinf`` and ``neginf`` (the
+    infinities by default by the dtype's largest and smallest finite value);
+    ``da = g`` where ``a`` is finite, else 0."""
+
+    @staticmethod
+    def forward(ctx, a, nan, posinf, neginf):
+        ctx.save_for_backward(a)
+        return np.nan_to_num(a, nan=nan, posinf=posinf, neginf=neginf)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return np.where(np.isfinite(ctx.saved_tensors[0]), grad, grad.dtype.type(0))
 
 
 class Atan2Fn(Function):
