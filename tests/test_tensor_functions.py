@@ -16,6 +16,10 @@ import pytest
 
 import nanotorch as nt
 
+# The inputs hold 0, -0, NaN and +-inf on purpose: NumPy warns where they meet (1 / 0, inf - inf),
+# PyTorch does not; the values are what these tests check.
+pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
+
 NAN, INF = math.nan, math.inf
 
 
