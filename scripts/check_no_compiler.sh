@@ -22,8 +22,10 @@ fail() { say "FAIL: $*" >&2; exit 1; }
 
 say "copying the sources (no compiled modules) to $TMP/src"
 mkdir "$TMP/src"
-tar -C "$ROOT" --exclude=.venv --exclude=.git --exclude='*.so' --exclude=build \
-    --exclude='*.egg-info' --exclude=data --exclude=logs --exclude=.benchmarks -cf - . \
+# NOTE: the top-level folders by their ./ path: a bare "data" would also leave out the
+# package nanotorch/utils/data
+tar -C "$ROOT" --exclude=./.venv --exclude=./.git --exclude='*.so' --exclude=./build \
+    --exclude='*.egg-info' --exclude=./data --exclude=./logs --exclude=./.benchmarks -cf - . \
     | tar -C "$TMP/src" -xf -
 
 say "installing with CC=/bin/false"
