@@ -38,20 +38,29 @@ from nanotorch.nn.container import (  # noqa: F401
     Sequential,
     Unflatten,
 )
-from nanotorch.nn.conv import Conv1d, Conv2d  # noqa: F401
+from nanotorch.nn.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d, Fold, Unfold  # noqa: F401
 from nanotorch.nn.distance import CosineSimilarity, PairwiseDistance  # noqa: F401
-from nanotorch.nn.dropout import Dropout, Dropout2d  # noqa: F401
-from nanotorch.nn.linear import Flatten, Identity, Linear  # noqa: F401
+from nanotorch.nn.dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d  # noqa: F401
+from nanotorch.nn.linear import Bilinear, Flatten, Identity, Linear  # noqa: F401
 from nanotorch.nn.loss import (  # noqa: F401
     BCELoss,
     BCEWithLogitsLoss,
+    CosineEmbeddingLoss,
     CrossEntropyLoss,
+    GaussianNLLLoss,
+    HingeEmbeddingLoss,
     HuberLoss,
     KLDivLoss,
     L1Loss,
+    MarginRankingLoss,
     MSELoss,
+    MultiLabelSoftMarginLoss,
+    MultiMarginLoss,
     NLLLoss,
+    PoissonNLLLoss,
     SmoothL1Loss,
+    SoftMarginLoss,
+    TripletMarginLoss,
 )
 from nanotorch.nn.module import Module  # noqa: F401
 from nanotorch.nn.normalization import (  # noqa: F401
@@ -61,6 +70,17 @@ from nanotorch.nn.normalization import (  # noqa: F401
     InstanceNorm1d,
     InstanceNorm2d,
     LayerNorm,
+    LocalResponseNorm,
+    RMSNorm,
+)
+from nanotorch.nn.padding import (  # noqa: F401
+    ConstantPad1d,
+    ConstantPad2d,
+    ReflectionPad1d,
+    ReflectionPad2d,
+    ReplicationPad1d,
+    ReplicationPad2d,
+    ZeroPad2d,
 )
 from nanotorch.nn.parameter import Parameter  # noqa: F401
 from nanotorch.nn.pooling import (  # noqa: F401
@@ -74,4 +94,4 @@ from nanotorch.nn.pooling import (  # noqa: F401
     MaxPool2d,
 )
 from nanotorch.nn.sparse import Embedding  # noqa: F401
-from nanotorch.nn.upsampling import Upsample  # noqa: F401
+from nanotorch.nn.upsampling import PixelShuffle, PixelUnshuffle, Upsample  # noqa: F401

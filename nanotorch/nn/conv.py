@@ -1,4 +1,5 @@
-"""``Conv2d`` and ``Conv1d``."""
+"""``Conv2d`` and ``Conv1d``, their transposes ``ConvTranspose2d`` and ``ConvTranspose1d``, and
+``Unfold`` / ``Fold`` (im2col and col2im)."""
 
 from __future__ import annotations
 
@@ -79,3 +80,115 @@ class Conv1d(Module):
         if self.padding != (0,):
             text += f", padding={self.padding}"
         return text + (", bias=False" if self.bias is None else "")
+
+
+class _ConvTransposeNd(Module):
+    """A transposed convolution with ``dims`` spatial dims: ``weight[in_channels, out_channels,
+    *kernel]`` and ``bias[out_channels]``, initialised as ``Conv2d``'s (``fan_in = out_channels *
+    prod(kernel)``, PyTorch's rule for this layout). ``forward(input, output_size)`` may ask for
+    one of the ``stride`` output sizes the layer can make, instead of ``output_padding``."""
+
+    dims = 2
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 output_padding=0, groups: int = 1, bias: bool = True, dilation=1,
+                 padding_mode: str = "zeros", *, dtype=None) -> None:
+        super().__init__()
+        F._no_groups_or_dilation(type(self).__name__, groups, dilation)
+        if padding_mode != "zeros":
+            raise ValueError(f'Only "zeros" padding mode is supported for {type(self).__name__}')
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.stride, self.padding, self.output_padding = (
+            self._tuple(v, name) for v, name in ((kernel_size, "kernel_size"), (stride, "stride"),
+                                                  (padding, "padding"), (output_padding, "output_padding")))
+        add_weight_and_bias(self, (in_channels, out_channels, *self.kernel_size), bias, dtype, bias_dim=1)
+        self.reset_parameters()
+
+    def _tuple(self, value, name: str) -> tuple[int, ...]:
+        return _pair(value, name) if self.dims == 2 else (F._single(value, name),)
+
+    def reset_parameters(self) -> None:
+        reset_weight_and_bias(self.weight, self.bias)
+
+    def _output_padding(self, input: Tensor, output_size) -> tuple[int, ...]:
+        """``output_padding``, or what gives ``output_size`` (its last ``dims`` sides)."""
+        if output_size is None:
+            return self.output_padding
+        sizes = list(output_size)
+        if len(sizes) == input.ndim:
+            sizes = sizes[-self.dims:]
+        if len(sizes) != self.dims:
+            raise ValueError(f"{type(self).__name__}: for {input.ndim}D input, output_size must have "
+                             f"{self.dims} or {input.ndim} elements (got {len(output_size)})")
+        padding = []
+        for size, n, k, s, p in zip(sizes, input.shape[-self.dims:], self.kernel_size, self.stride,
+                                    self.padding):
+            smallest = (n - 1) * s - 2 * p + k
+            if not smallest <= size < smallest + s:
+                raise ValueError(f"requested an output size of {sizes}, but valid sizes range from "
+                                 f"{smallest} to {smallest + s - 1} (for an input of "
+                                 f"{tuple(input.shape[-self.dims:])})")
+            padding.append(size - smallest)
+        return tuple(padding)
+
+    def extra_repr(self) -> str:
+        text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}")
+        if any(self.padding):
+            text += f", padding={self.padding}"
+        if any(self.output_padding):
+            text += f", output_padding={self.output_padding}"
+        return text + (", bias=False" if self.bias is None else "")
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """Transposed 2-D convolution ``[N, in, H, W] -> [N, out, Ho, Wo]``, ``Ho = (H - 1)*stride -
+    2*padding + kh + output_padding``: the gradient of ``Conv2d`` w.r.t. its input, so it
+    upsamples by ``stride`` (``functional.conv_transpose2d``)."""
+
+    def forward(self, input: Tensor, output_size=None) -> Tensor:
+        return F.conv_transpose2d(input, self.weight, self.bias, self.stride, self.padding,
+                                  self._output_padding(input, output_size))
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    """Transposed 1-D convolution ``[N, in, L] -> [N, out, Lo]``, ``Lo = (L - 1)*stride - 2*padding
+    + k + output_padding`` (``functional.conv_transpose1d``)."""
+
+    dims = 1
+
+    def forward(self, input: Tensor, output_size=None) -> Tensor:
+        return F.conv_transpose1d(input, self.weight, self.bias, self.stride[0], self.padding[0],
+                                  self._output_padding(input, output_size)[0])
+
+
+class Unfold(Module):
+    """Sliding blocks of ``[N, C, H, W]`` as columns ``[N, C*kh*kw, L]`` (``functional.unfold``)."""
+
+    def __init__(self, kernel_size, dilation=1, padding=0, stride=1) -> None:
+        super().__init__()
+        self.kernel_size, self.dilation, self.padding, self.stride = kernel_size, dilation, padding, stride
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.unfold(input, self.kernel_size, self.dilation, self.padding, self.stride)
+
+    def extra_repr(self) -> str:
+        return (f"kernel_size={self.kernel_size}, dilation={self.dilation}, padding={self.padding}, "
+                f"stride={self.stride}")
+
+
+class Fold(Module):
+    """Columns ``[N, C*kh*kw, L]`` summed back into an ``output_size`` image ``[N, C, H, W]``
+    (``functional.fold``, the adjoint of ``Unfold``)."""
+
+    def __init__(self, output_size, kernel_size, dilation=1, padding=0, stride=1) -> None:
+        super().__init__()
+        self.output_size, self.kernel_size = output_size, kernel_size
+        self.dilation, self.padding, self.stride = dilation, padding, stride
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.fold(input, self.output_size, self.kernel_size, self.dilation, self.padding, self.stride)
+
+    def extra_repr(self) -> str:
+        return (f"output_size={self.output_size}, kernel_size={self.kernel_size}, dilation={self.dilation}, "
+                f"padding={self.padding}, stride={self.stride}")

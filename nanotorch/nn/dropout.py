@@ -1,4 +1,4 @@
-"""``Dropout`` and ``Dropout2d``."""
+"""``Dropout``, ``Dropout1d``, ``Dropout2d`` and ``AlphaDropout``."""
 
 from __future__ import annotations
 
@@ -34,3 +34,20 @@ class Dropout2d(_DropoutBase):
 
     def forward(self, input: Tensor) -> Tensor:
         return F.dropout2d(input, self.p, self.training)
+
+
+class Dropout1d(_DropoutBase):
+    """In training, zero each whole channel of ``[N, C, L]`` (or ``[C, L]``) with probability ``p``
+    and scale the rest by ``1 / (1 - p)`` (``functional.dropout1d``); in eval, the identity."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.dropout1d(input, self.p, self.training)
+
+
+class AlphaDropout(_DropoutBase):
+    """In training, dropout that keeps a SELU network's mean 0 and variance 1 (dropped elements
+    go to SELU's negative limit, then an affine map restores the statistics:
+    ``functional.alpha_dropout``); in eval, the identity."""
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.alpha_dropout(input, self.p, self.training)

@@ -6,6 +6,7 @@ methods. Usually imported as ``import nanotorch.nn.functional as F``.
 
 from __future__ import annotations
 
+import math
 import warnings
 from numbers import Integral
 
@@ -13,7 +14,7 @@ import numpy as np
 
 from nanotorch import _dtype
 from nanotorch.autograd import no_grad
-from nanotorch.functions import where
+from nanotorch.functions import einsum, where
 from nanotorch.ops.activation import (
     ELUFn,
     GELUFn,
@@ -27,7 +28,15 @@ from nanotorch.ops.activation import (
     SoftplusFn,
 )
 from nanotorch.ops.checks import check_float, check_vector
-from nanotorch.ops.conv import AvgPool2dFn, Conv2dFn, MaxPool2dFn, max_pool2d_indices
+from nanotorch.ops.conv import (
+    AvgPool2dFn,
+    Conv2dFn,
+    ConvTranspose2dFn,
+    FoldFn,
+    MaxPool2dFn,
+    UnfoldFn,
+    max_pool2d_indices,
+)
 from nanotorch.ops.indexing import TakeFn
 from nanotorch.ops.linear import LinearFn
 from nanotorch.ops.losses import (
@@ -42,6 +51,7 @@ from nanotorch.ops.normalization import BatchNormFn, LayerNormFn
 from nanotorch.ops.pointwise import DropoutFn, ReLUFn
 from nanotorch.ops.reorder import PadFn
 from nanotorch.ops.resample import adaptive_max_indices, average_matrix, linear_matrix, nearest_matrix
+from nanotorch.random import numpy_generator
 from nanotorch.tensor import Tensor
 
 __all__ = [
@@ -53,6 +63,11 @@ __all__ = [
     "celu", "glu", "hardsigmoid", "hardswish", "mish", "prelu", "selu", "softmin", "softsign", "threshold",
     "adaptive_avg_pool1d", "adaptive_max_pool1d", "adaptive_max_pool2d", "avg_pool1d", "cosine_similarity",
     "dropout2d", "group_norm", "instance_norm", "interpolate", "max_pool1d", "pairwise_distance",
+    "cosine_embedding_loss", "gaussian_nll_loss", "hinge_embedding_loss", "margin_ranking_loss",
+    "multi_margin_loss", "multilabel_soft_margin_loss", "poisson_nll_loss", "soft_margin_loss",
+    "triplet_margin_loss", "conv_transpose1d", "conv_transpose2d", "fold", "unfold",
+    "alpha_dropout", "bilinear", "dropout1d", "local_response_norm", "pixel_shuffle", "pixel_unshuffle",
+    "rms_norm",
 ]
 
 
@@ -263,20 +278,75 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, *
     ``loss_i = -(1 - e) * log softmax(x_i)[t_i] - e / C * sum_c log softmax(x_i)[c]`` with
     ``e = label_smoothing``; rows with ``t_i == ignore_index`` are left out (also from the
     mean's count). Without class ``weight`` this is one fused op; with it, it is
-    ``nll_loss(log_softmax(input), target, weight)``.
+    ``nll_loss(log_softmax(input), target, weight)`` (and its smoothing term, weighted).
+    A float ``target`` of the input's shape holds class probabilities instead: see
+    ``_cross_entropy_probabilities``.
     """
     if weight is None:
-        if type(input) is Tensor and input.data.ndim == 2 and input.data.dtype.kind == "f":
-            # NOTE: rows of float scores, the common case, straight to the op (which checks
-            # the target): ``_class_loss``'s layers were ~2 µs of a [64, 10] loss
+        if type(input) is Tensor and input.data.ndim == 2 and input.data.dtype.kind == "f" and \
+                (type(target) is not Tensor or target.data.ndim == 1):
+            # NOTE: rows of float scores with class indices, the common case, straight to the op
+            # (which checks the target): ``_class_loss``'s layers were ~2 µs of a [64, 10] loss.
+            # A 2-D target (class probabilities, or a mistake) takes the checked way below.
             return CrossEntropyFn.apply(input, target, reduction=reduction,
                                         label_smoothing=label_smoothing, ignore_index=ignore_index)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+    if isinstance(target, Tensor) and isinstance(input, Tensor) and target.shape == input.shape and \
+            _dtype.is_floating(input.dtype):  # (integer scores get _class_loss's message)
+        return _cross_entropy_probabilities(input, target, weight, reduction, label_smoothing)
+    if weight is None:
         return _class_loss(CrossEntropyFn, input, target, reduction=reduction,
                            label_smoothing=label_smoothing, ignore_index=ignore_index)
+    class_dim = 1 if input.ndim > 1 else 0
+    logp = log_softmax(input, class_dim)
+    loss = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
+    if not label_smoothing:
+        return loss
+    smoothing = _weighted_smoothing(logp, target, weight, ignore_index, reduction)
+    return (1 - label_smoothing) * loss + label_smoothing / input.shape[class_dim] * smoothing
+
+
+def _weighted_smoothing(logp: Tensor, target: Tensor, weight: Tensor, ignore_index: int,
+                        reduction: str) -> Tensor:
+    """Label smoothing's term with class weights: ``s_i = -sum_c w_c log p_ic`` (0 for ignored
+    rows), reduced as ``nll_loss`` reduces: the mean divides by ``sum_i w[t_i]`` over the rows kept."""
+    class_dim = 1 if logp.ndim > 1 else 0
+    shape = [1] * logp.ndim
+    shape[class_dim] = -1
+    labels = target.data if isinstance(target, Tensor) else np.asarray(target)
+    kept = labels != ignore_index
+    smooth = where(Tensor._make(kept, False), -(logp * weight.detach().reshape(shape)).sum(class_dim), 0.0)
+    if reduction != "mean":
+        return _reduce(smooth, reduction)
+    return smooth.sum() / weight.data[labels[kept]].sum()
+
+
+def _cross_entropy_probabilities(input: Tensor, target: Tensor, weight: Tensor | None, reduction: str,
+                                 label_smoothing: float) -> Tensor:
+    """Cross-entropy against class probabilities ``target`` (the input's shape, classes on dim 1,
+    or dim 0 for ``[C]``): ``loss_i = -sum_c w_c q_ic log softmax(x_i)_c`` with ``q = (1 - e) *
+    target + e / C``; the mean divides by the number of rows (not by the weights).
+    Gradient: ``dx_i = sum_c w_c q_ic * softmax(x_i) - w * q_i`` (autograd's, through ``log_softmax``)."""
+    if not _dtype.is_floating(target.dtype):
+        raise TypeError(f"cross_entropy: expected floating point type for target with class probabilities, "
+                        f"got {target.dtype}")
+    check_reduction(reduction)
+    class_dim = 1 if input.ndim > 1 else 0
+    classes = input.shape[class_dim]
+    q = _like(input, target, "cross_entropy")
     if label_smoothing:
-        raise NotImplementedError("cross_entropy: class weights together with label_smoothing")
-    return nll_loss(log_softmax(input, 1 if input.ndim > 1 else 0), target, weight,
-                    ignore_index=ignore_index, reduction=reduction)
+        q = q * (1 - label_smoothing) + label_smoothing / classes
+    if weight is not None:
+        check_vector("cross_entropy", "weight", weight.data, classes, input.dtype)
+        shape = [1] * input.ndim
+        shape[class_dim] = classes
+        q = q * weight.reshape(shape)
+    loss = -(log_softmax(input, class_dim) * q)
+    if reduction == "none":
+        return loss.sum(class_dim)
+    total = loss.sum()
+    return total if reduction == "sum" else total / (input.numel() // max(classes, 1))
 
 
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, *, ignore_index: int = -100,
@@ -559,12 +629,52 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     return Tensor._make((labels[..., None] == np.arange(num_classes)).astype(np.int64), False)
 
 
-def pad(input: Tensor, pad: tuple, mode: str = "constant", value: float = 0.0) -> Tensor:
+PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
+def pad(input: Tensor, pad: tuple, mode: str = "constant", value: float | None = None) -> Tensor:
     """Pad the last dims: ``pad = (left, right)`` for the last dim, then ``(top, bottom)`` for the
-    one before, and so on; negative amounts crop. Only ``mode="constant"`` (``value``)."""
-    if mode != "constant":
-        raise NotImplementedError(f"pad: mode={mode!r}; only 'constant' is implemented")
-    return PadFn.apply(input, pad=tuple(int(p) for p in pad), value=value)
+    one before, and so on; negative amounts crop. ``mode``: ``"constant"`` fills with ``value``
+    (0 by default); ``"reflect"`` mirrors the input about its edge (``[a b c]`` -> ``c b [a b c] b a``),
+    ``"replicate"`` repeats the edge (``a a [a b c] c c``), ``"circular"`` wraps around
+    (``b c [a b c] a b``). The last three pick input elements by index (``_pad_index``), so the
+    gradient adds up where an element is copied."""
+    if mode not in PAD_MODES:
+        raise ValueError(f"pad: mode {mode!r} is not one of {PAD_MODES}")
+    pad = tuple(int(p) for p in pad)
+    if mode == "constant":
+        return PadFn.apply(input, pad=pad, value=0.0 if value is None else value)
+    if value is not None and value != 0:
+        raise ValueError(f'Padding mode "{mode}" doesn\'t take in value argument.')
+    dims = len(pad) // 2
+    if len(pad) % 2 or dims not in (1, 2, 3) or input.ndim not in (dims + 1, dims + 2):
+        raise NotImplementedError(f"pad: mode {mode!r} pads the last 1, 2 or 3 dims of an input with one or "
+                                  f"two more (batch, channels), got pad {pad} for input of shape "
+                                  f"{tuple(input.shape)}")
+    for i in range(dims):
+        dim = input.ndim - 1 - i
+        index = _pad_index(mode, input.shape[dim], pad[2 * i], pad[2 * i + 1], dim)
+        input = input.index_select(dim, Tensor._make(index, False))
+    return input
+
+
+def _pad_index(mode: str, size: int, before: int, after: int, dim: int) -> np.ndarray:
+    """The input position each output position of a dim of ``size`` copies, padded by ``before``
+    and ``after`` (negative: cropped) with ``mode``'s rule."""
+    limit = size - 1 if mode == "reflect" else size
+    if mode != "replicate" and max(before, after) > limit:
+        raise ValueError(f"pad: {mode} padding ({before}, {after}) at dimension {dim} must be at most "
+                         f"{limit} for a dim of size {size}")
+    if size == 0 or size + before + after < 1:
+        raise ValueError(f"pad: padding ({before}, {after}) leaves nothing of dimension {dim} (size {size})")
+    i = np.arange(-before, size + after)
+    if mode == "reflect":
+        i = np.abs(i)
+        return np.where(i > size - 1, 2 * (size - 1) - i, i)
+    if mode == "replicate":
+        return np.clip(i, 0, size - 1)
+    start, stop = max(-before, 0), size - max(-after, 0)  # circular wraps within what a crop keeps
+    return start + (i - start) % (stop - start)
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
@@ -869,3 +979,367 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: boo
                          f"{tuple(input.shape)}")
     ones = Tensor._make(np.ones((*input.shape[:2], *[1] * (input.ndim - 2)), dtype=input.dtype), False)
     return input * DropoutFn.apply(ones, p)
+
+
+# --------------------------------------------------------- margin, embedding and likelihood losses
+def _like(input: Tensor, value, name: str) -> Tensor:
+    """``value`` (a Tensor, array or number) as a Tensor of ``input``'s float dtype (a Tensor keeps
+    its graph through the cast)."""
+    _check_float_input(name, input)
+    if isinstance(value, Tensor):
+        return value if value.dtype == input.dtype else value.to(input.dtype)
+    return Tensor(value, dtype=input.dtype)
+
+
+def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0, *,
+                        reduction: str = "mean") -> Tensor:
+    """``max(0, -y * (x1 - x2) + margin)``: ``y = 1`` asks for ``x1`` above ``x2`` by ``margin``,
+    ``y = -1`` the other way round (the three tensors broadcast, and must have as many dims)."""
+    if not input1.ndim == input2.ndim == target.ndim:
+        raise ValueError(f"margin_ranking_loss: all input tensors should have the same number of dims, but "
+                         f"got input1: {tuple(input1.shape)}, input2: {tuple(input2.shape)}, "
+                         f"target: {tuple(target.shape)}")
+    y = _like(input1, target, "margin_ranking_loss")
+    return _reduce((margin - y * (input1 - input2)).clamp(min=0), reduction)
+
+
+def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, *,
+                         reduction: str = "mean") -> Tensor:
+    """``x`` where ``y = 1`` and ``max(0, margin - x)`` where ``y = -1`` (``x`` is usually a
+    distance: small for similar pairs, at least ``margin`` for dissimilar ones). As PyTorch,
+    a target that is neither gets both terms."""
+    y = _like(input, target, "hinge_embedding_loss")
+    apart = where(y != 1, (margin - input).clamp(min=0), 0.0)
+    return _reduce(apart + where(y != -1, input, 0.0), reduction)
+
+
+COSINE_EMBEDDING_EPS = 1e-12
+
+
+def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0.0, *,
+                          reduction: str = "mean") -> Tensor:
+    """``1 - cos(x1, x2)`` where ``y = 1``, ``max(0, cos(x1, x2) - margin)`` where ``y = -1``, for
+    rows ``x1, x2 [N, D]`` with ``y [N]`` (or vectors ``[D]`` with a 0-d ``y``);
+    ``cos = x1 . x2 / sqrt((|x1|^2 + 1e-12) * (|x2|^2 + 1e-12))``."""
+    if target.ndim not in (0, 1):
+        raise ValueError("cosine_embedding_loss: 0D or 1D target tensor expected, multi-target not supported")
+    if not input1.ndim == input2.ndim == target.ndim + 1:
+        raise ValueError(f"cosine_embedding_loss: {target.ndim}D target tensor expects "
+                         f"{target.ndim + 1}D input tensors, but found inputs with sizes "
+                         f"{tuple(input1.shape)} and {tuple(input2.shape)}")
+    y = _like(input1, target, "cosine_embedding_loss")
+    dim = target.ndim
+    square1 = (input1 * input1).sum(dim) + COSINE_EMBEDDING_EPS
+    square2 = (input2 * input2).sum(dim) + COSINE_EMBEDDING_EPS
+    cos = (input1 * input2).sum(dim) / (square1 * square2).sqrt()
+    loss = where(y == 1, 1 - cos, 0.0) + where(y == -1, (cos - margin).clamp(min=0), 0.0)
+    return _reduce(loss, reduction)
+
+
+def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 1.0,
+                        p: float = 2, eps: float = 1e-6, swap: bool = False, *,
+                        reduction: str = "mean") -> Tensor:
+    """``max(0, margin + d(a, pos) - d(a, neg))`` with ``d = pairwise_distance(., ., p, eps)``:
+    the anchor should be nearer the positive than the negative by ``margin``. ``swap=True`` uses
+    ``min(d(a, neg), d(pos, neg))`` as the negative's distance (the harder of the two)."""
+    if margin <= 0:
+        raise ValueError(f"margin must be greater than 0, got {margin}")
+    if not anchor.ndim == positive.ndim == negative.ndim:
+        raise ValueError(f"triplet_margin_loss: the anchor, positive, and negative tensors are expected to "
+                         f"have the same number of dimensions, but got: anchor {anchor.ndim}D, positive "
+                         f"{positive.ndim}D, and negative {negative.ndim}D inputs")
+    d_pos = pairwise_distance(anchor, positive, p, eps)
+    d_neg = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_neg = d_neg.minimum(pairwise_distance(positive, negative, p, eps))
+    return _reduce((margin + d_pos - d_neg).clamp(min=0), reduction)
+
+
+def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full: bool = False, *,
+                     eps: float = 1e-8, reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of counts ``target`` under a Poisson of rate ``r``, without the
+    constant ``log(target!)``: ``exp(x) - target * x`` for ``log_input`` (``x = log r``), else
+    ``x - target * log(x + eps)``. ``full=True`` adds Stirling's ``log(target!)``,
+    ``t log t - t + 0.5 log(2 pi t)``, where ``target > 1``."""
+    t = _like(input, target, "poisson_nll_loss")
+    loss = input.exp() - t * input if log_input else input - t * (input + eps).log()
+    if full:
+        big = where(t > 1, t, 1.0)  # the log's argument kept > 0 where the term is dropped
+        stirling = big * big.log() - big + 0.5 * (2 * math.pi * big).log()
+        loss = loss + where(t > 1, stirling, 0.0)
+    return _reduce(loss, reduction)
+
+
+def _variance_like(input: Tensor, var) -> Tensor:
+    """``gaussian_nll_loss``'s ``var`` shaped to broadcast with ``input``: the same shape, one dim
+    less (the last), or 1 in a single dim; a number is the same variance everywhere."""
+    if isinstance(var, (int, float)):
+        if var < 0:
+            raise ValueError("var has negative entry/entries")
+        return Tensor._make(np.full(input.shape, var, dtype=input.dtype), False)
+    var = _like(input, var, "gaussian_nll_loss")
+    if (var.data < 0).any():
+        raise ValueError("var has negative entry/entries")
+    if var.shape == input.shape:
+        return var
+    if var.shape == input.shape[:-1]:
+        return var.unsqueeze(-1)
+    mismatched = [v for i, v in zip(input.shape, var.shape) if i != v]
+    if var.ndim == input.ndim and mismatched == [1]:
+        return var
+    raise ValueError(f"var is of incorrect size: {tuple(var.shape)} for input {tuple(input.shape)}")
+
+
+def gaussian_nll_loss(input: Tensor, target: Tensor, var: Tensor | float, full: bool = False,
+                      eps: float = 1e-6, reduction: str = "mean") -> Tensor:
+    """Negative log-likelihood of ``target`` under a normal of mean ``input`` and variance ``var``:
+    ``0.5 * (log v + (input - target)^2 / v)`` (``+ 0.5 log(2 pi)`` with ``full``), ``v =
+    max(var, eps)``. NOTE: as PyTorch, the clamp changes only the value: the gradient to ``var``
+    is the one at ``v``, even where ``var < eps``."""
+    t = _like(input, target, "gaussian_nll_loss")
+    var = _variance_like(input, var)
+    check_reduction(reduction)
+    v = var + (var.clamp(min=eps) - var).detach()
+    loss = 0.5 * (v.log() + (input - t) ** 2 / v)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, reduction)
+
+
+def multilabel_soft_margin_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, *,
+                                reduction: str = "mean") -> Tensor:
+    """Binary cross-entropy of logits ``input[N, C]`` against 0/1 labels, averaged over the ``C``
+    classes: ``-mean_c w_c (y log sigmoid(x) + (1 - y) log sigmoid(-x))``, one loss per sample."""
+    y = _like(input, target, "multilabel_soft_margin_loss")
+    loss = -(y * logsigmoid(input) + (1 - y) * logsigmoid(-input))
+    if weight is not None:
+        loss = loss * weight
+    class_dim = input.ndim - 1
+    return _reduce(loss.sum(class_dim) / input.shape[class_dim], reduction)
+
+
+def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float = 1.0,
+                      weight: Tensor | None = None, *, reduction: str = "mean") -> Tensor:
+    """Multi-class hinge loss of scores ``input[N, C]`` (or ``[C]``) and class indices ``y[N]``:
+    ``loss_n = sum_{c != y} w[y] * max(0, margin - x[y] + x[c])^p / C``, ``p`` 1 or 2 (the right
+    class should beat every other by ``margin``)."""
+    if p not in (1, 2):
+        raise ValueError("only p == 1 and p == 2 supported")
+    if weight is not None and weight.ndim != 1:
+        raise ValueError("weight must be one-dimensional")
+    _check_float_input("multi_margin_loss", input)
+    check_class_indices("multi_margin_loss", target.data if isinstance(target, Tensor) else target)
+    if input.ndim > 2 or 0 in input.shape:
+        raise ValueError(f"multi_margin_loss: expected non-empty vector or matrix with optional 0-dim batch "
+                         f"size, but got: {tuple(input.shape)}")
+    scores = input.reshape(-1, input.shape[-1] if input.ndim else 1)
+    n, c = scores.shape
+    if target.ndim > 1 or target.numel() != n:
+        raise ValueError(f"multi_margin_loss: inconsistent target size, expected {n} but got "
+                         f"{tuple(target.shape)}")
+    if weight is not None and weight.numel() != c:
+        raise ValueError(f"multi_margin_loss: inconsistent weight size, expected {c} but got "
+                         f"{tuple(weight.shape)}")
+    labels = target.data.reshape(n, 1)
+    if ((labels < 0) | (labels >= c)).any():
+        raise IndexError(f"multi_margin_loss: target out of range: labels must be in [0, {c})")
+    index = Tensor._make(labels.astype(np.int64), False)
+    hinge = (margin - scores.gather(1, index) + scores).clamp(min=0) ** p
+    hinge = where(Tensor._make(labels != np.arange(c), False), hinge, 0.0)
+    if weight is not None:
+        hinge = hinge * weight.index_select(0, index.reshape(n)).reshape(n, 1)
+    loss = hinge.sum(1) / c
+    return _reduce(loss.reshape(target.shape) if reduction == "none" else loss, reduction)
+
+
+def soft_margin_loss(input: Tensor, target: Tensor, *, reduction: str = "mean") -> Tensor:
+    """Two-class logistic loss ``log(1 + exp(-y * x))`` for labels ``y`` of 1 or -1 (computed as
+    ``softplus(-y * x)``, stable for large ``|x|``)."""
+    return _reduce(softplus(-_like(input, target, "soft_margin_loss") * input), reduction)
+
+
+# --------------------------------------------------------- transposed convolution, fold and unfold
+def _no_groups_or_dilation(op: str, groups: int, dilation) -> None:
+    """Raise ``NotImplementedError`` for ``groups`` or ``dilation`` other than 1 (as ``conv2d``:
+    the kernels have neither)."""
+    if groups != 1 or any(d != 1 for d in (dilation if isinstance(dilation, (tuple, list)) else (dilation,))):
+        raise NotImplementedError(f"{op}: groups={groups} and dilation={dilation} are not implemented "
+                                  "(only 1)")
+
+
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+                     output_padding=0, groups: int = 1, dilation=1) -> Tensor:
+    """Transposed 2-D convolution ``input[N, I, H, W], weight[I, O, kh, kw], bias[O] -> [N, O, Ho,
+    Wo]``, ``Ho = (H - 1)*stride - 2*padding + kh + output_padding``: the gradient of ``conv2d``
+    w.r.t. its input (so it upsamples by ``stride``; see ``ConvTranspose2dFn``). ``output_padding``
+    (< stride) adds rows and columns at the end. An unbatched ``[I, H, W]`` gives ``[O, Ho, Wo]``."""
+    _no_groups_or_dilation("conv_transpose2d", groups, dilation)
+    options = {"stride": _pair(stride, "stride"), "padding": _pair(padding, "padding"),
+               "output_padding": _pair(output_padding, "output_padding")}
+    return _unbatched(input, lambda x: ConvTranspose2dFn.apply(x, weight, bias, **options))
+
+
+def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int = 1,
+                     padding: int = 0, output_padding: int = 0, groups: int = 1, dilation: int = 1) -> Tensor:
+    """Transposed 1-D convolution ``input[N, I, L], weight[I, O, k], bias[O] -> [N, O, Lo]``, ``Lo =
+    (L - 1)*stride - 2*padding + k + output_padding``: ``conv_transpose2d`` of a height-1 image
+    (an unbatched ``[I, L]`` gives ``[O, Lo]``)."""
+    if isinstance(input, Tensor) and input.ndim == 2:
+        return conv_transpose1d(input.unsqueeze(0), weight, bias, stride, padding, output_padding, groups,
+                                dilation).squeeze(0)
+    if input.ndim != 3 or weight.ndim != 3:
+        raise ValueError(f"conv_transpose1d: expected input [N, C, L] or [C, L] and weight [I, O, k], got "
+                         f"{tuple(input.shape)} and {tuple(weight.shape)}")
+    out = conv_transpose2d(input.unsqueeze(2), weight.unsqueeze(2), bias, (1, _single(stride, "stride")),
+                           (0, _single(padding, "padding")), (0, _single(output_padding, "output_padding")),
+                           groups, _single(dilation, "dilation"))
+    return out.squeeze(2)
+
+
+def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
+    """Every sliding ``kernel_size`` block of ``input[N, C, H, W]`` (or ``[C, H, W]``) as a column:
+    ``[N, C*kh*kw, L]``, ``L`` the number of blocks, ``(H + 2*padding - dilation*(kh - 1) - 1) //
+    stride + 1`` per side, multiplied. (im2col: a convolution is ``weight.view(O, -1) @ unfold(x)``.)"""
+    if not isinstance(input, Tensor) or input.ndim not in (3, 4):
+        raise ValueError("unfold: expected 3-D [C, H, W] or 4-D [N, C, H, W] input, got "
+                         f"{tuple(input.shape) if isinstance(input, Tensor) else type(input).__name__}")
+    options = [_pair(v, name) for v, name in ((kernel_size, "kernel_size"), (dilation, "dilation"),
+                                               (padding, "padding"), (stride, "stride"))]
+    return _unbatched(input, lambda x: UnfoldFn.apply(x, *options))
+
+
+def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
+    """The inverse layout of ``unfold``: columns ``input[N, C*kh*kw, L]`` (or ``[C*kh*kw, L]``) put
+    back as blocks of an ``output_size`` image ``[N, C, H, W]``, overlapping values summed (so
+    ``fold(unfold(x))`` is ``x`` times how many blocks cover each pixel)."""
+    if not isinstance(input, Tensor) or input.ndim not in (2, 3):
+        raise ValueError("fold: expected 2-D [C*kh*kw, L] or 3-D [N, C*kh*kw, L] input, got "
+                         f"{tuple(input.shape) if isinstance(input, Tensor) else type(input).__name__}")
+    options = [_pair(v, name) for v, name in ((output_size, "output_size"), (kernel_size, "kernel_size"),
+                                               (dilation, "dilation"), (padding, "padding"),
+                                               (stride, "stride"))]
+    if input.ndim == 2:
+        return FoldFn.apply(input.unsqueeze(0), *options).squeeze(0)
+    return FoldFn.apply(input, *options)
+
+
+
+# ------------------------------------------------- pixel shuffle, bilinear, norms, dropouts
+def _check_shuffle(op: str, input: Tensor, factor: int, factor_name: str) -> None:
+    if not isinstance(factor, Integral) or factor < 1:
+        raise ValueError(f"{op}: {factor_name} must be a positive int, got {factor!r}")
+    if input.ndim < 3:
+        raise ValueError(f"{op} expects input to have at least 3 dimensions, but got input with "
+                         f"{input.ndim} dimension(s)")
+
+
+def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
+    """``[*, C*r*r, H, W] -> [*, C, H*r, W*r]`` (``r = upscale_factor``): each group of ``r*r``
+    channels becomes an ``r x r`` block of pixels, ``out[c, h*r + i, w*r + j] = in[c*r*r + i*r + j,
+    h, w]``. A reshape and a permute, so the gradient moves back the same way."""
+    _check_shuffle("pixel_shuffle", input, upscale_factor, "upscale_factor")
+    r = int(upscale_factor)
+    *batch, c, h, w = input.shape
+    if c % (r * r):
+        raise ValueError(f"pixel_shuffle expects its input's 'channel' dimension to be divisible by the "
+                         f"square of upscale_factor, but input.size(-3)={c} is not divisible by {r * r}")
+    n = len(batch)
+    blocks = input.reshape(*batch, c // (r * r), r, r, h, w)
+    order = (*range(n), n, n + 3, n + 1, n + 4, n + 2)  # [*, C, H, r, W, r]
+    return blocks.permute(*order).reshape(*batch, c // (r * r), h * r, w * r)
+
+
+def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
+    """``[*, C, H*r, W*r] -> [*, C*r*r, H, W]``: the inverse of ``pixel_shuffle``, each ``r x r``
+    block of pixels becoming ``r*r`` channels."""
+    _check_shuffle("pixel_unshuffle", input, downscale_factor, "downscale_factor")
+    r = int(downscale_factor)
+    *batch, c, h, w = input.shape
+    if h % r or w % r:
+        raise ValueError(f"pixel_unshuffle expects height and width to be divisible by downscale_factor, "
+                         f"but input of shape {tuple(input.shape)} is not divisible by {r}")
+    n = len(batch)
+    blocks = input.reshape(*batch, c, h // r, r, w // r, r)
+    order = (*range(n), n, n + 2, n + 4, n + 1, n + 3)  # [*, C, r, r, H, W]
+    return blocks.permute(*order).reshape(*batch, c * r * r, h // r, w // r)
+
+
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``y_o = x1 . W_o x2 + b_o = sum_ij x1_i W[o, i, j] x2_j + b_o``: ``input1[..., in1],
+    input2[..., in2], weight[out, in1, in2], bias[out] -> [..., out]`` (one ``einsum``)."""
+    if weight.ndim != 3 or input1.shape[-1:] != weight.shape[1:2] or input2.shape[-1:] != weight.shape[2:]:
+        raise ValueError(f"bilinear: expected input1 [..., in1], input2 [..., in2] and weight [out, in1, "
+                         f"in2], got {tuple(input1.shape)}, {tuple(input2.shape)} and {tuple(weight.shape)}")
+    if input1.shape[:-1] != input2.shape[:-1]:
+        raise ValueError(f"bilinear: input1 and input2 must have the same leading dims, got "
+                         f"{tuple(input1.shape)} and {tuple(input2.shape)}")
+    y = einsum("...i,oij,...j->...o", input1, weight, input2)
+    return y if bias is None else y + bias
+
+
+def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
+             eps: float | None = None) -> Tensor:
+    """``x / sqrt(mean(x^2) + eps) * weight`` over the last dims ``normalized_shape`` (no mean is
+    subtracted, unlike ``layer_norm``); ``eps=None``: the machine epsilon of the input's dtype."""
+    shape = (normalized_shape,) if isinstance(normalized_shape, Integral) else tuple(normalized_shape)
+    if tuple(input.shape[input.ndim - len(shape):]) != shape or len(shape) > input.ndim:
+        raise ValueError(f"rms_norm: expected input with shape [*, {', '.join(map(str, shape))}], but got "
+                         f"input of size {tuple(input.shape)}")
+    _check_float_input("rms_norm", input)
+    eps = float(np.finfo(input.dtype).eps) if eps is None else eps
+    dims = tuple(range(input.ndim - len(shape), input.ndim))
+    y = input * ((input * input).mean(dims, keepdim=True) + eps).rsqrt()
+    return y if weight is None else y * weight
+
+
+def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero each whole channel of ``input[N, C, L]`` (or ``[C, L]``) with probability ``p`` and
+    scale the kept ones by ``1 / (1 - p)``: the mask is ``dropout`` of ones ``[N, C, 1]``. The
+    identity when not ``training`` (``inplace``: see ``dropout``)."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if input.ndim not in (2, 3):
+        raise ValueError(f"dropout1d: Expected 2D or 3D input, but received a {input.ndim}D input. Note "
+                         "that dropout1d exists to provide channel-wise dropout on inputs with 1 spatial "
+                         "dimension, a channel dimension, and an optional batch dimension (i.e. 2D or 3D "
+                         "inputs).")
+    if not training or p == 0:
+        return input
+    ones = Tensor._make(np.ones((*input.shape[:-1], 1), dtype=input.dtype), False)
+    return input * DropoutFn.apply(ones, p)
+
+
+def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False, inplace: bool = False) -> Tensor:
+    """Dropout for SELU networks: keeps mean 0 and variance 1. Each element is dropped with
+    probability ``p`` to SELU's negative limit ``a' = -SELU_SCALE * SELU_ALPHA`` (not to 0), then
+    ``y = a * x_dropped + b`` with ``a = ((1 - p) * (1 + p a'^2))^(-1/2)`` and ``b = -a a' p``, so
+    ``y = a * m * x + a a' (m - 1 + p)`` for the keep mask ``m``; gradient ``a * m``. The identity
+    when not ``training`` (the default here, as PyTorch); ``p = 1`` gives zeros."""
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0:
+        return input
+    if p == 1:
+        return input * 0.0
+    keep = numpy_generator().random(input.shape, dtype=np.float32) >= p  # as DropoutFn's mask
+    mask = Tensor._make(keep.astype(input.dtype), False)
+    drop_to = -SELU_SCALE * SELU_ALPHA
+    a = ((1 - p) * (1 + p * drop_to ** 2)) ** -0.5
+    return input * (mask * a) + (mask - 1 + p) * (a * drop_to)
+
+
+def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4, beta: float = 0.75,
+                        k: float = 1.0) -> Tensor:
+    """Normalize each channel of ``input[N, C, *]`` by its neighbours: ``y_c = x_c / (k + alpha /
+    size * sum_{c'} x_{c'}^2)^beta``, the sum over the ``size`` channels ``c - size//2`` to
+    ``c + (size - 1)//2`` (missing ones count as 0)."""
+    if input.ndim < 3:
+        raise ValueError(f"Expected 3D or higher dimensionality input (got {input.ndim} dimensions)")
+    if input.numel() == 0:
+        return input
+    channels = input.shape[1]
+    squares = pad((input * input).movedim(1, -1), (size // 2, (size - 1) // 2))
+    window = squares.narrow(-1, 0, channels)
+    for shift in range(1, size):
+        window = window + squares.narrow(-1, shift, channels)
+    return input / (k + alpha / size * window.movedim(-1, 1)) ** beta

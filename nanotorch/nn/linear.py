@@ -1,4 +1,4 @@
-"""``Linear``, ``Identity`` and ``Flatten``."""
+"""``Linear``, ``Bilinear``, ``Identity`` and ``Flatten``."""
 
 from __future__ import annotations
 
@@ -13,13 +13,14 @@ from nanotorch.nn.parameter import Parameter
 from nanotorch.tensor import Tensor
 
 
-def add_weight_and_bias(module: Module, weight_shape: tuple, bias: bool, dtype) -> None:
-    """Register ``module.weight[weight_shape]`` and ``module.bias[weight_shape[0]]`` (or a
-    ``None`` bias) as Linear and Conv2d do, uninitialised: ``reset_parameters`` fills them."""
+def add_weight_and_bias(module: Module, weight_shape: tuple, bias: bool, dtype, bias_dim: int = 0) -> None:
+    """Register ``module.weight[weight_shape]`` and ``module.bias[weight_shape[bias_dim]]`` (or a
+    ``None`` bias) as Linear and Conv2d do, uninitialised: ``reset_parameters`` fills them.
+    (``bias_dim=1`` for a transposed convolution, whose weight is ``[in, out, *kernel]``.)"""
     dtype = _dtype.to_dtype(dtype) or _dtype.DEFAULT_FLOAT
     module.weight = Parameter(empty(*weight_shape, dtype=dtype))
     if bias:
-        module.bias = Parameter(empty(weight_shape[0], dtype=dtype))
+        module.bias = Parameter(empty(weight_shape[bias_dim], dtype=dtype))
     else:
         module.register_parameter("bias", None)
 
@@ -66,6 +67,32 @@ class Linear(Module):
     def extra_repr(self) -> str:
         return (f"in_features={self.in_features}, out_features={self.out_features}, "
                 f"bias={self.bias is not None}")
+
+
+class Bilinear(Module):
+    """``y = x1 . W x2 + b`` per output: ``x1[..., in1], x2[..., in2] -> y[..., out]`` with
+    ``weight[out, in1, in2]`` and ``bias[out]``, both ``U(-1/sqrt(in1), 1/sqrt(in1))`` at first
+    (``functional.bilinear``)."""
+
+    def __init__(self, in1_features: int, in2_features: int, out_features: int, bias: bool = True,
+                 dtype=None) -> None:
+        super().__init__()
+        self.in1_features, self.in2_features, self.out_features = in1_features, in2_features, out_features
+        add_weight_and_bias(self, (out_features, in1_features, in2_features), bias, dtype)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        bound = 1 / math.sqrt(self.in1_features)
+        init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, input1: Tensor, input2: Tensor) -> Tensor:
+        return F.bilinear(input1, input2, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+                f"out_features={self.out_features}, bias={self.bias is not None}")
 
 
 class Flatten(Module):

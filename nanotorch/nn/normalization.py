@@ -1,6 +1,6 @@
-"""``BatchNorm1d``, ``BatchNorm2d``, ``InstanceNorm1d``, ``InstanceNorm2d``, ``LayerNorm`` and
-``GroupNorm`` (the seed's spellings ``BatchNorm1D`` and ``BatchNorm2D`` are shims in
-``nanotorch._seed``)."""
+"""``BatchNorm1d``, ``BatchNorm2d``, ``InstanceNorm1d``, ``InstanceNorm2d``, ``LayerNorm``,
+``GroupNorm``, ``RMSNorm`` and ``LocalResponseNorm`` (the seed's spellings ``BatchNorm1D`` and
+``BatchNorm2D`` are shims in ``nanotorch._seed``)."""
 
 from __future__ import annotations
 
@@ -196,3 +196,40 @@ class LayerNorm(Module):
 
     def extra_repr(self) -> str:
         return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+
+
+class RMSNorm(Module):
+    """``y = x / sqrt(mean(x^2) + eps) * weight`` over the last dims ``normalized_shape``, with
+    ``weight`` (ones) when ``elementwise_affine`` (``functional.rms_norm``; ``eps=None``: the
+    input dtype's machine epsilon)."""
+
+    def __init__(self, normalized_shape, eps: float | None = None, elementwise_affine: bool = True, *,
+                 dtype=None) -> None:
+        super().__init__()
+        shape = ((int(normalized_shape),) if isinstance(normalized_shape, Integral)
+                 else tuple(int(d) for d in normalized_shape))
+        self.normalized_shape, self.eps, self.elementwise_affine = shape, eps, elementwise_affine
+        dtype = _dtype.to_dtype(dtype) or _dtype.DEFAULT_FLOAT
+        weight = Parameter(ones(*shape, dtype=dtype)) if elementwise_affine else None
+        self.register_parameter("weight", weight)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.rms_norm(input, self.normalized_shape, self.weight, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+
+
+class LocalResponseNorm(Module):
+    """``y_c = x_c / (k + alpha / size * sum of x^2 over the size channels around c)^beta``
+    (``functional.local_response_norm``)."""
+
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> None:
+        super().__init__()
+        self.size, self.alpha, self.beta, self.k = size, alpha, beta, k
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self) -> str:
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"

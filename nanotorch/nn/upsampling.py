@@ -1,4 +1,4 @@
-"""``Upsample``: ``functional.interpolate`` as a layer."""
+"""``Upsample`` (``functional.interpolate`` as a layer), ``PixelShuffle`` and ``PixelUnshuffle``."""
 
 from __future__ import annotations
 
@@ -30,3 +30,31 @@ class Upsample(Module):
         if self.scale_factor is not None:
             return f"scale_factor={self.scale_factor!r}, mode={self.mode!r}"
         return f"size={self.size!r}, mode={self.mode!r}"
+
+
+class PixelShuffle(Module):
+    """``[*, C*r*r, H, W] -> [*, C, H*r, W*r]``, channels to pixels (``functional.pixel_shuffle``)."""
+
+    def __init__(self, upscale_factor: int) -> None:
+        super().__init__()
+        self.upscale_factor = upscale_factor
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.pixel_shuffle(input, self.upscale_factor)
+
+    def extra_repr(self) -> str:
+        return f"upscale_factor={self.upscale_factor}"
+
+
+class PixelUnshuffle(Module):
+    """``[*, C, H*r, W*r] -> [*, C*r*r, H, W]``, pixels to channels (``functional.pixel_unshuffle``)."""
+
+    def __init__(self, downscale_factor: int) -> None:
+        super().__init__()
+        self.downscale_factor = downscale_factor
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.pixel_unshuffle(input, self.downscale_factor)
+
+    def extra_repr(self) -> str:
+        return f"downscale_factor={self.downscale_factor}"

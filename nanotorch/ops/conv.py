@@ -7,6 +7,8 @@ an output side is ``Ho = (H + 2*ph - kh) // sh + 1``.
 
 from __future__ import annotations
 
+import numpy as np
+
 from nanotorch import backend
 from nanotorch.autograd.function import Function
 from nanotorch.ops.checks import check_float, check_vector, contiguous
@@ -116,3 +118,168 @@ def max_pool2d_indices(x, kernel_size: tuple, stride: tuple, padding: tuple):
     checks and kernel as ``MaxPool2dFn``, outside the graph (indices have no gradient)."""
     _check_pool("max_pool2d", x, kernel_size, stride, padding)
     return backend.state.current.max_pool2d_forward(contiguous(x), kernel_size, stride, padding)[1]
+
+
+def conv_transpose_size(op: str, size: int, kernel: int, stride: int, padding: int,
+                        output_padding: int) -> int:
+    """One side of a transposed convolution's output: ``(size - 1) * stride - 2 * padding + kernel
+    + output_padding``, the input size of the ``conv2d`` it is the gradient of (``output_padding <
+    stride`` picks one of the ``stride`` sizes that convolution maps to ``size``)."""
+    if not 0 <= output_padding < stride:
+        raise ValueError(f"{op}: output padding must be smaller than stride, but got output_padding: "
+                         f"{output_padding}, stride: {stride}")
+    out = (size - 1) * stride - 2 * padding + kernel + output_padding
+    if out < 1:
+        raise ValueError(f"{op}: the output size {out} from input size {size}, kernel {kernel}, stride "
+                         f"{stride}, padding {padding} is too small (expected >= 1)")
+    return out
+
+
+class ConvTranspose2dFn(Function):
+    """Transposed convolution, ``x[N, I, H, W], w[I, O, kh, kw], b[O] | None -> y[N, O, Ho, Wo]``
+    with ``Ho = (H - 1)*sh - 2*ph + kh + oph``: the gradient of ``conv2d`` (weight ``w``, read as
+    ``[out=I, in=O, kh, kw]``) w.r.t. its input, applied to ``x``. Each input element adds
+    ``x[n, i, h, w] * w[i, :, :, :]`` to the output window at ``(h*sh - ph, w*sw - pw)``.
+
+    So its own gradient runs ``conv2d`` forward: ``dx = conv2d(dy, w)``, and ``dw`` is that
+    convolution's weight gradient with ``x`` as its output gradient; ``db = sum(dy)`` over
+    ``N, Ho, Wo``. Both use the backend's convolution kernels.
+    """
+
+    uses_backend = True
+
+    @staticmethod
+    def forward(ctx, x, w, b, stride=(1, 1), padding=(0, 0), output_padding=(0, 0)):
+        check_float("conv_transpose2d", "input", x)
+        check_float("conv_transpose2d", "weight", w, x.dtype)
+        if x.ndim != 4 or w.ndim != 4:
+            raise ValueError(f"conv_transpose2d: expected input [N, C, H, W] and weight [in_channels, "
+                             f"out_channels, kh, kw], got {x.shape} and {w.shape}")
+        if x.shape[1] != w.shape[0]:
+            raise ValueError(f"conv_transpose2d: input has {x.shape[1]} channels (shape {x.shape}) but the "
+                             f"weight {w.shape} expects {w.shape[0]}")
+        check_vector("conv_transpose2d", "bias", b, w.shape[1], x.dtype)
+        if min(stride) < 1 or min(padding) < 0:
+            raise ValueError(f"conv_transpose2d: stride {stride} must be >= 1, padding {padding} >= 0")
+        out_hw = tuple(conv_transpose_size("conv_transpose2d", *sides)
+                       for sides in zip(x.shape[2:], w.shape[2:], stride, padding, output_padding))
+        y_shape = (x.shape[0], w.shape[1], *out_hw)
+        x, w = contiguous(x), contiguous(w)
+        # NOTE: the backward reads the forward's patches (``cols``) only for the weight's
+        # gradient; for the input's alone an unfilled array of their shape stands in.
+        cols = np.empty((x.shape[0], w.shape[1] * w.shape[2] * w.shape[3], x.shape[2] * x.shape[3]),
+                        dtype=x.dtype)
+        y = ctx.backend.conv2d_backward(x, cols, y_shape, w, stride, padding, True, False, False)[0]
+        if b is not None:
+            y += b.reshape(-1, 1, 1)
+        ctx.save_for_backward(x, w)
+        ctx.stride, ctx.padding = stride, padding
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, w = ctx.saved_tensors
+        need_dx, need_dw, need_db = ctx.needs_input_grad
+        grad = contiguous(grad)
+        dx = dw = None
+        if need_dx or need_dw:
+            dx, cols = ctx.backend.conv2d_forward(grad, w, None, ctx.stride, ctx.padding)
+        if need_dw:
+            dw = ctx.backend.conv2d_backward(x, cols, grad.shape, w, ctx.stride, ctx.padding,
+                                             False, True, False)[1]
+        db = grad.sum(axis=(0, 2, 3)) if need_db else None
+        return (dx if need_dx else None), dw, db
+
+
+def sliding_blocks(op: str, size: tuple, kernel: tuple, dilation: tuple, padding: tuple,
+                   stride: tuple) -> tuple[int, int]:
+    """How many ``kernel`` windows (taps ``dilation`` apart) fit along each side of a ``size``
+    image padded by ``padding``, every ``stride``: ``(H + 2p - d*(k - 1) - 1) // s + 1``."""
+    if min(kernel) < 1 or min(dilation) < 1 or min(stride) < 1 or min(padding) < 0:
+        raise ValueError(f"{op}: kernel_size {kernel}, dilation {dilation} and stride {stride} must be "
+                         f">= 1, padding {padding} >= 0")
+    blocks = tuple((n + 2 * p - d * (k - 1) - 1) // s + 1
+                   for n, k, d, p, s in zip(size, kernel, dilation, padding, stride))
+    if min(blocks) < 1:
+        raise ValueError(f"{op}: given input with spatial size {size}, kernel_size={kernel}, dilation="
+                         f"{dilation}, padding={padding}, calculated shape of the array of sliding blocks "
+                         f"as {blocks}, but its components must be at least one.")
+    return blocks
+
+
+def _taps(kernel: tuple, dilation: tuple, stride: tuple, blocks: tuple):
+    """For each kernel tap ``(u, v)``: the slice of the padded image it reads in every block."""
+    for u in range(kernel[0]):
+        for v in range(kernel[1]):
+            top, left = u * dilation[0], v * dilation[1]
+            yield u, v, (slice(None), slice(None),
+                         slice(top, top + stride[0] * (blocks[0] - 1) + 1, stride[0]),
+                         slice(left, left + stride[1] * (blocks[1] - 1) + 1, stride[1]))
+
+
+def _im2col(x, kernel, dilation, padding, stride, blocks):
+    """``x[N, C, H, W] -> cols[N, C*kh*kw, L]``: each block's padded window as a column."""
+    n, c = x.shape[:2]
+    xp = np.pad(x, ((0, 0), (0, 0), (padding[0],) * 2, (padding[1],) * 2))
+    cols = np.empty((n, c, *kernel, *blocks), dtype=x.dtype)
+    for u, v, window in _taps(kernel, dilation, stride, blocks):
+        cols[:, :, u, v] = xp[window]
+    return cols.reshape(n, c * kernel[0] * kernel[1], -1)
+
+
+def _col2im(cols, size, kernel, dilation, padding, stride, blocks):
+    """``cols[N, C*kh*kw, L] -> x[N, C, H, W]``: ``_im2col``'s adjoint, each column added back
+    to the window it came from (overlaps add up; the padding is cut off)."""
+    n = cols.shape[0]
+    cols = cols.reshape(n, -1, *kernel, *blocks)
+    xp = np.zeros((n, cols.shape[1], size[0] + 2 * padding[0], size[1] + 2 * padding[1]), dtype=cols.dtype)
+    for u, v, window in _taps(kernel, dilation, stride, blocks):
+        xp[window] += cols[:, :, u, v]
+    return xp[:, :, padding[0]:padding[0] + size[0], padding[1]:padding[1] + size[1]].copy()
+
+
+class UnfoldFn(Function):
+    """im2col, ``x[N, C, H, W] -> cols[N, C*kh*kw, L]``, ``L`` = the number of blocks:
+    ``cols[n, (c, u, v), (i, j)] = xpad[n, c, i*sh + u*dh, j*sw + v*dw]``.
+    Gradient: ``dx = col2im(dcols)`` (what ``FoldFn`` computes)."""
+
+    @staticmethod
+    def forward(ctx, x, kernel, dilation, padding, stride):
+        check_float("unfold", "input", x)
+        if x.ndim != 4:
+            raise ValueError(f"unfold: expected input [N, C, H, W], got shape {x.shape}")
+        blocks = sliding_blocks("unfold", x.shape[2:], kernel, dilation, padding, stride)
+        ctx.options = (x.shape[2:], kernel, dilation, padding, stride, blocks)
+        return _im2col(x, kernel, dilation, padding, stride, blocks)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _col2im(grad, *ctx.options)
+
+
+class FoldFn(Function):
+    """col2im, ``cols[N, C*kh*kw, L] -> x[N, C, H, W]`` (``(H, W) = output_size``): each column
+    added into its block's window, overlaps summed: ``UnfoldFn``'s adjoint.
+    Gradient: ``dcols = im2col(dx)`` (what ``UnfoldFn`` computes)."""
+
+    @staticmethod
+    def forward(ctx, cols, output_size, kernel, dilation, padding, stride):
+        check_float("fold", "input", cols)
+        if cols.ndim != 3:
+            raise ValueError(f"fold: expected input [N, C*kh*kw, L], got shape {cols.shape}")
+        taps = kernel[0] * kernel[1]
+        if cols.shape[1] % taps:
+            raise ValueError(f"fold: expected size of input's dimension 1 to be divisible by the product of "
+                             f"kernel_size, but got input.size(1)={cols.shape[1]} and kernel_size={kernel}")
+        blocks = sliding_blocks("fold", output_size, kernel, dilation, padding, stride)
+        if cols.shape[2] != blocks[0] * blocks[1]:
+            raise ValueError(f"fold: given output_size={output_size}, kernel_size={kernel}, dilation="
+                             f"{dilation}, padding={padding}, stride={stride}, expected size of input's "
+                             f"dimension 2 to match the calculated number of sliding blocks {blocks[0]} * "
+                             f"{blocks[1]} = {blocks[0] * blocks[1]}, but got input.size(2)={cols.shape[2]}")
+        ctx.options = (kernel, dilation, padding, stride, blocks)
+        return _col2im(cols, output_size, *ctx.options)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _im2col(grad, *ctx.options)

@@ -22,7 +22,8 @@ def check_class_indices(op: str, target) -> None:
     if not isinstance(target, np.ndarray) or target.dtype.kind not in "iu":
         kind = target.dtype if isinstance(target, np.ndarray) else type(target).__name__
         raise TypeError(f"{op}: target must be an integer tensor of class indices, got {kind} "
-                        "(class-probability targets are not supported)")
+                        "(class probabilities are taken only by cross_entropy, as a float target "
+                        "shaped like the input)")
 
 
 def _check_class_target(op: str, scores, target, ignore_index: int) -> np.ndarray:
