@@ -30,6 +30,7 @@ from nanotorch.nn.activation import (  # noqa: F401
     Tanh,
     Threshold,
 )
+from nanotorch.nn.attention import MultiheadAttention  # noqa: F401
 from nanotorch.nn.container import (  # noqa: F401
     ModuleDict,
     ModuleList,
@@ -93,5 +94,12 @@ from nanotorch.nn.pooling import (  # noqa: F401
     MaxPool1d,
     MaxPool2d,
 )
+from nanotorch.nn.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell  # noqa: F401
 from nanotorch.nn.sparse import Embedding  # noqa: F401
+from nanotorch.nn.transformer import (  # noqa: F401
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
 from nanotorch.nn.upsampling import PixelShuffle, PixelUnshuffle, Upsample  # noqa: F401

@@ -15,6 +15,7 @@ import numpy as np
 from nanotorch import _dtype
 from nanotorch.autograd import no_grad
 from nanotorch.functions import einsum, where
+from nanotorch.nn.attention import scaled_dot_product_attention
 from nanotorch.ops.activation import (
     ELUFn,
     GELUFn,
@@ -67,7 +68,7 @@ __all__ = [
     "multi_margin_loss", "multilabel_soft_margin_loss", "poisson_nll_loss", "soft_margin_loss",
     "triplet_margin_loss", "conv_transpose1d", "conv_transpose2d", "fold", "unfold",
     "alpha_dropout", "bilinear", "dropout1d", "local_response_norm", "pixel_shuffle", "pixel_unshuffle",
-    "rms_norm",
+    "rms_norm", "scaled_dot_product_attention",
 ]
 
 
