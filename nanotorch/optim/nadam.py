@@ -43,13 +43,10 @@ class NAdam(Optimizer):
         """One update of every parameter that has a gradient; returns ``closure()``, if given."""
         loss = self._evaluate(closure)
         for group in self.param_groups:
-            lr, (beta1, beta2), weight_decay = group["lr"], group["betas"], group["weight_decay"]
-            decoupled = group["decoupled_weight_decay"]
-            for _, data, g, state in self._per_param(group, ("exp_avg", "exp_avg_sq"), decay=not decoupled):
+            lr, (beta1, beta2) = group["lr"], group["betas"]
+            for _, data, g, state in self._per_param(group, ("exp_avg", "exp_avg_sq")):
                 state.setdefault("mu_product", 1.0)
                 t = state["step"]
-                if weight_decay and decoupled:
-                    data *= 1 - lr * weight_decay
                 mu, mu_next = (_momentum(beta1, group["momentum_decay"], k) for k in (t, t + 1))
                 state["mu_product"] *= mu
                 m, v = state["exp_avg"], state["exp_avg_sq"]

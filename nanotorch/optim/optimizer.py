@@ -146,19 +146,23 @@ class Optimizer:
             grads.append(g)
         return params, arrays, grads
 
-    def _per_param(self, group: dict, buffers: tuple[str, ...], decay: bool = True) -> Iterator[tuple]:
+    def _per_param(self, group: dict, buffers: tuple[str, ...]) -> Iterator[tuple]:
         """The NumPy optimizers' loop over ``group``, one parameter at a time: for each param
         with a gradient, ``(p, data, g, state)``, with ``state["step"]`` already advanced and
-        ``buffers`` made (``_param_state``), ``g`` the gradient (negated when ``maximize``) plus
-        ``weight_decay * data`` when ``decay`` (the coupled decay). After the caller has
-        updated ``data`` in place, the param's version is bumped."""
+        ``buffers`` made (``_param_state``), ``g`` the gradient (negated when ``maximize``) and
+        the weight decay applied: ``g += weight_decay * data``, or, with the group's
+        ``decoupled_weight_decay``, ``data *= 1 - lr * weight_decay`` first. After the caller
+        has updated ``data`` in place, the param's version is bumped."""
         params, arrays, grads = self._gradients(group)
         for p, data, grad in zip(params, arrays, grads):
             state = self._param_state(p, buffers)
             state["step"] += 1
             g = -grad if group["maximize"] else grad
-            if decay and group.get("weight_decay"):
-                g = g + group["weight_decay"] * data
+            if group.get("weight_decay"):
+                if group.get("decoupled_weight_decay"):
+                    data *= 1 - group["lr"] * group["weight_decay"]
+                else:
+                    g = g + group["weight_decay"] * data
             yield p, data, g, state
             p._version[0] += 1
 
