@@ -16,6 +16,7 @@ from nanotorch import (  # noqa: F401
     cuda,
     datasets,
     distributed,
+    linalg,
     nn,
     optim,
     tensor_inplace,

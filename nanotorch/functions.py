@@ -10,11 +10,14 @@ import builtins
 
 import numpy as np
 
+from nanotorch import linalg
 from nanotorch.creation import arange
+from nanotorch.ops import counting
 from nanotorch.ops.einsum import EinsumFn
+from nanotorch.ops.linalg import CdistFn
 from nanotorch.ops.shape import CatFn, StackFn
 from nanotorch.tensor import Tensor
-from nanotorch.tensor_methods import chunk, split, where
+from nanotorch.tensor_methods import broadcast_shapes, chunk, split, tensordot, where
 from nanotorch.tensor_promotion import result_type
 
 _Dim = int | tuple | None
@@ -262,8 +265,8 @@ def repeat_interleave(x: Tensor, repeats=None, dim: int | None = None, *, output
     return _t(x).repeat_interleave(repeats, dim, output_size=output_size)
 
 
-def scatter(x: Tensor, dim: int, index: Tensor, src) -> Tensor:
-    return _t(x).scatter(dim, index, src)
+def scatter(x: Tensor, dim: int, index: Tensor, src=None, *, value=None, reduce: str | None = None) -> Tensor:
+    return _t(x).scatter(dim, index, src, value=value, reduce=reduce)
 
 
 def scatter_add(x: Tensor, dim: int, index: Tensor, src: Tensor) -> Tensor:
@@ -355,6 +358,71 @@ def stack(tensors, dim: int = 0) -> Tensor:
     return StackFn.apply(*_promoted(tensors, "stack"), dim=dim)
 
 
+# ------------------------------------------------------------ linear algebra (see nanotorch.linalg)
+def kron(a: Tensor, b: Tensor) -> Tensor: return _t(a).kron(b)                         # noqa: E704
+def inner(a: Tensor, b: Tensor) -> Tensor: return _t(a).inner(b)                       # noqa: E704
+def mv(mat: Tensor, vec: Tensor) -> Tensor: return _t(mat).mv(vec)                     # noqa: E704
+def vdot(a: Tensor, b: Tensor) -> Tensor: return _t(a).vdot(b)                         # noqa: E704
+def dist(a: Tensor, b: Tensor, p: float = 2) -> Tensor: return _t(a).dist(b, p)        # noqa: E704
+def det(A: Tensor) -> Tensor: return linalg.det(A)                                     # noqa: E704,N803
+def logdet(A: Tensor) -> Tensor: return _t(A).logdet()                                 # noqa: E704,N803
+def slogdet(A: Tensor) -> tuple: return linalg.slogdet(A)                              # noqa: E704,N803
+def inverse(A: Tensor) -> Tensor: return linalg.inv(A)                                 # noqa: E704,N803
+def pinverse(A: Tensor, rcond: float = 1e-15) -> Tensor: return _t(A).pinverse(rcond)  # noqa: E704,N803
+def matrix_power(A: Tensor, n: int) -> Tensor: return linalg.matrix_power(A, n)        # noqa: E704,N803
+
+
+def addmm(x: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tensor:
+    return _t(x).addmm(mat1, mat2, beta=beta, alpha=alpha)
+
+
+def addmv(x: Tensor, mat: Tensor, vec: Tensor, *, beta=1, alpha=1) -> Tensor:
+    return _t(x).addmv(mat, vec, beta=beta, alpha=alpha)
+
+
+def addbmm(x: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -> Tensor:
+    return _t(x).addbmm(batch1, batch2, beta=beta, alpha=alpha)
+
+
+def baddbmm(x: Tensor, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -> Tensor:
+    return _t(x).baddbmm(batch1, batch2, beta=beta, alpha=alpha)
+
+
+def cross(a: Tensor, b: Tensor, dim: int | None = None) -> Tensor:
+    return _t(a).cross(b, dim)
+
+
+def chain_matmul(*matrices: Tensor) -> Tensor:
+    """``matrices[0] @ matrices[1] @ ...`` of 2-D tensors (``linalg.multi_dot``; one is returned)."""
+    if builtins.any(m.ndim != 2 for m in matrices):
+        shapes = [tuple(m.shape) for m in matrices]
+        raise RuntimeError(f"chain_matmul(): expected 2-D tensors, got shapes {shapes}")
+    return matrices[0] if len(matrices) == 1 else linalg.multi_dot(matrices)
+
+
+def cdist(x1: Tensor, x2: Tensor, p: float = 2.0,
+          compute_mode: str = "use_mm_for_euclid_dist_if_necessary") -> Tensor:
+    """The ``p``-norm distance between each row of ``x1`` ``[*, P, M]`` and each row of ``x2``
+    ``[*, R, M]``: ``[*, P, R]`` (batch dims broadcast). ``compute_mode`` picks PyTorch's
+    algorithm; here every mode computes the differences directly. Gradient: ``CdistFn``'s."""
+    for name, x in (("X1", x1), ("X2", x2)):
+        if x.ndim < 2:
+            raise RuntimeError(f"cdist only supports at least 2D tensors, {name} got: {x.ndim}D")
+        if x.data.dtype.kind != "f":
+            raise RuntimeError(f"cdist only supports floating-point dtypes, {name} got: {x.dtype}")
+    if x1.shape[-1] != x2.shape[-1]:
+        raise RuntimeError(f"X1 and X2 must have the same number of columns. X1: {x1.shape[-1]} "
+                           f"X2: {x2.shape[-1]}")
+    if x1.dtype != x2.dtype:
+        raise RuntimeError(f"cdist: X1 and X2 must have the same dtype, got {x1.dtype} and {x2.dtype}")
+    if p < 0:
+        raise RuntimeError("cdist only supports non-negative p values")
+    if compute_mode not in ("use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist",
+                            "donot_use_mm_for_euclid_dist"):
+        raise ValueError(f"{compute_mode} is not a valid value for compute_mode")
+    return CdistFn.apply(x1, x2, float(p))
+
+
 __all__ = ["exp", "log", "sqrt", "abs", "relu", "sigmoid", "tanh", "clamp", "maximum",
            "minimum", "matmul", "softmax", "log_softmax", "logsumexp", "norm", "flatten", "reshape",
            "transpose", "permute", "squeeze", "unsqueeze", "argmax", "argmin", "sum", "mean",
@@ -373,3 +441,211 @@ __all__ = ["exp", "log", "sqrt", "abs", "relu", "sigmoid", "tanh", "clamp", "max
            "nan_to_num", "xlogy", "float_power", "addcmul", "addcdiv", "median", "nansum", "nanmean",
            "count_nonzero", "var_mean", "std_mean", "aminmax", "cummax", "cummin", "logcumsumexp",
            "quantile", "isclose", "allclose", "equal"]
+__all__ += ["kron", "tensordot", "inner", "mv", "addmm", "addmv", "addbmm", "baddbmm", "cross", "cdist",
+            "chain_matmul", "matrix_power", "vdot", "dist", "det", "logdet", "slogdet", "inverse", "pinverse"]
+
+
+# ------------------------------------------------------- indexing, shape, logic and counting
+def scatter_reduce(x: Tensor, dim: int, index: Tensor, src: Tensor, reduce: str, *,
+                   include_self: bool = True) -> Tensor:
+    return _t(x).scatter_reduce(dim, index, src, reduce, include_self=include_self)
+
+
+def index_add(x: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
+    return _t(x).index_add(dim, index, source, alpha=alpha)
+
+
+def index_copy(x: Tensor, dim: int, index: Tensor, source: Tensor) -> Tensor:
+    return _t(x).index_copy(dim, index, source)
+
+
+def index_fill(x: Tensor, dim: int, index: Tensor, value) -> Tensor:
+    return _t(x).index_fill(dim, index, value)
+
+
+def index_put(x: Tensor, indices, values: Tensor, accumulate: bool = False) -> Tensor:
+    return _t(x).index_put(indices, values, accumulate)
+
+
+def put(x: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) -> Tensor:
+    return _t(x).put(index, source, accumulate)
+
+
+def take(x: Tensor, index: Tensor) -> Tensor: return _t(x).take(index)                  # noqa: E704
+def argwhere(x: Tensor) -> Tensor: return _t(x).argwhere()                             # noqa: E704
+def masked_scatter(x: Tensor, mask: Tensor, source: Tensor) -> Tensor: return _t(x).masked_scatter(mask, source)  # noqa: E501,E704
+def broadcast_to(x: Tensor, size) -> Tensor: return _t(x).broadcast_to(size)           # noqa: E704
+def diag(x: Tensor, diagonal: int = 0) -> Tensor: return _t(x).diag(diagonal)          # noqa: E704
+def diagflat(x: Tensor, offset: int = 0) -> Tensor: return _t(x).diagflat(offset)      # noqa: E704
+def trace(x: Tensor) -> Tensor: return _t(x).trace()                                   # noqa: E704
+def rot90(x: Tensor, k: int = 1, dims=(0, 1)) -> Tensor: return _t(x).rot90(k, dims)   # noqa: E704
+def unflatten(x: Tensor, dim: int, sizes) -> Tensor: return _t(x).unflatten(dim, sizes)  # noqa: E704
+def logical_and(a: Tensor, b: Tensor) -> Tensor: return _t(a).logical_and(b)           # noqa: E704
+def logical_or(a: Tensor, b: Tensor) -> Tensor: return _t(a).logical_or(b)             # noqa: E704
+def logical_xor(a: Tensor, b: Tensor) -> Tensor: return _t(a).logical_xor(b)           # noqa: E704
+def bitwise_not(x: Tensor) -> Tensor: return ~_t(x)                                    # noqa: E704
+def bitwise_and(a, b) -> Tensor: return _t(a) & b                                      # noqa: E704
+def bitwise_or(a, b) -> Tensor: return _t(a) | b                                       # noqa: E704
+def bitwise_xor(a, b) -> Tensor: return _t(a) ^ b                                      # noqa: E704
+def bitwise_left_shift(a, b) -> Tensor: return b.__rlshift__(a) if not isinstance(a, Tensor) else a << b  # noqa: E501,E704
+def bitwise_right_shift(a, b) -> Tensor: return b.__rrshift__(a) if not isinstance(a, Tensor) else a >> b  # noqa: E501,E704
+
+
+def take_along_dim(x: Tensor, indices: Tensor, dim: int | None = None) -> Tensor:
+    return _t(x).take_along_dim(indices, dim)
+
+
+def diag_embed(x: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+    return _t(x).diag_embed(offset, dim1, dim2)
+
+
+def tensor_split(x: Tensor, indices_or_sections, dim: int = 0) -> tuple:
+    return _t(x).tensor_split(indices_or_sections, dim)
+
+
+def unique(x: Tensor, sorted: bool = True, return_inverse: bool = False,  # noqa: A002
+           return_counts: bool = False, dim: int | None = None):
+    return _t(x).unique(sorted, return_inverse, return_counts, dim)
+
+
+def unique_consecutive(x: Tensor, return_inverse: bool = False, return_counts: bool = False,
+                       dim: int | None = None):
+    return _t(x).unique_consecutive(return_inverse, return_counts, dim)
+
+
+def bincount(x: Tensor, weights: Tensor | None = None, minlength: int = 0) -> Tensor:
+    return _t(x).bincount(weights, minlength)
+
+
+def histc(x: Tensor, bins: int = 100, min=0, max=0) -> Tensor:  # noqa: A002
+    return _t(x).histc(bins, min, max)
+
+
+def histogram(x: Tensor, bins, *, range=None, weight: Tensor | None = None, density: bool = False):  # noqa: A002
+    return _t(x).histogram(bins, range=range, weight=weight, density=density)
+
+
+def searchsorted(sorted_sequence: Tensor, values, *, out_int32: bool = False, right: bool = False,
+                 side: str | None = None, sorter: Tensor | None = None) -> Tensor:
+    """For each of ``values`` (a tensor or a number), the index into ``sorted_sequence`` (1-D, or one
+    ascending row per slice of ``values``) where it would be inserted to keep it sorted: before the
+    equal elements, or after them when ``right`` (or ``side="right"``); ``sorter`` sorts an unsorted
+    sequence. int64, or int32 with ``out_int32``."""
+    if side not in (None, "left", "right"):
+        raise RuntimeError(f"searchsorted: side must be 'left' or 'right', got {side!r}")
+    if side is not None and right != (side == "right") and right:
+        raise RuntimeError(f"searchsorted: side and right can't be set to opposites, got side={side!r} "
+                           f"and right={right}")
+    right = right or side == "right"
+    sorter = None if sorter is None else _t(sorter).data
+    boundaries, values = _t(sorted_sequence).data, _t(values).data
+    found = counting.searchsorted(boundaries, values, right, sorter, out_int32)
+    return Tensor._make(np.asarray(found), False)
+
+
+def bucketize(x, boundaries: Tensor, *, out_int32: bool = False, right: bool = False) -> Tensor:
+    """The bucket of each element of ``x``: the ``i`` with ``boundaries[i - 1] < x <= boundaries[i]``
+    (``<= x <`` when ``right``) for 1-D ascending ``boundaries``:
+    ``searchsorted(boundaries, x, right=right)``."""
+    if _t(boundaries).ndim != 1:
+        raise RuntimeError(f"bucketize: boundaries must be 1-D, got {_t(boundaries).ndim}-D")
+    return searchsorted(boundaries, x, out_int32=out_int32, right=right)
+
+
+def meshgrid(*tensors, indexing: str = "ij") -> tuple:
+    """Coordinate grids of the 1-D (or 0-d) ``tensors``: output ``i`` repeats ``tensors[i]`` along dim
+    ``i`` of the shape ``(len(t0), len(t1), ...)`` (``"ij"``, matrix indexing); ``"xy"`` swaps the
+    first two dims (Cartesian, as NumPy's default). The outputs are broadcast views."""
+    tensors = [_t(t) for t in (tensors[0] if len(tensors) == 1 and isinstance(tensors[0], (list, tuple))
+                               else tensors)]
+    if indexing not in ("ij", "xy"):
+        raise RuntimeError(f'meshgrid: indexing must be one of "xy" or "ij", got {indexing!r}')
+    if builtins.any(t.ndim > 1 for t in tensors):
+        raise RuntimeError("meshgrid: expected 0-d or 1-D tensors, got shapes "
+                           f"{[tuple(t.shape) for t in tensors]}")
+    if len({t.dtype for t in tensors}) > 1:
+        raise RuntimeError("meshgrid expects all tensors to have the same dtype")
+    swap = indexing == "xy" and len(tensors) > 1
+    if swap:
+        tensors[0], tensors[1] = tensors[1], tensors[0]
+    shape = [t.numel() for t in tensors]
+    grids = [t.reshape([-1 if d == i else 1 for d in range(len(shape))]).expand(*shape)
+             for i, t in enumerate(tensors)]
+    if swap:
+        grids[0], grids[1] = grids[1], grids[0]
+    return tuple(grids)
+
+
+def broadcast_tensors(*tensors) -> tuple:
+    """The tensors expanded (as views) to the shape they broadcast to together."""
+    tensors = [_t(t) for t in tensors]
+    shape = broadcast_shapes("broadcast_tensors", *(t.shape for t in tensors))
+    return tuple(t.expand(*shape) for t in tensors)
+
+
+def _at_least(ndim: int, tensors) -> Tensor | tuple:
+    """``atleast_{ndim}d``: each tensor with size-1 dims added where PyTorch (and NumPy) puts them
+    (a 0-d tensor is ``[1]*ndim``, a 1-D one ``[1, n]`` or ``[1, n, 1]``, a 2-D one ``[m, n, 1]``)."""
+    single = len(tensors) == 1 and isinstance(tensors[0], Tensor)
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tensors[0]
+    shapes = {0: lambda s: (1,) * ndim, 1: lambda s: (1, *s, 1)[:ndim], 2: lambda s: (*s, 1)}
+    out = tuple(t if t.ndim >= ndim else t.reshape(shapes[t.ndim](t.shape)) for t in map(_t, tensors))
+    return out[0] if single else out
+
+
+def atleast_1d(*tensors) -> Tensor | tuple: return _at_least(1, tensors)               # noqa: E704
+def atleast_2d(*tensors) -> Tensor | tuple: return _at_least(2, tensors)               # noqa: E704
+def atleast_3d(*tensors) -> Tensor | tuple: return _at_least(3, tensors)               # noqa: E704
+
+
+def hstack(tensors) -> Tensor:
+    """Join along the columns: ``cat`` along dim 1, or dim 0 when the tensors are 1-D (0-d count as 1-D)."""
+    tensors = atleast_1d(tuple(tensors))
+    return cat(tensors, 0 if tensors and tensors[0].ndim == 1 else 1)
+
+
+def vstack(tensors) -> Tensor:
+    """Join along the rows: ``cat`` along dim 0 of the tensors made at least 2-D (a vector is one row)."""
+    return cat(atleast_2d(tuple(tensors)), 0)
+
+
+def dstack(tensors) -> Tensor:
+    """Join along the depth: ``cat`` along dim 2 of the tensors made at least 3-D."""
+    return cat(atleast_3d(tuple(tensors)), 2)
+
+
+def column_stack(tensors) -> Tensor:
+    """Join as columns: 0-d and 1-D tensors become columns ``[n, 1]``, then ``cat`` along dim 1."""
+    return cat([t.reshape(-1, 1) if t.ndim <= 1 else t for t in map(_t, tensors)], 1)
+
+
+concat = cat
+
+
+def _triangle_indices(row: int, col: int, offset: int, dtype, upper: bool) -> Tensor:
+    """``tril_indices``/``triu_indices``: the ``[2, N]`` coordinates of the lower (upper) triangle of a
+    ``row x col`` matrix, row by row."""
+    if row < 0 or col < 0:
+        raise RuntimeError(f"{'triu' if upper else 'tril'}_indices: row and col must be >= 0, "
+                           f"got {row} and {col}")
+    rows, cols = np.indices((row, col)).reshape(2, -1)
+    keep = cols - rows >= offset if upper else cols - rows <= offset
+    return Tensor(np.stack([rows[keep], cols[keep]]), dtype=dtype or np.int64)
+
+
+def tril_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None) -> Tensor:
+    return _triangle_indices(row, col, offset, dtype, upper=False)
+
+
+def triu_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None) -> Tensor:
+    return _triangle_indices(row, col, offset, dtype, upper=True)
+
+
+__all__ += ["scatter_reduce", "index_add", "index_copy", "index_fill", "index_put", "put", "take",
+            "take_along_dim", "argwhere", "masked_scatter", "meshgrid", "broadcast_tensors", "broadcast_to",
+            "tensor_split", "hstack", "vstack", "dstack", "column_stack", "concat", "diag", "diag_embed",
+            "diagflat", "trace", "tril_indices", "triu_indices", "rot90", "atleast_1d", "atleast_2d",
+            "atleast_3d", "unflatten", "logical_and", "logical_or", "logical_xor", "bitwise_and",
+            "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift", "bitwise_right_shift",
+            "unique", "unique_consecutive", "bincount", "searchsorted", "bucketize", "histc", "histogram"]

@@ -107,5 +107,41 @@ class _InPlace:
     def zero_(self) -> Tensor:
         return self.fill_(0)
 
+    def fill_diagonal_(self, fill_value, wrap: builtins.bool = False) -> Tensor:
+        """``fill_value`` on the main diagonal (``x[i, i, ...]``; all dims of one size beyond 2-D).
+        A tall matrix with ``wrap`` starts again every ``columns + 1`` rows (NumPy's ``fill_diagonal``)."""
+        if self.ndim < 2:
+            raise RuntimeError(f"fill_diagonal_: the tensor needs at least 2 dims, got {self.ndim}")
+        if self.ndim > 2 and len(set(self.shape)) > 1:
+            raise RuntimeError(f"fill_diagonal_: all dims must have the same size, got shape {self.shape}")
+        step = 1 + builtins.sum(np.cumprod(self.shape[:0:-1]))  # one step along every dim, in the flat order
+        flat = np.arange(0, self.data.size, step)
+        self[np.unravel_index(flat if wrap else flat[:min(self.shape)], self.shape)] = fill_value
+        return self
+
+    def _view_(self, view: Tensor) -> Tensor:
+        """``self`` becomes ``view``, a view of itself (``squeeze_``, ``t_`` ...): the same memory in
+        a new shape, and in the graph the view's node. A leaf that requires grad can't (in grad mode)."""
+        if grad_mode.state.enabled and self.requires_grad and self.grad_fn is None:
+            raise RuntimeError("a leaf tensor that requires grad is being used in an in-place "
+                               "operation; wrap it in `with nanotorch.no_grad():`")
+        self.data = view.data
+        if view.grad_fn is not None:
+            self.grad_fn = view.grad_fn
+        self._version[0] += 1
+        return self
+
+    def squeeze_(self, dim=None) -> Tensor:
+        return self._view_(self.squeeze(dim))
+
+    def unsqueeze_(self, dim: builtins.int) -> Tensor:
+        return self._view_(self.unsqueeze(dim))
+
+    def t_(self) -> Tensor:
+        return self._view_(self.t())
+
+    def transpose_(self, dim0: builtins.int, dim1: builtins.int) -> Tensor:
+        return self._view_(self.transpose(dim0, dim1))
+
 
 add_methods(_InPlace)

@@ -6,14 +6,16 @@ forward and backward are written out); and ``backward()``, which runs the engine
 from __future__ import annotations
 
 import builtins
+import math
 from collections.abc import Callable
 
 import numpy as np
 
-from nanotorch import _device, _dtype, creation
+from nanotorch import _device, _dtype, creation, linalg
 from nanotorch.autograd.engine import run_backward
 from nanotorch.autograd.gradients import as_tensors, check_create_graph, check_inputs, seed_gradient
 from nanotorch.autograd.hooks import RemovableHandle, register_hook, register_post_accumulate_grad_hook
+from nanotorch.ops import counting
 from nanotorch.ops.arithmetic import (
     AddFn,
     DivFn,
@@ -29,7 +31,16 @@ from nanotorch.ops.arithmetic import (
     SubFn,
 )
 from nanotorch.ops.binary import CopySignFn, FmaxFn, FminFn, HypotFn, LerpFn, LogAddExpFn, XLogYFn
-from nanotorch.ops.indexing import GatherFn, MaskedFillFn, ScatterFn, TakeFn, check_mask
+from nanotorch.ops.indexing import (
+    GatherFn,
+    IndexCopyFn,
+    MaskedFillFn,
+    ScatterFn,
+    ScatterReduceFn,
+    TakeFn,
+    check_index,
+    check_mask,
+)
 from nanotorch.ops.pointwise import (
     AbsFn,
     CastFn,
@@ -63,12 +74,13 @@ from nanotorch.ops.reduction import (
     SumFn,
     VarFn,
 )
-from nanotorch.ops.reorder import DiagonalFn, FlipFn, RepeatFn, RollFn, TriangleFn
+from nanotorch.ops.reorder import DiagEmbedFn, DiagonalFn, FlipFn, RepeatFn, RollFn, TriangleFn
 from nanotorch.ops.shape import (
     ExpandFn,
     GetItemFn,
     PermuteFn,
     ReshapeFn,
+    SetItemFn,
     SqueezeFn,
     TakeAlongDimFn,
     UnsqueezeFn,
@@ -298,7 +310,7 @@ class _OpMethods:
         """``& | ^`` of integer or bool tensors (bitwise; on bools, logical), as PyTorch."""
         other = other.data if isinstance(other, Tensor) else np.asarray(other)
         if self.data.dtype.kind not in "biu" or other.dtype.kind not in "biu":
-            raise TypeError(f"{ufunc.__name__} needs integer or bool tensors, got {self.dtype} "
+            raise TypeError(f"{ufunc.__name__.lstrip('_')} needs integer or bool tensors, got {self.dtype} "
                             f"and {other.dtype}")
         if other.ndim == 0 and self.data.dtype.kind != "b":
             other = other.astype(self.data.dtype)  # a number keeps the tensor's integer dtype
@@ -328,8 +340,35 @@ class _OpMethods:
             raise TypeError(f"~ (bitwise not) needs an integer or bool tensor, got {self.dtype}")
         return Tensor._make(np.asarray(~self.data), False)
 
+    def __lshift__(self, other) -> Tensor:
+        return self._bitwise(_left_shift, other)
+
+    def __rshift__(self, other) -> Tensor:
+        return self._bitwise(_right_shift, other)
+
+    def __rlshift__(self, other) -> Tensor:
+        return self._bitwise(_left_shift, other, reflected=True)
+
+    def __rrshift__(self, other) -> Tensor:
+        return self._bitwise(_right_shift, other, reflected=True)
+
+    bitwise_and, bitwise_or, bitwise_xor, bitwise_not = __and__, __or__, __xor__, __invert__
+    bitwise_left_shift, bitwise_right_shift = __lshift__, __rshift__
+
     def logical_not(self) -> Tensor:
         return Tensor._make(np.asarray(np.logical_not(self.data)), False)
+
+    def logical_and(self, other: Tensor) -> Tensor:
+        """True where both are non-zero (any dtypes, broadcast together)."""
+        return _logical(np.logical_and, self, other)
+
+    def logical_or(self, other: Tensor) -> Tensor:
+        """True where either is non-zero."""
+        return _logical(np.logical_or, self, other)
+
+    def logical_xor(self, other: Tensor) -> Tensor:
+        """True where exactly one is non-zero."""
+        return _logical(np.logical_xor, self, other)
 
     def isnan(self) -> Tensor:
         return Tensor._make(np.asarray(np.isnan(self.data)), False)
@@ -660,6 +699,99 @@ class _OpMethods:
                                f"{tuple(getattr(vec2, 'shape', ()))}")
         return self.unsqueeze(1) * vec2
 
+    # -------------------------------------------------------- linear algebra (see nanotorch.linalg)
+    def kron(self, other: Tensor) -> Tensor:
+        """The Kronecker product: every element of ``self`` times a whole copy of ``other``
+        (shapes padded with leading 1s to one length, then multiplied dim by dim); a broadcast
+        ``*`` of the interleaved shapes, so its gradients are ``*``'s."""
+        n = builtins.max(self.ndim, other.ndim)
+        a_shape = (1,) * (n - self.ndim) + tuple(self.shape)
+        b_shape = (1,) * (n - other.ndim) + tuple(other.shape)
+        a = self.reshape(tuple(d for s in a_shape for d in (s, 1)))
+        b = other.reshape(tuple(d for s in b_shape for d in (1, s)))
+        return (a * b).reshape(tuple(s * t for s, t in zip(a_shape, b_shape)))
+
+    def inner(self, other: Tensor) -> Tensor:
+        """The sum of products over the last dim of each: ``out[i.., j..] = sum_k self[i.., k]
+        other[j.., k]`` (a 0-d operand scales the other)."""
+        if self.ndim == 0 or other.ndim == 0:
+            return self * other
+        if self.dtype != other.dtype:
+            raise RuntimeError(f"inner: both inputs should have same dtype, got {self.dtype} and "
+                               f"{other.dtype}")
+        if self.shape[-1] != other.shape[-1]:
+            raise RuntimeError(f"inner() the last dimension must match on both input tensors but got "
+                               f"shapes {list(self.shape)} and {list(other.shape)}")
+        return tensordot(self, other, ([-1], [-1]))
+
+    def mv(self, vec: Tensor) -> Tensor:
+        """``out[i] = sum_k self[i, k] vec[k]``: a 2-D matrix times a 1-D vector, of one dtype.
+        Gradients: ``g vec^T`` and ``self^T g``."""
+        if not isinstance(vec, Tensor) or self.ndim != 2 or vec.ndim != 1:
+            raise RuntimeError(f"mv: expected a 2-D matrix and a 1-D vector, got shapes "
+                               f"{tuple(self.shape)} and {tuple(getattr(vec, 'shape', ()))}")
+        if self.dtype != vec.dtype:
+            raise RuntimeError(f"mv: expected both tensors to have the same dtype, got {self.dtype} and "
+                               f"{vec.dtype}")
+        if self.shape[1] != vec.shape[0]:
+            raise RuntimeError(f"mv: size mismatch, got mat ({self.shape[0]}x{self.shape[1]}), "
+                               f"vec ({vec.shape[0]})")
+        return MatMulFn.apply(self, vec)
+
+    def addmm(self, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tensor:
+        """``beta * self + alpha * (mat1 @ mat2)``, ``self`` broadcast to the product's shape."""
+        return _add_scaled("addmm", self, mat1.mm(mat2), beta, alpha)
+
+    def addmv(self, mat: Tensor, vec: Tensor, *, beta=1, alpha=1) -> Tensor:
+        """``beta * self + alpha * (mat @ vec)``, ``self`` broadcast to the product's shape."""
+        return _add_scaled("addmv", self, mat.mv(vec), beta, alpha)
+
+    def addbmm(self, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -> Tensor:
+        """``beta * self + alpha * sum_b batch1[b] @ batch2[b]``: the batch of products summed."""
+        return _add_scaled("addbmm", self, batch1.bmm(batch2).sum(0), beta, alpha)
+
+    def baddbmm(self, batch1: Tensor, batch2: Tensor, *, beta=1, alpha=1) -> Tensor:
+        """``beta * self + alpha * (batch1 @ batch2)`` for each batch element."""
+        return _add_scaled("baddbmm", self, batch1.bmm(batch2), beta, alpha)
+
+    def cross(self, other: Tensor, dim: builtins.int | None = None) -> Tensor:
+        """``linalg.cross`` along ``dim``; None means the first dim of size 3 (PyTorch's old default)."""
+        if dim is None:
+            dim = next((d for d, n in enumerate(self.shape) if n == 3), -1)
+        return linalg.cross(self, other, dim=dim)
+
+    def matrix_power(self, n: builtins.int) -> Tensor:
+        return linalg.matrix_power(self, n)
+
+    def vdot(self, other: Tensor) -> Tensor:
+        """``sum_i self[i] other[i]`` (``dot``; the same for real tensors)."""
+        _check_product("vdot", self, other, 1)
+        return MatMulFn.apply(self, other)
+
+    def dist(self, other: Tensor, p: builtins.float = 2) -> Tensor:
+        """The ``p``-norm of ``self - other`` (broadcast), as a 0-d tensor; float tensors only."""
+        if self.data.dtype.kind != "f":
+            raise RuntimeError(f"dist: expected a floating point tensor, got {self.dtype}")
+        return (self - other).norm(p)
+
+    def det(self) -> Tensor:
+        return linalg.det(self)
+
+    def slogdet(self) -> tuple:
+        return linalg.slogdet(self)
+
+    def logdet(self) -> Tensor:
+        """``log(det(self))``: NaN where the determinant is negative, -inf where it is 0."""
+        sign, logabsdet = linalg.slogdet(self)
+        return where(sign < 0, builtins.float("nan"), logabsdet)
+
+    def inverse(self) -> Tensor:
+        return linalg.inv(self)
+
+    def pinverse(self, rcond: builtins.float = 1e-15) -> Tensor:
+        """``linalg.pinv`` with the relative cutoff ``rcond``."""
+        return linalg.pinv(self, rtol=rcond)
+
     def neg(self) -> Tensor:
         return -self
 
@@ -803,6 +935,45 @@ class _OpMethods:
         count = np.count_nonzero(self.data, axis=_dims(dim, self.ndim))
         return Tensor._make(np.asarray(count, dtype=np.int64), False)
 
+    def unique(self, sorted: builtins.bool = True, return_inverse: builtins.bool = False,  # noqa: A002
+               return_counts: builtins.bool = False, dim: builtins.int | None = None):
+        """The distinct elements (or slices along ``dim``), ascending (always: ``sorted=False`` allows
+        any order); with ``return_inverse`` also where each element of ``self`` is among them, with
+        ``return_counts`` how often each occurs (a tuple then). No gradient."""
+        dim = None if dim is None else _dim(dim, self.ndim)
+        return _wrapped(counting.unique(self.data, return_inverse, return_counts, dim))
+
+    def unique_consecutive(self, return_inverse: builtins.bool = False, return_counts: builtins.bool = False,
+                           dim: builtins.int | None = None):
+        """``unique`` of runs: each run of equal neighbours (elements, or slices along ``dim``) kept
+        once, in order."""
+        dim = None if dim is None else _dim(dim, self.ndim)
+        return _wrapped(counting.unique_consecutive(self.data, return_inverse, return_counts, dim))
+
+    def bincount(self, weights: Tensor | None = None, minlength: builtins.int = 0) -> Tensor:
+        """``out[v]`` = the number of times ``v`` occurs in this 1-D non-negative integer tensor (or
+        the sum of ``weights`` there), with ``max(self) + 1`` bins, at least ``minlength``."""
+        weights = None if weights is None else _array(weights)
+        return Tensor._make(counting.bincount(self.data, weights, minlength), False)
+
+    def histc(self, bins: builtins.int = 100, min=0, max=0) -> Tensor:  # noqa: A002
+        """The counts of a histogram with ``bins`` equal bins over ``[min, max]`` (the data's range
+        when ``min == max``); elements outside are left out. Float tensors only; no gradient."""
+        edges = counting.histogram_edges(self.data, bins, builtins.float(min), builtins.float(max))
+        return Tensor._make(counting.histogram(self.data.reshape(-1), edges, None, False), False)
+
+    def histogram(self, bins, *, range=None, weight: Tensor | None = None,  # noqa: A002
+                  density: builtins.bool = False) -> _HistogramResult:
+        """``(hist, bin_edges)``: ``bins`` equal bins over ``range`` (the data's range when None), or
+        the given increasing edges (a 1-D tensor); ``weight`` sums weights instead of counting,
+        ``density`` divides by the total and the bin widths."""
+        low, high = (None, None) if range is None else (builtins.float(range[0]), builtins.float(range[1]))
+        edges = counting.histogram_edges(self.data, _array(bins) if isinstance(bins, Tensor) else bins,
+                                         low, high)
+        weights = None if weight is None else _array(weight).reshape(-1)
+        hist = counting.histogram(self.data.reshape(-1), edges, weights, density)
+        return _HistogramResult(Tensor._make(hist, False), Tensor._make(edges, False))
+
     def aminmax(self, *, dim=None, keepdim: builtins.bool = False) -> _MinMax:
         """``(min, max)`` over ``dim`` (one int, or None for all), as ``amin`` and ``amax``."""
         if dim is not None and not isinstance(dim, builtins.int):
@@ -939,6 +1110,106 @@ class _OpMethods:
             raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
         return DiagonalFn.apply(self, offset=offset, dim1=d1, dim2=d2)
 
+    def diag_embed(self, offset: builtins.int = 0, dim1: builtins.int = -2,
+                   dim2: builtins.int = -1) -> Tensor:
+        """A tensor with one more dim, zero but for ``self``'s last dim on the ``offset``-th
+        diagonal of the plane of ``dim1`` and ``dim2``: ``out.diagonal(offset, dim1, dim2)`` is ``self``."""
+        d1, d2 = _dim(dim1, self.ndim + 1), _dim(dim2, self.ndim + 1)
+        if d1 == d2:
+            raise RuntimeError(f"diag_embed: diagonal dimensions cannot be identical {dim1}, {dim2}")
+        if self.ndim == 0:
+            raise RuntimeError("diag_embed: expected a tensor with at least 1 dim, got a 0-d tensor")
+        return DiagEmbedFn.apply(self, offset=offset, dim1=d1, dim2=d2)
+
+    def diag(self, diagonal: builtins.int = 0) -> Tensor:
+        """1-D ``self``: the square matrix with ``self`` on its ``diagonal``-th diagonal; 2-D: that
+        diagonal of ``self`` (a copy)."""
+        if self.ndim not in (1, 2):
+            raise RuntimeError(f"diag(): supports 1-D or 2-D tensors, got {self.ndim}-D")
+        if self.ndim == 1:
+            return self.diag_embed(diagonal, 0, 1)
+        return self.diagonal(diagonal).clone()
+
+    def diagflat(self, offset: builtins.int = 0) -> Tensor:
+        """``diag`` of ``self`` flattened: the square matrix with its elements on the ``offset``-th
+        diagonal."""
+        return self.reshape(-1).diag_embed(offset, 0, 1)
+
+    def trace(self) -> Tensor:
+        """The sum of the main diagonal of a 2-D tensor (integers sum as int64)."""
+        if self.ndim != 2:
+            raise RuntimeError(f"trace: expected a matrix, but got a tensor with {self.ndim} dims")
+        return self.diagonal().sum()
+
+    def rot90(self, k: builtins.int = 1, dims=(0, 1)) -> Tensor:
+        """Rotated by 90 degrees ``k`` times in the plane of ``dims``, from the first dim towards the
+        second: ``k=1`` is ``flip(dims[1])`` then ``transpose(*dims)`` (``k`` negative turns back)."""
+        if len(dims) != 2:
+            raise RuntimeError(f"rot90: expected 2 rotation dims, got {len(dims)}")
+        if self.ndim < 2:
+            raise RuntimeError(f"rot90: expected a tensor with at least 2 dims, got {self.ndim}")
+        d0, d1 = _dim(dims[0], self.ndim), _dim(dims[1], self.ndim)
+        if d0 == d1:
+            raise RuntimeError(f"rot90: expected rotation dims to be different, got {dims[0]} and {dims[1]}")
+        k %= 4
+        if k == 0:
+            return self.clone()
+        if k == 2:
+            return self.flip(d0, d1)
+        return self.flip(d1 if k == 1 else d0).transpose(d0, d1)
+
+    def unflatten(self, dim: builtins.int, sizes) -> Tensor:
+        """Dim ``dim`` split into dims of ``sizes`` (their product its size; one may be -1)."""
+        dim = _dim(dim, self.ndim)
+        sizes = tuple(sizes)
+        known = builtins.int(np.prod([s for s in sizes if s != -1]))
+        if not sizes or sizes.count(-1) > 1 or (known != self.shape[dim] if -1 not in sizes
+                                                else known == 0 or self.shape[dim] % known):
+            raise RuntimeError(f"unflatten: sizes {list(sizes)} don't multiply up to the size of dim {dim} "
+                               f"({self.shape[dim]})")
+        return self.reshape(*self.shape[:dim], *sizes, *self.shape[dim + 1:])
+
+    def tensor_split(self, indices_or_sections, dim: builtins.int = 0) -> tuple:
+        """Views of ``self`` cut along ``dim``: into ``n`` nearly equal pieces when given an int ``n``
+        (the first ``size % n`` one longer), or before each of the listed indices (clamped to the
+        size, negative ones from the end)."""
+        dim = _dim(dim, self.ndim)
+        size = self.shape[dim]
+        cuts = _array(indices_or_sections)
+        if cuts.dtype.kind not in "iu" or cuts.ndim > 1:
+            raise TypeError("tensor_split: expected an int, a list of ints or a 0-d or 1-D integer tensor")
+        if cuts.ndim == 0:
+            sections = builtins.int(cuts)
+            if sections <= 0:
+                raise RuntimeError(f"tensor_split: number of sections must be larger than 0, got {sections}")
+            base, extra = divmod(size, sections)
+            cuts = np.cumsum([base + 1] * extra + [base] * (sections - extra))[:-1]
+        ends = [builtins.min(builtins.max(c + size if c < 0 else c, 0), size) for c in cuts.tolist()]
+        lead = (slice(None),) * dim
+        return tuple(self[lead + (slice(start, end),)] for start, end in zip([0, *ends], [*ends, size]))
+
+    def broadcast_to(self, size) -> Tensor:
+        """``expand(size)``: a view of ``self`` broadcast to ``size`` (-1 keeps a dim)."""
+        return self.expand(*size)
+
+    @property
+    def mT(self) -> Tensor:  # noqa: N802 - PyTorch's name
+        """The last two dims swapped (a batch of matrices transposed)."""
+        if self.ndim < 2:
+            raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices, "
+                               f"got {self.ndim}-D")
+        return self.transpose(-2, -1)
+
+    mH = mT  # for real tensors, the conjugate transpose is the transpose
+
+    @property
+    def H(self) -> Tensor:  # noqa: N802 - PyTorch's name
+        """The transpose of a matrix (2-D; a 0-d tensor is itself)."""
+        if self.ndim not in (0, 2):
+            raise RuntimeError(f"tensor.H is only supported on matrices (2-D tensors), got {self.ndim}-D; "
+                               "for batches of matrices use tensor.mH")
+        return self.t()
+
     def squeeze(self, dim=None) -> Tensor:
         return SqueezeFn.apply(self, dim=dim)
 
@@ -1008,13 +1279,105 @@ class _OpMethods:
         """``out[i][j] = self[index[i][j]][j]`` for ``dim=0`` (and so on for other dims)."""
         return GatherFn.apply(self, dim=dim, index=_array(index))
 
-    def scatter(self, dim: builtins.int, index: Tensor, src) -> Tensor:
-        """A copy with ``out[index[i][j]][j] = src[i][j]`` for ``dim=0``; ``src`` may be a number."""
-        return ScatterFn.apply(self, self._same_kind(src), dim=dim, index=_array(index))
+    def scatter(self, dim: builtins.int, index: Tensor, src=None, *, value=None,
+                reduce: str | None = None) -> Tensor:
+        """A copy with ``out[index[i][j]][j] = src[i][j]`` for ``dim=0``; ``src`` (or ``value``) may be a
+        number. ``reduce="add"`` or ``"multiply"`` adds or multiplies instead (``scatter_reduce``'s
+        sum and prod, PyTorch's older form)."""
+        src = value if src is None else src
+        if reduce is None:
+            return ScatterFn.apply(self, self._same_kind(src), dim=dim, index=_array(index))
+        if reduce not in ("add", "multiply"):
+            raise RuntimeError(f"scatter: reduce must be either 'add' or 'multiply', got {reduce!r}")
+        return ScatterReduceFn.apply(self, self._same_kind(src), dim=dim, index=_array(index),
+                                     reduce="sum" if reduce == "add" else "prod")
 
     def scatter_add(self, dim: builtins.int, index: Tensor, src: Tensor) -> Tensor:
         """A copy with ``out[index[i][j]][j] += src[i][j]`` for ``dim=0``."""
-        return ScatterFn.apply(self, self._same_kind(src), dim=dim, index=_array(index), add=True)
+        return ScatterReduceFn.apply(self, self._same_kind(src), dim=dim, index=_array(index), reduce="sum")
+
+    def scatter_reduce(self, dim: builtins.int, index: Tensor, src: Tensor, reduce: str, *,
+                       include_self: builtins.bool = True) -> Tensor:
+        """A copy where each place ``p`` that ``index`` sends elements of ``src`` to (along ``dim``, as
+        ``scatter``) holds their ``reduce`` (``"sum"``, ``"prod"``, ``"mean"``, ``"amax"``, ``"amin"``),
+        with ``self[p]`` among them when ``include_self``; see ``ScatterReduceFn`` for the gradient."""
+        _same_dtype("scatter_reduce", self, src)
+        return ScatterReduceFn.apply(self, src, dim=dim, index=_array(index), reduce=reduce,
+                                     include_self=include_self)
+
+    def index_add(self, dim: builtins.int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
+        """A copy with ``alpha * source[i]`` added to the slice ``index[i]`` along ``dim`` (a repeated
+        index adds up); ``source`` has ``self``'s shape but ``len(index)`` along ``dim``."""
+        _same_dtype("index_add", self, source)
+        alpha = _value_for(alpha, self)
+        return IndexCopyFn.apply(self, source if alpha == 1 else (source * alpha).to(self.dtype),
+                                 dim=dim, index=_array(index), add=True)
+
+    def index_copy(self, dim: builtins.int, index: Tensor, source: Tensor) -> Tensor:
+        """A copy with the slice ``index[i]`` along ``dim`` replaced by ``source[i]``."""
+        _same_dtype("index_copy", self, source)
+        return IndexCopyFn.apply(self, source, dim=dim, index=_long_index("index_copy", index))
+
+    def index_fill(self, dim: builtins.int, index: Tensor, value) -> Tensor:
+        """A copy with the slices ``index`` (negative ones count from the end) along ``dim`` set to
+        ``value``, a number or a 0-d tensor; a tensor ``value`` gets the sum of their gradient."""
+        if isinstance(value, Tensor) and value.ndim:
+            raise RuntimeError(f"index_fill: value must be a number or a 0-d tensor, got shape {value.shape}")
+        dim = _dim(dim, self.ndim)
+        shape = list(self.shape or (1,))
+        index = _long_index("index_fill", index).reshape(-1)
+        rows = np.unique(check_index("index_fill", index, shape[dim], wrap=True))  # each slice once
+        value = value.to(self.dtype) if isinstance(value, Tensor) else Tensor(value, dtype=self.dtype)
+        shape[dim] = len(rows)
+        return IndexCopyFn.apply(self, value.expand(*shape), dim=dim, index=rows)
+
+    def index_put(self, indices, values: Tensor, accumulate: builtins.bool = False) -> Tensor:
+        """A copy with ``out[indices] = values`` (``indices``: a tuple of index tensors, one per dim
+        from the first); with ``accumulate``, ``out[indices] += values``, a place indexed twice
+        getting both."""
+        if not isinstance(indices, (tuple, list)):
+            raise TypeError(f"index_put(): indices must be a tuple of tensors, not {type(indices).__name__}")
+        _same_dtype("index_put", self, values)
+        return SetItemFn.apply(self, values, index=_index_arrays(tuple(indices)), accumulate=accumulate)
+
+    def put(self, index: Tensor, source: Tensor, accumulate: builtins.bool = False) -> Tensor:
+        """A copy with ``source``'s elements written (or with ``accumulate`` added) at the flat
+        positions ``index`` (as if ``self`` were 1-D; negative ones count from the end)."""
+        index = _long_index("put", index)
+        _same_dtype("put", self, source)
+        if source.numel() != index.size:
+            raise IndexError(f"put: source has {source.numel()} elements and index {index.size}; "
+                             "they must be equal")
+        flat = check_index("put", index.reshape(-1), self.numel(), wrap=True)
+        return self.reshape(-1).index_put((flat,), source.reshape(-1), accumulate).reshape(self.shape)
+
+    def take(self, index: Tensor) -> Tensor:
+        """The elements at the flat positions ``index`` (as if ``self`` were 1-D; negative ones count
+        from the end), in ``index``'s shape."""
+        index = _long_index("take", index)
+        flat = check_index("take", index.reshape(-1), self.numel(), wrap=True)
+        return TakeFn.apply(self.reshape(-1), flat).reshape(index.shape)
+
+    def take_along_dim(self, indices: Tensor, dim: builtins.int | None = None) -> Tensor:
+        """``gather`` along ``dim`` after broadcasting ``self`` and ``indices`` (same number of dims)
+        in the other dims; ``dim=None``: both flattened. Negative indices count from the end."""
+        indices = _long_index("take_along_dim", indices)
+        if dim is None:
+            return self.reshape(-1).take_along_dim(indices.reshape(-1), 0)
+        dim = _dim(dim, self.ndim)
+        if indices.ndim != self.ndim:
+            raise RuntimeError(f"take_along_dim: input and indices should have the same number of dims, "
+                               f"got {self.ndim} and {indices.ndim}")
+        shape = broadcast_shapes("take_along_dim", self.shape[:dim] + (1,) + self.shape[dim + 1:],
+                                  indices.shape[:dim] + (1,) + indices.shape[dim + 1:])
+        source = self.expand(*shape[:dim], self.shape[dim], *shape[dim + 1:])
+        indices = np.broadcast_to(indices, shape[:dim] + (indices.shape[dim],) + shape[dim + 1:])
+        return GatherFn.apply(source, dim=dim, index=check_index("take_along_dim", indices, self.shape[dim],
+                                                                 wrap=True))
+
+    def argwhere(self) -> Tensor:
+        """``nonzero()``: the indices of the non-zero elements, one row each."""
+        return self.nonzero()
 
     def index_select(self, dim: builtins.int, index: Tensor) -> Tensor:
         index = _array(index)
@@ -1048,12 +1411,22 @@ class _OpMethods:
         order; ``self`` and ``mask`` broadcast together. The gradient goes back to them."""
         mask = _array(mask)
         check_mask("masked_select", mask)
-        try:
-            shape = np.broadcast_shapes(self.shape, mask.shape)
-        except ValueError:
-            raise ValueError(f"masked_select: mask of shape {mask.shape} and tensor of shape "
-                             f"{self.shape} do not broadcast together") from None
+        shape = broadcast_shapes("masked_select", self.shape, mask.shape)
         return self.expand(*shape)[np.broadcast_to(mask, shape)]
+
+    def masked_scatter(self, mask: Tensor, source: Tensor) -> Tensor:
+        """A copy with the places where ``mask`` is True (``self`` and ``mask`` broadcast together)
+        filled, in row-major order, with ``source``'s first elements; the gradient goes to them."""
+        mask = _array(mask)
+        check_mask("masked_scatter", mask)
+        _same_dtype("masked_scatter", self, source)
+        shape = broadcast_shapes("masked_scatter", self.shape, mask.shape)
+        mask = np.broadcast_to(mask, shape)
+        count = builtins.int(np.count_nonzero(mask))
+        if source.numel() < count:
+            raise RuntimeError(f"masked_scatter: source has {source.numel()} elements, fewer than the "
+                               f"{count} places the mask selects")
+        return SetItemFn.apply(self.expand(*shape), source.reshape(-1)[:count], index=mask)
 
     def nonzero(self, *, as_tuple: builtins.bool = False) -> Tensor | tuple:
         """The indices of the non-zero elements, in row-major order: an int64 tensor of shape
@@ -1133,6 +1506,39 @@ class _OpMethods:
     def addcdiv_(self, tensor1: Tensor, tensor2: Tensor, *, value=1) -> Tensor:
         return self._apply_(lambda t, a, b: t.addcdiv(a, b, value=value), tensor1, tensor2)
 
+    def scatter_(self, dim: builtins.int, index: Tensor, src=None, *, value=None,
+                 reduce: str | None = None) -> Tensor:
+        src = value if src is None else src
+        return self._apply_(lambda t, s: t.scatter(dim, index, s, reduce=reduce), src)
+
+    def scatter_add_(self, dim: builtins.int, index: Tensor, src: Tensor) -> Tensor:
+        return self._apply_(lambda t, s: t.scatter_add(dim, index, s), src)
+
+    def scatter_reduce_(self, dim: builtins.int, index: Tensor, src: Tensor, reduce: str, *,
+                        include_self: builtins.bool = True) -> Tensor:
+        return self._apply_(lambda t, s: t.scatter_reduce(dim, index, s, reduce, include_self=include_self),
+                            src)
+
+    def index_add_(self, dim: builtins.int, index: Tensor, source: Tensor, *, alpha=1) -> Tensor:
+        return self._apply_(lambda t, s: t.index_add(dim, index, s, alpha=alpha), source)
+
+    def index_copy_(self, dim: builtins.int, index: Tensor, source: Tensor) -> Tensor:
+        return self._apply_(lambda t, s: t.index_copy(dim, index, s), source)
+
+    def index_fill_(self, dim: builtins.int, index: Tensor, value) -> Tensor:
+        return self._apply_(lambda t, v: t.index_fill(dim, index, v), value)
+
+    def index_put_(self, indices, values: Tensor, accumulate: builtins.bool = False) -> Tensor:
+        return self._apply_(lambda t, v: t.index_put(indices, v, accumulate), values)
+
+    def put_(self, index: Tensor, source: Tensor, accumulate: builtins.bool = False) -> Tensor:
+        return self._apply_(lambda t, s: t.put(index, s, accumulate), source)
+
+    def masked_scatter_(self, mask: Tensor, source: Tensor) -> Tensor:
+        """In place: ``masked_scatter``, with ``mask`` broadcast to ``self``'s shape."""
+        check_mask("masked_scatter_", _array(mask), self.shape)
+        return self._apply_(lambda t, s: t.masked_scatter(mask, s), source)
+
 
 
 def _array(x) -> np.ndarray:
@@ -1157,6 +1563,57 @@ def _tensor_arg(op: str, other) -> Tensor:
     if not isinstance(other, Tensor):
         raise TypeError(f"{op}(): argument 'other' must be Tensor, not {type(other).__name__}")
     return other
+
+
+def _shift_out_of_range(a: np.ndarray, b: np.ndarray):
+    """Where the shift ``b`` is negative or at least the bit width of ``a``'s and ``b``'s result
+    dtype (NumPy's shift is undefined there; PyTorch shifts every bit out). A bool result, as of
+    ``bool << bool``, raises."""
+    dtype = np.result_type(a, b)
+    if dtype == np.bool_:
+        raise TypeError("shifts need an integer tensor (or a bool tensor and an integer), got two bools")
+    return (b < 0) | (b >= dtype.itemsize * 8)
+
+
+def _left_shift(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a << b``, 0 where ``b`` is out of range (``_shift_out_of_range``)."""
+    out = _shift_out_of_range(a, b)
+    return np.where(out, 0, np.left_shift(a, np.where(out, 0, b)))
+
+
+def _right_shift(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a >> b`` (the sign bit fills in), -1 or 0 (the sign) where ``b`` is out of range."""
+    out = _shift_out_of_range(a, b)
+    return np.where(out, np.where(a < 0, -1, 0), np.right_shift(a, np.where(out, 0, b)))
+
+
+def _logical(ufunc, t: Tensor, other) -> Tensor:
+    """``logical_and``/``or``/``xor``: ``ufunc`` of the two tensors' truth values (non-zero), as bools."""
+    return Tensor._make(np.asarray(ufunc(t.data, _tensor_arg(ufunc.__name__, other).data)), False)
+
+
+def _same_dtype(op: str, t: Tensor, source) -> None:
+    """Raise unless ``source`` is a tensor of ``t``'s dtype (what ``index_add``, ``put`` ... write in)."""
+    if not isinstance(source, Tensor):
+        raise TypeError(f"{op}(): source must be a Tensor, not {type(source).__name__}")
+    if source.dtype != t.dtype:
+        raise RuntimeError(f"{op}(): self ({t.dtype}) and source ({source.dtype}) must have the same dtype")
+
+
+def _long_index(op: str, index) -> np.ndarray:
+    """``index``'s array, which must be int64 (PyTorch's ``take``, ``put``, ``index_copy`` ... rule)."""
+    index = _array(index)
+    if index.dtype != np.int64:
+        raise RuntimeError(f"{op}(): expected an int64 (long) index tensor, got {index.dtype}")
+    return index
+
+
+def broadcast_shapes(op: str, *shapes: tuple) -> tuple:
+    """The shape ``shapes`` broadcast to, or a ValueError naming them (PyTorch: a RuntimeError)."""
+    try:
+        return np.broadcast_shapes(*shapes)
+    except ValueError:
+        raise ValueError(f"{op}: shapes {', '.join(map(str, shapes))} do not broadcast together") from None
 
 
 def _float_pair(op: str, a: Tensor, b) -> tuple:
@@ -1290,6 +1747,20 @@ def _check_product(op: str, a: Tensor, b, ndim: builtins.int) -> None:
         raise RuntimeError(f"{op}: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be multiplied")
 
 
+def _add_scaled(op: str, t: Tensor, product: Tensor, beta, alpha) -> Tensor:
+    """``beta * t + alpha * product``, ``t`` broadcast to ``product``'s shape (``addmm`` and
+    family); ``t`` is not read when ``beta`` is 0 (its NaNs do not spread)."""
+    try:
+        fits = np.broadcast_shapes(t.shape, product.shape) == product.shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise RuntimeError(f"{op}: the input of shape {tuple(t.shape)} cannot be broadcast to the "
+                           f"product's shape {tuple(product.shape)}")
+    out = product if alpha == 1 else product * _value_for(alpha, product)
+    return out if beta == 0 else out + (t if beta == 1 else t * _value_for(beta, t))
+
+
 def _sorted(t: Tensor, dim: builtins.int, descending: builtins.bool, count=None) -> _ValuesIndices:
     """``(values, indices)`` of ``t`` sorted along ``dim`` (``sort_order``), the first ``count``
     of each slice when given; the values gathered at the indices (``GatherFn``)."""
@@ -1373,6 +1844,22 @@ class _MinMax(tuple):
         return super().__new__(cls, (min, max))
 
 
+class _HistogramResult(tuple):
+    """``(hist, bin_edges)`` with names, as ``histogram`` returns."""
+
+    hist = property(lambda self: self[0])
+    bin_edges = property(lambda self: self[1])
+
+    def __new__(cls, hist, bin_edges):
+        return super().__new__(cls, (hist, bin_edges))
+
+
+def _wrapped(arrays: list) -> Tensor | tuple:
+    """``unique``'s results as tensors: one alone, several as a tuple."""
+    tensors = tuple(Tensor._make(a, False) for a in arrays)
+    return tensors[0] if len(tensors) == 1 else tensors
+
+
 class _ValuesIndices(tuple):
     """``(values, indices)`` with names, as ``max(dim)``, ``min(dim)``, ``sort`` and ``topk`` return."""
 
@@ -1399,6 +1886,33 @@ def split(t: Tensor, split_size, dim: int = 0) -> list[Tensor]:
         pieces.append(t[lead + (slice(start, start + s),)])
         start += s
     return pieces
+
+
+def tensordot(a: Tensor, b: Tensor, dims=2) -> Tensor:
+    """The sum of products over the dims ``dims`` pairs up: an int ``n`` pairs ``a``'s last ``n``
+    dims with ``b``'s first ``n``; ``([i, ...], [j, ...])`` pairs ``a``'s dim ``i`` with ``b``'s
+    ``j``. ``a`` is permuted to ``[free, paired]`` and ``b`` to ``[paired, free]``, flattened to two
+    matrices and multiplied: the gradients are ``matmul``'s, permuted back."""
+    if not isinstance(b, Tensor) or a.dtype != b.dtype:
+        raise RuntimeError(f"tensordot: both inputs should be tensors of the same dtype, got {a.dtype} "
+                           f"and {getattr(b, 'dtype', type(b).__name__)}")
+    if isinstance(dims, builtins.int):
+        if dims < 0:
+            raise RuntimeError(f"tensordot expects dims >= 0, but got dims={dims}")
+        dims = (list(range(a.ndim - dims, a.ndim)), list(range(dims)))
+    a_dims, b_dims = (_dim_list(d, t.ndim) for d, t in zip(dims, (a, b)))
+    if len(a_dims) != len(b_dims):
+        raise RuntimeError(f"tensordot: both dimension lists should have the same length, got {dims}")
+    for i, j in zip(a_dims, b_dims):
+        if a.shape[i] != b.shape[j]:
+            raise RuntimeError(f"contracted dimensions need to match, but first has size {a.shape[i]} in "
+                               f"dim {i} and second has size {b.shape[j]} in dim {j}")
+    a_free = [d for d in range(a.ndim) if d not in a_dims]
+    b_free = [d for d in range(b.ndim) if d not in b_dims]
+    inner = math.prod(a.shape[d] for d in a_dims)
+    a2 = a.permute(a_free + a_dims).reshape(math.prod(a.shape[d] for d in a_free), inner)
+    b2 = b.permute(b_dims + b_free).reshape(inner, math.prod(b.shape[d] for d in b_free))
+    return (a2 @ b2).reshape(tuple(a.shape[d] for d in a_free) + tuple(b.shape[d] for d in b_free))
 
 
 def chunk(t: Tensor, chunks: int, dim: int = 0) -> list[Tensor]:

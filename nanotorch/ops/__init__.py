@@ -15,10 +15,13 @@ graph node with an ``Fn`` suffix (``LinearFn``; the layer is ``nn.Linear``). Fil
 - ``unary``: sin, cos, tan, their inverses and the hyperbolic functions, atan2, log1p,
   expm1, exp2, erf, erfc, sinc, logit, nan_to_num, and floor/ceil/round/trunc/sign (zero gradient);
 - ``binary``: logaddexp, hypot, xlogy, copysign, fmax/fmin (NaN-skipping), lerp;
-- ``reorder``: flip, roll, repeat, tril/triu, diagonal, pad;
-- ``indexing``: gather, scatter (and scatter_add), index_select (and embedding), masked_fill
-  (and the mask check masked_select shares);
+- ``reorder``: flip, roll, repeat, tril/triu, diagonal, diag_embed, pad;
+- ``indexing``: gather, scatter, scatter_reduce (and scatter_add), index_select (and embedding),
+  index_add/index_copy, masked_fill (and the mask check masked_select shares);
+- ``counting`` (no gradient): unique, unique_consecutive, bincount, searchsorted, histc/histogram;
 - ``einsum``: ``np.einsum`` with its gradient;
+- ``linalg``: ``cdist``, and the factorizations and solves of ``nanotorch.linalg`` on ``np.linalg``
+  (det, slogdet, inv, solve, cholesky, qr, eigh, svd, pinv) with their gradients;
 - ``resample``: interpolation and adaptive pooling as one matrix per axis (their gradient: its transpose);
 - ``activation``: leaky relu, gelu, silu, elu, softplus, hardtanh (relu6), logsigmoid;
 - ``checks``: the input checks ops share (float dtype, per-feature vectors, contiguity).

@@ -1,4 +1,4 @@
-"""Ops that move, repeat or mask elements: flip, roll, repeat, tril/triu, diagonal, pad. Each
+"""Ops that move, repeat or mask elements: flip, roll, repeat, tril/triu, diagonal, diag_embed, pad. Each
 backward moves the gradient back the opposite way (or sums the copies)."""
 
 from __future__ import annotations
@@ -100,6 +100,26 @@ class DiagonalFn(Function):
         diagonal.flags.writeable = True
         diagonal[...] = grad
         return out
+
+
+class DiagEmbedFn(Function):
+    """The inverse of ``DiagonalFn``: ``out`` is zeros with ``a``'s last dim put on the
+    ``offset``-th diagonal of the plane of the new dims ``dim1`` and ``dim2`` (each of size
+    ``n + |offset|``);  ``da`` = that diagonal of ``g``."""
+
+    @staticmethod
+    def forward(ctx, a, offset, dim1, dim2):
+        n = a.shape[-1] + abs(offset)
+        out = np.zeros(a.shape[:-1] + (n, n), dtype=a.dtype)
+        diagonal = np.diagonal(out, offset, -2, -1)
+        diagonal.flags.writeable = True
+        diagonal[...] = a
+        ctx.plane = (offset, dim1, dim2)
+        return np.moveaxis(out, (-2, -1), (dim1, dim2))
+
+    @staticmethod
+    def backward(ctx, grad):
+        return np.diagonal(grad, *ctx.plane)
 
 
 class PadFn(Function):

@@ -160,15 +160,19 @@ class GetItemFn(Function):
 
 
 class SetItemFn(Function):
-    """``out = a`` with ``out[index] = v`` (``a[index] = v`` as recorded in the graph);
-    ``da = g`` with zeros at ``index``, ``dv = g[index]`` summed to ``v``'s shape."""
+    """``out = a`` with ``out[index] = v`` (``a[index] = v`` as recorded in the graph), or with
+    ``accumulate`` ``out[index] += v`` (``index_put``: a place indexed twice gets both);
+    ``da = g``, zeroed at ``index`` unless ``accumulate``;  ``dv = g[index]`` summed to ``v``'s shape."""
 
     @staticmethod
-    def forward(ctx, a, v, index):
-        ctx.index, ctx.v_shape = index, shape_of(v)
+    def forward(ctx, a, v, index, accumulate=False):
+        ctx.index, ctx.v_shape, ctx.accumulate = index, shape_of(v), accumulate
         out = a.copy()
         view, rest = _locate(out, index)
-        view[rest] = v
+        if accumulate:
+            np.add.at(view, rest, np.broadcast_to(v, view[rest].shape))
+        else:
+            view[rest] = v
         return out
 
     @staticmethod
@@ -176,9 +180,10 @@ class SetItemFn(Function):
         na, nv = ctx.needs_input_grad
         da = None
         if na:
-            da = grad.copy()
-            view, rest = _locate(da, ctx.index)
-            view[rest] = 0
+            da = grad if ctx.accumulate else grad.copy()
+            if not ctx.accumulate:
+                view, rest = _locate(da, ctx.index)
+                view[rest] = 0
         if not nv:
             return da, None
         view, rest = _locate(grad, ctx.index)
