@@ -3,8 +3,9 @@
 ``import nanotorch as nt`` gives tensors (``nt.tensor``, ``nt.randn`` ...), autograd
 (``nt.no_grad``), and the subpackages ``nt.nn``, ``nt.optim``, ``nt.utils.data`` and
 ``nt.datasets``. The imports below may come in any order: no module here imports another
-in a cycle (``tensor.py`` imports no op; ``tensor_methods``, ``tensor_inplace`` and
-``tensor_promotion`` add Tensor's methods when imported; ``_seed`` holds the seed's old paths).
+in a cycle (``tensor.py`` imports no op; ``tensor_methods`` (with the families it lists),
+``tensor_inplace`` and ``tensor_promotion`` add Tensor's methods when imported; ``_seed`` holds
+the seed's old paths).
 """
 
 import nanotorch.utils.data  # noqa: F401

@@ -6,7 +6,8 @@ fields, construction, attributes, conversion to Python values and the printout. 
 families are in their own modules and added to the class by ``add_methods``:
 
 - ``tensor_methods.py``: every differentiable method, one line calling an op in ``nanotorch.ops``
-  (where forward and backward are written out), and ``backward()``;
+  (where forward and backward are written out), written by family in ``tensor_math.py``,
+  ``tensor_shape.py`` ... (``tensor_methods.py`` lists them), and ``backward()``;
 - ``tensor_inplace.py``: in-place changes (``x += 1``, ``x[i] = v``, ``add_`` ...) and versions;
 - ``tensor_promotion.py``: PyTorch's type promotion for binary ops.
 """
@@ -250,10 +251,12 @@ def add_methods(source: type) -> None:
     """Put the methods written in ``source``'s class body onto ``Tensor``.
 
     The method families live in their own modules (``tensor_methods.py``: the op methods,
-    ``tensor_inplace.py``: in-place changes and versions, ``tensor_promotion.py``: type
-    promotion). They import the ops, and the ops import ``Tensor``; so rather than import
-    them here (an import cycle), each of those modules imports ``Tensor`` and adds its
-    methods with this function when it is imported (``nanotorch/__init__.py`` imports them).
+    written by family in ``tensor_math.py``, ``tensor_shape.py`` ...; ``tensor_inplace.py``:
+    in-place changes and versions; ``tensor_promotion.py``: type promotion). They import the
+    ops, and the ops import ``Tensor``; so rather than import them here (an import cycle),
+    each of those three modules imports ``Tensor`` and adds its methods (``tensor_methods.py``
+    those of its families) with this function when it is imported (``nanotorch/__init__.py``
+    imports them).
     """
     for name, value in vars(source).items():
         # NOTE: a class body with ``__eq__`` gets ``__hash__ = None``; Tensor keeps its own.

@@ -4,7 +4,8 @@
 from __future__ import annotations
 
 from nanotorch.nn import functional as F
-from nanotorch.nn.functional import _pair
+from nanotorch.nn.functional._common import _pair, _single
+from nanotorch.nn.functional.conv import _no_groups_or_dilation
 from nanotorch.nn.linear import add_weight_and_bias, reset_weight_and_bias
 from nanotorch.nn.module import Module
 from nanotorch.tensor import Tensor
@@ -57,13 +58,13 @@ class Conv1d(Module):
                  padding: int | str = 0, *, bias: bool = True, dtype=None) -> None:
         super().__init__()
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.kernel_size = (F._single(kernel_size, "kernel_size"),)
-        self.stride = (F._single(stride, "stride"),)
+        self.kernel_size = (_single(kernel_size, "kernel_size"),)
+        self.stride = (_single(stride, "stride"),)
         if isinstance(padding, str):  # "valid" or "same": checked here, resolved by F.conv1d
             F.conv_padding(padding, self.kernel_size, self.stride)
             self.padding = padding
         else:
-            self.padding = (F._single(padding, "padding"),)
+            self.padding = (_single(padding, "padding"),)
         add_weight_and_bias(self, (out_channels, in_channels, *self.kernel_size), bias, dtype)
         self.reset_parameters()
 
@@ -94,7 +95,7 @@ class _ConvTransposeNd(Module):
                  output_padding=0, groups: int = 1, bias: bool = True, dilation=1,
                  padding_mode: str = "zeros", *, dtype=None) -> None:
         super().__init__()
-        F._no_groups_or_dilation(type(self).__name__, groups, dilation)
+        _no_groups_or_dilation(type(self).__name__, groups, dilation)
         if padding_mode != "zeros":
             raise ValueError(f'Only "zeros" padding mode is supported for {type(self).__name__}')
         self.in_channels, self.out_channels = in_channels, out_channels
@@ -105,7 +106,7 @@ class _ConvTransposeNd(Module):
         self.reset_parameters()
 
     def _tuple(self, value, name: str) -> tuple[int, ...]:
-        return _pair(value, name) if self.dims == 2 else (F._single(value, name),)
+        return _pair(value, name) if self.dims == 2 else (_single(value, name),)
 
     def reset_parameters(self) -> None:
         reset_weight_and_bias(self.weight, self.bias)

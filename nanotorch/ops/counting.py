@@ -1,7 +1,7 @@
 """Counting and searching, on NumPy arrays and without gradient (their results are integers,
 or counts of where values fall): ``unique``, ``unique_consecutive``, ``bincount``,
 ``searchsorted`` (and ``bucketize``), ``histc`` and ``histogram``. Each checks its input as
-PyTorch does and returns arrays of PyTorch's dtypes; ``tensor_methods.py`` wraps them."""
+PyTorch does and returns arrays of PyTorch's dtypes; ``tensor_counting.py`` wraps them."""
 
 from __future__ import annotations
 
