@@ -93,6 +93,8 @@ from nanotorch.nn.pooling import (  # noqa: F401
     AvgPool2d,
     MaxPool1d,
     MaxPool2d,
+    MaxUnpool1d,
+    MaxUnpool2d,
 )
 from nanotorch.nn.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell  # noqa: F401
 from nanotorch.nn.sparse import Embedding  # noqa: F401

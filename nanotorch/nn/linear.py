@@ -13,14 +13,13 @@ from nanotorch.nn.parameter import Parameter
 from nanotorch.tensor import Tensor
 
 
-def add_weight_and_bias(module: Module, weight_shape: tuple, bias: bool, dtype, bias_dim: int = 0) -> None:
-    """Register ``module.weight[weight_shape]`` and ``module.bias[weight_shape[bias_dim]]`` (or a
-    ``None`` bias) as Linear and Conv2d do, uninitialised: ``reset_parameters`` fills them.
-    (``bias_dim=1`` for a transposed convolution, whose weight is ``[in, out, *kernel]``.)"""
+def add_weight_and_bias(module: Module, weight_shape: tuple, bias: bool, dtype) -> None:
+    """Register ``module.weight[weight_shape]`` and ``module.bias[weight_shape[0]]`` (or a
+    ``None`` bias) as Linear and Conv2d do, uninitialised: ``reset_parameters`` fills them."""
     dtype = _dtype.to_dtype(dtype) or _dtype.DEFAULT_FLOAT
     module.weight = Parameter(empty(*weight_shape, dtype=dtype))
     if bias:
-        module.bias = Parameter(empty(weight_shape[bias_dim], dtype=dtype))
+        module.bias = Parameter(empty(weight_shape[0], dtype=dtype))
     else:
         module.register_parameter("bias", None)
 

@@ -14,16 +14,48 @@ from nanotorch.autograd.function import Function
 from nanotorch.ops.checks import check_float, check_vector, contiguous
 
 
-def _check_window(op: str, x_shape: tuple, kernel: tuple, stride: tuple, padding: tuple) -> None:
-    """Raise unless the window sizes are valid and fit the padded input at least once."""
+def pooled_size(size: int, kernel: int, stride: int, padding: int, dilation: int = 1,
+                ceil_mode: bool = False) -> int:
+    """How many windows fit along a side: ``(size + 2*padding - dilation*(kernel - 1) - 1) / stride + 1``
+    rounded down, or up with ``ceil_mode`` unless that last window would start past the input and
+    its left padding (PyTorch's rule)."""
+    span = size + 2 * padding - dilation * (kernel - 1) - 1
+    out = (span + (stride - 1 if ceil_mode else 0)) // stride + 1
+    return out - 1 if ceil_mode and (out - 1) * stride >= size + padding else out
+
+
+def _check_window(op: str, x_shape: tuple, kernel: tuple, stride: tuple, padding: tuple,
+                  dilation: tuple = (1, 1), ceil_mode: bool = False) -> tuple[int, int]:
+    """Raise unless the window sizes are valid and fit the padded input at least once; return the
+    output's ``(Ho, Wo)`` (``pooled_size``)."""
     if len(x_shape) != 4:
         raise ValueError(f"{op}: expected input of shape [N, C, H, W], got {x_shape}")
-    if min(kernel) < 1 or min(stride) < 1 or min(padding) < 0:
-        raise ValueError(f"{op}: kernel_size {kernel} and stride {stride} must be >= 1, "
+    if min(kernel) < 1 or min(stride) < 1 or min(dilation) < 1 or min(padding) < 0:
+        raise ValueError(f"{op}: kernel_size {kernel}, stride {stride} and dilation {dilation} must be >= 1, "
                          f"padding {padding} >= 0")
-    h, w = x_shape[2] + 2 * padding[0], x_shape[3] + 2 * padding[1]
-    if kernel[0] > h or kernel[1] > w:
-        raise ValueError(f"{op}: kernel {kernel} is larger than the padded input ({h}, {w})")
+    sizes = (pooled_size(x_shape[2], kernel[0], stride[0], padding[0], dilation[0], ceil_mode),
+             pooled_size(x_shape[3], kernel[1], stride[1], padding[1], dilation[1], ceil_mode))
+    if min(sizes) < 1:
+        h, w = x_shape[2] + 2 * padding[0], x_shape[3] + 2 * padding[1]
+        spaced = "" if dilation == (1, 1) else f" with dilation {dilation}"
+        raise ValueError(f"{op}: kernel {kernel}{spaced} is larger than the padded input ({h}, {w})")
+    return sizes
+
+
+def conv_out_channels(op: str, x_shape: tuple, w_shape: tuple, groups: int = 1,
+                      transposed: bool = False) -> int:
+    """A convolution's output channels; raises unless ``x[N, C, ...]`` fits the weight in ``groups``
+    groups: ``w[O, C/groups, *kernel]`` (``O`` out), or transposed ``w[C, O/groups, *kernel]``;
+    either way ``groups`` must divide ``w``'s first dim."""
+    if w_shape[0] % groups:
+        raise ValueError(f"{op}: groups={groups} must divide the weight's first dim, got weight of shape "
+                         f"{w_shape}")
+    expected = w_shape[0] if transposed else w_shape[1] * groups
+    if x_shape[1] != expected:
+        in_groups = "" if groups == 1 else f" in {groups} groups"
+        raise ValueError(f"{op}: input has {x_shape[1]} channels (shape {x_shape}) but the weight "
+                         f"{w_shape}{in_groups} expects {expected}")
+    return w_shape[1] * groups if transposed else w_shape[0]
 
 
 class Conv2dFn(Function):
@@ -44,10 +76,7 @@ class Conv2dFn(Function):
         if w.ndim != 4:
             raise ValueError(f"conv2d: weight must be 4-D [out_channels, in_channels, kh, kw], got {w.shape}")
         _check_window("conv2d", x.shape, w.shape[2:], stride, padding)
-        if x.shape[1] != w.shape[1]:
-            raise ValueError(f"conv2d: input has {x.shape[1]} channels (shape {x.shape}) but the weight "
-                             f"{w.shape} expects {w.shape[1]}")
-        check_vector("conv2d", "bias", b, w.shape[0], x.dtype)
+        check_vector("conv2d", "bias", b, conv_out_channels("conv2d", x.shape, w.shape), x.dtype)
         w = contiguous(w)
         y, cols = ctx.backend.conv2d_forward(contiguous(x), w, None if b is None else contiguous(b),
                                              stride, padding)
@@ -62,13 +91,39 @@ class Conv2dFn(Function):
                                            ctx.padding, *ctx.needs_input_grad)
 
 
-def _check_pool(op: str, x, kernel: tuple, stride: tuple, padding: tuple) -> None:
+def check_pool(op: str, x, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple = (1, 1),
+               ceil_mode: bool = False) -> tuple[int, int]:
+    """Raise unless ``x`` is a non-empty float ``[N, C, H, W]`` and the window valid, with padding at
+    most half the kernel; return the output's ``(Ho, Wo)`` (``pooled_size``)."""
     check_float(op, "input", x)
-    _check_window(op, x.shape, kernel, stride, padding)
+    sizes = _check_window(op, x.shape, kernel, stride, padding, dilation, ceil_mode)
     if min(x.shape[1:]) < 1:
         raise ValueError(f"{op}: expected non-empty C, H and W, got input of shape {x.shape}")
     if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
         raise ValueError(f"{op}: padding {padding} should be at most half of kernel_size {kernel}")
+    return sizes
+
+
+def window_padding(size: tuple, kernel: tuple, stride: tuple, padding: tuple, dilation: tuple,
+                   out_size: tuple) -> tuple[tuple, tuple]:
+    """``(before, after)`` per side: the padding that makes an unpadded pooling give ``out_size``
+    windows: ``padding`` before, and after as much as the last window needs (with ``ceil_mode``
+    it may reach past ``padding``; never less than 0)."""
+    after = tuple(max(0, (o - 1) * s + d * (k - 1) + 1 - n - p)
+                  for n, k, s, p, d, o in zip(size, kernel, stride, padding, dilation, out_size))
+    return tuple(padding), after
+
+
+def window_positions(size: tuple, kernel: tuple, stride: tuple, dilation: tuple,
+                     padding: tuple) -> np.ndarray:
+    """``[kh*kw, L]``: where in the ``H*W`` plane each tap of each window reads, ``r*W + c``, or -1 in
+    the padding (``padding``: ``(before, after)``, as ``window_padding`` gives)."""
+    (before, after), (h, w) = padding, size
+    plane = np.pad(np.arange(h * w).reshape(1, 1, h, w), ((0, 0), (0, 0), (before[0], after[0]),
+                                                          (before[1], after[1])), constant_values=-1)
+    padded = plane.shape[2:]
+    blocks = sliding_blocks("max_pool2d", padded, kernel, dilation, (0, 0), stride)
+    return _im2col(plane, kernel, dilation, (0, 0), stride, blocks)[0]
 
 
 class MaxPool2dFn(Function):
@@ -82,7 +137,7 @@ class MaxPool2dFn(Function):
 
     @staticmethod
     def forward(ctx, x, kernel_size, stride, padding=(0, 0)):
-        _check_pool("max_pool2d", x, kernel_size, stride, padding)
+        check_pool("max_pool2d", x, kernel_size, stride, padding)
         y, indices = ctx.backend.max_pool2d_forward(contiguous(x), kernel_size, stride, padding)
         ctx.save_for_backward(indices)
         ctx.x_shape = x.shape
@@ -103,7 +158,7 @@ class AvgPool2dFn(Function):
 
     @staticmethod
     def forward(ctx, x, kernel_size, stride, padding=(0, 0)):
-        _check_pool("avg_pool2d", x, kernel_size, stride, padding)
+        check_pool("avg_pool2d", x, kernel_size, stride, padding)
         ctx.x_shape, ctx.kernel, ctx.stride, ctx.padding = x.shape, kernel_size, stride, padding
         return ctx.backend.avg_pool2d_forward(contiguous(x), kernel_size, stride, padding)
 
@@ -116,22 +171,23 @@ class AvgPool2dFn(Function):
 def max_pool2d_indices(x, kernel_size: tuple, stride: tuple, padding: tuple):
     """Where each window's max is in its ``H*W`` plane (``return_indices=True``): the same
     checks and kernel as ``MaxPool2dFn``, outside the graph (indices have no gradient)."""
-    _check_pool("max_pool2d", x, kernel_size, stride, padding)
+    check_pool("max_pool2d", x, kernel_size, stride, padding)
     return backend.state.current.max_pool2d_forward(contiguous(x), kernel_size, stride, padding)[1]
 
 
 def conv_transpose_size(op: str, size: int, kernel: int, stride: int, padding: int,
-                        output_padding: int) -> int:
-    """One side of a transposed convolution's output: ``(size - 1) * stride - 2 * padding + kernel
-    + output_padding``, the input size of the ``conv2d`` it is the gradient of (``output_padding <
-    stride`` picks one of the ``stride`` sizes that convolution maps to ``size``)."""
-    if not 0 <= output_padding < stride:
-        raise ValueError(f"{op}: output padding must be smaller than stride, but got output_padding: "
-                         f"{output_padding}, stride: {stride}")
-    out = (size - 1) * stride - 2 * padding + kernel + output_padding
+                        output_padding: int, dilation: int = 1) -> int:
+    """One side of a transposed convolution's output: ``(size - 1) * stride - 2 * padding +
+    dilation * (kernel - 1) + 1 + output_padding``, the input size of the ``conv2d`` it is the
+    gradient of (``output_padding``, smaller than ``stride`` or ``dilation``, picks one of the
+    sizes that convolution maps to ``size``)."""
+    if not 0 <= output_padding < max(stride, dilation):
+        raise ValueError(f"{op}: output padding must be smaller than stride (or dilation), but got "
+                         f"output_padding: {output_padding}, stride: {stride}, dilation: {dilation}")
+    out = (size - 1) * stride - 2 * padding + dilation * (kernel - 1) + 1 + output_padding
     if out < 1:
         raise ValueError(f"{op}: the output size {out} from input size {size}, kernel {kernel}, stride "
-                         f"{stride}, padding {padding} is too small (expected >= 1)")
+                         f"{stride}, padding {padding}, dilation {dilation} is too small (expected >= 1)")
     return out
 
 
@@ -155,10 +211,8 @@ class ConvTranspose2dFn(Function):
         if x.ndim != 4 or w.ndim != 4:
             raise ValueError(f"conv_transpose2d: expected input [N, C, H, W] and weight [in_channels, "
                              f"out_channels, kh, kw], got {x.shape} and {w.shape}")
-        if x.shape[1] != w.shape[0]:
-            raise ValueError(f"conv_transpose2d: input has {x.shape[1]} channels (shape {x.shape}) but the "
-                             f"weight {w.shape} expects {w.shape[0]}")
-        check_vector("conv_transpose2d", "bias", b, w.shape[1], x.dtype)
+        out_channels = conv_out_channels("conv_transpose2d", x.shape, w.shape, transposed=True)
+        check_vector("conv_transpose2d", "bias", b, out_channels, x.dtype)
         if min(stride) < 1 or min(padding) < 0:
             raise ValueError(f"conv_transpose2d: stride {stride} must be >= 1, padding {padding} >= 0")
         out_hw = tuple(conv_transpose_size("conv_transpose2d", *sides)

@@ -7,7 +7,7 @@ modules by family, and this package imports them all:
 - ``activations``: ``relu``, ``sigmoid``, ``softmax``, ``gelu``, ``selu`` ...
 - ``linear_layers``: ``linear``, ``bilinear``; ``embeddings``: ``embedding``, ``one_hot``
 - ``conv``: ``conv1d``, ``conv2d``, their transposes, ``unfold``, ``fold``
-- ``pooling``: max, average and adaptive pools
+- ``pooling``: max, average and adaptive pools, ``max_unpool1d/2d``
 - ``normalization``: batch, layer, group, instance, RMS and local response norms, ``normalize``
 - ``dropouts``: ``dropout``, ``dropout1d``, ``dropout2d``, ``alpha_dropout``
 - ``padding``: ``pad``; ``resampling``: ``interpolate``, ``pixel_shuffle``, ``pixel_unshuffle``
@@ -102,6 +102,8 @@ from nanotorch.nn.functional.pooling import (
     avg_pool2d,
     max_pool1d,
     max_pool2d,
+    max_unpool1d,
+    max_unpool2d,
 )
 from nanotorch.nn.functional.resampling import (
     INTERPOLATE_MODES,  # noqa: F401
@@ -123,5 +125,5 @@ __all__ = [
     "multi_margin_loss", "multilabel_soft_margin_loss", "poisson_nll_loss", "soft_margin_loss",
     "triplet_margin_loss", "conv_transpose1d", "conv_transpose2d", "fold", "unfold",
     "alpha_dropout", "bilinear", "dropout1d", "local_response_norm", "pixel_shuffle", "pixel_unshuffle",
-    "rms_norm", "scaled_dot_product_attention",
+    "rms_norm", "scaled_dot_product_attention", "max_unpool1d", "max_unpool2d",
 ]
