@@ -9,6 +9,7 @@ NumPy reference. ``check_op`` checks forward against NumPy and backward with ``g
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -97,3 +98,27 @@ def train_step(model: nn.Module, opt):
         opt.step()
         return loss
     return step
+
+
+def steps_with_hook(hook_at: int | None, register: Callable | None, compiled: bool = True,
+                    make_step: Callable = train_step) -> tuple:
+    """4 training steps of a small model (compiled or eager); before step ``hook_at`` (None:
+    never) ``register(model, record)`` adds a hook, which calls ``record()`` to note the step
+    it runs in. Returns the losses, those step numbers, the ``nanotorch.compile`` warnings
+    and the parameters."""
+    nt.manual_seed(0)
+    model = nn.Sequential(nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 3))
+    step = make_step(model, nt.optim.SGD(model.parameters(), lr=0.1))
+    f = nt.compile(step) if compiled else step
+    seen: list = []
+    rng = np.random.default_rng(0)
+    losses: list = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for i in range(4):
+            if i == hook_at:
+                register(model, lambda: seen.append(len(losses)))
+            x = nt.tensor(rng.standard_normal((4, 6)).astype(np.float32))
+            losses.append(f(x, nt.tensor(rng.integers(0, 3, 4))).detach().numpy().copy())
+    warned = [str(w.message) for w in caught if "nanotorch.compile" in str(w.message)]
+    return np.array(losses), seen, warned, list(model.parameters())

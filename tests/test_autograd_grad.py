@@ -9,7 +9,7 @@ import warnings
 
 import numpy as np
 import pytest
-from helpers import train_step
+from helpers import steps_with_hook
 
 import nanotorch as nt
 from nanotorch import nn
@@ -356,34 +356,12 @@ def test_grads_of_graphs_match_torch(name):
 
 
 # ---------------------------------------------------------------------- compile
-def _run(hook_at: int | None, register, compiled: bool = True, make_step=train_step) -> tuple:
-    """4 steps of a small model (compiled or eager); before step ``hook_at`` (None: never)
-    ``register(model, seen)`` registers a hook. Returns the losses, what the hook saw, the
-    ``nanotorch.compile`` warnings and the parameters."""
-    nt.manual_seed(0)
-    model = nn.Sequential(nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 3))
-    step = make_step(model, nt.optim.SGD(model.parameters(), lr=0.1))
-    f = nt.compile(step) if compiled else step
-    seen: list = []
-    rng = np.random.default_rng(0)
-    losses = []
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        for i in range(4):
-            if i == hook_at:
-                register(model, seen)
-            x = nt.tensor(rng.standard_normal((4, 6)).astype(np.float32))
-            losses.append(f(x, nt.tensor(rng.integers(0, 3, 4))).detach().numpy().copy())
-    warned = [str(w.message) for w in caught if "nanotorch.compile" in str(w.message)]
-    return np.array(losses), seen, warned, list(model.parameters())
+def _halve_first_weight(model, record):
+    model[0].weight.register_hook(lambda g: record() or g * 0.5)
 
 
-def _halve_first_weight(model, seen):
-    model[0].weight.register_hook(lambda g: seen.append(1) or g * 0.5)
-
-
-def _count_steps(model, seen):
-    model[2].bias.register_post_accumulate_grad_hook(lambda p: seen.append(1))
+def _count_steps(model, record):
+    model[2].bias.register_post_accumulate_grad_hook(lambda p: record())
 
 
 @pytest.mark.parametrize("hook_at", [0, 2])
@@ -392,15 +370,15 @@ def _count_steps(model, seen):
 def test_a_compiled_step_with_a_hooked_tensor_runs_eagerly(hook_at, register, cause):
     """A hook is Python that a replay would skip: with one, registered before tracing or
     after, the step runs eagerly (one warning) and the hook runs in every step."""
-    want, seen_eager, _, _ = _run(hook_at, register, compiled=False)
-    got, seen, warned, _ = _run(hook_at, register)
+    want, seen_eager, _, _ = steps_with_hook(hook_at, register, compiled=False)
+    got, seen, warned, _ = steps_with_hook(hook_at, register)
     assert len(seen) == len(seen_eager) == 4 - hook_at
     np.testing.assert_allclose(got, want, rtol=1e-6)
     assert len(warned) == 1 and cause in warned[0]
 
 
 def test_a_compiled_step_without_hooks_is_replayed():
-    assert _run(None, _halve_first_weight)[2] == []
+    assert steps_with_hook(None, _halve_first_weight)[2] == []
 
 
 def test_a_compiled_step_calling_autograd_grad_runs_eagerly():
@@ -430,8 +408,8 @@ def _last_layer_step(model: nn.Module, opt):
 
 
 def test_a_compiled_step_with_backward_inputs_is_replayed_as_eager():
-    want, _, _, want_params = _run(None, None, compiled=False, make_step=_last_layer_step)
-    got, _, warned, got_params = _run(None, None, make_step=_last_layer_step)
+    want, _, _, want_params = steps_with_hook(None, None, compiled=False, make_step=_last_layer_step)
+    got, _, warned, got_params = steps_with_hook(None, None, make_step=_last_layer_step)
     assert warned == [] and want_params[0].grad is None and got_params[0].grad is None
     np.testing.assert_array_equal(got, want)
     for a, b in zip(got_params, want_params):

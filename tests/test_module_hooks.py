@@ -3,11 +3,9 @@ one runs eagerly."""
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pytest
-from helpers import train_step
+from helpers import steps_with_hook
 
 import nanotorch as nt
 from nanotorch import nn
@@ -81,32 +79,15 @@ def test_matches_torch_activations_capture():
     np.testing.assert_allclose(store["nanotorch"][1], store["torch"][1], rtol=1e-6)
 
 
-def _compiled_run(hook_at: int | None) -> tuple[list, list, list]:
-    """Losses of 4 compiled steps of a small model whose first layer's outputs a forward
-    hook records, registered before step ``hook_at`` (None: never), and the warnings."""
-    nt.manual_seed(0)
-    model = nn.Sequential(nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 3))
-    opt = nt.optim.SGD(model.parameters(), lr=0.1)
-    seen = []
-    f = nt.compile(train_step(model, opt))
-    rng = np.random.default_rng(0)
-    losses = []
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        for i in range(4):
-            if i == hook_at:
-                model[0].register_forward_hook(lambda m, args, out: seen.append(len(losses)))
-            x = nt.tensor(rng.standard_normal((4, 6)).astype(np.float32))
-            losses.append(f(x, nt.tensor(rng.integers(0, 3, 4))).item())
-    return losses, seen, [str(w.message) for w in caught if "nanotorch.compile" in str(w.message)]
-
-
 @pytest.mark.parametrize("hook_at", [0, 2])
 def test_a_compiled_step_with_a_hooked_module_runs_eagerly(hook_at):
     """A hook is Python that a replay would skip: with one, before tracing or added after, the
     step runs eagerly (one warning) and the hook sees every call."""
-    want, _, _ = _compiled_run(None)
-    got, seen, warned = _compiled_run(hook_at)
+    def record_calls(model, record):
+        model[0].register_forward_hook(lambda m, args, out: record())
+
+    want, _, _, _ = steps_with_hook(None, None)
+    got, seen, warned, _ = steps_with_hook(hook_at, record_calls)
     assert seen == list(range(hook_at, 4))
     assert np.allclose(got, want, rtol=1e-6)
     assert len(warned) == 1 and "Linear with forward hooks" in warned[0]

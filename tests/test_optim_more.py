@@ -8,6 +8,7 @@ import warnings
 
 import numpy as np
 import pytest
+from helpers import train_step
 
 import nanotorch as nt
 from nanotorch import nn
@@ -218,14 +219,7 @@ def test_compiled_step_equals_eager(backend, name):
         nt.manual_seed(0)
         model = nn.Sequential(nn.Linear(6, 8), nn.ReLU(), nn.Linear(8, 3))
         opt = getattr(nt.optim, name)(model.parameters(), lr=0.01)
-
-        def step(x, y):
-            opt.zero_grad()
-            loss = nn.functional.cross_entropy(model(x), y)
-            loss.backward()
-            opt.step()
-            return loss
-
+        step = train_step(model, opt)
         f = nt.compile(step) if compiled else step
         rng = np.random.default_rng(0)
         with warnings.catch_warnings():
