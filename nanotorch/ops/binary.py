@@ -8,7 +8,7 @@ import numpy as np
 
 from nanotorch.autograd.function import Function
 from nanotorch.ops.broadcast import shape_of, unbroadcast
-from nanotorch.ops.pointwise import sigmoid
+from nanotorch.ops.pointwise import ExtremumFn, sigmoid
 
 
 def _grads(ctx, *grads) -> tuple:
@@ -96,17 +96,12 @@ class CopySignFn(Function):
         return _grads(ctx, lambda: grad * ratio, lambda: np.zeros_like(grad))
 
 
-class _NanSkippingFn(Function):
-    """Shared by fmax/fmin: ``out = pick(a, b)``, where a NaN loses to a number (NaN only
-    when both are NaN). ``da = g`` where ``a`` won: ``a`` is at least as good as ``b`` (ties
-    go to ``a``) or ``b`` is NaN; ``db = g`` elsewhere (as PyTorch)."""
+class _NanSkippingFn(ExtremumFn):
+    """Shared by fmax/fmin: ``out = pick(a, b)`` (maximum/minimum's forward), where a NaN
+    loses to a number (NaN only when both are NaN). ``da = g`` where ``a`` won: ``a`` is at
+    least as good as ``b`` (ties go to ``a``) or ``b`` is NaN; ``db = g`` elsewhere (as PyTorch)."""
 
-    pick = better_or_equal = None  # np.fmax and np.greater_equal, or np.fmin and np.less_equal
-
-    @classmethod
-    def forward(cls, ctx, a, b):
-        ctx.save_for_backward(a, b)
-        return cls.pick(a, b)
+    better_or_equal = None  # np.greater_equal or np.less_equal (pick: np.fmax or np.fmin)
 
     @staticmethod
     def backward(ctx, grad):

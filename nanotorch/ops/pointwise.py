@@ -155,7 +155,7 @@ class ClampFn(Function):
                 unbroadcast(grad * above, hi.shape) if need_hi else None)
 
 
-class _ExtremumFn(Function):
+class ExtremumFn(Function):
     """Shared backward of maximum/minimum: the gradient goes to the input that won;
     NOTE: on a tie it is split in half between the two, and where either is NaN (the
     result is NaN) each gets all of it, as PyTorch does."""
@@ -181,13 +181,13 @@ class _ExtremumFn(Function):
                 unbroadcast(grad * win_b, shape_of(b)) if nb else None)
 
 
-class MaximumFn(_ExtremumFn):
+class MaximumFn(ExtremumFn):
     """``out = max(a, b)`` elementwise."""
 
     pick = staticmethod(np.maximum)
 
 
-class MinimumFn(_ExtremumFn):
+class MinimumFn(ExtremumFn):
     """``out = min(a, b)`` elementwise."""
 
     pick = staticmethod(np.minimum)
