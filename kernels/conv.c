@@ -191,11 +191,11 @@ static void conv_bwd_share(void *ctx, int t, int nt)
     nt_range(j->n, t, nt, &lo, &hi);
     float *dw_t = j->parts + t * j->part, *db_t = dw_t + o * k;
     for (int64_t i = lo; i < hi; ++i) {
-        const float *dy_i = j->dy + i * o * p, *cols_i = j->cols + i * p * k;
+        const float *dy_i = j->dy + i * o * p;
         int s = NT_OK;
-        if (j->dw)
-            s = nt_gemm_f32(k, o, p, cols_i, p, 0, dy_i, p, 1, dw_t, o, NULL, NT_GEMM_ACCUMULATE,
-                            1);
+        if (j->dw) /* (only dW reads cols, which may be NULL without it) */
+            s = nt_gemm_f32(k, o, p, j->cols + i * p * k, p, 0, dy_i, p, 1, dw_t, o, NULL,
+                            NT_GEMM_ACCUMULATE, 1);
         if (j->db)
             for (int64_t q = 0; q < o; ++q)
                 db_t[q] += (float)nt_span_dot(dy_i + q * p, 0.0f, NULL, 0.0f, p);
@@ -224,7 +224,7 @@ int nt_conv2d_bwd_f32(int64_t n, int64_t c, int64_t h, int64_t w, int64_t o, int
 {
     conv_t d;
     if (nthreads < 1 || conv_dims(&d, n, c, h, w, o, kh, kw, sh, sw, ph, pw) != NT_OK
-        || (n > 0 && (!dy || !cols || (dx && !weight))))
+        || (n > 0 && (!dy || (dw && !cols) || (dx && !weight))))
         return NT_EINVAL;
     int64_t p = d.ho * d.wo, k = c * kh * kw, part = o * k + o;
     int nt = conv_threads(n, &d, nthreads);

@@ -843,6 +843,28 @@ def test_conv2d_matches_numpy(n, c, h, w, o, kh, kw, stride, padding, has_bias, 
     for g, ref in zip(got, want):
         assert g.shape == ref.shape and g.dtype == np.float32
         np.testing.assert_allclose(g, ref, rtol=1e-4, atol=1e-4 * np.sqrt(dy.size / o + k))
+    # without the weight's gradient no cols are needed (ConvTranspose2dFn's forward): the same dx, db
+    for be, full in ((C, got), (NP, want)):
+        dx, dw, db = be.conv2d_backward(dy, None, x.shape, wt, stride, padding, True, False, True)
+        assert dw is None
+        np.testing.assert_array_equal(dx, full[0])
+        np.testing.assert_array_equal(db, full[2])
+
+
+def test_conv2d_backward_without_cols_only_without_the_weight_gradient():
+    rng = np.random.default_rng(0)
+    x, wt = rand(rng, 2, 3, 5, 5), rand(rng, 4, 3, 3, 3)
+    dy = rand(rng, 2, 4, 3, 3)
+    for be in (C, NP):
+        with pytest.raises(ValueError, match="needs the forward's cols"):
+            be.conv2d_backward(dy, None, x.shape, wt, (1, 1), (0, 0), True, True, False)
+    ffi, lib = C.ffi, C.lib
+    f = lambda a: ffi.from_buffer("float[]", a)  # noqa: E731
+    dw = np.zeros_like(wt)
+    # the kernel itself refuses a weight gradient without cols, and writes nothing
+    assert lib.nt_conv2d_bwd_f32(2, 3, 5, 5, 4, 3, 3, 1, 1, 0, 0, f(dy), ffi.NULL, f(wt), ffi.NULL,
+                                 f(dw), ffi.NULL, 1) == lib.NT_EINVAL
+    assert not dw.any()
 
 
 @pytest.mark.parametrize("n, c, h, w, kh, kw, stride, padding", [

@@ -638,13 +638,17 @@ class CBackend(NumpyBackend):
         """As NumPy's, but ``cols`` from this backend's forward is ``[N, C*kh*kw, Ho*Wo]``:
         NumPy's ``[N*Ho*Wo, C*kh*kw]`` transposed per image (the layout the C GEMMs read
         without transposing), or, 1-D, the Winograd forward's transform of the input.
-        NumPy-layout ``cols`` (2-D) go to NumPy's backward."""
-        if cols.ndim == 1:
+        NumPy-layout ``cols`` (2-D) go to NumPy's backward; ``cols`` may be None when
+        ``need_dw`` is False (only the weight's gradient reads it)."""
+        if cols is None:
+            if need_dw:
+                raise ValueError("conv2d_backward: the weight's gradient needs the forward's cols")
+        elif cols.ndim == 1:
             return self._winograd_backward(dy, cols, x_shape, w, stride, padding,
                                            need_dx, need_dw, need_db)
         dims = _conv_dims(x_shape, w, stride, padding) if _f32(dy, cols, w) else None
-        if dims is None or cols.ndim != 3:
-            if cols.ndim == 3:
+        if dims is None or cols is not None and cols.ndim != 3:
+            if cols is not None and cols.ndim == 3:
                 cols = cols.transpose(0, 2, 1).reshape(-1, cols.shape[1])
             return super().conv2d_backward(dy, cols, x_shape, w, stride, padding,
                                            need_dx, need_dw, need_db)

@@ -478,8 +478,11 @@ class NumpyBackend:
 
         ``dW = dy2.T @ cols``, ``db = dy2.sum(0)``, ``dcols = dy2 @ W`` with
         ``dy2 = dy`` as ``[N*Ho*Wo, O]``; col2im then adds each patch's gradient back
-        to the input positions it was read from (overlapping windows accumulate).
+        to the input positions it was read from (overlapping windows accumulate). Only
+        ``dW`` reads ``cols``: it may be None when ``need_dw`` is False.
         """
+        if cols is None and need_dw:
+            raise ValueError("conv2d_backward: the weight's gradient needs the forward's cols")
         n, c, h, wd = x_shape
         o, _, kh, kw = w.shape
         (sh, sw), (ph, pw) = stride, padding

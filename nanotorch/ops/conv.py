@@ -219,11 +219,8 @@ class ConvTranspose2dFn(Function):
                        for sides in zip(x.shape[2:], w.shape[2:], stride, padding, output_padding))
         y_shape = (x.shape[0], w.shape[1], *out_hw)
         x, w = contiguous(x), contiguous(w)
-        # NOTE: the backward reads the forward's patches (``cols``) only for the weight's
-        # gradient; for the input's alone an unfilled array of their shape stands in.
-        cols = np.empty((x.shape[0], w.shape[1] * w.shape[2] * w.shape[3], x.shape[2] * x.shape[3]),
-                        dtype=x.dtype)
-        y = ctx.backend.conv2d_backward(x, cols, y_shape, w, stride, padding, True, False, False)[0]
+        # (no cols: the backward reads the forward's patches only for the weight's gradient)
+        y = ctx.backend.conv2d_backward(x, None, y_shape, w, stride, padding, True, False, False)[0]
         if b is not None:
             y += b.reshape(-1, 1, 1)
         ctx.save_for_backward(x, w)
