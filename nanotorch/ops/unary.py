@@ -82,34 +82,6 @@ def erfc(a: np.ndarray) -> np.ndarray:
     return np.asarray(_erfc(a), dtype=a.dtype)
 
 
-class ErfFn(Function):
-    """``out = erf(a) = 2/sqrt(pi) * integral_0^a e^(-t^2) dt``;  ``da = g * 2/sqrt(pi) * e^(-a^2)``."""
-
-    @staticmethod
-    def forward(ctx, a):
-        ctx.save_for_backward(a)
-        return erf(a)
-
-    @staticmethod
-    def backward(ctx, grad):
-        a = ctx.saved_tensors[0]
-        return grad * (2 / math.sqrt(math.pi)) * np.exp(-a * a)
-
-
-class ErfcFn(Function):
-    """``out = erfc(a) = 1 - erf(a)``;  ``da = -g * 2/sqrt(pi) * e^(-a^2)``."""
-
-    @staticmethod
-    def forward(ctx, a):
-        ctx.save_for_backward(a)
-        return erfc(a)
-
-    @staticmethod
-    def backward(ctx, grad):
-        a = ctx.saved_tensors[0]
-        return grad * (-2 / math.sqrt(math.pi)) * np.exp(-a * a)
-
-
 class StepFn(Function):
     """``out = fn(a)`` for a piecewise-constant ``fn`` (floor, ceil, round, trunc, sign);
     ``da = 0`` (as PyTorch; the jumps have no derivative)."""
@@ -140,6 +112,25 @@ class _SlopeFn(Function):
     def backward(ctx, grad):
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             return grad * ctx.slope(ctx.saved_tensors[0])
+
+
+def _erf_slope(a: np.ndarray) -> np.ndarray:
+    """``erf'(a) = 2/sqrt(pi) * e^(-a^2)``."""
+    return (2 / math.sqrt(math.pi)) * np.exp(-a * a)
+
+
+class ErfFn(_SlopeFn):
+    """``out = erf(a) = 2/sqrt(pi) * integral_0^a e^(-t^2) dt``;  ``da = g * 2/sqrt(pi) * e^(-a^2)``."""
+
+    f = staticmethod(erf)
+    slope = staticmethod(_erf_slope)
+
+
+class ErfcFn(_SlopeFn):
+    """``out = erfc(a) = 1 - erf(a)``;  ``da = -g * 2/sqrt(pi) * e^(-a^2)``."""
+
+    f = staticmethod(erfc)
+    slope = staticmethod(lambda a: -_erf_slope(a))
 
 
 class TanFn(_SlopeFn):
